@@ -1,0 +1,75 @@
+/* cli.h: the command line: commands, options, presets, help. Parsing is pure
+ * (no MPI, no I/O) so every rank parses the same argv to the same config. */
+#ifndef EBM_CLI_H
+#define EBM_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ebm/err.h"
+
+#define EBM_PATH_LEN 1024
+
+/* Exit statuses (documented in --help and the README). */
+enum { EBM_EXIT_OK = 0, EBM_EXIT_ERROR = 1, EBM_EXIT_RESUMABLE = 75 };
+
+typedef enum { CMD_NONE, CMD_TRAIN, CMD_EVAL, CMD_SAMPLE } ebm_command;
+typedef enum { PRESET_STABLE = 0, PRESET_SEED = 1 } ebm_preset;
+
+typedef struct {
+    ebm_command command;
+    int want_help, want_version;
+    /* train */
+    char data[EBM_PATH_LEN]; /* empty: the shipped digits file */
+    char out[EBM_PATH_LEN];
+    int epochs, batch_size, hidden, langevin_steps, buffer, threads;
+    double lr, step_size, noise, reinit, energy_reg, gen_weight, train_noise;
+    double checkpoint_every; /* minutes, 0 = only at epoch ends */
+    ebm_preset preset;
+    long long seed;
+    char resume[EBM_PATH_LEN];
+    /* Fixed by the preset, not options: map inputs to [-1,1] by the file's
+     * value range, clamp chains to that range, select best.h5 by val error
+     * (else by val loss). */
+    int map_inputs, clamp_chains, select_by_error;
+    /* eval / sample */
+    char ckpt[EBM_PATH_LEN], split[8], dump[EBM_PATH_LEN], samples_out[EBM_PATH_LEN];
+    int n_samples, class_label, sample_steps;
+} ebm_config;
+
+typedef enum { OPT_INT, OPT_DOUBLE, OPT_SEED, OPT_STRING, OPT_PRESET, OPT_SPLIT } cli_type;
+
+/* One option: its name, where it lives in ebm_config, its range, and whether it
+ * is a hyperparameter (printed in the banner and stored in checkpoints). */
+typedef struct {
+    const char *name;
+    cli_type type;
+    size_t offset;
+    size_t size; /* string capacity */
+    double min, max;
+    unsigned commands; /* bit (1 << CMD_x) for each command taking it */
+    int hyper;
+    const char *metavar, *help;
+} cli_option;
+
+/* The option table and its length. */
+const cli_option *cli_options(size_t *count);
+
+/* Fills cfg from argv. On error returns -1 with a message that names the
+ * option or argument. --help/--version set want_help/want_version. */
+int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err);
+
+/* Defaults of a preset (train options only). */
+void cli_apply_preset(ebm_config *cfg, ebm_preset preset);
+
+const char *cli_preset_name(ebm_preset preset);
+
+/* Value of a numeric option as a double; name of a string-valued one. */
+double cli_option_number(const cli_option *opt, const ebm_config *cfg);
+const char *cli_option_string(const cli_option *opt, const ebm_config *cfg);
+
+/* Usage text for a command (CMD_NONE: the program overview). */
+void cli_print_help(FILE *out, ebm_command command);
+
+#endif

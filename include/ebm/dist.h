@@ -1,0 +1,44 @@
+/* dist.h: everything that talks MPI. The rest of the program sees a context
+ * (communicator, rank, size) and small typed collectives. */
+#ifndef EBM_DIST_H
+#define EBM_DIST_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ebm/err.h"
+
+typedef struct {
+    MPI_Comm comm;
+    int rank, size;
+} dist_ctx;
+
+/* MPI_Init; errors on the communicator return instead of aborting, so each
+ * failure is reported as one ebm_mpi error line. */
+int dist_init(int *argc, char ***argv, dist_ctx *ctx, ebm_err *err);
+void dist_finalize(void);
+
+/* Collective. Combines a result every rank computed: returns 0 when all ranks
+ * succeeded, otherwise -1 on every rank with the message of the lowest failing
+ * rank (prefixed with its rank when P > 1 and the ranks disagree). */
+int dist_agree(const dist_ctx *ctx, int local_rc, ebm_err *err);
+
+/* For a failure only this rank sees, outside any collective: prints the one
+ * error line and ends the whole job (MPI_Abort). */
+_Noreturn void dist_abort(const dist_ctx *ctx, const ebm_err *err);
+
+/* In-place sums over ranks. */
+int dist_sum_floats(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err);
+int dist_sum_doubles(const dist_ctx *ctx, double *buf, size_t n, ebm_err *err);
+/* Broadcast from root. */
+int dist_bcast_floats(const dist_ctx *ctx, float *buf, size_t n, int root, ebm_err *err);
+int dist_bcast_bytes(const dist_ctx *ctx, void *buf, size_t n, int root, ebm_err *err);
+/* min, mean, max over ranks of one value per rank. */
+int dist_min_mean_max(const dist_ctx *ctx, double local, double out[3], ebm_err *err);
+int dist_barrier(const dist_ctx *ctx, ebm_err *err);
+
+/* MPI library version string (for banners and checkpoint attributes). */
+void dist_library_version(char *buf, size_t len);
+
+#endif

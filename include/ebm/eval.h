@@ -1,0 +1,47 @@
+/* eval.h: sharded evaluation of a model on a split: loss, error, energies and
+ * confusion matrix, summed over ranks. Used by train (validation, test) and by
+ * the eval command. */
+#ifndef EBM_EVAL_H
+#define EBM_EVAL_H
+
+#include <stdint.h>
+
+#include "ebm/data.h"
+#include "ebm/dist.h"
+#include "ebm/err.h"
+#include "ebm/langevin.h"
+#include "ebm/model.h"
+#include "ebm/rng.h"
+
+typedef struct {
+    double n;             /* examples */
+    double loss, ce, gen; /* means per example (gen: 0 without samples) */
+    double error;         /* fraction misclassified */
+    double energy_data, energy_sample; /* mean E(x), E(x~) */
+    double *confusion;    /* [K][K], row = true class, column = predicted */
+} eval_result;
+
+typedef struct {
+    const model_shape *shape;
+    int capacity; /* data rows per chunk */
+    model_workspace ws;
+    langevin_sampler fresh; /* fresh chains for the generative term */
+    float *x;        /* [2 capacity, D] data rows then sample rows */
+    float *dlogits;  /* [2 capacity, K] */
+    double *sums;    /* 7 + K*K values reduced over ranks */
+} evaluator;
+
+/* Samples for the generative term come from fresh U[-1,1] chains run with
+ * `lp` (the training settings), so evaluation never touches training chains. */
+int evaluator_init(evaluator *ev, const model_shape *shape, const langevin_params *lp,
+                   int capacity, ebm_err *err);
+void evaluator_free(evaluator *ev);
+
+/* Collective. Evaluates params on this rank's shard; every rank gets the
+ * global result in *res (res->confusion points into ev). gen_weight = 0 skips
+ * sampling (the generative term is then reported as 0). */
+int evaluator_run(evaluator *ev, const dist_ctx *ctx, const float *params,
+                  const data_shard *shard, const input_map *map, float gen_weight,
+                  float energy_reg, ebm_rng *rng, eval_result *res, ebm_err *err);
+
+#endif

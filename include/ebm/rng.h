@@ -1,0 +1,30 @@
+/* rng.h: per-rank random streams (xoshiro256**), explicit state, no globals.
+ * Rank r's stream is the seed's stream advanced by r jumps of 2^128 draws, so
+ * streams never overlap and the state is four words a checkpoint can store. */
+#ifndef EBM_RNG_H
+#define EBM_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint64_t s[4];
+} ebm_rng;
+
+#define EBM_RNG_WORDS 4
+
+/* Stream `stream` (e.g. the rank) of seed `seed`. */
+void rng_seed(ebm_rng *rng, uint64_t seed, uint64_t stream);
+uint64_t rng_next(ebm_rng *rng);
+/* Uniform in [0, 1) with 24 random bits (every float exactly representable). */
+float rng_uniform(ebm_rng *rng);
+/* Uniform integer in [0, n), n > 0, without modulo bias. */
+uint64_t rng_below(ebm_rng *rng, uint64_t n);
+/* out[i] = lo + (hi - lo) * U[0,1). */
+void rng_fill_uniform(ebm_rng *rng, float *out, size_t n, float lo, float hi);
+/* out[i] = scale * N(0,1) (Box-Muller, both values of each pair used). */
+void rng_fill_normal(ebm_rng *rng, float *out, size_t n, float scale);
+/* In-place Fisher-Yates shuffle of idx[0..n). */
+void rng_shuffle(ebm_rng *rng, int32_t *idx, size_t n);
+
+#endif

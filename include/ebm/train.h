@@ -1,0 +1,21 @@
+/* train.h: the data-parallel training loop (the `train` command). */
+#ifndef EBM_TRAIN_H
+#define EBM_TRAIN_H
+
+#include "ebm/cli.h"
+#include "ebm/dist.h"
+#include "ebm/err.h"
+#include "ebm/h5io.h"
+
+/* Non-finite global gradients in a row after which training stops. */
+#define EBM_MAX_SKIPPED_IN_A_ROW 10
+
+/* Collective. Trains as cfg says; returns 0 when done, -1 on error (the same
+ * message on every rank). */
+int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run, ebm_err *err);
+
+/* Creates `dir` (and parents) if needed and checks a file can be made in it.
+ * Rank-local; callers combine the result with dist_agree. */
+int train_prepare_out_dir(const char *dir, ebm_err *err);
+
+#endif

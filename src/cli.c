@@ -1,0 +1,344 @@
+/* cli.c: option table, presets, strict number parsing and help texts. */
+#include "ebm/cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T (1u << CMD_TRAIN)
+#define E (1u << CMD_EVAL)
+#define S (1u << CMD_SAMPLE)
+#define F(field) offsetof(ebm_config, field)
+#define STR(field) OPT_STRING, F(field), sizeof(((ebm_config *)0)->field)
+
+static const cli_option options[] = {
+    {"data", STR(data), 0, 0, T | E, 0, "F", "data file (default: the shipped digits.h5)"},
+    {"out", STR(out), 0, 0, T, 0, "DIR", "directory for best.h5, last.h5 (default checkpoints)"},
+    {"epochs", OPT_INT, F(epochs), 0, 1, 1e6, T, 1, "N", "training epochs (20)"},
+    {"batch-size", OPT_INT, F(batch_size), 0, 1, 1e6, T, 1, "B", "global batch over all ranks (64)"},
+    {"lr", OPT_DOUBLE, F(lr), 0, 0, 1, T, 1, "X", "Adamax learning rate (1e-3)"},
+    {"hidden", OPT_INT, F(hidden), 0, 1, 65536, T, 1, "H", "hidden layer width (512)"},
+    {"langevin-steps", OPT_INT, F(langevin_steps), 0, 0, 1e5, T, 1, "N",
+     "Langevin steps per draw (20)"},
+    {"step-size", OPT_DOUBLE, F(step_size), 0, 0, 1e6, T, 1, "X",
+     "Langevin step on grad_x LSE f(x), input space (1)"},
+    {"noise", OPT_DOUBLE, F(noise), 0, 0, 1e6, T, 1, "X",
+     "Langevin noise standard deviation, input space (0.01)"},
+    {"buffer", OPT_INT, F(buffer), 0, 0, 1e8, T, 1, "N",
+     "persistent chains over all ranks; 0 = fresh chains every step"},
+    {"reinit", OPT_DOUBLE, F(reinit), 0, 0, 1, T, 1, "X",
+     "fraction of buffer chains restarted from U[-1,1] per draw"},
+    {"energy-reg", OPT_DOUBLE, F(energy_reg), 0, 0, 1e6, T, 1, "X",
+     "alpha: weight of LSE(f(x))^2 + LSE(f(x~))^2"},
+    {"gen-weight", OPT_DOUBLE, F(gen_weight), 0, 0, 1e6, T, 1, "X",
+     "w: weight of the generative term (0 = plain classifier)"},
+    {"train-noise", OPT_DOUBLE, F(train_noise), 0, 0, 1e6, T, 1, "X",
+     "std of N(0,1) noise added to training images, data units (0.03)"},
+    {"preset", OPT_PRESET, F(preset), 0, 0, 0, T, 1, "seed|stable",
+     "defaults for all of the above (stable)"},
+    {"seed", OPT_SEED, F(seed), 0, 0, 9007199254740992.0, T, 1, "S", "random seed (0)"},
+    {"threads", OPT_INT, F(threads), 0, 1, 1024, T | E | S, 0, "T", "BLAS threads per rank (1)"},
+    {"checkpoint-every", OPT_DOUBLE, F(checkpoint_every), 0, 0, 1e9, T, 0, "MINUTES",
+     "also write last.h5 every MINUTES within epochs (0 = at epoch ends only)"},
+    {"resume", STR(resume), 0, 0, T, 0, "auto|FILE", "continue from a checkpoint"},
+    {"ckpt", STR(ckpt), 0, 0, E | S, 0, "F", "checkpoint to load"},
+    {"split", OPT_SPLIT, F(split), sizeof(((ebm_config *)0)->split), 0, 0, E, 0,
+     "train|val|test", "split to evaluate (test)"},
+    {"dump", STR(dump), 0, 0, E, 0, "F", "write per-example logits and energies to F"},
+    {"n", OPT_INT, F(n_samples), 0, 1, 1e8, S, 0, "N", "number of samples (100)"},
+    {"class", OPT_INT, F(class_label), 0, 0, 1e6, S, 0, "K", "class-conditional samples"},
+    {"steps", OPT_INT, F(sample_steps), 0, 0, 1e6, S, 0, "N", "Langevin steps (checkpoint's)"},
+    {"out", STR(samples_out), 0, 0, S, 0, "F", "sample file to write (samples.h5)"},
+};
+
+const cli_option *cli_options(size_t *count)
+{
+    *count = sizeof options / sizeof options[0];
+    return options;
+}
+
+const char *cli_preset_name(ebm_preset preset) { return preset == PRESET_SEED ? "seed" : "stable"; }
+
+void cli_apply_preset(ebm_config *cfg, ebm_preset preset)
+{
+    cfg->preset = preset;
+    cfg->epochs = 20;
+    cfg->batch_size = 64;
+    cfg->lr = 1e-3;
+    cfg->hidden = 512;
+    cfg->langevin_steps = 20;
+    cfg->step_size = 1.0;
+    cfg->noise = 0.01;
+    cfg->train_noise = 0.03;
+    if (preset == PRESET_SEED) {
+        /* The notebook: raw inputs, fresh U[-1,1] chains every step, w = 1. */
+        cfg->buffer = 0;
+        cfg->reinit = 1.0;
+        cfg->energy_reg = 0.0;
+        cfg->gen_weight = 1.0;
+        cfg->map_inputs = 0;
+        cfg->clamp_chains = 0;
+        cfg->select_by_error = 0;
+    } else {
+        /* Chosen by measurement: see docs/stable-preset.md. */
+        cfg->buffer = 10000;
+        cfg->reinit = 0.05;
+        cfg->energy_reg = 0.1;
+        cfg->gen_weight = 0.1;
+        cfg->map_inputs = 1;
+        cfg->clamp_chains = 1;
+        cfg->select_by_error = 1;
+    }
+}
+
+static void config_defaults(ebm_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cli_apply_preset(cfg, PRESET_STABLE);
+    strcpy(cfg->out, "checkpoints");
+    strcpy(cfg->split, "test");
+    strcpy(cfg->samples_out, "samples.h5");
+    cfg->threads = 1;
+    cfg->n_samples = 100;
+    cfg->class_label = -1;
+    cfg->sample_steps = -1;
+}
+
+static const char *command_name(ebm_command c)
+{
+    return c == CMD_TRAIN ? "train" : c == CMD_EVAL ? "eval" : c == CMD_SAMPLE ? "sample" : "";
+}
+
+/* The option `name` of command `cmd` (one name may mean different things to
+ * different commands, e.g. --out). */
+static const cli_option *find_option(const char *name, ebm_command cmd)
+{
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        if (strcmp(options[i].name, name) == 0 && (options[i].commands & (1u << cmd)))
+            return &options[i];
+    return NULL;
+}
+
+static int parse_number(const cli_option *opt, const char *text, double *value, ebm_err *err)
+{
+    char *end = NULL;
+    errno = 0;
+    const double v = strtod(text, &end);
+    const int integral = opt->type == OPT_INT || opt->type == OPT_SEED;
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v) ||
+        (integral && v != floor(v)))
+        return ebm_fail(err, "--%s: expected %s, got '%s'", opt->name,
+                        integral ? "an integer" : "a number", text);
+    if (v < opt->min || v > opt->max)
+        return ebm_fail(err, "--%s: %s is out of range [%g, %g]", opt->name, text, opt->min,
+                        opt->max);
+    *value = v;
+    return 0;
+}
+
+static int set_option(ebm_config *cfg, const cli_option *opt, const char *text, ebm_err *err)
+{
+    char *field = (char *)cfg + opt->offset;
+    double v = 0;
+    switch (opt->type) {
+    case OPT_INT:
+        if (parse_number(opt, text, &v, err))
+            return -1;
+        *(int *)field = (int)v;
+        return 0;
+    case OPT_SEED:
+        if (parse_number(opt, text, &v, err))
+            return -1;
+        *(long long *)field = (long long)v;
+        return 0;
+    case OPT_DOUBLE:
+        if (parse_number(opt, text, &v, err))
+            return -1;
+        *(double *)field = v;
+        return 0;
+    case OPT_PRESET:
+        if (strcmp(text, "seed") && strcmp(text, "stable"))
+            return ebm_fail(err, "--preset: expected 'seed' or 'stable', got '%s'", text);
+        return 0; /* applied before the other options, see cli_parse */
+    case OPT_SPLIT:
+        if (strcmp(text, "train") && strcmp(text, "val") && strcmp(text, "test"))
+            return ebm_fail(err, "--split: expected train, val or test, got '%s'", text);
+        /* fall through */
+    case OPT_STRING:
+        if (text[0] == '\0')
+            return ebm_fail(err, "--%s: empty value", opt->name);
+        if (strlen(text) >= opt->size)
+            return ebm_fail(err, "--%s: value longer than %zu characters", opt->name,
+                            opt->size - 1);
+        strcpy(field, text);
+        return 0;
+    }
+    return ebm_fail(err, "--%s: internal error (option type)", opt->name);
+}
+
+/* Splits "--name=value" / "--name value"; returns the option or fails. */
+static const cli_option *lookup(ebm_command cmd, const char *arg, char *name, size_t name_len,
+                                const char **inline_value, ebm_err *err)
+{
+    const char *eq = strchr(arg + 2, '=');
+    const size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+    if (len >= name_len) {
+        ebm_fail(err, "unknown option '%s' (see ebm_mpi %s --help)", arg, command_name(cmd));
+        return NULL;
+    }
+    memcpy(name, arg + 2, len);
+    name[len] = '\0';
+    *inline_value = eq ? eq + 1 : NULL;
+    const cli_option *opt = find_option(name, cmd);
+    if (!opt) {
+        ebm_fail(err, "unknown option '--%s' for '%s' (see ebm_mpi %s --help)", name,
+                 command_name(cmd), command_name(cmd));
+        return NULL;
+    }
+    return opt;
+}
+
+int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
+{
+    config_defaults(cfg);
+    if (argc < 2)
+        return ebm_fail(err, "no command given (try ebm_mpi --help)");
+    const char *first = argv[1];
+    if (!strcmp(first, "--help") || !strcmp(first, "-h")) {
+        cfg->want_help = 1;
+        return 0;
+    }
+    if (!strcmp(first, "--version")) {
+        cfg->want_version = 1;
+        return 0;
+    }
+    if (!strcmp(first, "train"))
+        cfg->command = CMD_TRAIN;
+    else if (!strcmp(first, "eval"))
+        cfg->command = CMD_EVAL;
+    else if (!strcmp(first, "sample"))
+        cfg->command = CMD_SAMPLE;
+    else
+        return ebm_fail(err, "unknown command '%s' (expected train, eval or sample)", first);
+    const ebm_command cmd = cfg->command;
+
+    /* Two passes: the preset sets defaults that the other options override,
+     * wherever --preset stands on the line. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 2; i < argc; i++) {
+            const char *arg = argv[i];
+            if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+                cfg->want_help = 1;
+                return 0;
+            }
+            if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
+                return ebm_fail(err, "unexpected argument '%s' (options start with --)", arg);
+            char name[64];
+            const char *value;
+            const cli_option *opt = lookup(cmd, arg, name, sizeof name, &value, err);
+            if (!opt)
+                return -1;
+            if (!value) {
+                if (i + 1 >= argc)
+                    return ebm_fail(err, "--%s needs a value (%s)", name, opt->metavar);
+                value = argv[++i];
+            }
+            if (pass == 0) {
+                if (opt->type == OPT_PRESET) {
+                    if (set_option(cfg, opt, value, err))
+                        return -1;
+                    cli_apply_preset(cfg, strcmp(value, "seed") ? PRESET_STABLE : PRESET_SEED);
+                }
+            } else if (set_option(cfg, opt, value, err)) {
+                return -1;
+            }
+        }
+    }
+    if (cmd != CMD_TRAIN && cfg->ckpt[0] == '\0')
+        return ebm_fail(err, "%s needs --ckpt F", command_name(cmd));
+    return 0;
+}
+
+double cli_option_number(const cli_option *opt, const ebm_config *cfg)
+{
+    const char *field = (const char *)cfg + opt->offset;
+    switch (opt->type) {
+    case OPT_INT:
+        return *(const int *)field;
+    case OPT_SEED:
+        return (double)*(const long long *)field;
+    case OPT_DOUBLE:
+        return *(const double *)field;
+    case OPT_PRESET:
+        return *(const ebm_preset *)field;
+    default:
+        return 0.0;
+    }
+}
+
+const char *cli_option_string(const cli_option *opt, const ebm_config *cfg)
+{
+    if (opt->type == OPT_PRESET)
+        return cli_preset_name(cfg->preset);
+    if (opt->type == OPT_STRING || opt->type == OPT_SPLIT)
+        return (const char *)cfg + opt->offset;
+    return NULL;
+}
+
+static void print_options(FILE *out, ebm_command cmd)
+{
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+        const cli_option *o = &options[i];
+        if (!(o->commands & (1u << cmd)))
+            continue;
+        char lhs[64];
+        snprintf(lhs, sizeof lhs, "--%s %s", o->name, o->metavar);
+        fprintf(out, "  %-28s %s\n", lhs, o->help);
+    }
+}
+
+static const char exit_text[] =
+    "Exit status: 0 done; 1 error (one 'ebm_mpi: error:' line says what);\n"
+    "75 stopped on request (SIGUSR1/SIGTERM), last.h5 written: run again with\n"
+    "--resume auto to continue.\n";
+
+void cli_print_help(FILE *out, ebm_command cmd)
+{
+    switch (cmd) {
+    case CMD_TRAIN:
+        fprintf(out,
+                "usage: mpirun -np P ebm_mpi train [options]\n\n"
+                "Trains the joint energy-based model (classifier + Langevin sampler) with\n"
+                "data parallelism over P ranks. Writes <out>/best.h5 (best validation\n"
+                "figure) and <out>/last.h5.\n\n"
+                "Presets: stable (default) maps inputs to [-1,1], keeps a persistent\n"
+                "buffer of clamped chains, uses an energy regulariser and selects best.h5\n"
+                "by validation error; seed is the course notebook's method (raw inputs,\n"
+                "fresh chains every step, w = 1) selecting by validation loss. Options\n"
+                "given after or before --preset override its values.\n\n");
+        print_options(out, CMD_TRAIN);
+        fprintf(out, "\n%s", exit_text);
+        break;
+    case CMD_EVAL:
+        fprintf(out, "usage: [mpirun -np P] ebm_mpi eval --ckpt F [options]\n\n"
+                     "Loss, error and confusion matrix of a checkpoint on a split.\n\n");
+        print_options(out, CMD_EVAL);
+        break;
+    case CMD_SAMPLE:
+        fprintf(out, "usage: [mpirun -np P] ebm_mpi sample --ckpt F [options]\n\n"
+                     "Draws samples from a checkpoint by Langevin dynamics.\n\n");
+        print_options(out, CMD_SAMPLE);
+        break;
+    case CMD_NONE:
+        fprintf(out,
+                "usage: mpirun -np P ebm_mpi train [options]\n"
+                "       ebm_mpi eval   --ckpt F [--data F] [--split train|val|test] [--dump F]\n"
+                "       ebm_mpi sample --ckpt F [--n N] [--class K] [--steps N] [--out F]\n"
+                "       ebm_mpi --help | --version | CMD --help\n\n"
+                "Data-parallel training of a joint energy-based model of handwritten\n"
+                "digits with MPI, OpenBLAS and parallel HDF5.\n\n%s",
+                exit_text);
+        break;
+    }
+}

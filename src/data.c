@@ -1,0 +1,72 @@
+/* data.c: shards in memory, validation, input mapping. */
+#include "ebm/data.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const data_split_names[SPLIT_COUNT] = {"train", "val", "test"};
+
+int data_shard_alloc(data_shard *shard, int64_t n_total, int64_t offset, int64_t n, int d,
+                     ebm_err *err)
+{
+    memset(shard, 0, sizeof *shard);
+    shard->n_total = n_total, shard->offset = offset, shard->n = n, shard->d = d;
+    shard->images = ebm_calloc((size_t)n * (size_t)d, sizeof(float), "data shard", err);
+    shard->labels = ebm_calloc((size_t)n, sizeof(int32_t), "data shard labels", err);
+    if (!shard->images || !shard->labels) {
+        data_shard_free(shard);
+        return -1;
+    }
+    return 0;
+}
+
+void data_shard_free(data_shard *shard)
+{
+    free(shard->images);
+    free(shard->labels);
+    shard->images = NULL;
+    shard->labels = NULL;
+}
+
+int data_validate(const data_shard *shard, const data_info *info, const char *split,
+                  ebm_err *err)
+{
+    for (int64_t i = 0; i < shard->n; i++) {
+        const int32_t y = shard->labels[i];
+        if (y < 0 || y >= info->k)
+            return ebm_fail(err, "/%s/labels[%lld] = %d is outside [0, %d) (num_classes = %d)",
+                            split, (long long)(shard->offset + i), (int)y, info->k, info->k);
+        const float *row = shard->images + (size_t)i * shard->d;
+        for (int j = 0; j < shard->d; j++) {
+            const float v = row[j];
+            if (!isfinite(v))
+                return ebm_fail(err, "/%s/images[%lld][%d] is not finite", split,
+                                (long long)(shard->offset + i), j);
+            if (v < info->value_min || v > info->value_max)
+                return ebm_fail(err,
+                                "/%s/images[%lld][%d] = %g is outside the file's value range "
+                                "[%g, %g]",
+                                split, (long long)(shard->offset + i), j, v, info->value_min,
+                                info->value_max);
+        }
+    }
+    return 0;
+}
+
+input_map data_input_map(const data_info *info, int map_to_box)
+{
+    input_map m = {1.0f, 0.0f};
+    if (map_to_box) {
+        const double scale = 2.0 / (info->value_max - info->value_min);
+        m.scale = (float)scale;
+        m.shift = (float)(-1.0 - scale * info->value_min);
+    }
+    return m;
+}
+
+void data_map(const input_map *map, const float *x, float *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = map->scale * x[i] + map->shift;
+}

@@ -1,0 +1,136 @@
+/* dist.c: the MPI layer: init, collectives, error agreement, abort. */
+#include "ebm/dist.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int mpi_fail(ebm_err *err, const char *call, int code)
+{
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    if (MPI_Error_string(code, text, &len) != MPI_SUCCESS)
+        snprintf(text, sizeof text, "error code %d", code);
+    return ebm_fail(err, "%s failed: %s", call, text);
+}
+
+#define MPI_TRY(call, name)                                                                    \
+    do {                                                                                       \
+        const int mpi_rc_ = (call);                                                            \
+        if (mpi_rc_ != MPI_SUCCESS)                                                            \
+            return mpi_fail(err, name, mpi_rc_);                                               \
+    } while (0)
+
+static int count_ok(size_t n, ebm_err *err)
+{
+    if (n > INT_MAX)
+        return ebm_fail(err, "message of %zu elements is too large for one MPI call", n);
+    return 0;
+}
+
+int dist_init(int *argc, char ***argv, dist_ctx *ctx, ebm_err *err)
+{
+    MPI_TRY(MPI_Init(argc, argv), "MPI_Init");
+    ctx->comm = MPI_COMM_WORLD;
+    MPI_TRY(MPI_Comm_set_errhandler(ctx->comm, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+    MPI_TRY(MPI_Comm_rank(ctx->comm, &ctx->rank), "MPI_Comm_rank");
+    MPI_TRY(MPI_Comm_size(ctx->comm, &ctx->size), "MPI_Comm_size");
+    return 0;
+}
+
+void dist_finalize(void) { MPI_Finalize(); }
+
+int dist_agree(const dist_ctx *ctx, int local_rc, ebm_err *err)
+{
+    int first_failed = local_rc != 0 ? ctx->rank : ctx->size;
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &first_failed, 1, MPI_INT, MPI_MIN, ctx->comm),
+            "MPI_Allreduce");
+    if (first_failed == ctx->size)
+        return 0;
+    ebm_err shared;
+    if (ctx->rank == first_failed)
+        shared = *err;
+    MPI_TRY(MPI_Bcast(shared.msg, sizeof shared.msg, MPI_CHAR, first_failed, ctx->comm),
+            "MPI_Bcast");
+    shared.msg[sizeof shared.msg - 1] = '\0';
+    *err = shared;
+    return -1;
+}
+
+_Noreturn void dist_abort(const dist_ctx *ctx, const ebm_err *err)
+{
+    if (ctx->size > 1)
+        fprintf(stderr, "ebm_mpi: error: rank %d: %s\n", ctx->rank, err->msg);
+    else
+        fprintf(stderr, "ebm_mpi: error: %s\n", err->msg);
+    fflush(stderr);
+    MPI_Abort(ctx->comm, 1);
+    exit(1); /* not reached: MPI_Abort ends every process of the job */
+}
+
+int dist_sum_floats(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err)
+{
+    if (count_ok(n, err))
+        return -1;
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, ctx->comm),
+            "MPI_Allreduce");
+    return 0;
+}
+
+int dist_sum_doubles(const dist_ctx *ctx, double *buf, size_t n, ebm_err *err)
+{
+    if (count_ok(n, err))
+        return -1;
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, ctx->comm),
+            "MPI_Allreduce");
+    return 0;
+}
+
+int dist_bcast_floats(const dist_ctx *ctx, float *buf, size_t n, int root, ebm_err *err)
+{
+    if (count_ok(n, err))
+        return -1;
+    MPI_TRY(MPI_Bcast(buf, (int)n, MPI_FLOAT, root, ctx->comm), "MPI_Bcast");
+    return 0;
+}
+
+int dist_bcast_bytes(const dist_ctx *ctx, void *buf, size_t n, int root, ebm_err *err)
+{
+    if (count_ok(n, err))
+        return -1;
+    MPI_TRY(MPI_Bcast(buf, (int)n, MPI_BYTE, root, ctx->comm), "MPI_Bcast");
+    return 0;
+}
+
+int dist_min_mean_max(const dist_ctx *ctx, double local, double out[3], ebm_err *err)
+{
+    double sum = local;
+    out[0] = local;
+    out[2] = local;
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &out[0], 1, MPI_DOUBLE, MPI_MIN, ctx->comm),
+            "MPI_Allreduce");
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, ctx->comm),
+            "MPI_Allreduce");
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &out[2], 1, MPI_DOUBLE, MPI_MAX, ctx->comm),
+            "MPI_Allreduce");
+    out[1] = sum / ctx->size;
+    return 0;
+}
+
+int dist_barrier(const dist_ctx *ctx, ebm_err *err)
+{
+    MPI_TRY(MPI_Barrier(ctx->comm), "MPI_Barrier");
+    return 0;
+}
+
+void dist_library_version(char *buf, size_t len)
+{
+    char v[MPI_MAX_LIBRARY_VERSION_STRING];
+    int n = 0;
+    if (MPI_Get_library_version(v, &n) != MPI_SUCCESS)
+        snprintf(v, sizeof v, "unknown");
+    /* Open MPI's string is "Open MPI v4.1.4, package: ..."; keep the first part. */
+    v[strcspn(v, ",\n")] = '\0';
+    snprintf(buf, len, "%s", v);
+}

@@ -1,0 +1,92 @@
+/* eval.c: sharded evaluation with sums reduced over ranks. */
+#include "ebm/eval.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { SUM_N, SUM_LOSS, SUM_CE, SUM_GEN, SUM_ERRORS, SUM_E_DATA, SUM_E_SAMPLE, SUM_FIXED };
+
+int evaluator_init(evaluator *ev, const model_shape *shape, const langevin_params *lp,
+                   int capacity, ebm_err *err)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->shape = shape;
+    ev->capacity = capacity;
+    const size_t rows = 2 * (size_t)capacity, k = (size_t)shape->k;
+    if (model_workspace_init(&ev->ws, shape, (int)rows, err))
+        return -1;
+    ebm_rng unused;
+    rng_seed(&unused, 0, 0);
+    if (langevin_init(&ev->fresh, lp, shape->d, shape->k, capacity, 0, 0, &unused, err))
+        goto fail;
+    ev->x = ebm_calloc(rows * shape->d, sizeof(float), "evaluation inputs", err);
+    ev->dlogits = ebm_calloc(rows * k, sizeof(float), "evaluation scratch", err);
+    ev->sums = ebm_calloc(SUM_FIXED + k * k, sizeof(double), "evaluation sums", err);
+    if (!ev->x || !ev->dlogits || !ev->sums)
+        goto fail;
+    return 0;
+fail:
+    evaluator_free(ev);
+    return -1;
+}
+
+void evaluator_free(evaluator *ev)
+{
+    model_workspace_free(&ev->ws);
+    langevin_free(&ev->fresh);
+    free(ev->x);
+    free(ev->dlogits);
+    free(ev->sums);
+    memset(ev, 0, sizeof *ev);
+}
+
+int evaluator_run(evaluator *ev, const dist_ctx *ctx, const float *params,
+                  const data_shard *shard, const input_map *map, float gen_weight,
+                  float energy_reg, ebm_rng *rng, eval_result *res, ebm_err *err)
+{
+    const model_shape *shape = ev->shape;
+    const int k = shape->k, d = shape->d;
+    const int with_samples = gen_weight > 0.0f;
+    double *sums = ev->sums;
+    memset(sums, 0, (SUM_FIXED + (size_t)k * k) * sizeof(double));
+    double *confusion = sums + SUM_FIXED;
+    for (int64_t start = 0; start < shard->n; start += ev->capacity) {
+        const int c = (int)(shard->n - start < ev->capacity ? shard->n - start : ev->capacity);
+        data_map(map, shard->images + start * d, ev->x, (size_t)c * d);
+        const int n_samples = with_samples ? c : 0;
+        if (n_samples)
+            langevin_draw_fresh(&ev->fresh, shape, params, &ev->ws, rng, c,
+                                ev->x + (size_t)c * d);
+        const float *logits = model_forward(shape, params, &ev->ws, ev->x, c + n_samples);
+        loss_sums ls = {0};
+        const int32_t *labels = shard->labels + start;
+        model_jem_loss(c, n_samples, k, logits, labels, gen_weight, energy_reg, ev->dlogits, &ls);
+        for (int i = 0; i < c; i++) {
+            const float *row = logits + (size_t)i * k;
+            int pred = 0;
+            for (int j = 1; j < k; j++)
+                if (row[j] > row[pred])
+                    pred = j;
+            confusion[(size_t)labels[i] * k + pred] += 1.0;
+        }
+        sums[SUM_N] += c;
+        sums[SUM_LOSS] += ls.loss;
+        sums[SUM_CE] += ls.ce;
+        sums[SUM_GEN] += ls.gen;
+        sums[SUM_ERRORS] += ls.errors;
+        sums[SUM_E_DATA] += ls.energy_data;
+        sums[SUM_E_SAMPLE] += ls.energy_sample;
+    }
+    if (dist_sum_doubles(ctx, sums, SUM_FIXED + (size_t)k * k, err))
+        return -1;
+    const double n = sums[SUM_N] > 0 ? sums[SUM_N] : 1;
+    res->n = sums[SUM_N];
+    res->loss = sums[SUM_LOSS] / n;
+    res->ce = sums[SUM_CE] / n;
+    res->gen = sums[SUM_GEN] / n;
+    res->error = sums[SUM_ERRORS] / n;
+    res->energy_data = sums[SUM_E_DATA] / n;
+    res->energy_sample = with_samples ? sums[SUM_E_SAMPLE] / n : 0.0;
+    res->confusion = confusion;
+    return 0;
+}

@@ -1,0 +1,96 @@
+/* langevin.c: Langevin sampling with per-rank persistent chains. */
+#include "ebm/langevin.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int langevin_init(langevin_sampler *s, const langevin_params *p, int d, int k, int capacity,
+                  int64_t n_chains, int64_t first_chain, ebm_rng *rng, ebm_err *err)
+{
+    memset(s, 0, sizeof *s);
+    s->p = *p;
+    s->d = d, s->k = k, s->capacity = capacity;
+    s->n_chains = n_chains, s->first_chain = first_chain;
+    const size_t cap = (size_t)(capacity > 0 ? capacity : 1);
+    s->chains = ebm_calloc((size_t)n_chains * d, sizeof(float), "Langevin chains", err);
+    s->picked = ebm_calloc(cap, sizeof(int64_t), "Langevin scratch", err);
+    s->grad = ebm_calloc(cap * d, sizeof(float), "Langevin scratch", err);
+    s->dlogits = ebm_calloc(cap * k, sizeof(float), "Langevin scratch", err);
+    if (!s->chains || !s->picked || !s->grad || !s->dlogits) {
+        langevin_free(s);
+        return -1;
+    }
+    rng_fill_uniform(rng, s->chains, (size_t)n_chains * d, -1.0f, 1.0f);
+    return 0;
+}
+
+void langevin_free(langevin_sampler *s)
+{
+    free(s->chains);
+    free(s->picked);
+    free(s->grad);
+    free(s->dlogits);
+    memset(s, 0, sizeof *s);
+}
+
+/* Runs the chains x (n, d) in place. */
+static void run_chains(langevin_sampler *s, const model_shape *shape, const float *params,
+                       model_workspace *ws, ebm_rng *rng, int n, float *x)
+{
+    const size_t m = (size_t)n * s->d;
+    const float eta = s->p.step_size, lo = s->p.lo, hi = s->p.hi;
+    for (int t = 0; t < s->p.steps; t++) {
+        const float *logits = model_forward(shape, params, ws, x, n);
+        model_lse_dlogits(n, s->k, logits, s->dlogits);
+        model_backward(shape, params, ws, x, n, s->dlogits, NULL, s->grad);
+        for (size_t i = 0; i < m; i++)
+            x[i] += eta * s->grad[i];
+        rng_fill_normal(rng, s->grad, m, s->p.noise);
+        for (size_t i = 0; i < m; i++)
+            x[i] += s->grad[i];
+        if (s->p.clamp)
+            for (size_t i = 0; i < m; i++)
+                x[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+    }
+    /* A chain that left the floats is worthless and would poison the buffer:
+     * start it again (NaN fails every comparison, so test isfinite). */
+    for (int i = 0; i < n; i++) {
+        float *row = x + (size_t)i * s->d;
+        int finite = 1;
+        for (int j = 0; j < s->d; j++)
+            finite &= isfinite(row[j]) != 0;
+        if (!finite) {
+            rng_fill_uniform(rng, row, (size_t)s->d, -1.0f, 1.0f);
+            s->restarted_nonfinite++;
+        }
+    }
+}
+
+void langevin_draw_fresh(langevin_sampler *s, const model_shape *shape, const float *params,
+                         model_workspace *ws, ebm_rng *rng, int n, float *out)
+{
+    rng_fill_uniform(rng, out, (size_t)n * s->d, -1.0f, 1.0f);
+    run_chains(s, shape, params, ws, rng, n, out);
+}
+
+void langevin_draw(langevin_sampler *s, const model_shape *shape, const float *params,
+                   model_workspace *ws, ebm_rng *rng, int n, float *out)
+{
+    if (s->n_chains == 0) {
+        langevin_draw_fresh(s, shape, params, ws, rng, n, out);
+        return;
+    }
+    const size_t d = (size_t)s->d;
+    for (int i = 0; i < n; i++) {
+        s->picked[i] = (int64_t)rng_below(rng, (uint64_t)s->n_chains);
+        float *row = out + i * d;
+        if (rng_uniform(rng) < s->p.reinit)
+            rng_fill_uniform(rng, row, d, -1.0f, 1.0f);
+        else
+            memcpy(row, s->chains + s->picked[i] * d, d * sizeof(float));
+    }
+    run_chains(s, shape, params, ws, rng, n, out);
+    for (int i = 0; i < n; i++)
+        memcpy(s->chains + s->picked[i] * d, out + i * d, d * sizeof(float));
+}

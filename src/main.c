@@ -1,0 +1,88 @@
+/* main.c: parse, set up, run the command, report. The only place that turns
+ * an error into the process exit status. */
+#define _POSIX_C_SOURCE 200809L
+#include <cblas.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ebm/cli.h"
+#include "ebm/dist.h"
+#include "ebm/h5io.h"
+#include "ebm/train.h"
+#include "ebm/version.h"
+
+/* The shipped digits file: ../share/ebm_mpi/digits.h5 next to the binary, in
+ * the build tree and after `make install` alike. */
+static void default_data_path(char *buf, size_t len)
+{
+    char exe[EBM_PATH_LEN];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(buf, len, "data/digits.h5");
+        return;
+    }
+    exe[n] = '\0';
+    snprintf(buf, len, "%s/%s", dirname(exe), EBM_DATA_RELPATH);
+}
+
+static void fill_run_info(const dist_ctx *ctx, const ebm_config *cfg, run_info *run)
+{
+    memset(run, 0, sizeof *run);
+    snprintf(run->program_version, sizeof run->program_version, "%s", EBM_VERSION);
+    snprintf(run->git_revision, sizeof run->git_revision, "%s", EBM_GIT_REVISION);
+    dist_library_version(run->mpi_version, sizeof run->mpi_version);
+    h5io_library_version(run->hdf5_version, sizeof run->hdf5_version);
+    /* "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Zen MAX_THREADS=64": config then core. */
+    snprintf(run->blas_version, sizeof run->blas_version, "%s, core %s", openblas_get_config(),
+             openblas_get_corename());
+    if (cfg->data[0])
+        snprintf(run->data_path, sizeof run->data_path, "%s", cfg->data);
+    else
+        default_data_path(run->data_path, sizeof run->data_path);
+    run->world_size = ctx->size;
+}
+
+int main(int argc, char **argv)
+{
+    dist_ctx ctx;
+    ebm_err err = {{0}};
+    if (dist_init(&argc, &argv, &ctx, &err)) {
+        fprintf(stderr, "ebm_mpi: error: %s\n", err.msg);
+        return EBM_EXIT_ERROR;
+    }
+    h5io_quiet();
+    ebm_config cfg;
+    /* Every rank parses the same argv: a usage error is seen by all, reported once. */
+    int rc = cli_parse(argc, argv, &cfg, &err);
+    if (rc == 0 && (cfg.want_help || cfg.want_version)) {
+        if (ctx.rank == 0) {
+            if (cfg.want_version)
+                printf("ebm_mpi %s (%s)\n", EBM_VERSION, EBM_GIT_REVISION);
+            else
+                cli_print_help(stdout, cfg.command);
+        }
+        dist_finalize();
+        return EBM_EXIT_OK;
+    }
+    if (rc == 0) {
+        openblas_set_num_threads(cfg.threads);
+        run_info run;
+        fill_run_info(&ctx, &cfg, &run);
+        switch (cfg.command) {
+        case CMD_TRAIN:
+            rc = train_run(&ctx, &cfg, &run, &err);
+            break;
+        default:
+            rc = ebm_fail(&err, "command not available yet");
+            break;
+        }
+    }
+    if (rc && ctx.rank == 0) {
+        fprintf(stderr, "ebm_mpi: error: %s\n", err.msg);
+        fflush(stderr);
+    }
+    dist_finalize();
+    return rc ? EBM_EXIT_ERROR : EBM_EXIT_OK;
+}

@@ -1,0 +1,98 @@
+/* rng.c: xoshiro256** (Blackman & Vigna), seeded through splitmix64. */
+#include "ebm/rng.h"
+
+#include <math.h>
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+uint64_t rng_next(ebm_rng *rng)
+{
+    uint64_t *s = rng->s;
+    const uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* Equivalent to 2^128 calls of rng_next: the reference jump polynomial. */
+static void rng_jump(ebm_rng *rng)
+{
+    static const uint64_t jump[] = {0x180ec6d33cfd0abaULL, 0xd5a61266f0c9392cULL,
+                                    0xa9582618e03fc9aaULL, 0x39abdc4529b1661cULL};
+    uint64_t t[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 4; i++)
+        for (int b = 0; b < 64; b++) {
+            if (jump[i] & (1ULL << b))
+                for (int k = 0; k < 4; k++)
+                    t[k] ^= rng->s[k];
+            rng_next(rng);
+        }
+    for (int k = 0; k < 4; k++)
+        rng->s[k] = t[k];
+}
+
+void rng_seed(ebm_rng *rng, uint64_t seed, uint64_t stream)
+{
+    uint64_t x = seed;
+    for (int k = 0; k < 4; k++)
+        rng->s[k] = splitmix64(&x);
+    for (uint64_t j = 0; j < stream; j++)
+        rng_jump(rng);
+}
+
+float rng_uniform(ebm_rng *rng) { return (float)(rng_next(rng) >> 40) * 0x1.0p-24f; }
+
+uint64_t rng_below(ebm_rng *rng, uint64_t n)
+{
+    /* Reject the top partial block so every residue is equally likely. */
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do
+        x = rng_next(rng);
+    while (x >= limit);
+    return x % n;
+}
+
+void rng_fill_uniform(ebm_rng *rng, float *out, size_t n, float lo, float hi)
+{
+    const float width = hi - lo;
+    for (size_t i = 0; i < n; i++)
+        out[i] = lo + width * rng_uniform(rng);
+}
+
+void rng_fill_normal(ebm_rng *rng, float *out, size_t n, float scale)
+{
+    const double two_pi = 6.283185307179586476925287;
+    for (size_t i = 0; i < n; i += 2) {
+        /* u1 in (0, 1] so log(u1) is finite. */
+        const double u1 = ((rng_next(rng) >> 11) + 1) * 0x1.0p-53;
+        const double u2 = (rng_next(rng) >> 11) * 0x1.0p-53;
+        const double r = sqrt(-2.0 * log(u1));
+        out[i] = (float)(scale * r * cos(two_pi * u2));
+        if (i + 1 < n)
+            out[i + 1] = (float)(scale * r * sin(two_pi * u2));
+    }
+}
+
+void rng_shuffle(ebm_rng *rng, int32_t *idx, size_t n)
+{
+    for (size_t i = n; i > 1; i--) {
+        const size_t j = (size_t)rng_below(rng, i);
+        const int32_t t = idx[i - 1];
+        idx[i - 1] = idx[j];
+        idx[j] = t;
+    }
+}
