@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# ebm_mpi quick start on Debian 12: installs the Debian packages, builds, then
+#   scripts/quickstart.sh train [train options]   trains with 8 ranks (NP=... to change)
+#   scripts/quickstart.sh test                    runs the whole test suite
+# Works as root or as a user with sudo. Build trees: build/ and build-asan/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-}
+case "$mode" in
+    train | test) shift ;;
+    *) echo "usage: $0 train [ebm_mpi train options] | test" >&2; exit 2 ;;
+esac
+
+build_pkgs=(build-essential cmake pkg-config git openmpi-bin libopenmpi-dev
+            libhdf5-openmpi-dev hdf5-tools libopenblas-dev)
+test_pkgs=(libcmocka-dev python3-h5py python3-numpy)
+pkgs=("${build_pkgs[@]}")
+[ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing Debian packages: ${missing[*]}"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+jobs=$(nproc)
+echo "== building (build/)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j "$jobs"
+
+# Open MPI refuses to run as root unless told; only say so when we are root.
+if [ "$(id -u)" = 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+if [ "$mode" = train ]; then
+    np=${NP:-8}
+    oversubscribe=()
+    [ "$(nproc)" -lt "$np" ] && oversubscribe=(--oversubscribe)
+    echo "== mpirun -np $np ${oversubscribe[*]} build/bin/ebm_mpi train $*"
+    exec mpirun -np "$np" "${oversubscribe[@]}" build/bin/ebm_mpi train "$@"
+fi
+
+echo "== building with AddressSanitizer + UBSan (build-asan/)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEBM_SANITIZE=ON
+cmake --build build-asan -j "$jobs"
+echo "== unit tests under AddressSanitizer + UBSan"
+(cd build-asan && ctest --output-on-failure -L unit)
+echo "== all tests"
+cd build && ctest --output-on-failure -j "$jobs"
