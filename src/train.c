@@ -332,6 +332,8 @@ static void eval_rng(ebm_rng *rng, const ebm_config *cfg, int epoch, int rank)
 int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run, ebm_err *err)
 {
     trainer t;
+    if (cfg->resume[0] || cfg->checkpoint_every > 0)
+        return ebm_fail(err, "--resume and --checkpoint-every are not supported by this version");
     int rc = train_prepare_out_dir(cfg->out, err);
     if (dist_agree(ctx, rc, err))
         return -1;
