@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,9 @@ static int attr_write_string(hid_t loc, const char *name, const char *s)
 
 /* ---- data file ---------------------------------------------------------- */
 
+static int read_block(hid_t loc, const char *name, hid_t mtype, int rank, const hsize_t *dims,
+                      hsize_t row0, hsize_t nrows, void *data);
+
 /* Dimensions of dataset `name` (rank must be `want_rank`). */
 static int dataset_dims(hid_t file, const char *path, const char *name, int want_rank,
                         hsize_t dims[2], int want_float, ebm_err *err)
@@ -294,41 +298,17 @@ int h5io_data_open(const dist_ctx *ctx, const char *path, h5io_data **out, data_
     return 0;
 }
 
-/* Collective read of rows [offset, offset+n) of a dataset with `cols` columns
- * (0 for 1-D); a rank with n = 0 selects nothing but still takes part. */
-static int read_rows(hid_t file, const char *name, int64_t offset, int64_t n, int cols,
-                     hid_t memtype, void *buf)
-{
-    const hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
-    if (ds < 0)
-        return -1;
-    const int rank = cols > 0 ? 2 : 1;
-    hsize_t start[2] = {(hsize_t)offset, 0}, count[2] = {(hsize_t)n, (hsize_t)cols};
-    hsize_t mdims[2] = {(hsize_t)(n > 0 ? n : 1), (hsize_t)cols};
-    const hid_t fspace = H5Dget_space(ds), mspace = H5Screate_simple(rank, mdims, NULL);
-    const hid_t dxpl = collective_dxpl();
-    herr_t rc;
-    if (n > 0)
-        rc = H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-    else
-        rc = (H5Sselect_none(fspace) < 0 || H5Sselect_none(mspace) < 0) ? -1 : 0;
-    if (rc >= 0)
-        rc = H5Dread(ds, memtype, mspace, fspace, dxpl, buf);
-    H5Pclose(dxpl);
-    H5Sclose(mspace);
-    H5Sclose(fspace);
-    H5Dclose(ds);
-    return rc < 0 ? -1 : 0;
-}
-
 int h5io_data_read(h5io_data *h, int split, data_shard *shard, ebm_err *err)
 {
     char name[32];
+    const hsize_t dims[2] = {(hsize_t)shard->n_total, (hsize_t)h->d};
     snprintf(name, sizeof name, "/%s/images", data_split_names[split]);
-    if (read_rows(h->file, name, shard->offset, shard->n, h->d, H5T_NATIVE_FLOAT, shard->images))
+    if (read_block(h->file, name, H5T_NATIVE_FLOAT, 2, dims, (hsize_t)shard->offset,
+                   (hsize_t)shard->n, shard->images))
         return h5_fail(err, h->path, "cannot read images");
     snprintf(name, sizeof name, "/%s/labels", data_split_names[split]);
-    if (read_rows(h->file, name, shard->offset, shard->n, 0, H5T_NATIVE_INT32, shard->labels))
+    if (read_block(h->file, name, H5T_NATIVE_INT32, 1, dims, (hsize_t)shard->offset,
+                   (hsize_t)shard->n, shard->labels))
         return h5_fail(err, h->path, "cannot read labels");
     return 0;
 }
@@ -343,21 +323,30 @@ void h5io_data_close(h5io_data *h)
 
 /* ---- checkpoints -------------------------------------------------------- */
 
-/* Creates dataset `name` of float32 with the given dims and writes `data`
- * from rank 0 only; every rank takes part in the collective write. */
-static int write_floats(const dist_ctx *ctx, hid_t loc, const char *name, int rank,
-                        const hsize_t *dims, const float *data)
+/* Creates dataset `name` (file type ftype, dims[0] rows of dims[1] columns,
+ * or 1-D when rank = 1) and writes this rank's rows [row0, row0 + nrows) from
+ * data (memory type mtype). Collective: a rank with no rows selects none but
+ * still takes part in the write. */
+static int write_block(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
+                       const hsize_t *dims, hsize_t row0, hsize_t nrows, const void *data)
 {
     const hid_t space = H5Screate_simple(rank, dims, NULL);
-    const hid_t ds = H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                                H5P_DEFAULT);
+    const hid_t ds =
+        space >= 0 ? H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)
+                   : -1;
     const hid_t dxpl = collective_dxpl();
-    herr_t rc = (space < 0 || ds < 0 || dxpl < 0) ? -1 : 0;
-    const hid_t mspace = rc >= 0 ? H5Scopy(space) : -1;
-    if (rc >= 0 && ctx->rank != 0)
+    const hsize_t cols = rank > 1 ? dims[1] : 1;
+    const hsize_t mdims[2] = {nrows > 0 ? nrows : 1, cols};
+    const hid_t mspace = H5Screate_simple(rank, mdims, NULL);
+    herr_t rc = (space < 0 || ds < 0 || dxpl < 0 || mspace < 0) ? -1 : 0;
+    if (rc >= 0 && nrows > 0) {
+        const hsize_t start[2] = {row0, 0}, count[2] = {nrows, cols};
+        rc = H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
+    } else if (rc >= 0) {
         rc = (H5Sselect_none(space) < 0 || H5Sselect_none(mspace) < 0) ? -1 : 0;
+    }
     if (rc >= 0)
-        rc = H5Dwrite(ds, H5T_NATIVE_FLOAT, mspace, space, dxpl, data);
+        rc = H5Dwrite(ds, mtype, mspace, space, dxpl, data);
     if (mspace >= 0)
         H5Sclose(mspace);
     if (dxpl >= 0)
@@ -366,6 +355,51 @@ static int write_floats(const dist_ctx *ctx, hid_t loc, const char *name, int ra
         H5Dclose(ds);
     if (space >= 0)
         H5Sclose(space);
+    return rc < 0 ? -1 : 0;
+}
+
+/* A float32 dataset written whole by rank 0. */
+static int write_floats(const dist_ctx *ctx, hid_t loc, const char *name, int rank,
+                        const hsize_t *dims, const float *data)
+{
+    return write_block(loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, 0,
+                       ctx->rank == 0 ? dims[0] : 0, data);
+}
+
+/* Reads this rank's rows [row0, row0 + nrows) of a dataset whose shape must be
+ * dims (rank 1 or 2). Collective like write_block. */
+static int read_block(hid_t loc, const char *name, hid_t mtype, int rank, const hsize_t *dims,
+                      hsize_t row0, hsize_t nrows, void *data)
+{
+    const hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (ds < 0)
+        return -1;
+    const hid_t space = H5Dget_space(ds);
+    hsize_t have[2] = {0, 0};
+    herr_t rc = (space >= 0 && H5Sget_simple_extent_ndims(space) == rank) ? 0 : -1;
+    if (rc >= 0) {
+        H5Sget_simple_extent_dims(space, have, NULL);
+        if (have[0] != dims[0] || (rank > 1 && have[1] != dims[1]))
+            rc = -1;
+    }
+    const hsize_t cols = rank > 1 ? dims[1] : 1;
+    const hsize_t mdims[2] = {nrows > 0 ? nrows : 1, cols};
+    const hid_t mspace = H5Screate_simple(rank, mdims, NULL);
+    const hid_t dxpl = collective_dxpl();
+    if (rc >= 0 && nrows > 0) {
+        const hsize_t start[2] = {row0, 0}, count[2] = {nrows, cols};
+        rc = H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
+    } else if (rc >= 0) {
+        rc = (H5Sselect_none(space) < 0 || H5Sselect_none(mspace) < 0) ? -1 : 0;
+    }
+    /* Every rank calls H5Dread, even after a shape mismatch (which every rank
+     * sees alike), so no rank is left waiting in a collective. */
+    if (rc >= 0)
+        rc = H5Dread(ds, mtype, mspace, space, dxpl, data);
+    H5Pclose(dxpl);
+    H5Sclose(mspace);
+    H5Sclose(space);
+    H5Dclose(ds);
     return rc < 0 ? -1 : 0;
 }
 
@@ -397,9 +431,95 @@ static int write_layers(const dist_ctx *ctx, hid_t file, const char *group_fmt,
     return rc;
 }
 
+/* Per-epoch figures as one 1-D dataset per column, written by rank 0. */
+static int write_history(const dist_ctx *ctx, hid_t file, const metrics_row *rows, int n)
+{
+    const hid_t g = H5Gcreate2(file, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return -1;
+    size_t n_cols;
+    const metrics_column *cols = metrics_columns(&n_cols);
+    double *column = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+    int rc = column ? 0 : -1;
+    for (size_t c = 0; c < n_cols && rc == 0; c++) {
+        for (int i = 0; i < n; i++)
+            column[i] = *(const double *)((const char *)&rows[i] + cols[c].offset);
+        const hsize_t dims[1] = {(hsize_t)n};
+        rc = write_block(g, cols[c].name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, dims, 0,
+                         ctx->rank == 0 ? (hsize_t)n : 0, column);
+    }
+    free(column);
+    H5Gclose(g);
+    return rc;
+}
+
+static const char *const sum_names[EPOCH_SUMS] = {
+    "partial_count", "partial_loss", "partial_ce", "partial_gen",
+    "partial_errors", "partial_energy_data", "partial_energy_sample"};
+
+/* /sampler/chains, /rng/state and /data_order: each rank writes its own rows. */
+static int write_rank_state(const dist_ctx *ctx, hid_t file, const ckpt_state *st)
+{
+    const hsize_t d = (hsize_t)st->shape->d;
+    const hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0)
+        return -1;
+    const hid_t gs = H5Gcreate2(file, "/sampler", lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    const hid_t gr = H5Gcreate2(file, "/rng", lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    H5Pclose(lcpl);
+    int rc = (gs < 0 || gr < 0) ? -1 : 0;
+    const hsize_t chain_dims[2] = {(hsize_t)st->n_chains_total, d};
+    if (rc == 0)
+        rc = write_block(gs, "chains", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, chain_dims,
+                         (hsize_t)st->first_chain, (hsize_t)st->n_chains, st->chains);
+    const hsize_t rng_dims[2] = {(hsize_t)ctx->size, EBM_RNG_WORDS};
+    if (rc == 0)
+        rc = write_block(gr, "state", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, rng_dims,
+                         (hsize_t)ctx->rank, 1, st->rng_state);
+    if (rc == 0)
+        rc = attr_write_string(gr, "generator", "xoshiro256** (row r: rank r's stream)");
+    /* Shards differ in size by one: rows are padded with -1. */
+    int32_t *row = calloc((size_t)(st->n_local_max > 0 ? st->n_local_max : 1), sizeof(int32_t));
+    if (!row)
+        rc = -1;
+    if (rc == 0) {
+        for (int64_t i = 0; i < st->n_local_max; i++)
+            row[i] = i < st->n_local ? st->order[i] : -1;
+        const hsize_t order_dims[2] = {(hsize_t)ctx->size, (hsize_t)st->n_local_max};
+        rc = write_block(file, "data_order", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, order_dims,
+                         (hsize_t)ctx->rank, 1, row);
+    }
+    free(row);
+    if (rc == 0) {
+        const train_progress *pr = st->progress;
+        const hid_t ds = H5Dopen2(file, "data_order", H5P_DEFAULT);
+        rc = ds < 0 ? -1 : 0;
+        if (rc == 0) {
+            rc |= attr_write_string(ds, "meaning",
+                                    "row r: rank r's order of its train shard this epoch "
+                                    "(local indices, -1 = padding)");
+            rc |= attr_write_int(ds, "epoch", pr->epoch);
+            rc |= attr_write_int(ds, "step_in_epoch", pr->step);
+            rc |= attr_write_int(ds, "skipped_in_epoch", pr->skipped_epoch);
+            rc |= attr_write_int(ds, "skipped_in_a_row", pr->skipped_in_a_row);
+            for (int i = 0; i < EPOCH_SUMS; i++)
+                rc |= attr_write_double(ds, sum_names[i], pr->sums[i]);
+            H5Dclose(ds);
+        }
+    }
+    if (gs >= 0)
+        H5Gclose(gs);
+    if (gr >= 0)
+        H5Gclose(gr);
+    return rc ? -1 : 0;
+}
+
 static int write_attributes(hid_t file, const ckpt_state *st)
 {
     const run_info *run = st->run;
+    const train_progress *pr = st->progress;
+    char checksum[24];
+    snprintf(checksum, sizeof checksum, "%016llx", (unsigned long long)run->data_checksum);
     int rc = 0;
     rc |= attr_write_int(file, "format_version", EBM_CKPT_FORMAT_VERSION);
     rc |= attr_write_string(file, "program", "ebm_mpi");
@@ -409,12 +529,15 @@ static int write_attributes(hid_t file, const ckpt_state *st)
     rc |= attr_write_string(file, "hdf5_version", run->hdf5_version);
     rc |= attr_write_string(file, "blas_version", run->blas_version);
     rc |= attr_write_string(file, "data_file", run->data_path);
+    rc |= attr_write_string(file, "data_checksum_fnv1a64", checksum);
     rc |= attr_write_int(file, "world_size", run->world_size);
-    rc |= attr_write_int(file, "epoch", st->epoch);
-    rc |= attr_write_int(file, "global_step", st->global_step);
-    rc |= attr_write_int(file, "best_epoch", st->best_epoch);
-    rc |= attr_write_double(file, "best_val_error", st->best_val_error);
-    rc |= attr_write_double(file, "best_val_loss", st->best_val_loss);
+    rc |= attr_write_int(file, "epoch", pr->epoch);
+    rc |= attr_write_int(file, "step_in_epoch", pr->step);
+    rc |= attr_write_int(file, "global_step", pr->global_step);
+    rc |= attr_write_int(file, "skipped_steps", pr->skipped_total);
+    rc |= attr_write_int(file, "best_epoch", pr->best_epoch);
+    rc |= attr_write_double(file, "best_val_error", pr->best_val_error);
+    rc |= attr_write_double(file, "best_val_loss", pr->best_val_loss);
     rc |= attr_write_double(file, "input_scale", st->map.scale);
     rc |= attr_write_double(file, "input_shift", st->map.shift);
     rc |= attr_write_double(file, "value_min", st->value_min);
@@ -452,6 +575,8 @@ int h5io_checkpoint_write(const dist_ctx *ctx, const char *path, const ckpt_stat
     int rc = file < 0 ? h5_fail(err, tmp, "cannot create checkpoint") : 0;
     if (rc == 0 && write_layers(ctx, file, "/model/layer%d", st->shape, st->params))
         rc = h5_fail(err, tmp, "cannot write /model");
+    if (rc == 0 && st->kill_midway && ctx->rank == 0)
+        raise(SIGKILL); /* fault injection for the tests (README); mpirun ends the rest */
     /* Adamax moments in the model's layout, one tree per moment. */
     if (rc == 0 &&
         (write_layers(ctx, file, "/optimizer/layer%d/exp_avg", st->shape, st->exp_avg) ||
@@ -464,6 +589,10 @@ int h5io_checkpoint_write(const dist_ctx *ctx, const char *path, const ckpt_stat
         if (g >= 0)
             H5Gclose(g);
     }
+    if (rc == 0 && write_rank_state(ctx, file, st))
+        rc = h5_fail(err, tmp, "cannot write /sampler, /rng or /data_order");
+    if (rc == 0 && write_history(ctx, file, st->history, st->progress->epoch))
+        rc = h5_fail(err, tmp, "cannot write /metrics");
     if (rc == 0 && write_attributes(file, st))
         rc = h5_fail(err, tmp, "cannot write attributes");
     /* Last, so that a reader can tell a finished file from an interrupted one. */
@@ -525,22 +654,38 @@ static int weight_dims(hid_t file, int layer, hsize_t dims[2])
     return rank == 2 ? 0 : -1;
 }
 
+/* Collective. Opens a checkpoint and checks it is complete and of our format. */
+static int open_checkpoint(const dist_ctx *ctx, const char *path, hid_t *file, ebm_err *err)
+{
+    if (open_collective(ctx, path, "checkpoint", file, err))
+        return -1;
+    double complete = 0, v = -1;
+    int rc = 0;
+    if (attr_read_double(*file, "complete", &complete) || complete != 1)
+        rc = ebm_fail(err,
+                      "checkpoint '%s' is incomplete (no 'complete' attribute): it was not "
+                      "finished or is not an ebm_mpi checkpoint",
+                      path);
+    else if (attr_read_double(*file, "format_version", &v) || v != EBM_CKPT_FORMAT_VERSION)
+        rc = ebm_fail(err, "checkpoint '%s' has format version %g, this program reads %d", path,
+                      v, EBM_CKPT_FORMAT_VERSION);
+    H5Eclear2(H5E_DEFAULT);
+    if (rc)
+        H5Fclose(*file);
+    return rc;
+}
+
 int h5io_checkpoint_read_model(const dist_ctx *ctx, const char *path, ckpt_model *m,
                                ebm_err *err)
 {
     memset(m, 0, sizeof *m);
     hid_t file;
-    if (open_collective(ctx, path, "checkpoint", &file, err))
+    if (open_checkpoint(ctx, path, &file, err))
         return -1;
     int rc = 0;
-    double complete = 0, v = 0;
+    double v = 0;
     hsize_t first[2], last[2];
-    if (attr_read_double(file, "complete", &complete) || complete != 1)
-        rc = ebm_fail(err, "checkpoint '%s' is incomplete (no 'complete' attribute)", path);
-    else if (attr_read_double(file, "format_version", &v) || v != EBM_CKPT_FORMAT_VERSION)
-        rc = ebm_fail(err, "checkpoint '%s' has format version %g, this program reads %d", path,
-                      v, EBM_CKPT_FORMAT_VERSION);
-    else if (weight_dims(file, 0, first) || weight_dims(file, EBM_LAYERS - 1, last))
+    if (weight_dims(file, 0, first) || weight_dims(file, EBM_LAYERS - 1, last))
         rc = ebm_fail(err, "checkpoint '%s' has no valid /model/layer{0..%d}/weight", path,
                       EBM_LAYERS - 1);
     if (rc == 0) {
@@ -572,6 +717,289 @@ int h5io_checkpoint_read_model(const dist_ctx *ctx, const char *path, ckpt_model
     if (rc)
         ckpt_model_free(m);
     return rc;
+}
+
+/* The first hyperparameter (other than --epochs) whose stored value differs
+ * from cfg's: the options a resumed run may change are not hyperparameters,
+ * except --epochs. */
+static int compare_hyperparameters(hid_t file, const char *path, const ebm_config *cfg,
+                                   ebm_err *err)
+{
+    size_t n_opts;
+    const cli_option *opts = cli_options(&n_opts);
+    for (size_t i = 0; i < n_opts; i++) {
+        const cli_option *o = &opts[i];
+        if (!o->hyper || strcmp(o->name, "epochs") == 0)
+            continue;
+        char stored[64] = "", current[64];
+        const char *s = cli_option_string(o, cfg);
+        if (s) {
+            attr_read_string(file, o->name, stored, sizeof stored);
+            snprintf(current, sizeof current, "%s", s);
+        } else {
+            double v;
+            if (attr_read_double(file, o->name, &v) == 0)
+                snprintf(stored, sizeof stored, "%.17g", v);
+            snprintf(current, sizeof current, "%.17g", cli_option_number(o, cfg));
+        }
+        H5Eclear2(H5E_DEFAULT);
+        if (strcmp(stored, current) != 0)
+            return ebm_fail(err,
+                            "cannot resume from '%s': it was trained with --%s %s, this run "
+                            "has --%s %s (only --epochs, --threads and --checkpoint-every may "
+                            "change on resume)",
+                            path, o->name, stored[0] ? stored : "(missing)", o->name, current);
+    }
+    return 0;
+}
+
+static int read_history(hid_t file, int n, metrics_row *rows)
+{
+    size_t n_cols;
+    const metrics_column *cols = metrics_columns(&n_cols);
+    double *column = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+    int rc = column ? 0 : -1;
+    const hid_t g = rc == 0 ? H5Gopen2(file, "/metrics", H5P_DEFAULT) : -1;
+    if (g < 0)
+        rc = -1;
+    for (size_t c = 0; c < n_cols && rc == 0; c++) {
+        const hsize_t dims[1] = {(hsize_t)n};
+        rc = read_block(g, cols[c].name, H5T_NATIVE_DOUBLE, 1, dims, 0, (hsize_t)n, column);
+        for (int i = 0; i < n && rc == 0; i++)
+            *(double *)((char *)&rows[i] + cols[c].offset) = column[i];
+    }
+    if (g >= 0)
+        H5Gclose(g);
+    free(column);
+    return rc;
+}
+
+static int read_layers(const dist_ctx *ctx, hid_t file, const char *group_fmt,
+                       const model_shape *shape, float *flat, int all_ranks)
+{
+    int rc = 0;
+    for (int l = 0; l < EBM_LAYERS && rc == 0; l++) {
+        char name[80];
+        const hsize_t wd[2] = {(hsize_t)shape->out[l], (hsize_t)shape->in[l]};
+        const hsize_t rows = (all_ranks || ctx->rank == 0) ? wd[0] : 0;
+        snprintf(name, sizeof name, group_fmt, l);
+        strcat(name, "/weight");
+        rc = read_block(file, name, H5T_NATIVE_FLOAT, 2, wd, 0, rows,
+                        flat ? flat + shape->w_off[l] : NULL);
+        snprintf(name, sizeof name, group_fmt, l);
+        strcat(name, "/bias");
+        if (rc == 0)
+            rc = read_block(file, name, H5T_NATIVE_FLOAT, 1, wd, 0, rows,
+                            flat ? flat + shape->b_off[l] : NULL);
+    }
+    return rc;
+}
+
+int h5io_checkpoint_read_resume(const dist_ctx *ctx, const char *path, const ebm_config *cfg,
+                                const model_shape *shape, const run_info *run, ckpt_resume *r,
+                                ebm_err *err)
+{
+    hid_t file;
+    r->history = NULL;
+    if (open_checkpoint(ctx, path, &file, err))
+        return -1;
+    int rc = compare_hyperparameters(file, path, cfg, err);
+    char stored[24] = "", current[24];
+    snprintf(current, sizeof current, "%016llx", (unsigned long long)run->data_checksum);
+    attr_read_string(file, "data_checksum_fnv1a64", stored, sizeof stored);
+    if (rc == 0 && strcmp(stored, current) != 0)
+        rc = ebm_fail(err,
+                      "cannot resume from '%s': it was trained on data with checksum %s, "
+                      "'%s' has %s",
+                      path, stored[0] ? stored : "(missing)", run->data_path, current);
+    double v[8] = {0};
+    static const char *const names[] = {"world_size",  "epoch",      "step_in_epoch",
+                                        "global_step", "best_epoch", "best_val_error",
+                                        "best_val_loss", "skipped_steps"};
+    for (int i = 0; i < 8 && rc == 0; i++)
+        if (attr_read_double(file, names[i], &v[i]))
+            rc = ebm_fail(err, "checkpoint '%s' lacks attribute %s", path, names[i]);
+    train_progress *pr = &r->progress;
+    memset(pr, 0, sizeof *pr);
+    r->world_size = (int)v[0];
+    r->same_world = r->world_size == ctx->size;
+    pr->epoch = (int)v[1];
+    pr->global_step = (int64_t)v[3];
+    pr->best_epoch = (int)v[4];
+    pr->best_val_error = v[5];
+    pr->best_val_loss = v[6];
+    pr->skipped_total = (int64_t)v[7];
+    if (rc == 0 && (read_layers(ctx, file, "/model/layer%d", shape, r->params, 1) ||
+                    read_layers(ctx, file, "/optimizer/layer%d/exp_avg", shape, r->exp_avg, 0) ||
+                    read_layers(ctx, file, "/optimizer/layer%d/exp_inf", shape, r->exp_inf, 0)))
+        rc = h5_fail(err, path, "cannot read /model or /optimizer with this run's shapes");
+    if (rc == 0) {
+        const hid_t g = H5Gopen2(file, "/optimizer", H5P_DEFAULT);
+        double step = 0;
+        if (g < 0 || attr_read_double(g, "step", &step))
+            rc = ebm_fail(err, "checkpoint '%s': /optimizer lacks its step attribute", path);
+        r->adam_step = (int64_t)step;
+        if (g >= 0)
+            H5Gclose(g);
+    }
+    const hsize_t chain_dims[2] = {(hsize_t)cfg->buffer, (hsize_t)shape->d};
+    if (rc == 0 && read_block(file, "/sampler/chains", H5T_NATIVE_FLOAT, 2, chain_dims,
+                              (hsize_t)r->first_chain, (hsize_t)r->n_chains, r->chains))
+        rc = h5_fail(err, path, "cannot read /sampler/chains");
+    if (rc == 0 && r->same_world) {
+        /* The exact position: this rank's stream, order and the epoch so far. */
+        pr->step = (int)v[2];
+        const hsize_t rng_dims[2] = {(hsize_t)ctx->size, EBM_RNG_WORDS};
+        if (read_block(file, "/rng/state", H5T_NATIVE_UINT64, 2, rng_dims, (hsize_t)ctx->rank, 1,
+                       r->rng_state))
+            rc = h5_fail(err, path, "cannot read /rng/state");
+        const hid_t ds = rc == 0 ? H5Dopen2(file, "/data_order", H5P_DEFAULT) : -1;
+        hsize_t od[2] = {0, 0};
+        if (ds >= 0) {
+            const hid_t sp = H5Dget_space(ds);
+            H5Sget_simple_extent_dims(sp, od, NULL);
+            H5Sclose(sp);
+            double x = 0;
+            for (int i = 0; i < EPOCH_SUMS; i++)
+                rc |= attr_read_double(ds, sum_names[i], &pr->sums[i]);
+            rc |= attr_read_double(ds, "skipped_in_epoch", &x);
+            pr->skipped_epoch = (int64_t)x;
+            rc |= attr_read_double(ds, "skipped_in_a_row", &x);
+            pr->skipped_in_a_row = (int)x;
+            H5Dclose(ds);
+            if (rc)
+                rc = ebm_fail(err, "checkpoint '%s': /data_order lacks its attributes", path);
+        } else if (rc == 0) {
+            rc = h5_fail(err, path, "cannot open /data_order");
+        }
+        int32_t *row = rc == 0 ? calloc((size_t)(od[1] > 0 ? od[1] : 1), sizeof(int32_t)) : NULL;
+        if (rc == 0 && (!row || od[0] != (hsize_t)ctx->size || od[1] < (hsize_t)r->n_local ||
+                        read_block(file, "/data_order", H5T_NATIVE_INT32, 2, od,
+                                   (hsize_t)ctx->rank, 1, row)))
+            rc = h5_fail(err, path, "cannot read /data_order");
+        for (int64_t i = 0; rc == 0 && i < r->n_local; i++) {
+            if (row[i] < 0 || row[i] >= r->n_local)
+                rc = ebm_fail(err, "checkpoint '%s': /data_order row %d is corrupt", path,
+                              ctx->rank);
+            else
+                r->order[i] = row[i];
+        }
+        free(row);
+    }
+    /* The order check above is the only rank-local one: agree before the next
+     * collective read. */
+    rc = dist_agree(ctx, rc, err);
+    if (rc == 0) {
+        r->history = calloc((size_t)(pr->epoch > 0 ? pr->epoch : 1), sizeof(metrics_row));
+        if (!r->history)
+            rc = ebm_fail(err, "out of memory reading '%s'", path);
+        else if (read_history(file, pr->epoch, r->history))
+            rc = h5_fail(err, path, "cannot read /metrics");
+    }
+    H5Eclear2(H5E_DEFAULT);
+    H5Fclose(file);
+    return rc;
+}
+
+/* ---- metrics.h5 ----------------------------------------------------------- */
+
+static int create_metrics_file(const dist_ctx *ctx, const char *path, hid_t *file)
+{
+    const hid_t fapl = mpio_fapl(ctx);
+    *file = fapl >= 0 ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (*file < 0)
+        return -1;
+    size_t n_cols;
+    const metrics_column *cols = metrics_columns(&n_cols);
+    const hsize_t zero[1] = {0}, unlimited[1] = {H5S_UNLIMITED}, chunk[1] = {256};
+    const hid_t space = H5Screate_simple(1, zero, unlimited);
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    int rc = (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 1, chunk) < 0) ? -1 : 0;
+    for (size_t c = 0; c < n_cols && rc == 0; c++) {
+        const hid_t ds =
+            H5Dcreate2(*file, cols[c].name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        rc = ds < 0 ? -1 : attr_write_string(ds, "description", cols[c].description);
+        if (ds >= 0)
+            H5Dclose(ds);
+    }
+    rc |= attr_write_string(*file, "program", "ebm_mpi");
+    rc |= attr_write_string(*file, "layout", "one row per epoch in every dataset");
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc;
+}
+
+int h5io_metrics_sync(const dist_ctx *ctx, const char *path, const metrics_row *rows,
+                      int n_rows, ebm_err *err)
+{
+    /* Rank 0 decides whether the file exists, so every rank takes the same
+     * (collective) path even on a file system with lagging metadata. */
+    int exists = 0;
+    if (ctx->rank == 0)
+        exists = access(path, F_OK) == 0;
+    if (dist_bcast_bytes(ctx, &exists, sizeof exists, 0, err))
+        return -1;
+    hid_t file = -1;
+    int rc = 0;
+    if (exists) {
+        const hid_t fapl = mpio_fapl(ctx);
+        file = fapl >= 0 ? H5Fopen(path, H5F_ACC_RDWR, fapl) : -1;
+        if (fapl >= 0)
+            H5Pclose(fapl);
+        if (file < 0)
+            rc = h5_fail(err, path, "cannot open metrics file (move it away to start a new one)");
+    } else if (create_metrics_file(ctx, path, &file)) {
+        rc = h5_fail(err, path, "cannot create metrics file");
+    }
+    size_t n_cols;
+    const metrics_column *cols = metrics_columns(&n_cols);
+    double *column = rc == 0 ? calloc((size_t)(n_rows > 0 ? n_rows : 1), sizeof(double)) : NULL;
+    if (rc == 0 && !column)
+        rc = ebm_fail(err, "out of memory writing '%s'", path);
+    const hid_t dxpl = collective_dxpl();
+    for (size_t c = 0; c < n_cols && rc == 0; c++) {
+        const hid_t ds = H5Dopen2(file, cols[c].name, H5P_DEFAULT);
+        if (ds < 0) {
+            rc = h5_fail(err, path, "is not an ebm_mpi metrics file (move it away)");
+            break;
+        }
+        hid_t space = H5Dget_space(ds);
+        hsize_t have = 0;
+        H5Sget_simple_extent_dims(space, &have, NULL);
+        H5Sclose(space);
+        const hsize_t want = (hsize_t)n_rows;
+        herr_t hr = have != want ? H5Dset_extent(ds, &want) : 0;
+        if (hr >= 0 && have < want) {
+            /* Rows [have, want) from rank 0; the others select nothing. */
+            const hsize_t start = have, count = want - have;
+            for (hsize_t i = 0; i < count; i++)
+                column[i] =
+                    *(const double *)((const char *)&rows[start + i] + cols[c].offset);
+            space = H5Dget_space(ds);
+            const hid_t mspace = H5Screate_simple(1, &count, NULL);
+            if (ctx->rank == 0)
+                hr = H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &count, NULL);
+            else
+                hr = (H5Sselect_none(space) < 0 || H5Sselect_none(mspace) < 0) ? -1 : 0;
+            if (hr >= 0)
+                hr = H5Dwrite(ds, H5T_NATIVE_DOUBLE, mspace, space, dxpl, column);
+            H5Sclose(mspace);
+            H5Sclose(space);
+        }
+        H5Dclose(ds);
+        if (hr < 0)
+            rc = h5_fail(err, path, "cannot write metrics");
+    }
+    free(column);
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
+    if (file >= 0 && H5Fclose(file) < 0 && rc == 0)
+        rc = h5_fail(err, path, "cannot close metrics file");
+    return dist_agree(ctx, rc, err);
 }
 
 void ckpt_model_free(ckpt_model *m)

@@ -66,6 +66,8 @@ int main(int argc, char **argv)
         dist_finalize();
         return EBM_EXIT_OK;
     }
+    if (rc != 0)
+        rc = -1;
     if (rc == 0) {
         openblas_set_num_threads(cfg.threads);
         run_info run;
@@ -79,10 +81,12 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (rc && ctx.rank == 0) {
+    if (rc < 0 && ctx.rank == 0) {
         fprintf(stderr, "ebm_mpi: error: %s\n", err.msg);
         fflush(stderr);
     }
     dist_finalize();
+    if (rc == TRAIN_STOPPED)
+        return EBM_EXIT_RESUMABLE;
     return rc ? EBM_EXIT_ERROR : EBM_EXIT_OK;
 }

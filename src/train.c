@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +21,34 @@
 #include "ebm/shard.h"
 #include "ebm/timer.h"
 
-/* Status values that ride on the gradient allreduce, after the gradients. */
+/* Status values that ride on the gradient allreduce, after the gradients:
+ * the epoch sums (metrics.h), then flags summed over ranks. */
 enum {
-    ST_COUNT,
-    ST_LOSS,
-    ST_CE,
-    ST_GEN,
-    ST_ERRORS,
-    ST_E_DATA,
-    ST_E_SAMPLE,
-    ST_NONFINITE,
-    ST_STOP,
+    ST_NONFINITE = EPOCH_SUMS, /* some rank's loss was not finite */
+    ST_STOP,                   /* some rank was asked to stop (signal) */
+    ST_CHECKPOINT,             /* rank 0's clock says last.h5 is due */
     ST_LEN
 };
+
+/* Set by the signal handler, read at the next step: the one global, because a
+ * signal handler can reach nothing else. */
+static volatile sig_atomic_t stop_signal = 0;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static int install_stop_handlers(ebm_err *err)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return ebm_fail(err, "cannot install signal handlers: %s", strerror(errno));
+    return 0;
+}
 
 /* Evaluation works on chunks of this many examples per rank. */
 #define EVAL_CHUNK 256
@@ -88,6 +104,12 @@ typedef struct {
     float *dlogits;   /* [2 cap, K] */
     int32_t *labels;  /* [cap] */
     int capacity;
+    int64_t first_chain, n_chains;
+    train_progress progress;
+    metrics_row *history; /* [cfg->epochs] */
+    int checkpoints_written;
+    int fault_kill_at_checkpoint; /* testing: see README */
+    int64_t fault_stop_at_step;   /* testing: see README */
 } trainer;
 
 static void trainer_free(trainer *t)
@@ -100,6 +122,7 @@ static void trainer_free(trainer *t)
     langevin_free(&t->sampler);
     evaluator_free(&t->eval);
     free(t->order), free(t->x), free(t->dlogits), free(t->labels);
+    free(t->history);
 }
 
 static int load_data(const dist_ctx *ctx, const ebm_config *cfg, const char *path, trainer *t,
@@ -155,7 +178,9 @@ static int trainer_init(const dist_ctx *ctx, const ebm_config *cfg, const char *
     t->x = ebm_calloc(2 * (size_t)cap * d, sizeof(float), "batch", err);
     t->dlogits = ebm_calloc(2 * (size_t)cap * k, sizeof(float), "batch", err);
     t->labels = ebm_calloc((size_t)cap, sizeof(int32_t), "batch", err);
+    t->history = ebm_calloc((size_t)cfg->epochs, sizeof(metrics_row), "metrics history", err);
     rc = (!t->params || !t->grad || !t->order || !t->x || !t->dlogits || !t->labels ||
+          !t->history ||
           (ctx->rank == 0 && (!t->exp_avg || !t->exp_inf)))
              ? -1
              : 0;
@@ -179,17 +204,22 @@ static int trainer_init(const dist_ctx *ctx, const ebm_config *cfg, const char *
         .lo = t->map.scale * (float)t->info.value_min + t->map.shift,
         .hi = t->map.scale * (float)t->info.value_max + t->map.shift,
     };
-    int64_t first_chain = 0, n_chains = 0;
     if (cfg->buffer > 0)
-        shard_range(cfg->buffer, ctx->size, ctx->rank, &first_chain, &n_chains);
+        shard_range(cfg->buffer, ctx->size, ctx->rank, &t->first_chain, &t->n_chains);
     if (rc == 0)
-        rc = langevin_init(&t->sampler, &lp, t->info.d, t->info.k, cap, n_chains, first_chain,
-                           &t->rng, err);
+        rc = langevin_init(&t->sampler, &lp, t->info.d, t->info.k, cap, t->n_chains,
+                           t->first_chain, &t->rng, err);
     if (rc == 0)
         rc = evaluator_init(&t->eval, &t->shape, &lp, EVAL_CHUNK, err);
     for (int64_t i = 0; i < t->split[SPLIT_TRAIN].n; i++)
         if (t->order)
             t->order[i] = (int32_t)i;
+    t->progress.best_val_error = INFINITY;
+    t->progress.best_val_loss = INFINITY;
+    const char *kill = getenv("EBM_MPI_FAULT_KILL_AT_CHECKPOINT");
+    const char *stop = getenv("EBM_MPI_FAULT_STOP_AT_STEP");
+    t->fault_kill_at_checkpoint = kill ? atoi(kill) : 0;
+    t->fault_stop_at_step = stop ? atoll(stop) : -1;
     return dist_agree(ctx, rc, err);
 }
 
@@ -211,7 +241,8 @@ static void gather_batch(trainer *t, const ebm_config *cfg, int64_t pos, int c)
 }
 
 /* Local part of one step: gradient sums and status into t->grad. */
-static void local_step(trainer *t, const ebm_config *cfg, int64_t pos, int c, int stop)
+static void local_step(trainer *t, const ebm_config *cfg, int64_t pos, int c, int stop,
+                       int checkpoint)
 {
     const size_t np = t->shape.n_params, d = (size_t)t->info.d;
     float *status = t->grad + np;
@@ -229,15 +260,16 @@ static void local_step(trainer *t, const ebm_config *cfg, int64_t pos, int c, in
         model_backward(&t->shape, t->params, &t->ws, t->x, c + n_samples, t->dlogits, t->grad,
                        NULL);
     }
-    status[ST_COUNT] = (float)c;
-    status[ST_LOSS] = (float)ls.loss;
-    status[ST_CE] = (float)ls.ce;
-    status[ST_GEN] = (float)ls.gen;
-    status[ST_ERRORS] = (float)ls.errors;
-    status[ST_E_DATA] = (float)ls.energy_data;
-    status[ST_E_SAMPLE] = (float)ls.energy_sample;
+    status[EPOCH_COUNT] = (float)c;
+    status[EPOCH_LOSS] = (float)ls.loss;
+    status[EPOCH_CE] = (float)ls.ce;
+    status[EPOCH_GEN] = (float)ls.gen;
+    status[EPOCH_ERRORS] = (float)ls.errors;
+    status[EPOCH_E_DATA] = (float)ls.energy_data;
+    status[EPOCH_E_SAMPLE] = (float)ls.energy_sample;
     status[ST_NONFINITE] = isfinite(ls.loss) ? 0.0f : 1.0f;
     status[ST_STOP] = (float)stop;
+    status[ST_CHECKPOINT] = (float)checkpoint;
 }
 
 static int all_finite(const float *v, size_t n)
@@ -297,11 +329,11 @@ static void print_banner(const dist_ctx *ctx, const ebm_config *cfg, const run_i
 }
 
 static int write_ckpt(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
-                      const trainer *t, const char *name, int epoch, int64_t global_step,
-                      int best_epoch, double best_err, double best_loss, ebm_err *err)
+                      trainer *t, const char *name, ebm_err *err)
 {
     char path[EBM_PATH_LEN + 32];
     snprintf(path, sizeof path, "%s/%s", cfg->out, name);
+    t->checkpoints_written++;
     const ckpt_state st = {
         .shape = &t->shape,
         .params = t->params,
@@ -313,11 +345,17 @@ static int write_ckpt(const dist_ctx *ctx, const ebm_config *cfg, const run_info
         .map = t->map,
         .value_min = t->info.value_min,
         .value_max = t->info.value_max,
-        .epoch = epoch,
-        .global_step = global_step,
-        .best_epoch = best_epoch,
-        .best_val_error = best_err,
-        .best_val_loss = best_loss,
+        .chains = t->sampler.chains,
+        .n_chains_total = cfg->buffer,
+        .first_chain = t->first_chain,
+        .n_chains = t->n_chains,
+        .rng_state = t->rng.s,
+        .order = t->order,
+        .n_local = t->split[SPLIT_TRAIN].n,
+        .n_local_max = (t->info.n[SPLIT_TRAIN] + ctx->size - 1) / ctx->size,
+        .progress = &t->progress,
+        .history = t->history,
+        .kill_midway = t->checkpoints_written == t->fault_kill_at_checkpoint,
     };
     return h5io_checkpoint_write(ctx, path, &st, err);
 }
@@ -329,146 +367,306 @@ static void eval_rng(ebm_rng *rng, const ebm_config *cfg, int epoch, int rank)
              (uint64_t)rank + 1);
 }
 
-int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run, ebm_err *err)
+/* Loads the checkpoint named by --resume, if any. Returns 0 (resumed or fresh
+ * start), -1 on error. */
+static int resume(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run, trainer *t,
+                  ebm_err *err)
 {
-    trainer t;
-    if (cfg->resume[0] || cfg->checkpoint_every > 0)
-        return ebm_fail(err, "--resume and --checkpoint-every are not supported by this version");
-    int rc = train_prepare_out_dir(cfg->out, err);
-    if (dist_agree(ctx, rc, err))
-        return -1;
-    if (trainer_init(ctx, cfg, run->data_path, &t, err)) {
-        trainer_free(&t);
+    char path[EBM_PATH_LEN + 32];
+    if (cfg->resume[0] == '\0')
+        return 0;
+    if (strcmp(cfg->resume, "auto") == 0) {
+        snprintf(path, sizeof path, "%s/last.h5", cfg->out);
+        int exists = ctx->rank == 0 && access(path, F_OK) == 0;
+        if (dist_bcast_bytes(ctx, &exists, sizeof exists, 0, err))
+            return -1;
+        if (!exists) {
+            if (ctx->rank == 0)
+                printf("  resume auto: no %s yet, starting fresh\n", path);
+            return 0;
+        }
+    } else {
+        snprintf(path, sizeof path, "%s", cfg->resume);
+    }
+    ckpt_resume r = {
+        .params = t->params,
+        .exp_avg = t->exp_avg,
+        .exp_inf = t->exp_inf,
+        .chains = t->sampler.chains,
+        .first_chain = t->first_chain,
+        .n_chains = t->n_chains,
+        .rng_state = t->rng.s,
+        .order = t->order,
+        .n_local = t->split[SPLIT_TRAIN].n,
+    };
+    if (h5io_checkpoint_read_resume(ctx, path, cfg, &t->shape, run, &r, err)) {
+        free(r.history);
         return -1;
     }
-    print_banner(ctx, cfg, run, &t);
+    if (r.progress.epoch > cfg->epochs) {
+        free(r.history);
+        return ebm_fail(err, "cannot resume from '%s': it has %d epochs, more than --epochs %d",
+                        path, r.progress.epoch, cfg->epochs);
+    }
+    t->adam_step = r.adam_step;
+    t->progress = r.progress;
+    memcpy(t->history, r.history, (size_t)r.progress.epoch * sizeof(metrics_row));
+    free(r.history);
+    if (!r.same_world) {
+        /* Another rank count: the chains were re-sharded by global id; fresh
+         * streams (keyed by the step so they differ from the first run's), and
+         * the interrupted epoch, if any, starts again from its beginning. */
+        rng_seed(&t->rng, (uint64_t)cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)r.progress.global_step),
+                 (uint64_t)ctx->rank + 1);
+    }
+    if (ctx->rank == 0) {
+        printf("  resumed from %s: epoch %d", path, t->progress.epoch);
+        if (t->progress.step > 0)
+            printf(", step %d of the next", t->progress.step);
+        printf(", global step %lld", (long long)t->progress.global_step);
+        if (!r.same_world)
+            printf(" (written by %d ranks: chains re-sharded over %d, epoch restarted)",
+                   r.world_size, ctx->size);
+        printf("\n");
+        fflush(stdout);
+    }
+    return 0;
+}
 
-    const size_t np = t.shape.n_params;
+/* Examples of this rank's shard used by the first `steps` steps of an epoch. */
+static int64_t position_after(const shard_plan *plan, int rank, int steps)
+{
+    int64_t pos = 0;
+    for (int s = 0; s < steps; s++)
+        pos += shard_count(plan, s, rank);
+    return pos;
+}
+
+/* Runs the rest of the current epoch's steps. Returns 0, -1 on error, or
+ * TRAIN_STOPPED after writing last.h5 on a stop request. */
+static int run_steps(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+                     trainer *t, double *compute, double *comm, double *last_ckpt,
+                     ebm_err *err)
+{
+    const size_t np = t->shape.n_params;
     const adamax_config adam = {cfg->lr, 0.9, 0.999, 1e-8};
-    const float w = (float)cfg->gen_weight, alpha = (float)cfg->energy_reg;
-    int64_t global_step = 0, skipped_total = 0;
-    int skipped_in_a_row = 0, best_epoch = -1;
-    double best_err = INFINITY, best_loss = INFINITY;
-    const double t_start = timer_now();
-
-    for (int epoch = 0; epoch < cfg->epochs && rc == 0; epoch++) {
-        const double t_epoch = timer_now();
-        double compute = 0, comm = 0, sums[ST_LEN] = {0};
-        int64_t skipped = 0;
-        rng_shuffle(&t.rng, t.order, (size_t)t.split[SPLIT_TRAIN].n);
-        int64_t pos = 0;
-        double last_progress = t_epoch;
-        for (int s = 0; s < t.plan.n_steps && rc == 0; s++, global_step++) {
-            const int c = shard_count(&t.plan, s, ctx->rank);
-            const double t0 = timer_now();
-            local_step(&t, cfg, pos, c, 0);
-            pos += c;
-            const double t1 = timer_now();
-            rc = dist_sum_floats(ctx, t.grad, np + ST_LEN, err);
-            const double t2 = timer_now();
-            if (rc)
-                break;
-            const float *status = t.grad + np;
-            for (int i = 0; i < ST_LEN; i++)
-                sums[i] += status[i];
-            /* Every rank holds the same reduced vector, so every rank takes
-             * the same decision without another message. */
-            if (status[ST_NONFINITE] > 0 || !all_finite(t.grad, np)) {
-                skipped++, skipped_total++;
-                if (++skipped_in_a_row >= EBM_MAX_SKIPPED_IN_A_ROW)
-                    rc = ebm_fail(err,
-                                  "training diverged: %d non-finite gradients in a row (epoch "
-                                  "%d, step %d); %s/best.h5 and last.h5 keep the last good "
-                                  "state. Try a smaller --lr or --step-size, or --preset stable",
-                                  skipped_in_a_row, epoch + 1, s + 1, cfg->out);
-                compute += t1 - t0;
-                comm += t2 - t1;
-                continue;
-            }
-            skipped_in_a_row = 0;
+    train_progress *pr = &t->progress;
+    const double t_epoch = timer_now();
+    double last_progress = t_epoch;
+    int64_t pos = position_after(&t->plan, ctx->rank, pr->step);
+    while (pr->step < t->plan.n_steps) {
+        const int c = shard_count(&t->plan, pr->step, ctx->rank);
+        const double t0 = timer_now();
+        const int stop = stop_signal != 0 || pr->global_step + 1 == t->fault_stop_at_step;
+        const int due = ctx->rank == 0 && cfg->checkpoint_every > 0 &&
+                        t0 - *last_ckpt >= 60.0 * cfg->checkpoint_every;
+        local_step(t, cfg, pos, c, stop, due);
+        pos += c;
+        const double t1 = timer_now();
+        if (dist_sum_floats(ctx, t->grad, np + ST_LEN, err))
+            return -1;
+        const double t2 = timer_now();
+        const float *status = t->grad + np;
+        for (int i = 0; i < EPOCH_SUMS; i++)
+            pr->sums[i] += status[i];
+        pr->step++;
+        pr->global_step++;
+        *compute += t1 - t0;
+        *comm += t2 - t1;
+        /* Every rank holds the same reduced vector, so every rank takes the
+         * same decision without another message. */
+        if (status[ST_NONFINITE] > 0 || !all_finite(t->grad, np)) {
+            pr->skipped_epoch++, pr->skipped_total++;
+            if (++pr->skipped_in_a_row >= EBM_MAX_SKIPPED_IN_A_ROW)
+                return ebm_fail(err,
+                                "training diverged: %d non-finite gradients in a row (epoch %d, "
+                                "step %d); %s/best.h5 and last.h5 keep the last good state. "
+                                "Try a smaller --lr or --step-size, or --preset stable",
+                                pr->skipped_in_a_row, pr->epoch + 1, pr->step, cfg->out);
+        } else {
+            pr->skipped_in_a_row = 0;
             const double t3 = timer_now();
             if (ctx->rank == 0) {
-                const float inv = 1.0f / status[ST_COUNT];
+                const float inv = 1.0f / status[EPOCH_COUNT];
                 for (size_t i = 0; i < np; i++)
-                    t.grad[i] *= inv;
-                adamax_step(&adam, np, t.params, t.grad, t.exp_avg, t.exp_inf, &t.adam_step);
+                    t->grad[i] *= inv;
+                adamax_step(&adam, np, t->params, t->grad, t->exp_avg, t->exp_inf,
+                            &t->adam_step);
             } else {
-                t.adam_step++;
+                t->adam_step++;
             }
             const double t4 = timer_now();
-            rc = dist_bcast_floats(ctx, t.params, np, 0, err);
+            if (dist_bcast_floats(ctx, t->params, np, 0, err))
+                return -1;
             const double t5 = timer_now();
-            compute += (t1 - t0) + (t4 - t3);
-            comm += (t2 - t1) + (t5 - t4);
-            if (ctx->rank == 0 && t5 - last_progress > PROGRESS_SECONDS) {
-                last_progress = t5;
-                printf("  epoch %d step %d/%d: loss %.4f, %.0f examples/s\n", epoch + 1, s + 1,
-                       t.plan.n_steps, sums[ST_LOSS] / sums[ST_COUNT],
-                       sums[ST_COUNT] / (t5 - t_epoch));
-                fflush(stdout);
+            *compute += t4 - t3;
+            *comm += t5 - t4;
+        }
+        if (status[ST_STOP] > 0 || status[ST_CHECKPOINT] > 0) {
+            if (write_ckpt(ctx, cfg, run, t, "last.h5", err))
+                return -1;
+            *last_ckpt = timer_now();
+            if (status[ST_STOP] > 0) {
+                if (ctx->rank == 0) {
+                    printf("stopped on request at epoch %d step %d/%d: %s/last.h5 written; "
+                           "continue with --resume auto\n",
+                           pr->epoch + 1, pr->step, t->plan.n_steps, cfg->out);
+                    fflush(stdout);
+                }
+                return TRAIN_STOPPED;
             }
         }
-        if (rc)
-            break;
-        const double train_seconds = timer_now() - t_epoch;
-
-        eval_result val;
-        ebm_rng erng;
-        eval_rng(&erng, cfg, epoch, ctx->rank);
-        rc = evaluator_run(&t.eval, ctx, t.params, &t.split[SPLIT_VAL], &t.map, w, alpha, &erng,
-                           &val, err);
-        if (rc)
-            break;
-        const int better = cfg->select_by_error
-                               ? (val.error < best_err ||
-                                  (val.error == best_err && val.loss < best_loss))
-                               : val.loss < best_loss;
-        if (better) {
-            best_epoch = epoch + 1;
-            best_err = val.error;
-            best_loss = val.loss;
-        }
-        const double n = sums[ST_COUNT];
-        if (ctx->rank == 0) {
-            printf("epoch %3d/%d  train loss %.4f err %5.2f%%  val loss %.4f err %5.2f%%  "
-                   "gen %+.4f  E(x) %.2f E(x~) %.2f  %.2fs  %.0f ex/s%s%s\n",
-                   epoch + 1, cfg->epochs, sums[ST_LOSS] / n, 100.0 * sums[ST_ERRORS] / n,
-                   val.loss, 100.0 * val.error, val.gen, sums[ST_E_DATA] / n,
-                   sums[ST_E_SAMPLE] / n, train_seconds, n / train_seconds,
-                   skipped ? "  (skipped steps)" : "", better ? "  *best" : "");
+        const double now = timer_now();
+        if (ctx->rank == 0 && now - last_progress > PROGRESS_SECONDS) {
+            last_progress = now;
+            printf("  epoch %d step %d/%d: loss %.4f, %.0f examples/s\n", pr->epoch + 1,
+                   pr->step, t->plan.n_steps, pr->sums[EPOCH_LOSS] / pr->sums[EPOCH_COUNT],
+                   pr->sums[EPOCH_COUNT] / (now - t_epoch));
             fflush(stdout);
         }
-        (void)compute, (void)comm;
-        if (better)
-            rc = write_ckpt(ctx, cfg, run, &t, "best.h5", epoch + 1, global_step, best_epoch,
-                            best_err, best_loss, err);
-        if (rc == 0)
-            rc = write_ckpt(ctx, cfg, run, &t, "last.h5", epoch + 1, global_step, best_epoch,
-                            best_err, best_loss, err);
     }
+    return 0;
+}
 
-    if (rc == 0 && best_epoch > 0) {
-        /* Report what a user will load: read best.h5 back and test it. */
+/* Validation, the metrics row, metrics.h5 and the checkpoints at an epoch's end. */
+static int end_epoch(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+                     trainer *t, double train_seconds, double compute, double comm,
+                     ebm_err *err)
+{
+    train_progress *pr = &t->progress;
+    eval_result val;
+    ebm_rng erng;
+    eval_rng(&erng, cfg, pr->epoch, ctx->rank);
+    if (evaluator_run(&t->eval, ctx, t->params, &t->split[SPLIT_VAL], &t->map,
+                      (float)cfg->gen_weight, (float)cfg->energy_reg, &erng, &val, err))
+        return -1;
+    const int better = cfg->select_by_error
+                           ? (val.error < pr->best_val_error ||
+                              (val.error == pr->best_val_error && val.loss < pr->best_val_loss))
+                           : val.loss < pr->best_val_loss;
+    metrics_row *row = &t->history[pr->epoch];
+    double wall = train_seconds, cmin_mean_max[3], mmin_mean_max[3];
+    /* Timings differ per rank: rank 0's wall time, min/mean/max of the rest. */
+    if (dist_bcast_bytes(ctx, &wall, sizeof wall, 0, err) ||
+        dist_min_mean_max(ctx, compute, cmin_mean_max, err) ||
+        dist_min_mean_max(ctx, comm, mmin_mean_max, err))
+        return -1;
+    const double *sums = pr->sums, n = sums[EPOCH_COUNT] > 0 ? sums[EPOCH_COUNT] : 1;
+    *row = (metrics_row){
+        .epoch = pr->epoch + 1,
+        .global_step = (double)pr->global_step,
+        .train_loss = sums[EPOCH_LOSS] / n,
+        .train_ce = sums[EPOCH_CE] / n,
+        .train_gen = sums[EPOCH_GEN] / n,
+        .train_error = sums[EPOCH_ERRORS] / n,
+        .val_loss = val.loss,
+        .val_ce = val.ce,
+        .val_gen = val.gen,
+        .val_error = val.error,
+        .energy_data = sums[EPOCH_E_DATA] / n,
+        .energy_sample = sums[EPOCH_E_SAMPLE] / n,
+        .skipped_steps = (double)pr->skipped_epoch,
+        .wall_seconds = wall,
+        .examples_per_second = n / wall,
+        .compute_min = cmin_mean_max[0],
+        .compute_mean = cmin_mean_max[1],
+        .compute_max = cmin_mean_max[2],
+        .comm_min = mmin_mean_max[0],
+        .comm_mean = mmin_mean_max[1],
+        .comm_max = mmin_mean_max[2],
+    };
+    if (ctx->rank == 0) {
+        printf("epoch %3d/%d  train loss %.4f err %5.2f%%  val loss %.4f err %5.2f%%  "
+               "gen %+.4f  E(x) %.2f E(x~) %.2f  %.2fs  %.0f ex/s  comm %.0f%%%s%s\n",
+               pr->epoch + 1, cfg->epochs, row->train_loss, 100.0 * row->train_error,
+               row->val_loss, 100.0 * row->val_error, row->val_gen, row->energy_data,
+               row->energy_sample, wall, row->examples_per_second,
+               100.0 * row->comm_mean / (row->comm_mean + row->compute_mean + 1e-12),
+               pr->skipped_epoch ? "  (skipped steps)" : "", better ? "  *best" : "");
+        fflush(stdout);
+    }
+    pr->epoch++;
+    pr->step = 0;
+    memset(pr->sums, 0, sizeof pr->sums);
+    pr->skipped_epoch = 0;
+    if (better) {
+        pr->best_epoch = pr->epoch;
+        pr->best_val_error = val.error;
+        pr->best_val_loss = val.loss;
+    }
+    char path[EBM_PATH_LEN + 32];
+    snprintf(path, sizeof path, "%s/metrics.h5", cfg->out);
+    if (h5io_metrics_sync(ctx, path, t->history, pr->epoch, err))
+        return -1;
+    if (better && write_ckpt(ctx, cfg, run, t, "best.h5", err))
+        return -1;
+    return write_ckpt(ctx, cfg, run, t, "last.h5", err);
+}
+
+/* Reads best.h5 back and reports its test figures: what a user will load. */
+static int report_best(const dist_ctx *ctx, const ebm_config *cfg, trainer *t, double seconds,
+                       ebm_err *err)
+{
+    char path[EBM_PATH_LEN + 32];
+    snprintf(path, sizeof path, "%s/best.h5", cfg->out);
+    ckpt_model best;
+    if (h5io_checkpoint_read_model(ctx, path, &best, err))
+        return -1;
+    eval_result test;
+    ebm_rng erng;
+    eval_rng(&erng, cfg, -2, ctx->rank);
+    int rc = evaluator_run(&t->eval, ctx, best.params, &t->split[SPLIT_TEST], &best.map,
+                           (float)cfg->gen_weight, (float)cfg->energy_reg, &erng, &test, err);
+    if (rc == 0 && ctx->rank == 0) {
+        const train_progress *pr = &t->progress;
+        printf("done in %.1fs: %lld steps (%lld skipped). best.h5 = epoch %d: val error "
+               "%.2f%%, test error %.2f%% (test loss %.4f, %lld examples)\n",
+               seconds, (long long)pr->global_step, (long long)pr->skipped_total,
+               pr->best_epoch, 100.0 * pr->best_val_error, 100.0 * test.error, test.loss,
+               (long long)test.n);
+        fflush(stdout);
+    }
+    ckpt_model_free(&best);
+    return rc;
+}
+
+int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run_in, ebm_err *err)
+{
+    trainer t;
+    run_info run = *run_in;
+    int rc = train_prepare_out_dir(cfg->out, err);
+    if (rc == 0 && ctx->rank == 0)
+        rc = data_file_checksum(run.data_path, &run.data_checksum, err);
+    if (dist_agree(ctx, rc, err) ||
+        dist_bcast_bytes(ctx, &run.data_checksum, sizeof run.data_checksum, 0, err))
+        return -1;
+    if (install_stop_handlers(err))
+        return dist_agree(ctx, -1, err);
+    rc = trainer_init(ctx, cfg, run.data_path, &t, err);
+    if (rc == 0)
+        print_banner(ctx, cfg, &run, &t);
+    if (rc == 0)
+        rc = dist_agree(ctx, resume(ctx, cfg, &run, &t, err), err);
+    if (rc == 0 && t.progress.epoch > 0) {
+        /* A requeued job must not duplicate rows: bring metrics.h5 back to
+         * the checkpoint's epoch first. */
         char path[EBM_PATH_LEN + 32];
-        snprintf(path, sizeof path, "%s/best.h5", cfg->out);
-        ckpt_model best;
-        rc = h5io_checkpoint_read_model(ctx, path, &best, err);
-        eval_result test;
-        ebm_rng erng;
-        eval_rng(&erng, cfg, -2, ctx->rank);
-        if (rc == 0)
-            rc = evaluator_run(&t.eval, ctx, best.params, &t.split[SPLIT_TEST], &best.map, w,
-                               alpha, &erng, &test, err);
-        if (rc == 0 && ctx->rank == 0) {
-            printf("done in %.1fs: %lld steps (%lld skipped). best.h5 = epoch %d: val error "
-                   "%.2f%%, test error %.2f%% (test loss %.4f, %lld examples)\n",
-                   timer_now() - t_start, (long long)global_step, (long long)skipped_total,
-                   best_epoch, 100.0 * best_err, 100.0 * test.error, test.loss,
-                   (long long)test.n);
-            fflush(stdout);
-        }
-        ckpt_model_free(&best);
+        snprintf(path, sizeof path, "%s/metrics.h5", cfg->out);
+        rc = h5io_metrics_sync(ctx, path, t.history, t.progress.epoch, err);
     }
+    const double t_start = timer_now();
+    double last_ckpt = t_start;
+    while (rc == 0 && t.progress.epoch < cfg->epochs) {
+        if (t.progress.step == 0)
+            rng_shuffle(&t.rng, t.order, (size_t)t.split[SPLIT_TRAIN].n);
+        double compute = 0, comm = 0;
+        const double t_epoch = timer_now();
+        rc = run_steps(ctx, cfg, &run, &t, &compute, &comm, &last_ckpt, err);
+        if (rc == 0)
+            rc = end_epoch(ctx, cfg, &run, &t, timer_now() - t_epoch, compute, comm, err);
+    }
+    if (rc == 0 && t.progress.best_epoch > 0)
+        rc = report_best(ctx, cfg, &t, timer_now() - t_start, err);
     trainer_free(&t);
     return rc;
 }

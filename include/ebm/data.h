@@ -50,4 +50,7 @@ input_map data_input_map(const data_info *info, int map_to_box);
 /* out[i] = map(x[i]) for n values. */
 void data_map(const input_map *map, const float *x, float *out, size_t n);
 
+/* FNV-1a 64 of the file's bytes: ties a checkpoint to the data it saw. */
+int data_file_checksum(const char *path, uint64_t *sum, ebm_err *err);
+
 #endif

@@ -11,6 +11,7 @@
 #include "ebm/data.h"
 #include "ebm/dist.h"
 #include "ebm/err.h"
+#include "ebm/metrics.h"
 #include "ebm/model.h"
 
 #define EBM_CKPT_FORMAT_VERSION 1
@@ -35,11 +36,13 @@ typedef struct {
     char program_version[64], git_revision[64];
     char mpi_version[128], hdf5_version[32], blas_version[160];
     char data_path[EBM_PATH_LEN];
+    uint64_t data_checksum; /* FNV-1a 64 of the data file's bytes */
     int world_size;
 } run_info;
 
 /* What a checkpoint holds. params are the same on every rank; exp_avg and
- * exp_inf are read on rank 0 only. */
+ * exp_inf are read on rank 0 only; chains, rng_state and order are this
+ * rank's own. */
 typedef struct {
     const model_shape *shape;
     const float *params, *exp_avg, *exp_inf;
@@ -48,15 +51,55 @@ typedef struct {
     const run_info *run;
     input_map map;
     double value_min, value_max;
-    int epoch;           /* completed epochs */
-    int64_t global_step; /* optimiser steps taken (skipped ones included) */
-    int best_epoch;
-    double best_val_error, best_val_loss;
+    /* Langevin chains: this rank's rows [first_chain, first_chain + n_chains)
+     * of n_chains_total. */
+    const float *chains;
+    int64_t n_chains_total, first_chain, n_chains;
+    /* This rank's random stream and epoch order (n_local of n_local_max). */
+    const uint64_t *rng_state;
+    const int32_t *order;
+    int64_t n_local, n_local_max;
+    const train_progress *progress;
+    const metrics_row *history; /* progress->epoch rows */
+    /* Testing only: die (SIGKILL) half-way through writing, before the rename. */
+    int kill_midway;
 } ckpt_state;
 
 /* Collective. Writes `path` atomically. */
 int h5io_checkpoint_write(const dist_ctx *ctx, const char *path, const ckpt_state *state,
                           ebm_err *err);
+
+/* Where resumed state goes. The caller sets the sizes (shape, first_chain,
+ * n_chains, n_local) and buffers; h5io fills them. rng_state and order are
+ * filled only when the checkpoint was written by as many ranks as this run
+ * (same_world = 1). history is allocated by h5io (progress.epoch rows). */
+typedef struct {
+    float *params, *exp_avg, *exp_inf; /* exp_* significant on rank 0 */
+    int64_t adam_step;
+    float *chains;
+    int64_t first_chain, n_chains;
+    uint64_t *rng_state;
+    int32_t *order;
+    int64_t n_local;
+    train_progress progress;
+    metrics_row *history;
+    int world_size, same_world;
+    uint64_t data_checksum;
+} ckpt_resume;
+
+/* Collective. Loads a complete checkpoint to continue training with cfg.
+ * Refuses, naming the difference, a checkpoint whose hyperparameters (all but
+ * --epochs, --threads, --checkpoint-every), model shape or data checksum differ
+ * from this run's. */
+int h5io_checkpoint_read_resume(const dist_ctx *ctx, const char *path, const ebm_config *cfg,
+                                const model_shape *shape, const run_info *run, ckpt_resume *r,
+                                ebm_err *err);
+
+/* Collective. Brings <path> (metrics.h5) to exactly n_rows rows: creates it if
+ * needed, drops rows past n_rows (a resumed run) and writes the missing ones
+ * from rows[]. Opened and closed each call, so users can read it meanwhile. */
+int h5io_metrics_sync(const dist_ctx *ctx, const char *path, const metrics_row *rows,
+                      int n_rows, ebm_err *err);
 
 /* A model loaded from a checkpoint. */
 typedef struct {

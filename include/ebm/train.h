@@ -10,8 +10,11 @@
 /* Non-finite global gradients in a row after which training stops. */
 #define EBM_MAX_SKIPPED_IN_A_ROW 10
 
-/* Collective. Trains as cfg says; returns 0 when done, -1 on error (the same
- * message on every rank). */
+/* train_run's result when a stop was requested (signal): last.h5 is written. */
+enum { TRAIN_STOPPED = 1 };
+
+/* Collective. Trains as cfg says; returns 0 when done, TRAIN_STOPPED, or -1 on
+ * error (the same message on every rank). */
 int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run, ebm_err *err);
 
 /* Creates `dir` (and parents) if needed and checks a file can be made in it.
