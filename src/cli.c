@@ -122,12 +122,31 @@ static const cli_option *find_option(const char *name, ebm_command cmd)
 
 static int parse_number(const cli_option *opt, const char *text, double *value, ebm_err *err)
 {
+    const int integral = opt->type == OPT_INT || opt->type == OPT_SEED;
     char *end = NULL;
     errno = 0;
-    const double v = strtod(text, &end);
-    const int integral = opt->type == OPT_INT || opt->type == OPT_SEED;
-    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v) ||
-        (integral && v != floor(v)))
+    double v = 0;
+    if (integral) {
+        /* Plain digits exactly (a seed must not be rounded); otherwise a
+         * number that happens to be whole, like 1e4. */
+        const long long i = strtoll(text, &end, 10);
+        if (end != text && *end == '\0' && errno == 0) {
+            v = (double)i;
+            if ((long long)v != i)
+                return ebm_fail(err, "--%s: %s is out of range [%g, %g]", opt->name, text,
+                                opt->min, opt->max);
+        } else {
+            errno = 0;
+            v = strtod(text, &end);
+            if (end != text && *end == '\0' && isfinite(v) && v != floor(v))
+                end = (char *)text; /* 2.5 is a number but not an integer */
+        }
+    } else {
+        v = strtod(text, &end);
+        if (errno == ERANGE && v != 0.0 && !isinf(v))
+            errno = 0; /* underflow to a tiny value is still a number */
+    }
+    if (end == text || *end != '\0' || text[0] == ' ' || errno == ERANGE || !isfinite(v))
         return ebm_fail(err, "--%s: expected %s, got '%s'", opt->name,
                         integral ? "an integer" : "a number", text);
     if (v < opt->min || v > opt->max)

@@ -18,10 +18,11 @@ int ebm_fail(ebm_err *err, const char *fmt, ...)
 
 void *ebm_calloc(size_t n, size_t size, const char *what, ebm_err *err)
 {
-    if (n == 0 || size == 0) {
+    /* Zero elements still get one, so callers never see NULL for success. */
+    if (n == 0)
         n = 1;
+    if (size == 0)
         size = 1;
-    }
     if (n > SIZE_MAX / size) {
         ebm_fail(err, "out of memory: %s needs more than SIZE_MAX bytes", what);
         return NULL;

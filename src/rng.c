@@ -68,9 +68,12 @@ uint64_t rng_below(ebm_rng *rng, uint64_t n)
 
 void rng_fill_uniform(ebm_rng *rng, float *out, size_t n, float lo, float hi)
 {
-    const float width = hi - lo;
-    for (size_t i = 0; i < n; i++)
-        out[i] = lo + width * rng_uniform(rng);
+    const float width = hi - lo, below_hi = nextafterf(hi, lo);
+    for (size_t i = 0; i < n; i++) {
+        /* lo + width * u can round up to hi for u just below 1: keep [lo, hi). */
+        const float v = lo + width * rng_uniform(rng);
+        out[i] = v < hi ? v : below_hi;
+    }
 }
 
 void rng_fill_normal(ebm_rng *rng, float *out, size_t n, float scale)

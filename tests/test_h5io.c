@@ -40,12 +40,6 @@ static int32_t fx_label(int split, int64_t i) { return (int32_t)((i * 7 + split)
 
 static dist_ctx g_ctx;
 
-#ifdef __SANITIZE_ADDRESS__
-/* Sanitizer tree: Open MPI's plugins lack frame pointers, so the fast unwinder
- * loses the stacks of their allocations and lsan.supp cannot match them. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "fast_unwind_on_malloc=0"; }
-#endif
 
 typedef struct {
     char dir[64];
@@ -390,6 +384,11 @@ typedef struct {
     float *params, *exp_avg, *exp_inf;
     ebm_config cfg;
     run_info run;
+    train_progress progress;
+    metrics_row history[8];
+    float chains[4 * 6];
+    uint64_t rng_state[EBM_RNG_WORDS];
+    int32_t order[5];
     ckpt_state st;
 } ckpt_fixture;
 
@@ -457,11 +456,41 @@ static int ckpt_setup(void **state)
     c->st.map.shift = -1.0f;
     c->st.value_min = 0.0;
     c->st.value_max = 16.0;
-    c->st.epoch = 7;
-    c->st.global_step = 140;
-    c->st.best_epoch = 5;
-    c->st.best_val_error = 0.0625;
-    c->st.best_val_loss = 0.3;
+    c->progress.epoch = 7;
+    c->progress.step = 3;
+    c->progress.global_step = 140;
+    c->progress.best_epoch = 5;
+    c->progress.best_val_error = 0.0625;
+    c->progress.best_val_loss = 0.3;
+    c->progress.skipped_total = 2;
+    c->progress.skipped_epoch = 1;
+    c->progress.skipped_in_a_row = 1;
+    for (int i = 0; i < EPOCH_SUMS; i++)
+        c->progress.sums[i] = 10.5 + i;
+    for (int e = 0; e < 8; e++) {
+        c->history[e].epoch = e + 1;
+        c->history[e].val_error = 0.5 / (e + 1);
+        c->history[e].comm_max = 0.25 * e;
+    }
+    /* Four chains of the fixture's 6 inputs, one rank's stream and order. */
+    c->cfg.buffer = 4;
+    for (int i = 0; i < 4 * 6; i++)
+        c->chains[i] = -1.0f + 0.0625f * (float)i;
+    for (int i = 0; i < EBM_RNG_WORDS; i++)
+        c->rng_state[i] = 0x0123456789abcdefULL * (uint64_t)(i + 1);
+    const int32_t order[5] = {3, 0, 4, 1, 2};
+    memcpy(c->order, order, sizeof order);
+    c->run.data_checksum = 0xfeedfacecafebeefULL;
+    c->st.chains = c->chains;
+    c->st.n_chains_total = 4;
+    c->st.first_chain = 0;
+    c->st.n_chains = 4;
+    c->st.rng_state = c->rng_state;
+    c->st.order = c->order;
+    c->st.n_local = 5;
+    c->st.n_local_max = 5;
+    c->st.progress = &c->progress;
+    c->st.history = c->history;
     *state = c;
     return 0;
 }
@@ -643,7 +672,7 @@ static void test_h5io_checkpoint_write_replaces_existing(void **state)
     write_ckpt(c);
     /* A different model (another shape too) under the same name. */
     assert_int_equal(ckpt_fill(c, 5, 4, 2, -3.0f), 0);
-    c->st.epoch = 8;
+    c->progress.epoch = 8;
     write_ckpt(c);
     assert_false(file_exists(c->tmp));
     ckpt_model m;
@@ -767,6 +796,165 @@ static void test_h5io_checkpoint_read_model_fails_data_file(void **state)
     expect_ckpt_refused(c->g->data_fixed, "complete");
 }
 
+
+/* ---- resume ------------------------------------------------------------- */
+
+typedef struct {
+    float *params, *exp_avg, *exp_inf;
+    float chains[4 * 6];
+    uint64_t rng_state[EBM_RNG_WORDS];
+    int32_t order[5];
+    ckpt_resume r;
+} resume_buffers;
+
+static void resume_buffers_init(resume_buffers *b, const ckpt_fixture *c)
+{
+    const size_t n = c->shape.n_params;
+    memset(b, 0, sizeof *b);
+    b->params = calloc(n, sizeof(float));
+    b->exp_avg = calloc(n, sizeof(float));
+    b->exp_inf = calloc(n, sizeof(float));
+    assert_non_null(b->params);
+    assert_non_null(b->exp_avg);
+    assert_non_null(b->exp_inf);
+    b->r.params = b->params;
+    b->r.exp_avg = b->exp_avg;
+    b->r.exp_inf = b->exp_inf;
+    b->r.chains = b->chains;
+    b->r.first_chain = 0;
+    b->r.n_chains = 4;
+    b->r.rng_state = b->rng_state;
+    b->r.order = b->order;
+    b->r.n_local = 5;
+}
+
+static void resume_buffers_free(resume_buffers *b)
+{
+    free(b->params), free(b->exp_avg), free(b->exp_inf), free(b->r.history);
+}
+
+static void test_h5io_checkpoint_read_resume_round_trip(void **state)
+{
+    ckpt_fixture *c = *state;
+    write_ckpt(c);
+    resume_buffers b;
+    resume_buffers_init(&b, c);
+    ebm_err err = {{0}};
+    if (h5io_checkpoint_read_resume(&g_ctx, c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
+        fail_msg("h5io_checkpoint_read_resume: %s", err.msg);
+    const size_t n = c->shape.n_params;
+    /* Bitwise: a resumed run must continue exactly. */
+    assert_memory_equal(b.params, c->params, n * sizeof(float));
+    assert_memory_equal(b.exp_avg, c->exp_avg, n * sizeof(float));
+    assert_memory_equal(b.exp_inf, c->exp_inf, n * sizeof(float));
+    assert_memory_equal(b.chains, c->chains, sizeof b.chains);
+    assert_memory_equal(b.rng_state, c->rng_state, sizeof b.rng_state);
+    assert_memory_equal(b.order, c->order, sizeof b.order);
+    assert_int_equal(b.r.adam_step, 140);
+    assert_int_equal(b.r.world_size, g_ctx.size);
+    assert_true(b.r.same_world);
+    const train_progress *p = &b.r.progress;
+    assert_int_equal(p->epoch, 7);
+    assert_int_equal(p->step, 3);
+    assert_int_equal(p->global_step, 140);
+    assert_int_equal(p->best_epoch, 5);
+    assert_true(p->best_val_error == 0.0625);
+    assert_true(p->best_val_loss == 0.3);
+    assert_int_equal(p->skipped_total, 2);
+    assert_int_equal(p->skipped_epoch, 1);
+    assert_int_equal(p->skipped_in_a_row, 1);
+    for (int i = 0; i < EPOCH_SUMS; i++)
+        assert_true(p->sums[i] == 10.5 + i);
+    assert_non_null(b.r.history);
+    for (int e = 0; e < 7; e++)
+        assert_memory_equal(&b.r.history[e], &c->history[e], sizeof(metrics_row));
+    resume_buffers_free(&b);
+}
+
+static void test_h5io_checkpoint_read_resume_fails_changed_hyperparameter(void **state)
+{
+    ckpt_fixture *c = *state;
+    write_ckpt(c);
+    resume_buffers b;
+    resume_buffers_init(&b, c);
+    ebm_config other = c->cfg;
+    other.lr = 2e-3;
+    other.epochs = c->cfg.epochs + 5; /* allowed to change: must not be the one named */
+    ebm_err err = {{0}};
+    assert_int_equal(
+        h5io_checkpoint_read_resume(&g_ctx, c->path, &other, &c->shape, &c->run, &b.r, &err), -1);
+    assert_non_null(strstr(err.msg, "--lr 0.001"));
+    assert_non_null(strstr(err.msg, "--lr 0.002"));
+    resume_buffers_free(&b);
+}
+
+static void test_h5io_checkpoint_read_resume_fails_other_data(void **state)
+{
+    ckpt_fixture *c = *state;
+    write_ckpt(c);
+    resume_buffers b;
+    resume_buffers_init(&b, c);
+    run_info other = c->run;
+    other.data_checksum ^= 1;
+    ebm_err err = {{0}};
+    assert_int_equal(
+        h5io_checkpoint_read_resume(&g_ctx, c->path, &c->cfg, &c->shape, &other, &b.r, &err), -1);
+    assert_non_null(strstr(err.msg, "checksum"));
+    resume_buffers_free(&b);
+}
+
+/* ---- metrics.h5 --------------------------------------------------------- */
+
+static double metrics_value(const char *path, const char *name, int row, int *rows)
+{
+    const hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    const hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    assert_true(ds >= 0);
+    const hid_t sp = H5Dget_space(ds);
+    hsize_t n = 0;
+    H5Sget_simple_extent_dims(sp, &n, NULL);
+    *rows = (int)n;
+    double v[16] = {0};
+    assert_true(n <= 16);
+    if (n > 0)
+        assert_true(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    H5Fclose(f);
+    return row < (int)n ? v[row] : NAN;
+}
+
+static void test_h5io_metrics_sync_appends_and_truncates(void **state)
+{
+    ckpt_fixture *c = *state;
+    char path[200];
+    snprintf(path, sizeof path, "%s/metrics.h5", c->g->dir);
+    remove(path);
+    ebm_err err = {{0}};
+    int rows = -1;
+    /* One row per call, as training does. */
+    for (int n = 1; n <= 3; n++)
+        if (h5io_metrics_sync(&g_ctx, path, c->history, n, &err))
+            fail_msg("h5io_metrics_sync: %s", err.msg);
+    assert_true(metrics_value(path, "val_error", 2, &rows) == c->history[2].val_error);
+    assert_int_equal(rows, 3);
+    assert_true(metrics_value(path, "epoch", 0, &rows) == 1.0);
+    /* A resumed run from epoch 2 drops row 3, then writes a different one. */
+    if (h5io_metrics_sync(&g_ctx, path, c->history, 2, &err))
+        fail_msg("h5io_metrics_sync: %s", err.msg);
+    (void)metrics_value(path, "epoch", 0, &rows);
+    assert_int_equal(rows, 2);
+    metrics_row changed[3];
+    memcpy(changed, c->history, sizeof changed);
+    changed[2].val_error = 0.75;
+    if (h5io_metrics_sync(&g_ctx, path, changed, 3, &err))
+        fail_msg("h5io_metrics_sync: %s", err.msg);
+    assert_true(metrics_value(path, "val_error", 2, &rows) == 0.75);
+    assert_int_equal(rows, 3);
+    remove(path);
+}
+
 int main(int argc, char **argv)
 {
     ebm_err err = {{0}};
@@ -796,6 +984,10 @@ int main(int argc, char **argv)
         CK(test_h5io_checkpoint_read_model_fails_not_hdf5),
         CK(test_h5io_checkpoint_read_model_fails_missing_file),
         CK(test_h5io_checkpoint_read_model_fails_data_file),
+        CK(test_h5io_checkpoint_read_resume_round_trip),
+        CK(test_h5io_checkpoint_read_resume_fails_changed_hyperparameter),
+        CK(test_h5io_checkpoint_read_resume_fails_other_data),
+        CK(test_h5io_metrics_sync_appends_and_truncates),
     };
 #undef CK
     const int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
