@@ -334,6 +334,15 @@ static int write_block(hid_t loc, const char *name, hid_t ftype, hid_t mtype, in
     const hid_t ds =
         space >= 0 ? H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)
                    : -1;
+    if (dims[0] == 0 || (rank > 1 && dims[1] == 0)) {
+        /* An empty dataset (no chains): nothing to transfer, on any rank. */
+        const int ok = space >= 0 && ds >= 0;
+        if (ds >= 0)
+            H5Dclose(ds);
+        if (space >= 0)
+            H5Sclose(space);
+        return ok ? 0 : -1;
+    }
     const hid_t dxpl = collective_dxpl();
     const hsize_t cols = rank > 1 ? dims[1] : 1;
     const hsize_t mdims[2] = {nrows > 0 ? nrows : 1, cols};
@@ -381,6 +390,12 @@ static int read_block(hid_t loc, const char *name, hid_t mtype, int rank, const 
         H5Sget_simple_extent_dims(space, have, NULL);
         if (have[0] != dims[0] || (rank > 1 && have[1] != dims[1]))
             rc = -1;
+    }
+    if (rc >= 0 && (dims[0] == 0 || (rank > 1 && dims[1] == 0))) {
+        /* Empty, as written: nothing to read on any rank. */
+        H5Sclose(space);
+        H5Dclose(ds);
+        return 0;
     }
     const hsize_t cols = rank > 1 ? dims[1] : 1;
     const hsize_t mdims[2] = {nrows > 0 ? nrows : 1, cols};
