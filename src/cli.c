@@ -42,6 +42,8 @@ static const cli_option options[] = {
     {"checkpoint-every", OPT_DOUBLE, F(checkpoint_every), 0, 0, 1e9, T, 0, "MINUTES",
      "also write last.h5 every MINUTES within epochs (0 = at epoch ends only)"},
     {"resume", STR(resume), 0, 0, T, 0, "auto|FILE", "continue from a checkpoint"},
+    {"allow-single", OPT_FLAG, F(allow_single), 0, 0, 1, T | E | S, 0, "",
+     "run as 1 process inside a multi-task SLURM allocation"},
     {"ckpt", STR(ckpt), 0, 0, E | S, 0, "F", "checkpoint to load"},
     {"split", OPT_SPLIT, F(split), sizeof(((ebm_config *)0)->split), 0, 0, E, 0,
      "train|val|test", "split to evaluate (test)"},
@@ -176,6 +178,9 @@ static int set_option(ebm_config *cfg, const cli_option *opt, const char *text, 
             return -1;
         *(double *)field = v;
         return 0;
+    case OPT_FLAG:
+        *(int *)field = 1;
+        return 0;
     case OPT_PRESET:
         if (strcmp(text, "seed") && strcmp(text, "stable"))
             return ebm_fail(err, "--preset: expected 'seed' or 'stable', got '%s'", text);
@@ -258,7 +263,11 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
             const cli_option *opt = lookup(cmd, arg, name, sizeof name, &value, err);
             if (!opt)
                 return -1;
-            if (!value) {
+            if (opt->type == OPT_FLAG) {
+                if (value)
+                    return ebm_fail(err, "--%s takes no value", name);
+                value = "";
+            } else if (!value) {
                 if (i + 1 >= argc)
                     return ebm_fail(err, "--%s needs a value (%s)", name, opt->metavar);
                 value = argv[++i];
@@ -291,6 +300,8 @@ double cli_option_number(const cli_option *opt, const ebm_config *cfg)
         return *(const double *)field;
     case OPT_PRESET:
         return *(const ebm_preset *)field;
+    case OPT_FLAG:
+        return *(const int *)field;
     default:
         return 0.0;
     }

@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,6 +69,14 @@ int main(int argc, char **argv)
     }
     if (rc != 0)
         rc = -1;
+    /* srun without PMI starts P separate singletons, each training alone on
+     * the whole data: refuse rather than waste the allocation. */
+    const char *ntasks = getenv("SLURM_NTASKS");
+    if (rc == 0 && ctx.size == 1 && ntasks && atoi(ntasks) > 1 && !cfg.allow_single)
+        rc = ebm_fail(&err,
+                      "started as 1 MPI process inside a SLURM allocation of %s tasks (srun "
+                      "without PMI support?): launch with mpirun, or pass --allow-single",
+                      ntasks);
     if (rc == 0) {
         openblas_set_num_threads(cfg.threads);
         run_info run;

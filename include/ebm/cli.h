@@ -29,6 +29,7 @@ typedef struct {
     ebm_preset preset;
     long long seed;
     char resume[EBM_PATH_LEN];
+    int allow_single; /* run as one process even inside a multi-task SLURM allocation */
     /* Fixed by the preset, not options: map inputs to [-1,1] by the file's
      * value range, clamp chains to that range, select best.h5 by val error
      * (else by val loss). */
@@ -38,7 +39,7 @@ typedef struct {
     int n_samples, class_label, sample_steps;
 } ebm_config;
 
-typedef enum { OPT_INT, OPT_DOUBLE, OPT_SEED, OPT_STRING, OPT_PRESET, OPT_SPLIT } cli_type;
+typedef enum { OPT_INT, OPT_DOUBLE, OPT_SEED, OPT_STRING, OPT_PRESET, OPT_SPLIT, OPT_FLAG } cli_type;
 
 /* One option: its name, where it lives in ebm_config, its range, and whether it
  * is a hyperparameter (printed in the banner and stored in checkpoints). */
