@@ -37,7 +37,7 @@ static const cli_option options[] = {
      "std of N(0,1) noise added to training images, data units (0.03)"},
     {"preset", OPT_PRESET, F(preset), 0, 0, 0, T, 1, "seed|stable",
      "defaults for all of the above (stable)"},
-    {"seed", OPT_SEED, F(seed), 0, 0, 9007199254740992.0, T, 1, "S", "random seed (0)"},
+    {"seed", OPT_SEED, F(seed), 0, 0, 9007199254740992.0, T | S, 1, "S", "random seed (0)"},
     {"threads", OPT_INT, F(threads), 0, 1, 1024, T | E | S, 0, "T", "BLAS threads per rank (1)"},
     {"checkpoint-every", OPT_DOUBLE, F(checkpoint_every), 0, 0, 1e9, T, 0, "MINUTES",
      "also write last.h5 every MINUTES within epochs (0 = at epoch ends only)"},

@@ -1,10 +1,13 @@
 /* eval.c: sharded evaluation with sums reduced over ranks. */
 #include "ebm/eval.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { SUM_N, SUM_LOSS, SUM_CE, SUM_GEN, SUM_ERRORS, SUM_E_DATA, SUM_E_SAMPLE, SUM_FIXED };
+/* After the fixed sums: per confidence bin, count, sum of confidence, correct. */
+#define SUM_BINS (3 * EVAL_ECE_BINS)
 
 int evaluator_init(evaluator *ev, const model_shape *shape, const langevin_params *lp,
                    int capacity, ebm_err *err)
@@ -21,7 +24,7 @@ int evaluator_init(evaluator *ev, const model_shape *shape, const langevin_param
         goto fail;
     ev->x = ebm_calloc(rows * shape->d, sizeof(float), "evaluation inputs", err);
     ev->dlogits = ebm_calloc(rows * k, sizeof(float), "evaluation scratch", err);
-    ev->sums = ebm_calloc(SUM_FIXED + k * k, sizeof(double), "evaluation sums", err);
+    ev->sums = ebm_calloc(SUM_FIXED + SUM_BINS + k * k, sizeof(double), "evaluation sums", err);
     if (!ev->x || !ev->dlogits || !ev->sums)
         goto fail;
     return 0;
@@ -44,12 +47,21 @@ int evaluator_run(evaluator *ev, const dist_ctx *ctx, const float *params,
                   const data_shard *shard, const input_map *map, float gen_weight,
                   float energy_reg, ebm_rng *rng, eval_result *res, ebm_err *err)
 {
+    return evaluator_run_keep(ev, ctx, params, shard, map, gen_weight, energy_reg, rng, NULL,
+                              res, err);
+}
+
+int evaluator_run_keep(evaluator *ev, const dist_ctx *ctx, const float *params,
+                       const data_shard *shard, const input_map *map, float gen_weight,
+                       float energy_reg, ebm_rng *rng, float *logits_out, eval_result *res,
+                       ebm_err *err)
+{
     const model_shape *shape = ev->shape;
     const int k = shape->k, d = shape->d;
     const int with_samples = gen_weight > 0.0f;
-    double *sums = ev->sums;
-    memset(sums, 0, (SUM_FIXED + (size_t)k * k) * sizeof(double));
-    double *confusion = sums + SUM_FIXED;
+    double *sums = ev->sums, *bins = sums + SUM_FIXED, *confusion = bins + SUM_BINS;
+    const size_t n_sums = SUM_FIXED + SUM_BINS + (size_t)k * k;
+    memset(sums, 0, n_sums * sizeof(double));
     for (int64_t start = 0; start < shard->n; start += ev->capacity) {
         const int c = (int)(shard->n - start < ev->capacity ? shard->n - start : ev->capacity);
         data_map(map, shard->images + start * d, ev->x, (size_t)c * d);
@@ -58,6 +70,8 @@ int evaluator_run(evaluator *ev, const dist_ctx *ctx, const float *params,
             langevin_draw_fresh(&ev->fresh, shape, params, &ev->ws, rng, c,
                                 ev->x + (size_t)c * d);
         const float *logits = model_forward(shape, params, &ev->ws, ev->x, c + n_samples);
+        if (logits_out)
+            memcpy(logits_out + start * k, logits, (size_t)c * k * sizeof(float));
         loss_sums ls = {0};
         const int32_t *labels = shard->labels + start;
         model_jem_loss(c, n_samples, k, logits, labels, gen_weight, energy_reg, ev->dlogits, &ls);
@@ -68,6 +82,13 @@ int evaluator_run(evaluator *ev, const dist_ctx *ctx, const float *params,
                 if (row[j] > row[pred])
                     pred = j;
             confusion[(size_t)labels[i] * k + pred] += 1.0;
+            /* Confidence = softmax probability of the predicted class. */
+            const double conf = exp((double)row[pred] - (double)model_logsumexp(row, k));
+            int b = (int)(conf * EVAL_ECE_BINS);
+            b = b < 0 ? 0 : b >= EVAL_ECE_BINS ? EVAL_ECE_BINS - 1 : b;
+            bins[3 * b] += 1.0;
+            bins[3 * b + 1] += conf;
+            bins[3 * b + 2] += pred == labels[i];
         }
         sums[SUM_N] += c;
         sums[SUM_LOSS] += ls.loss;
@@ -77,7 +98,7 @@ int evaluator_run(evaluator *ev, const dist_ctx *ctx, const float *params,
         sums[SUM_E_DATA] += ls.energy_data;
         sums[SUM_E_SAMPLE] += ls.energy_sample;
     }
-    if (dist_sum_doubles(ctx, sums, SUM_FIXED + (size_t)k * k, err))
+    if (dist_sum_doubles(ctx, sums, n_sums, err))
         return -1;
     const double n = sums[SUM_N] > 0 ? sums[SUM_N] : 1;
     res->n = sums[SUM_N];
@@ -87,6 +108,9 @@ int evaluator_run(evaluator *ev, const dist_ctx *ctx, const float *params,
     res->error = sums[SUM_ERRORS] / n;
     res->energy_data = sums[SUM_E_DATA] / n;
     res->energy_sample = with_samples ? sums[SUM_E_SAMPLE] / n : 0.0;
+    res->ece = 0.0;
+    for (int b = 0; b < EVAL_ECE_BINS; b++)
+        res->ece += fabs(bins[3 * b + 2] - bins[3 * b + 1]) / n;
     res->confusion = confusion;
     return 0;
 }

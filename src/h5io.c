@@ -557,6 +557,8 @@ static int write_attributes(hid_t file, const ckpt_state *st)
     rc |= attr_write_double(file, "input_shift", st->map.shift);
     rc |= attr_write_double(file, "value_min", st->value_min);
     rc |= attr_write_double(file, "value_max", st->value_max);
+    rc |= attr_write_int(file, "height", st->height);
+    rc |= attr_write_int(file, "width", st->width);
     rc |= attr_write_int(file, "map_inputs", st->cfg->map_inputs);
     rc |= attr_write_int(file, "clamp_chains", st->cfg->clamp_chains);
     rc |= attr_write_int(file, "select_by_error", st->cfg->select_by_error);
@@ -576,6 +578,25 @@ static int write_attributes(hid_t file, const ckpt_state *st)
             rc |= attr_write_int(file, o->name, (int64_t)cli_option_number(o, st->cfg));
     }
     return rc ? -1 : 0;
+}
+
+/* Collective end of an atomic write: once every rank has closed `tmp`
+ * without error, rank 0 makes it durable and gives it its name in one step, so
+ * a reader sees either the previous file or the complete new one. */
+static int publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path, ebm_err *err)
+{
+    if (dist_agree(ctx, rc, err))
+        return -1;
+    if (ctx->rank == 0) {
+        const int fd = open(tmp, O_RDONLY);
+        if (fd < 0 || fsync(fd) != 0)
+            rc = ebm_fail(err, "cannot sync '%s': %s", tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        if (rc == 0 && rename(tmp, path) != 0)
+            rc = ebm_fail(err, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    }
+    return dist_agree(ctx, rc, err);
 }
 
 int h5io_checkpoint_write(const dist_ctx *ctx, const char *path, const ckpt_state *st,
@@ -617,20 +638,7 @@ int h5io_checkpoint_write(const dist_ctx *ctx, const char *path, const ckpt_stat
         rc = h5_fail(err, tmp, "cannot flush checkpoint");
     if (file >= 0 && H5Fclose(file) < 0 && rc == 0)
         rc = h5_fail(err, tmp, "cannot close checkpoint");
-    if (dist_agree(ctx, rc, err))
-        return -1;
-    /* The file is complete on disk: make it durable, then give it its name in
-     * one step, so a reader sees either the previous checkpoint or this one. */
-    if (ctx->rank == 0) {
-        const int fd = open(tmp, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0)
-            rc = ebm_fail(err, "cannot sync '%s': %s", tmp, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        if (rc == 0 && rename(tmp, path) != 0)
-            rc = ebm_fail(err, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    }
-    return dist_agree(ctx, rc, err);
+    return publish(ctx, rc, tmp, path, err);
 }
 
 /* Reads a whole float dataset (independent I/O: every rank wants all of it). */
@@ -727,6 +735,18 @@ int h5io_checkpoint_read_model(const dist_ctx *ctx, const char *path, ckpt_model
         rc = ebm_fail(err, "checkpoint '%s' lacks its input mapping attributes", path);
     m->map.scale = (float)scale, m->map.shift = (float)shift;
     m->epoch = (int)v;
+    double steps = 0, clamp = 0, height = 0, width = 0;
+    if (rc == 0 && (attr_read_double(file, "langevin-steps", &steps) ||
+                    attr_read_double(file, "clamp_chains", &clamp) ||
+                    attr_read_double(file, "step-size", &m->step_size) ||
+                    attr_read_double(file, "noise", &m->noise) ||
+                    attr_read_double(file, "gen-weight", &m->gen_weight) ||
+                    attr_read_double(file, "energy-reg", &m->energy_reg)))
+        rc = ebm_fail(err, "checkpoint '%s' lacks its training attributes", path);
+    attr_read_double(file, "height", &height);
+    attr_read_double(file, "width", &width);
+    m->langevin_steps = (int)steps, m->clamp_chains = (int)clamp;
+    m->height = (int)height, m->width = (int)width;
     H5Eclear2(H5E_DEFAULT);
     H5Fclose(file);
     if (rc)
@@ -1021,4 +1041,42 @@ void ckpt_model_free(ckpt_model *m)
 {
     free(m->params);
     m->params = NULL;
+}
+
+/* ---- per-example files ---------------------------------------------------- */
+
+int h5io_write_rows(const dist_ctx *ctx, const char *path, int64_t n_total, int64_t offset,
+                    int64_t n, const h5io_column *cols, int n_cols, const h5io_attr *attrs,
+                    int n_attrs, ebm_err *err)
+{
+    char tmp[EBM_PATH_LEN + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    const hid_t fapl = mpio_fapl(ctx);
+    const hid_t file = fapl >= 0 ? H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    int rc = file < 0 ? h5_fail(err, tmp, "cannot create file") : 0;
+    for (int c = 0; c < n_cols && rc == 0; c++) {
+        const hsize_t dims[2] = {(hsize_t)n_total, (hsize_t)cols[c].width};
+        const int rank = cols[c].width > 0 ? 2 : 1;
+        if (write_block(file, cols[c].name, cols[c].is_int ? H5T_STD_I32LE : H5T_IEEE_F32LE,
+                        cols[c].is_int ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT, rank, dims,
+                        (hsize_t)offset, (hsize_t)n, cols[c].data))
+            rc = h5_fail(err, tmp, "cannot write a dataset");
+        const hid_t ds = rc == 0 ? H5Dopen2(file, cols[c].name, H5P_DEFAULT) : -1;
+        if (ds >= 0) {
+            if (attr_write_string(ds, "description", cols[c].description))
+                rc = h5_fail(err, tmp, "cannot write attributes");
+            H5Dclose(ds);
+        }
+    }
+    for (int a = 0; a < n_attrs && rc == 0; a++) {
+        const int bad = attrs[a].text ? attr_write_string(file, attrs[a].name, attrs[a].text)
+                                      : attr_write_double(file, attrs[a].name, attrs[a].number);
+        if (bad)
+            rc = h5_fail(err, tmp, "cannot write attributes");
+    }
+    if (file >= 0 && H5Fclose(file) < 0 && rc == 0)
+        rc = h5_fail(err, tmp, "cannot close file");
+    return publish(ctx, rc, tmp, path, err);
 }

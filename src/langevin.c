@@ -42,7 +42,14 @@ static void run_chains(langevin_sampler *s, const model_shape *shape, const floa
     const float eta = s->p.step_size, lo = s->p.lo, hi = s->p.hi;
     for (int t = 0; t < s->p.steps; t++) {
         const float *logits = model_forward(shape, params, ws, x, n);
-        model_lse_dlogits(n, s->k, logits, s->dlogits);
+        if (s->p.target_class < 0) {
+            model_lse_dlogits(n, s->k, logits, s->dlogits);
+        } else {
+            /* grad_x f(x)[k]: the class-conditional energy -f(x)[k]. */
+            memset(s->dlogits, 0, (size_t)n * s->k * sizeof(float));
+            for (int i = 0; i < n; i++)
+                s->dlogits[(size_t)i * s->k + s->p.target_class] = 1.0f;
+        }
         model_backward(shape, params, ws, x, n, s->dlogits, NULL, s->grad);
         for (size_t i = 0; i < m; i++)
             x[i] += eta * s->grad[i];

@@ -11,6 +11,7 @@
 #include "ebm/cli.h"
 #include "ebm/dist.h"
 #include "ebm/h5io.h"
+#include "ebm/infer.h"
 #include "ebm/train.h"
 #include "ebm/version.h"
 
@@ -85,8 +86,14 @@ int main(int argc, char **argv)
         case CMD_TRAIN:
             rc = train_run(&ctx, &cfg, &run, &err);
             break;
+        case CMD_EVAL:
+            rc = infer_eval_run(&ctx, &cfg, &run, &err);
+            break;
+        case CMD_SAMPLE:
+            rc = infer_sample_run(&ctx, &cfg, &err);
+            break;
         default:
-            rc = ebm_fail(&err, "command not available yet");
+            rc = ebm_fail(&err, "no command");
             break;
         }
     }

@@ -203,6 +203,7 @@ static int trainer_init(const dist_ctx *ctx, const ebm_config *cfg, const char *
         .clamp = cfg->clamp_chains,
         .lo = t->map.scale * (float)t->info.value_min + t->map.shift,
         .hi = t->map.scale * (float)t->info.value_max + t->map.shift,
+        .target_class = -1,
     };
     if (cfg->buffer > 0)
         shard_range(cfg->buffer, ctx->size, ctx->rank, &t->first_chain, &t->n_chains);
@@ -345,6 +346,8 @@ static int write_ckpt(const dist_ctx *ctx, const ebm_config *cfg, const run_info
         .map = t->map,
         .value_min = t->info.value_min,
         .value_max = t->info.value_max,
+        .height = t->info.height,
+        .width = t->info.width,
         .chains = t->sampler.chains,
         .n_chains_total = cfg->buffer,
         .first_chain = t->first_chain,

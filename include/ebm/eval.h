@@ -18,8 +18,12 @@ typedef struct {
     double loss, ce, gen; /* means per example (gen: 0 without samples) */
     double error;         /* fraction misclassified */
     double energy_data, energy_sample; /* mean E(x), E(x~) */
+    double ece;           /* expected calibration error, EVAL_ECE_BINS equal-width bins */
     double *confusion;    /* [K][K], row = true class, column = predicted */
 } eval_result;
+
+/* Confidence bins of the expected calibration error (the usual 15). */
+#define EVAL_ECE_BINS 15
 
 typedef struct {
     const model_shape *shape;
@@ -28,7 +32,7 @@ typedef struct {
     langevin_sampler fresh; /* fresh chains for the generative term */
     float *x;        /* [2 capacity, D] data rows then sample rows */
     float *dlogits;  /* [2 capacity, K] */
-    double *sums;    /* 7 + K*K values reduced over ranks */
+    double *sums;    /* fixed sums, ECE bins, K*K confusion: reduced over ranks */
 } evaluator;
 
 /* Samples for the generative term come from fresh U[-1,1] chains run with
@@ -43,5 +47,12 @@ void evaluator_free(evaluator *ev);
 int evaluator_run(evaluator *ev, const dist_ctx *ctx, const float *params,
                   const data_shard *shard, const input_map *map, float gen_weight,
                   float energy_reg, ebm_rng *rng, eval_result *res, ebm_err *err);
+
+/* Like evaluator_run, and also copies each local example's logits into
+ * logits_out (shard->n, K) when it is not NULL. */
+int evaluator_run_keep(evaluator *ev, const dist_ctx *ctx, const float *params,
+                       const data_shard *shard, const input_map *map, float gen_weight,
+                       float energy_reg, ebm_rng *rng, float *logits_out, eval_result *res,
+                       ebm_err *err);
 
 #endif

@@ -51,6 +51,7 @@ typedef struct {
     const run_info *run;
     input_map map;
     double value_min, value_max;
+    int height, width; /* image shape, 0 when unknown */
     /* Langevin chains: this rank's rows [first_chain, first_chain + n_chains)
      * of n_chains_total. */
     const float *chains;
@@ -107,12 +108,37 @@ typedef struct {
     float *params;
     input_map map;
     double value_min, value_max;
-    int epoch;
+    int epoch, height, width;
+    /* How it was trained: what evaluation and sampling reuse. */
+    int langevin_steps, clamp_chains;
+    double step_size, noise, gen_weight, energy_reg;
 } ckpt_model;
 
 /* Collective. Reads the model of a complete checkpoint. */
 int h5io_checkpoint_read_model(const dist_ctx *ctx, const char *path, ckpt_model *model,
                                ebm_err *err);
 void ckpt_model_free(ckpt_model *model);
+
+/* Per-example output files (eval --dump, sample): datasets of n_total rows,
+ * each rank writing its rows [offset, offset + n). */
+typedef struct {
+    const char *name;
+    int is_int;    /* int32, else float32 */
+    int width;     /* columns; 0 for a 1-D dataset */
+    const void *data; /* this rank's n rows */
+    const char *description;
+} h5io_column;
+
+/* A root attribute: a number, or a string when text != NULL. */
+typedef struct {
+    const char *name;
+    double number;
+    const char *text;
+} h5io_attr;
+
+/* Collective. Writes `path` atomically (temporary name, then rename). */
+int h5io_write_rows(const dist_ctx *ctx, const char *path, int64_t n_total, int64_t offset,
+                    int64_t n, const h5io_column *cols, int n_cols, const h5io_attr *attrs,
+                    int n_attrs, ebm_err *err);
 
 #endif

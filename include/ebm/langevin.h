@@ -16,6 +16,7 @@ typedef struct {
     float reinit;           /* buffer: probability of a fresh start per draw */
     int clamp;              /* keep chains inside [lo, hi] after every step */
     float lo, hi;
+    int target_class;       /* -1: climb LSE f(x) (unconditional); k: climb f(x)[k] */
 } langevin_params;
 
 typedef struct {

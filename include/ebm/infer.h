@@ -1,0 +1,20 @@
+/* infer.h: using a trained model: the `eval` and `sample` commands. */
+#ifndef EBM_INFER_H
+#define EBM_INFER_H
+
+#include "ebm/cli.h"
+#include "ebm/dist.h"
+#include "ebm/err.h"
+#include "ebm/h5io.h"
+
+/* Collective. Loss, error, calibration and confusion matrix of --ckpt on
+ * --split of the data, sharded over ranks; --dump writes per-example logits
+ * and energies. */
+int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+                   ebm_err *err);
+
+/* Collective. --n samples from fresh U[-1,1] chains (unconditional, or of
+ * --class K), in data units, to --out. */
+int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err);
+
+#endif

@@ -1,0 +1,269 @@
+/* infer.c: the eval and sample commands. */
+#include "ebm/infer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ebm/data.h"
+#include "ebm/eval.h"
+#include "ebm/langevin.h"
+#include "ebm/model.h"
+#include "ebm/rng.h"
+#include "ebm/shard.h"
+
+/* Examples (or samples) per chunk on one rank. */
+#define INFER_CHUNK 256
+
+static int split_index(const char *name)
+{
+    for (int s = 0; s < SPLIT_COUNT; s++)
+        if (strcmp(name, data_split_names[s]) == 0)
+            return s;
+    return SPLIT_TEST;
+}
+
+/* Langevin settings of the training run, in the model's input space. */
+static langevin_params model_langevin(const ckpt_model *m, int steps, int target_class)
+{
+    const langevin_params lp = {
+        .steps = steps,
+        .step_size = (float)m->step_size,
+        .noise = (float)m->noise,
+        .reinit = 0.0f,
+        .clamp = m->clamp_chains,
+        .lo = m->map.scale * (float)m->value_min + m->map.shift,
+        .hi = m->map.scale * (float)m->value_max + m->map.shift,
+        .target_class = target_class,
+    };
+    return lp;
+}
+
+static void print_eval(const ebm_config *cfg, const run_info *run, const ckpt_model *m,
+                       const eval_result *r, int size)
+{
+    const int k = m->shape.k;
+    printf("eval %s (epoch %d, %d-%d-%d MLP) on %s of %s: %lld examples, %d rank(s)\n",
+           cfg->ckpt, m->epoch, m->shape.d, m->shape.h, m->shape.k, cfg->split, run->data_path,
+           (long long)r->n, size);
+    printf("  loss %.4f  cross-entropy %.4f  generative term %+.4f\n", r->loss, r->ce, r->gen);
+    printf("  error %.2f%%  (accuracy %.2f%%)  expected calibration error %.4f\n",
+           100.0 * r->error, 100.0 * (1.0 - r->error), r->ece);
+    printf("  mean energy: data %.4f", r->energy_data);
+    if (m->gen_weight > 0)
+        printf(", fresh samples (%d steps) %.4f", m->langevin_steps, r->energy_sample);
+    printf("\n  confusion matrix (rows: true class, columns: predicted)\n       ");
+    for (int j = 0; j < k; j++)
+        printf("%5d", j);
+    printf("\n");
+    for (int i = 0; i < k; i++) {
+        printf("  %4d ", i);
+        for (int j = 0; j < k; j++)
+            printf("%5.0f", r->confusion[(size_t)i * k + j]);
+        printf("\n");
+    }
+    fflush(stdout);
+}
+
+static int write_dump(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+                      const ckpt_model *m, const data_shard *shard, const float *logits,
+                      ebm_err *err)
+{
+    const int k = m->shape.k;
+    const size_t n = (size_t)shard->n;
+    float *energy = ebm_calloc(n, sizeof(float), "dump", err);
+    int32_t *pred = ebm_calloc(n, sizeof(int32_t), "dump", err);
+    int rc = (!energy || !pred) ? -1 : 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const float *row = logits + i * k;
+        energy[i] = -model_logsumexp(row, k);
+        int best = 0;
+        for (int j = 1; j < k; j++)
+            if (row[j] > row[best])
+                best = j;
+        pred[i] = best;
+    }
+    const h5io_column cols[] = {
+        {"logits", 0, k, logits, "f(x), one row per example of the split, in file order"},
+        {"energy", 0, 0, energy, "E(x) = -logsumexp f(x)"},
+        {"label", 1, 0, shard->labels, "true class"},
+        {"predicted", 1, 0, pred, "argmax f(x)"},
+    };
+    const h5io_attr attrs[] = {
+        {"checkpoint", 0, cfg->ckpt},
+        {"data_file", 0, run->data_path},
+        {"split", 0, cfg->split},
+        {"program", 0, "ebm_mpi eval --dump"},
+    };
+    if (rc == 0)
+        rc = h5io_write_rows(ctx, cfg->dump, shard->n_total, shard->offset, shard->n, cols, 4,
+                             attrs, 4, err);
+    else
+        rc = dist_agree(ctx, rc, err);
+    free(energy);
+    free(pred);
+    return rc;
+}
+
+int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+                   ebm_err *err)
+{
+    ckpt_model m;
+    if (h5io_checkpoint_read_model(ctx, cfg->ckpt, &m, err))
+        return -1;
+    h5io_data *file = NULL;
+    data_info info;
+    data_shard shard = {0};
+    evaluator ev = {0};
+    float *logits = NULL;
+    int rc = h5io_data_open(ctx, run->data_path, &file, &info, err);
+    if (rc == 0 && (info.d != m.shape.d || info.k != m.shape.k ||
+                    info.value_min != m.value_min || info.value_max != m.value_max))
+        rc = ebm_fail(err,
+                      "data file '%s' (%d pixels in [%g, %g], %d classes) does not match "
+                      "checkpoint '%s' (%d inputs in [%g, %g], %d classes)",
+                      run->data_path, info.d, info.value_min, info.value_max, info.k, cfg->ckpt,
+                      m.shape.d, m.value_min, m.value_max, m.shape.k);
+    const int split = split_index(cfg->split);
+    if (rc == 0) {
+        int64_t off, n;
+        shard_range(info.n[split], ctx->size, ctx->rank, &off, &n);
+        rc = data_shard_alloc(&shard, info.n[split], off, n, info.d, err);
+        if (rc == 0 && cfg->dump[0])
+            rc = (logits = ebm_calloc((size_t)n * info.k, sizeof(float), "logits", err)) ? 0 : -1;
+        const langevin_params lp = model_langevin(&m, m.langevin_steps, -1);
+        if (rc == 0)
+            rc = evaluator_init(&ev, &m.shape, &lp, INFER_CHUNK, err);
+        rc = dist_agree(ctx, rc, err);
+        if (rc == 0)
+            rc = h5io_data_read(file, split, &shard, err);
+        if (rc == 0)
+            rc = data_validate(&shard, &info, cfg->split, err);
+        rc = dist_agree(ctx, rc, err);
+    }
+    h5io_data_close(file);
+    if (rc == 0) {
+        ebm_rng rng;
+        /* Fixed streams: the same checkpoint gives the same figures. */
+        rng_seed(&rng, 0x65766131ULL, (uint64_t)ctx->rank + 1);
+        eval_result r;
+        rc = evaluator_run_keep(&ev, ctx, m.params, &shard, &m.map, (float)m.gen_weight,
+                                    (float)m.energy_reg, &rng, logits, &r, err);
+        if (rc == 0 && ctx->rank == 0)
+            print_eval(cfg, run, &m, &r, ctx->size);
+        if (rc == 0 && cfg->dump[0]) {
+            rc = write_dump(ctx, cfg, run, &m, &shard, logits, err);
+            if (rc == 0 && ctx->rank == 0)
+                printf("  wrote %s\n", cfg->dump);
+        }
+    }
+    free(logits);
+    evaluator_free(&ev);
+    data_shard_free(&shard);
+    ckpt_model_free(&m);
+    return rc;
+}
+
+int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
+{
+    ckpt_model m;
+    if (h5io_checkpoint_read_model(ctx, cfg->ckpt, &m, err))
+        return -1;
+    const int k = m.shape.k, d = m.shape.d;
+    int rc = 0;
+    if (cfg->class_label >= k)
+        rc = ebm_fail(err, "--class %d: the model has %d classes (0..%d)", cfg->class_label, k,
+                      k - 1);
+    const int steps = cfg->sample_steps >= 0 ? cfg->sample_steps : m.langevin_steps;
+    int64_t off = 0, n = 0;
+    shard_range(cfg->n_samples, ctx->size, ctx->rank, &off, &n);
+    const int cap = (int)(n < INFER_CHUNK ? (n > 0 ? n : 1) : INFER_CHUNK);
+    const langevin_params lp = model_langevin(&m, steps, cfg->class_label);
+    langevin_sampler sampler = {0};
+    model_workspace ws = {0};
+    float *x = NULL, *energy = NULL, *conf = NULL;
+    int32_t *pred = NULL;
+    ebm_rng rng;
+    rng_seed(&rng, (uint64_t)cfg->seed, (uint64_t)ctx->rank + 1);
+    if (rc == 0) {
+        x = ebm_calloc((size_t)(n > 0 ? n : 1) * d, sizeof(float), "samples", err);
+        energy = ebm_calloc((size_t)(n > 0 ? n : 1), sizeof(float), "samples", err);
+        conf = ebm_calloc((size_t)(n > 0 ? n : 1), sizeof(float), "samples", err);
+        pred = ebm_calloc((size_t)(n > 0 ? n : 1), sizeof(int32_t), "samples", err);
+        rc = (!x || !energy || !conf || !pred) ? -1 : 0;
+    }
+    if (rc == 0)
+        rc = model_workspace_init(&ws, &m.shape, cap, err);
+    if (rc == 0)
+        rc = langevin_init(&sampler, &lp, d, k, cap, 0, 0, &rng, err);
+    rc = dist_agree(ctx, rc, err);
+    int64_t restarted = 0;
+    for (int64_t start = 0; rc == 0 && start < n; start += cap) {
+        const int c = (int)(n - start < cap ? n - start : cap);
+        float *chunk = x + (size_t)start * d;
+        langevin_draw_fresh(&sampler, &m.shape, m.params, &ws, &rng, c, chunk);
+        const float *logits = model_forward(&m.shape, m.params, &ws, chunk, c);
+        for (int i = 0; i < c; i++) {
+            const float *row = logits + (size_t)i * k;
+            const float lse = model_logsumexp(row, k);
+            int best = 0;
+            for (int j = 1; j < k; j++)
+                if (row[j] > row[best])
+                    best = j;
+            energy[start + i] = -lse;
+            pred[start + i] = best;
+            conf[start + i] = expf(row[best] - lse);
+        }
+        /* Back to data units, the units of the data file. */
+        for (size_t i = 0; i < (size_t)c * d; i++)
+            chunk[i] = (chunk[i] - m.map.shift) / m.map.scale;
+    }
+    restarted = sampler.restarted_nonfinite;
+    if (rc == 0) {
+        const h5io_column cols[] = {
+            {"samples", 0, d, x, "samples in data units (rows of height x width pixels)"},
+            {"energy", 0, 0, energy, "E(x) = -logsumexp f(x) of each sample"},
+            {"predicted", 1, 0, pred, "argmax f(x): the class the model sees"},
+            {"confidence", 0, 0, conf, "softmax probability of the predicted class"},
+        };
+        const h5io_attr attrs[] = {
+            {"checkpoint", 0, cfg->ckpt},
+            {"program", 0, "ebm_mpi sample"},
+            {"steps", steps, NULL},
+            {"step_size", m.step_size, NULL},
+            {"noise", m.noise, NULL},
+            {"clamped", m.clamp_chains, NULL},
+            {"class", cfg->class_label, NULL},
+            {"seed", (double)cfg->seed, NULL},
+            {"start", 0, "fresh chains, U[-1,1] in the model's input space"},
+            {"height", m.height, NULL},
+            {"width", m.width, NULL},
+            {"value_min", m.value_min, NULL},
+            {"value_max", m.value_max, NULL},
+        };
+        rc = h5io_write_rows(ctx, cfg->samples_out, cfg->n_samples, off, n, cols, 4, attrs,
+                             (int)(sizeof attrs / sizeof attrs[0]), err);
+    }
+    double totals[2] = {(double)restarted, 0.0};
+    for (int64_t i = 0; i < n; i++)
+        totals[1] += energy ? energy[i] : 0.0;
+    if (rc == 0)
+        rc = dist_sum_doubles(ctx, totals, 2, err);
+    if (rc == 0 && ctx->rank == 0) {
+        printf("wrote %d samples to %s: %s, %d Langevin steps (step %g, noise %g%s) from fresh "
+               "chains; mean energy %.4f",
+               cfg->n_samples, cfg->samples_out,
+               cfg->class_label >= 0 ? "class-conditional" : "unconditional", steps, m.step_size,
+               m.noise, m.clamp_chains ? ", clamped" : "", totals[1] / cfg->n_samples);
+        if (totals[0] > 0)
+            printf("; %.0f non-finite chains restarted", totals[0]);
+        printf("\n");
+        fflush(stdout);
+    }
+    free(x), free(energy), free(conf), free(pred);
+    langevin_free(&sampler);
+    model_workspace_free(&ws);
+    ckpt_model_free(&m);
+    return rc;
+}
