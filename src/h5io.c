@@ -100,7 +100,7 @@ static int open_collective(const dist_ctx *ctx, const char *path, const char *ki
     if (fapl >= 0)
         H5Pclose(fapl);
     if (*file < 0)
-        return h5_fail(err, path, "cannot open");
+        return h5_fail(err, path, "cannot open: the HDF5 file is damaged or truncated");
     return 0;
 }
 

@@ -108,6 +108,7 @@ typedef struct {
     train_progress progress;
     metrics_row *history; /* [cfg->epochs] */
     int checkpoints_written;
+    char resume_note[EBM_PATH_LEN + 160]; /* what resume did, for the banner */
     int fault_kill_at_checkpoint; /* testing: see README */
     int64_t fault_stop_at_step;   /* testing: see README */
 } trainer;
@@ -384,8 +385,8 @@ static int resume(const dist_ctx *ctx, const ebm_config *cfg, const run_info *ru
         if (dist_bcast_bytes(ctx, &exists, sizeof exists, 0, err))
             return -1;
         if (!exists) {
-            if (ctx->rank == 0)
-                printf("  resume auto: no %s yet, starting fresh\n", path);
+            snprintf(t->resume_note, sizeof t->resume_note,
+                     "  resume auto: no %s yet, starting fresh", path);
             return 0;
         }
     } else {
@@ -422,17 +423,19 @@ static int resume(const dist_ctx *ctx, const ebm_config *cfg, const run_info *ru
         rng_seed(&t->rng, (uint64_t)cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)r.progress.global_step),
                  (uint64_t)ctx->rank + 1);
     }
-    if (ctx->rank == 0) {
-        printf("  resumed from %s: epoch %d", path, t->progress.epoch);
-        if (t->progress.step > 0)
-            printf(", step %d of the next", t->progress.step);
-        printf(", global step %lld", (long long)t->progress.global_step);
-        if (!r.same_world)
-            printf(" (written by %d ranks: chains re-sharded over %d, epoch restarted)",
-                   r.world_size, ctx->size);
-        printf("\n");
-        fflush(stdout);
-    }
+    /* Printed after the banner, once everything has loaded. */
+    char *note = t->resume_note;
+    const size_t len = sizeof t->resume_note;
+    int used = snprintf(note, len, "  resumed from %s: epoch %d", path, t->progress.epoch);
+    if (t->progress.step > 0 && used < (int)len)
+        used += snprintf(note + used, len - used, ", step %d of the next", t->progress.step);
+    if (used < (int)len)
+        used += snprintf(note + used, len - used, ", global step %lld",
+                         (long long)t->progress.global_step);
+    if (!r.same_world && used < (int)len)
+        snprintf(note + used, len - used,
+                 " (written by %d ranks: chains re-sharded over %d, epoch restarted)",
+                 r.world_size, ctx->size);
     return 0;
 }
 
@@ -612,6 +615,19 @@ static int report_best(const dist_ctx *ctx, const ebm_config *cfg, trainer *t, d
 {
     char path[EBM_PATH_LEN + 32];
     snprintf(path, sizeof path, "%s/best.h5", cfg->out);
+    /* A run resumed into a new directory from a copied last.h5 may never have
+     * written best.h5 itself: say so rather than fail at the very end. */
+    int exists = ctx->rank == 0 && access(path, F_OK) == 0;
+    if (dist_bcast_bytes(ctx, &exists, sizeof exists, 0, err))
+        return -1;
+    if (!exists) {
+        if (ctx->rank == 0)
+            printf("done in %.1fs: %lld steps. The best epoch (%d, val error %.2f%%) was saved "
+                   "before this run resumed; %s does not exist here\n",
+                   seconds, (long long)t->progress.global_step, t->progress.best_epoch,
+                   100.0 * t->progress.best_val_error, path);
+        return 0;
+    }
     ckpt_model best;
     if (h5io_checkpoint_read_model(ctx, path, &best, err))
         return -1;
@@ -637,19 +653,25 @@ int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run_in
 {
     trainer t;
     run_info run = *run_in;
+    if (install_stop_handlers(err))
+        return dist_agree(ctx, -1, err);
     int rc = train_prepare_out_dir(cfg->out, err);
     if (rc == 0 && ctx->rank == 0)
         rc = data_file_checksum(run.data_path, &run.data_checksum, err);
     if (dist_agree(ctx, rc, err) ||
         dist_bcast_bytes(ctx, &run.data_checksum, sizeof run.data_checksum, 0, err))
         return -1;
-    if (install_stop_handlers(err))
-        return dist_agree(ctx, -1, err);
     rc = trainer_init(ctx, cfg, run.data_path, &t, err);
     if (rc == 0)
-        print_banner(ctx, cfg, &run, &t);
-    if (rc == 0)
         rc = dist_agree(ctx, resume(ctx, cfg, &run, &t, err), err);
+    /* Only once everything has loaded: an error before this is the one line
+     * the run prints. */
+    if (rc == 0)
+        print_banner(ctx, cfg, &run, &t);
+    if (rc == 0 && ctx->rank == 0 && t.resume_note[0]) {
+        printf("%s\n", t.resume_note);
+        fflush(stdout);
+    }
     if (rc == 0 && t.progress.epoch > 0) {
         /* A requeued job must not duplicate rows: bring metrics.h5 back to
          * the checkpoint's epoch first. */
