@@ -39,9 +39,10 @@ fail() {
     exit 1
 }
 
-# The per-epoch lines without the wall-clock figures (seconds, examples/s).
+# The per-epoch lines without the wall-clock figures (seconds, examples/s,
+# share of time in communication).
 figures() {
-    grep '^epoch' "$1" | sed -E 's/[0-9]+(\.[0-9]+)?s\b//g; s/[0-9]+ ex\/s//g'
+    grep '^epoch' "$1" | sed -E 's/[0-9]+(\.[0-9]+)?s\b//g; s/[0-9]+ ex\/s//g; s/comm [0-9]+%//g'
 }
 
 for f in best.h5 last.h5; do
