@@ -323,6 +323,17 @@ void h5io_data_close(h5io_data *h)
 
 /* ---- checkpoints -------------------------------------------------------- */
 
+/* Selects rows [row0, row0 + nrows) of all `cols` columns in the file space;
+ * with no rows, selects nothing in both spaces: the rank still takes part in
+ * the collective transfer. */
+static herr_t select_rows(hid_t fspace, hid_t mspace, hsize_t row0, hsize_t nrows, hsize_t cols)
+{
+    if (nrows == 0)
+        return (H5Sselect_none(fspace) < 0 || H5Sselect_none(mspace) < 0) ? -1 : 0;
+    const hsize_t start[2] = {row0, 0}, count[2] = {nrows, cols};
+    return H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+}
+
 /* Creates dataset `name` (file type ftype, dims[0] rows of dims[1] columns,
  * or 1-D when rank = 1) and writes this rank's rows [row0, row0 + nrows) from
  * data (memory type mtype). Collective: a rank with no rows selects none but
@@ -348,12 +359,8 @@ static int write_block(hid_t loc, const char *name, hid_t ftype, hid_t mtype, in
     const hsize_t mdims[2] = {nrows > 0 ? nrows : 1, cols};
     const hid_t mspace = H5Screate_simple(rank, mdims, NULL);
     herr_t rc = (space < 0 || ds < 0 || dxpl < 0 || mspace < 0) ? -1 : 0;
-    if (rc >= 0 && nrows > 0) {
-        const hsize_t start[2] = {row0, 0}, count[2] = {nrows, cols};
-        rc = H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
-    } else if (rc >= 0) {
-        rc = (H5Sselect_none(space) < 0 || H5Sselect_none(mspace) < 0) ? -1 : 0;
-    }
+    if (rc >= 0)
+        rc = select_rows(space, mspace, row0, nrows, cols);
     if (rc >= 0)
         rc = H5Dwrite(ds, mtype, mspace, space, dxpl, data);
     if (mspace >= 0)
@@ -401,14 +408,10 @@ static int read_block(hid_t loc, const char *name, hid_t mtype, int rank, const 
     const hsize_t mdims[2] = {nrows > 0 ? nrows : 1, cols};
     const hid_t mspace = H5Screate_simple(rank, mdims, NULL);
     const hid_t dxpl = collective_dxpl();
-    if (rc >= 0 && nrows > 0) {
-        const hsize_t start[2] = {row0, 0}, count[2] = {nrows, cols};
-        rc = H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
-    } else if (rc >= 0) {
-        rc = (H5Sselect_none(space) < 0 || H5Sselect_none(mspace) < 0) ? -1 : 0;
-    }
-    /* Every rank calls H5Dread, even after a shape mismatch (which every rank
-     * sees alike), so no rank is left waiting in a collective. */
+    if (rc >= 0)
+        rc = select_rows(space, mspace, row0, nrows, cols);
+    /* A shape mismatch is seen alike by every rank, so all of them skip the
+     * collective read together. */
     if (rc >= 0)
         rc = H5Dread(ds, mtype, mspace, space, dxpl, data);
     H5Pclose(dxpl);
@@ -1016,10 +1019,7 @@ int h5io_metrics_sync(const dist_ctx *ctx, const char *path, const metrics_row *
                     *(const double *)((const char *)&rows[start + i] + cols[c].offset);
             space = H5Dget_space(ds);
             const hid_t mspace = H5Screate_simple(1, &count, NULL);
-            if (ctx->rank == 0)
-                hr = H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &count, NULL);
-            else
-                hr = (H5Sselect_none(space) < 0 || H5Sselect_none(mspace) < 0) ? -1 : 0;
+            hr = select_rows(space, mspace, start, ctx->rank == 0 ? count : 0, 1);
             if (hr >= 0)
                 hr = H5Dwrite(ds, H5T_NATIVE_DOUBLE, mspace, space, dxpl, column);
             H5Sclose(mspace);
