@@ -48,6 +48,11 @@ static const cli_option options[] = {
     {"split", OPT_SPLIT, F(split), sizeof(((ebm_config *)0)->split), 0, 0, E, 0,
      "train|val|test", "split to evaluate (test)"},
     {"dump", STR(dump), 0, 0, E, 0, "F", "write per-example logits and energies to F"},
+    {"loglik", OPT_FLAG, F(loglik), 0, 0, 1, E, 0, "",
+     "also estimate the log-likelihood by AIS (docs/loglik.md)"},
+    {"ais-steps", OPT_INT, F(ais_steps), 0, 1, 1e7, E, 0, "N", "AIS temperatures (1000)"},
+    {"ais-chains", OPT_INT, F(ais_chains), 0, 2, 1e6, E, 0, "N",
+     "AIS chains over all ranks (64)"},
     {"n", OPT_INT, F(n_samples), 0, 1, 1e8, S, 0, "N", "number of samples (100)"},
     {"class", OPT_INT, F(class_label), 0, 0, 1e6, S, 0, "K", "class-conditional samples"},
     {"steps", OPT_INT, F(sample_steps), 0, 0, 1e6, S, 0, "N", "Langevin steps (checkpoint's)"},
@@ -105,6 +110,8 @@ static void config_defaults(ebm_config *cfg)
     cfg->n_samples = 100;
     cfg->class_label = -1;
     cfg->sample_steps = -1;
+    cfg->ais_steps = 1000;
+    cfg->ais_chains = 64;
 }
 
 static const char *command_name(ebm_command c)

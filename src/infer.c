@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ebm/ais.h"
 #include "ebm/data.h"
 #include "ebm/eval.h"
 #include "ebm/langevin.h"
@@ -156,6 +157,13 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
             rc = write_dump(ctx, cfg, run, &m, &shard, logits, err);
             if (rc == 0 && ctx->rank == 0)
                 printf("  wrote %s\n", cfg->dump);
+        }
+        /* --loglik: AIS on the checkpoint's box, then this split (src/ais.c). */
+        if (rc == 0 && cfg->loglik) {
+            ais_loglik_result ll;
+            rc = ais_loglik_run(ctx, &m, &shard, cfg->ais_steps, cfg->ais_chains, &ll, err);
+            if (rc == 0 && ctx->rank == 0)
+                ais_loglik_print(stdout, &ll);
         }
     }
     free(logits);

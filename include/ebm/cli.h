@@ -37,6 +37,8 @@ typedef struct {
     /* eval / sample */
     char ckpt[EBM_PATH_LEN], split[8], dump[EBM_PATH_LEN], samples_out[EBM_PATH_LEN];
     int n_samples, class_label, sample_steps;
+    /* eval --loglik: AIS temperatures and chains over all ranks (docs/loglik.md) */
+    int loglik, ais_steps, ais_chains;
 } ebm_config;
 
 typedef enum { OPT_INT, OPT_DOUBLE, OPT_SEED, OPT_STRING, OPT_PRESET, OPT_SPLIT, OPT_FLAG } cli_type;

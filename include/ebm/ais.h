@@ -1,0 +1,128 @@
+/* ais.h: log partition functions by annealed importance sampling (AIS) on a
+ * box, and the log-likelihood of a checkpoint on dequantised data (eval
+ * --loglik). Definitions and choices: docs/loglik.md. */
+#ifndef EBM_AIS_H
+#define EBM_AIS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ebm/data.h"
+#include "ebm/dist.h"
+#include "ebm/err.h"
+#include "ebm/h5io.h"
+
+/* An energy on R^d. Fills energy[i] = E(x_i) for the n rows of x (n, d) and,
+ * when grad is not NULL, grad (n, d) = dE/dx. n never exceeds the capacity
+ * the energy announces. Returns 0, or -1 after filling err. AIS only needs E;
+ * the gradient steers MALA's proposals, and the Metropolis-Hastings test keeps
+ * the result exact whatever the gradient's accuracy. */
+typedef int (*ais_energy_fn)(void *ctx, const float *x, int n, double *energy, float *grad,
+                             ebm_err *err);
+
+typedef struct {
+    ais_energy_fn fn;
+    void *ctx;
+    int d;
+    int capacity; /* most rows one call may take */
+} ais_energy;
+
+typedef enum { AIS_SCHEDULE_SIGMOID = 0, AIS_SCHEDULE_GEOMETRIC = 1 } ais_schedule;
+
+typedef struct {
+    int n_temps;           /* T: beta_0 = 0 < beta_1 < ... < beta_T = 1 */
+    ais_schedule schedule;
+    /* Transitions: Hamiltonian Monte Carlo whose leapfrog trajectories
+     * bounce off the box's walls (position reflected, that momentum negated:
+     * still reversible and volume-preserving, Neal 2011 section 5.1), then a
+     * Metropolis test on H. With one leapfrog step it is MALA whose proposals
+     * are reflected into the box, not rejected outside it. */
+    int transitions;       /* transitions per intermediate temperature (>= 1) */
+    int leapfrog;          /* leapfrog steps per transition (>= 1; 1 = MALA) */
+    int64_t n_chains;      /* over all ranks (>= 2, for a standard error) */
+    int64_t n_pilot;       /* chains of the step-size pilot run, over all ranks */
+    float lo, hi;          /* the box [lo, hi]^d */
+    uint64_t seed;
+} ais_params;
+
+/* Defaults: sigmoid schedule, one reflected MALA transition per temperature
+ * (at equal gradient cost, more temperatures beat longer trajectories on the
+ * test energies), pilot of a quarter of the chains (32..256). */
+void ais_params_default(ais_params *p, int n_temps, int64_t n_chains, float lo, float hi,
+                        uint64_t seed);
+
+typedef struct {
+    double log_z;      /* log of Z = integral over the box of exp(-E) */
+    double log_z_se;   /* delta-method standard error of log_z over chains */
+    double log_z0;     /* d log(hi - lo): the uniform base */
+    double ess;        /* (sum w)^2 / sum w^2, in chains */
+    double acceptance; /* mean acceptance of the main run's transitions */
+    double step_min, step_max; /* range of the pilot-tuned steps over temperatures */
+    double step_final;         /* the step at beta_{T-1}, next to the model */
+    int leapfrog;
+    int64_t n_chains;
+    int n_temps;
+} ais_result;
+
+/* beta[0..n_temps]: 0, increasing, exactly 1 at the end. */
+void ais_schedule_fill(ais_schedule schedule, int n_temps, double *beta);
+
+/* log((1/n) sum exp(lw_i)) and its delta-method standard error
+ * sd(w) / (sqrt(n) mean(w)); *ess = (sum w)^2 / sum w^2. */
+double ais_log_mean_exp(const double *lw, int64_t n, double *se, double *ess);
+
+/* Collective. Estimates log Z of exp(-E) on the box; every rank runs its
+ * share of the chains and gets the global result. */
+int ais_log_z(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p,
+              ais_result *res, ebm_err *err);
+
+/* Uniform dequantisation of integer pixel levels. The L = value_max -
+ * value_min + 1 levels split the box into L cells of equal width
+ * (value_max - value_min) / L; level k (pixel value_min + k) becomes
+ * value_min + (k + u) * width with u ~ U[0,1), which always lies in the box
+ * and in a cell that contains the pixel value itself. */
+typedef struct {
+    double value_min, value_max;
+    int levels;
+    double width;     /* cell width, data units */
+    input_map map;
+    float lo, hi;     /* the box in input space */
+} ais_dequant;
+
+/* Fails unless value_max - value_min is a positive integer. */
+int ais_dequant_init(ais_dequant *q, double value_min, double value_max, const input_map *map,
+                     ebm_err *err);
+/* The level of a pixel; -1 when it is not one of the integer levels. */
+int ais_dequant_level(const ais_dequant *q, float pixel);
+/* Level k and u in [0,1) -> the input-space value, inside [lo, hi]. */
+float ais_dequant_input(const ais_dequant *q, int level, double u);
+
+/* Dequantisation draws per example. */
+#define AIS_DEQUANT_DRAWS 16
+
+typedef struct {
+    ais_result z;           /* log Z in input space */
+    int64_t n;              /* examples */
+    int d, levels, draws;
+    double cell_width;      /* data units */
+    double log_jacobian;    /* d log |scale|: input-space to data-units density */
+    /* Means per image over examples, with the standard error over examples
+     * (_se_ex) and in total (_se, with the log Z error added in quadrature). */
+    double logp_cont, logp_cont_se_ex; /* continuous density of dequantised data, data units */
+    /* log P(pixels), the uniform-dequantisation bound */
+    double logp_disc, logp_disc_se_ex, logp_disc_se;
+    double logp_iw, logp_iw_se_ex;     /* the tighter importance-weighted bound (draws) */
+    double bits_per_dim, bits_per_dim_se; /* -logp_disc / (d ln 2) */
+    double seconds;
+} ais_loglik_result;
+
+/* Collective. log Z of the checkpoint's energy on its data box by AIS
+ * (n_temps temperatures, n_chains chains over all ranks, default transitions,
+ * fixed seeds), then the log-likelihood of each rank's shard (data units,
+ * integer levels), gathered so every rank gets the result. */
+int ais_loglik_run(const dist_ctx *ctx, const ckpt_model *m, const data_shard *shard,
+                   int n_temps, int64_t n_chains, ais_loglik_result *res, ebm_err *err);
+
+void ais_loglik_print(FILE *out, const ais_loglik_result *r);
+
+#endif

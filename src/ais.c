@@ -1,0 +1,652 @@
+/* ais.c: annealed importance sampling of log Z on a box (HMC/MALA moves that
+ * bounce off the walls), and the dequantised log-likelihood of a checkpoint
+ * (docs/loglik.md). */
+#include "ebm/ais.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ebm/model.h"
+#include "ebm/rng.h"
+#include "ebm/shard.h"
+#include "ebm/timer.h"
+
+/* Optimal acceptance in high dimension: MALA (one leapfrog step) 0.574
+ * (Roberts & Rosenthal 1998), HMC 0.651 (Beskos et al. 2013). */
+#define AIS_TARGET_ACCEPT_MALA 0.574
+#define AIS_TARGET_ACCEPT_HMC 0.651
+/* Robbins-Monro gain of the pilot's log step size per temperature: moves the
+ * step by e^0.1 when the acceptance is off by 0.5, so it follows beta even at
+ * T = 100, while one temperature's noise (32+ chains) moves it by ~2%. */
+#define AIS_ADAPT_GAIN 0.2
+/* Sigmoid schedule steepness (Wu et al. 2017 use 4): more temperatures near
+ * both ends, where the uniform base and the peaked model change fastest. */
+#define AIS_SIGMOID_DELTA 4.0
+/* First nonzero beta of the geometric schedule. */
+#define AIS_GEOMETRIC_BETA1 1e-4
+/* Rows per energy call in the model adapter: one sgemm batch. */
+#define AIS_MODEL_CHUNK 256
+
+/* Seeds of the fixed streams eval uses: the same checkpoint gives the same
+ * figures on any number of ranks. */
+#define AIS_SEED_LOGZ 0x6c6f675aULL    /* "logZ" */
+#define AIS_SEED_DEQUANT 0x64657175ULL /* "dequ" */
+
+/* A seed per (stream, item): murmur3's finaliser, so neighbouring ids give
+ * unrelated xoshiro states (rng_seed(seed + id) would give shifted copies of
+ * one splitmix sequence). Items own their streams, so a result does not depend
+ * on how items are split over ranks. */
+static uint64_t item_seed(uint64_t seed, uint64_t id)
+{
+    uint64_t z = seed ^ (id * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL);
+    z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdULL;
+    z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ULL;
+    return z ^ (z >> 33);
+}
+
+/* Uniform in [0, 1) with 53 bits: the Metropolis test compares it with
+ * acceptance probabilities that can be tiny. */
+static double uniform53(ebm_rng *rng) { return (double)(rng_next(rng) >> 11) * 0x1.0p-53; }
+
+void ais_params_default(ais_params *p, int n_temps, int64_t n_chains, float lo, float hi,
+                        uint64_t seed)
+{
+    memset(p, 0, sizeof *p);
+    p->n_temps = n_temps;
+    p->schedule = AIS_SCHEDULE_SIGMOID;
+    p->transitions = 1;
+    p->leapfrog = 1;
+    p->n_chains = n_chains;
+    int64_t pilot = n_chains / 4;
+    p->n_pilot = pilot < 32 ? 32 : pilot > 256 ? 256 : pilot;
+    p->lo = lo, p->hi = hi;
+    p->seed = seed;
+}
+
+void ais_schedule_fill(ais_schedule schedule, int n_temps, double *beta)
+{
+    beta[0] = 0.0;
+    if (schedule == AIS_SCHEDULE_GEOMETRIC) {
+        for (int t = 1; t < n_temps; t++)
+            beta[t] = pow(AIS_GEOMETRIC_BETA1, (double)(n_temps - t) / (double)(n_temps - 1));
+    } else {
+        const double lo = 1.0 / (1.0 + exp(AIS_SIGMOID_DELTA));
+        const double hi = 1.0 / (1.0 + exp(-AIS_SIGMOID_DELTA));
+        for (int t = 1; t < n_temps; t++) {
+            const double s = 1.0 / (1.0 + exp(-AIS_SIGMOID_DELTA * (2.0 * t / n_temps - 1.0)));
+            beta[t] = (s - lo) / (hi - lo);
+        }
+    }
+    beta[n_temps] = 1.0;
+}
+
+double ais_log_mean_exp(const double *lw, int64_t n, double *se, double *ess)
+{
+    double max = -INFINITY;
+    for (int64_t i = 0; i < n; i++)
+        if (lw[i] > max)
+            max = lw[i];
+    double s1 = 0.0, s2 = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const double w = exp(lw[i] - max);
+        s1 += w, s2 += w * w;
+    }
+    const double mean = s1 / (double)n;
+    if (se) {
+        /* Var(log mean w) ~ Var(w) / (n mean^2): the delta method. */
+        const double var = n > 1 ? (s2 - s1 * mean) / (double)(n - 1) : INFINITY;
+        *se = sqrt((var > 0 ? var : 0.0) / (double)n) / mean;
+    }
+    if (ess)
+        *ess = s1 * s1 / s2;
+    return max + log(mean);
+}
+
+/* ---- the annealing ------------------------------------------------------- */
+
+/* This rank's chains and the scratch of one sweep of transitions. */
+typedef struct {
+    const ais_energy *en;
+    int d, cap;
+    int64_t n;       /* local chains */
+    float *x, *g;    /* [n, d] states and dE/dx there */
+    double *e, *lw;  /* [n] energies and log weights */
+    ebm_rng *rng;    /* [n] one stream per chain */
+    float *px, *pg;  /* [cap, d] proposals and their gradients */
+    double *pe, *pu; /* [cap] their energies and uniforms */
+    double *pp, *h0; /* [cap, d] momenta, [cap] starting Hamiltonians */
+} ais_chains;
+
+static void chains_free(ais_chains *c)
+{
+    free(c->x), free(c->g), free(c->e), free(c->lw), free(c->rng);
+    free(c->px), free(c->pg), free(c->pe), free(c->pu), free(c->pp), free(c->h0);
+    memset(c, 0, sizeof *c);
+}
+
+static int energy_rows(const ais_energy *en, const float *x, int64_t n, double *e, float *g,
+                       ebm_err *err)
+{
+    const size_t d = (size_t)en->d;
+    for (int64_t a = 0; a < n; a += en->capacity) {
+        const int c = (int)(n - a < en->capacity ? n - a : en->capacity);
+        if (en->fn(en->ctx, x + (size_t)a * d, c, e + a, g ? g + (size_t)a * d : NULL, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* n local chains with global ids from first_id, uniform on the box. */
+static int chains_init(ais_chains *c, const ais_energy *en, const ais_params *p, int64_t n,
+                       int64_t first_id, uint64_t seed, ebm_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->en = en, c->d = en->d, c->n = n;
+    c->cap = en->capacity;
+    const size_t d = (size_t)en->d, rows = (size_t)(n > 0 ? n : 1), cap = (size_t)c->cap;
+    c->x = ebm_calloc(rows * d, sizeof(float), "AIS chains", err);
+    c->g = ebm_calloc(rows * d, sizeof(float), "AIS chains", err);
+    c->e = ebm_calloc(rows, sizeof(double), "AIS chains", err);
+    c->lw = ebm_calloc(rows, sizeof(double), "AIS chains", err);
+    c->rng = ebm_calloc(rows, sizeof(ebm_rng), "AIS chains", err);
+    c->px = ebm_calloc(cap * d, sizeof(float), "AIS scratch", err);
+    c->pg = ebm_calloc(cap * d, sizeof(float), "AIS scratch", err);
+    c->pe = ebm_calloc(cap, sizeof(double), "AIS scratch", err);
+    c->pu = ebm_calloc(cap, sizeof(double), "AIS scratch", err);
+    c->pp = ebm_calloc(cap * d, sizeof(double), "AIS scratch", err);
+    c->h0 = ebm_calloc(cap, sizeof(double), "AIS scratch", err);
+    if (!c->x || !c->g || !c->e || !c->lw || !c->rng || !c->px || !c->pg || !c->pe || !c->pu ||
+        !c->pp || !c->h0) {
+        chains_free(c);
+        return -1;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        rng_seed(&c->rng[i], item_seed(seed, (uint64_t)(first_id + i)), 0);
+        rng_fill_uniform(&c->rng[i], c->x + (size_t)i * d, d, p->lo, p->hi);
+    }
+    if (energy_rows(en, c->x, n, c->e, c->g, err)) {
+        chains_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* Folds v into [lo, hi] by reflections off the walls; returns 1 after an odd
+ * number of them (the momentum then points the other way). Closed form, so a
+ * long jump costs no more than a short one; a non-finite v is left alone (its
+ * energy will be non-finite and the move rejected). */
+static int reflect(double *v, double lo, double hi)
+{
+    const double w = hi - lo, t = (*v - lo) / w;
+    if (!isfinite(t) || (t >= 0.0 && t <= 1.0))
+        return 0;
+    const double k = floor(t), r = *v - lo - k * w; /* r in [0, w) */
+    const int odd = fmod(k, 2.0) != 0.0;
+    *v = odd ? hi - r : lo + r;
+    return odd;
+}
+
+/* One HMC transition on every chain, leaving exp(-beta E) on the box
+ * invariant: momentum p ~ N(0, I), `leapfrog` steps of size eps on
+ * H = beta E(x) + |p|^2 / 2 with reflections at the walls, then the
+ * Metropolis test on H. All chains of a batch move in step so each leapfrog
+ * step is one energy call. */
+static int hmc_sweep(ais_chains *c, double beta, double eps, int leapfrog, float lo, float hi,
+                     double *accepted, ebm_err *err)
+{
+    const size_t d = (size_t)c->d;
+    const double half = 0.5 * eps * beta;
+    for (int64_t a = 0; a < c->n; a += c->cap) {
+        const int nc = (int)(a + c->cap < c->n ? c->cap : c->n - a);
+        for (int r = 0; r < nc; r++) {
+            const int64_t i = a + r;
+            float *xr = c->px + (size_t)r * d;
+            double *pr = c->pp + (size_t)r * d;
+            rng_fill_normal(&c->rng[i], xr, d, 1.0f);
+            c->pu[r] = uniform53(&c->rng[i]);
+            double kin = 0.0;
+            for (size_t j = 0; j < d; j++) {
+                pr[j] = xr[j];
+                kin += 0.5 * pr[j] * pr[j];
+            }
+            c->h0[r] = beta * c->e[i] + kin;
+            memcpy(xr, c->x + (size_t)i * d, d * sizeof(float));
+            memcpy(c->pg + (size_t)r * d, c->g + (size_t)i * d, d * sizeof(float));
+        }
+        for (int l = 0; l < leapfrog; l++) {
+            const size_t m = (size_t)nc * d;
+            for (size_t j = 0; j < m; j++) {
+                double p = c->pp[j] - half * c->pg[j];
+                double v = (double)c->px[j] + eps * p;
+                if (reflect(&v, lo, hi))
+                    p = -p;
+                c->pp[j] = p;
+                c->px[j] = (float)v;
+            }
+            if (c->en->fn(c->en->ctx, c->px, nc, c->pe, c->pg, err))
+                return -1;
+            for (size_t j = 0; j < m; j++)
+                c->pp[j] -= half * c->pg[j];
+        }
+        for (int r = 0; r < nc; r++) {
+            const int64_t i = a + r;
+            const double *pr = c->pp + (size_t)r * d;
+            double kin = 0.0;
+            for (size_t j = 0; j < d; j++)
+                kin += 0.5 * pr[j] * pr[j];
+            const double h1 = beta * c->pe[r] + kin;
+            if (isfinite(h1) && log(c->pu[r]) < c->h0[r] - h1) {
+                memcpy(c->x + (size_t)i * d, c->px + (size_t)r * d, d * sizeof(float));
+                memcpy(c->g + (size_t)i * d, c->pg + (size_t)r * d, d * sizeof(float));
+                c->e[i] = c->pe[r];
+                *accepted += 1.0;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Anneals chains from the uniform box to exp(-E) along beta[0..T]. With
+ * adapt, eps[1..T-1] are written: the step used at each temperature, tuned
+ * towards the kernel's optimal acceptance from the global acceptance at the
+ * previous one (one small collective per temperature). Without, eps is only
+ * read: fixed kernels, chosen before this run, keep the weights unbiased.
+ * Collective; a failure on one rank is carried by the reductions, so every
+ * rank returns -1 together. */
+static int anneal(const dist_ctx *ctx, ais_chains *c, const ais_params *p, const double *beta,
+                  double *eps, int adapt, int64_t n_global, double *acc_rate, ebm_err *err)
+{
+    const int T = p->n_temps;
+    const double width = (double)p->hi - (double)p->lo;
+    double log_eps = log(0.5 * width / sqrt((double)c->d));
+    double acc_total = 0.0;
+    int failed_any = 0;
+    const double target = p->leapfrog > 1 ? AIS_TARGET_ACCEPT_HMC : AIS_TARGET_ACCEPT_MALA;
+    for (int t = 1; t <= T; t++) {
+        const double db = beta[t] - beta[t - 1];
+        for (int64_t i = 0; i < c->n; i++)
+            c->lw[i] -= db * c->e[i];
+        if (t == T)
+            break; /* the last weight is in: no transition needed at beta = 1 */
+        if (adapt)
+            eps[t] = exp(log_eps);
+        double acc = 0.0;
+        int failed = 0;
+        for (int k = 0; k < p->transitions && !failed; k++)
+            failed = hmc_sweep(c, beta[t], eps[t], p->leapfrog, p->lo, p->hi, &acc, err) != 0;
+        acc_total += acc;
+        if (!adapt && failed) {
+            failed_any = 1;
+            break; /* to the final reduction, which the other ranks will reach */
+        }
+        if (adapt) {
+            /* A failure rides on the acceptance sum: no rank is left waiting
+             * in the next temperature's collective. */
+            double rate[2] = {acc, failed};
+            if (dist_sum_doubles(ctx, rate, 2, err))
+                return -1;
+            if (rate[1] > 0) {
+                if (!failed)
+                    ebm_fail(err, "AIS: the energy failed on another rank");
+                return -1;
+            }
+            rate[0] /= (double)n_global * p->transitions;
+            log_eps += AIS_ADAPT_GAIN * (rate[0] - target);
+            /* Keep the step meaningful: between 1e-6 and 1 box width. */
+            const double lo = log(1e-6 * width), hi = log(width);
+            log_eps = log_eps < lo ? lo : log_eps > hi ? hi : log_eps;
+        }
+    }
+    double sums[2] = {acc_total, failed_any};
+    if (dist_sum_doubles(ctx, sums, 2, err))
+        return -1;
+    if (sums[1] > 0) {
+        if (!failed_any)
+            ebm_fail(err, "AIS: the energy failed on another rank");
+        return -1;
+    }
+    const double tries = (double)n_global * p->transitions * (T > 1 ? T - 1 : 1);
+    *acc_rate = sums[0] / tries;
+    return 0;
+}
+
+int ais_log_z(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p,
+              ais_result *res, ebm_err *err)
+{
+    memset(res, 0, sizeof *res);
+    int rc = 0;
+    if (p->n_temps < 1 || p->n_chains < 2 || p->n_pilot < 1 || p->transitions < 1 ||
+        p->leapfrog < 1 || !(p->hi > p->lo) || energy->capacity < 1)
+        rc = ebm_fail(err,
+                      "AIS: needs at least 1 temperature, 2 chains, 1 transition and a box "
+                      "with hi > lo (got %d, %lld, %d, [%g, %g])",
+                      p->n_temps, (long long)p->n_chains, p->transitions, p->lo, p->hi);
+    double *beta = NULL, *eps = NULL, *lw_all = NULL;
+    if (rc == 0) {
+        beta = ebm_calloc((size_t)p->n_temps + 1, sizeof(double), "AIS schedule", err);
+        eps = ebm_calloc((size_t)p->n_temps + 1, sizeof(double), "AIS schedule", err);
+        lw_all = ebm_calloc((size_t)p->n_chains, sizeof(double), "AIS weights", err);
+        rc = (!beta || !eps || !lw_all) ? -1 : 0;
+    }
+    if (dist_agree(ctx, rc, err)) {
+        free(beta), free(eps), free(lw_all);
+        return -1;
+    }
+    ais_schedule_fill(p->schedule, p->n_temps, beta);
+    ais_chains c = {0};
+    int64_t off = 0, n = 0;
+    double acc = 0.0;
+
+    /* Pilot: a separate, smaller run whose only product is the step sizes. */
+    shard_range(p->n_pilot, ctx->size, ctx->rank, &off, &n);
+    rc = chains_init(&c, energy, p, n, off, item_seed(p->seed, 0x70696c6fULL), err);
+    rc = dist_agree(ctx, rc, err);
+    if (rc == 0) {
+        rc = anneal(ctx, &c, p, beta, eps, 1, p->n_pilot, &acc, err);
+        rc = dist_agree(ctx, rc, err);
+    }
+    chains_free(&c);
+
+    if (rc == 0) {
+        shard_range(p->n_chains, ctx->size, ctx->rank, &off, &n);
+        rc = chains_init(&c, energy, p, n, off, p->seed, err);
+        rc = dist_agree(ctx, rc, err);
+    }
+    if (rc == 0) {
+        rc = anneal(ctx, &c, p, beta, eps, 0, p->n_chains, &acc, err);
+        rc = dist_agree(ctx, rc, err);
+    }
+    if (rc == 0) {
+        /* Every rank gets every weight (its own slice, zeros elsewhere, summed):
+         * the estimate and its error are then computed identically everywhere. */
+        memcpy(lw_all + off, c.lw, (size_t)n * sizeof(double));
+        rc = dist_sum_doubles(ctx, lw_all, (size_t)p->n_chains, err);
+    }
+    if (rc == 0) {
+        res->log_z0 = (double)energy->d * log((double)p->hi - (double)p->lo);
+        res->log_z = res->log_z0 + ais_log_mean_exp(lw_all, p->n_chains, &res->log_z_se,
+                                                    &res->ess);
+        res->acceptance = acc;
+        res->step_min = res->step_max = p->n_temps > 1 ? eps[1] : 0.0;
+        res->step_final = p->n_temps > 1 ? eps[p->n_temps - 1] : 0.0;
+        for (int t = 2; t < p->n_temps; t++) {
+            res->step_min = eps[t] < res->step_min ? eps[t] : res->step_min;
+            res->step_max = eps[t] > res->step_max ? eps[t] : res->step_max;
+        }
+        res->n_chains = p->n_chains;
+        res->n_temps = p->n_temps;
+        res->leapfrog = p->leapfrog;
+        if (!isfinite(res->log_z))
+            rc = ebm_fail(err, "AIS: log Z is not finite (the energy is not finite on the box?)");
+    }
+    chains_free(&c);
+    free(beta), free(eps), free(lw_all);
+    return rc;
+}
+
+/* ---- dequantisation ------------------------------------------------------ */
+
+int ais_dequant_init(ais_dequant *q, double value_min, double value_max, const input_map *map,
+                     ebm_err *err)
+{
+    memset(q, 0, sizeof *q);
+    const double span = value_max - value_min;
+    if (!(span >= 1.0) || span != floor(span) || span > 1e6)
+        return ebm_fail(err,
+                        "--loglik: the data range [%g, %g] does not hold integer pixel levels "
+                        "(value_max - value_min must be a positive integer)",
+                        value_min, value_max);
+    q->value_min = value_min, q->value_max = value_max;
+    q->levels = (int)span + 1;
+    q->width = span / q->levels;
+    q->map = *map;
+    const float a = map->scale * (float)value_min + map->shift;
+    const float b = map->scale * (float)value_max + map->shift;
+    q->lo = a < b ? a : b;
+    q->hi = a < b ? b : a;
+    return 0;
+}
+
+int ais_dequant_level(const ais_dequant *q, float pixel)
+{
+    const double k = (double)pixel - q->value_min;
+    if (!(k >= 0.0) || k > q->levels - 1 || k != floor(k))
+        return -1;
+    return (int)k;
+}
+
+float ais_dequant_input(const ais_dequant *q, int level, double u)
+{
+    /* In double, then clamped: float rounding of the map must not step
+     * outside the box where the density is zero. */
+    const double y = q->value_min + ((double)level + u) * q->width;
+    const float z = (float)((double)q->map.scale * y + (double)q->map.shift);
+    return z < q->lo ? q->lo : z > q->hi ? q->hi : z;
+}
+
+/* ---- the model as an ais_energy ------------------------------------------- */
+
+typedef struct {
+    const model_shape *shape;
+    const float *params;
+    model_workspace ws;
+    float *dlogits; /* [chunk, K] */
+} model_energy;
+
+/* E(x) = -LSE f(x); dE/dx = -grad_x LSE f(x) (backward of softmax). */
+static int model_energy_fn(void *vctx, const float *x, int n, double *energy, float *grad,
+                           ebm_err *err)
+{
+    (void)err;
+    model_energy *me = vctx;
+    const int k = me->shape->k;
+    /* logits (n,K) = f(x (n,D)) */
+    const float *logits = model_forward(me->shape, me->params, &me->ws, x, n);
+    for (int i = 0; i < n; i++)
+        energy[i] = -(double)model_logsumexp(logits + (size_t)i * k, k);
+    if (grad) {
+        model_lse_dlogits(n, k, logits, me->dlogits);
+        /* grad (n,D) = d sum LSE / dx, through the last forward pass */
+        model_backward(me->shape, me->params, &me->ws, x, n, me->dlogits, NULL, grad);
+        const size_t m = (size_t)n * me->shape->d;
+        for (size_t i = 0; i < m; i++)
+            grad[i] = -grad[i];
+    }
+    return 0;
+}
+
+static int model_energy_init(model_energy *me, const ckpt_model *m, ebm_err *err)
+{
+    memset(me, 0, sizeof *me);
+    me->shape = &m->shape;
+    me->params = m->params;
+    if (model_workspace_init(&me->ws, &m->shape, AIS_MODEL_CHUNK, err))
+        return -1;
+    me->dlogits = ebm_calloc((size_t)AIS_MODEL_CHUNK * m->shape.k, sizeof(float), "AIS", err);
+    if (!me->dlogits) {
+        model_workspace_free(&me->ws);
+        return -1;
+    }
+    return 0;
+}
+
+static void model_energy_free(model_energy *me)
+{
+    model_workspace_free(&me->ws);
+    free(me->dlogits);
+    memset(me, 0, sizeof *me);
+}
+
+/* ---- the log-likelihood --------------------------------------------------- */
+
+/* Mean and standard error of the mean of v[0..n). */
+static void mean_se(const double *v, int64_t n, double *mean, double *se)
+{
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        s += v[i];
+    const double m = s / (double)n;
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        ss += (v[i] - m) * (v[i] - m);
+    *mean = m;
+    *se = n > 1 ? sqrt(ss / (double)(n - 1) / (double)n) : 0.0;
+}
+
+/* Per local example: mean over draws of log p_in(z) (jensen) and their
+ * log-mean-exp (iw), both before the log Z and Jacobian terms. */
+static int shard_log_density(const ais_energy *en, const ais_dequant *q,
+                             const data_shard *shard, double *jensen, double *iw, ebm_err *err)
+{
+    const int d = shard->d, S = AIS_DEQUANT_DRAWS;
+    const int per_call = en->capacity / S > 0 ? en->capacity / S : 1;
+    const int rows = per_call * S;
+    float *z = ebm_calloc((size_t)rows * d, sizeof(float), "dequantised data", err);
+    double *e = ebm_calloc((size_t)rows, sizeof(double), "dequantised data", err);
+    int rc = (!z || !e) ? -1 : 0;
+    for (int64_t i = 0; rc == 0 && i < shard->n; i++)
+        for (int j = 0; j < d; j++) {
+            const float v = shard->images[(size_t)i * d + j];
+            if (ais_dequant_level(q, v) < 0) {
+                rc = ebm_fail(err,
+                              "--loglik: pixel %d of example %lld is %g, not an integer level "
+                              "in [%g, %g]",
+                              j, (long long)(shard->offset + i), (double)v, q->value_min,
+                              q->value_max);
+                break;
+            }
+        }
+    for (int64_t a = 0; rc == 0 && a < shard->n; a += per_call) {
+        const int64_t end = a + per_call < shard->n ? a + per_call : shard->n;
+        int r = 0;
+        for (int64_t i = a; i < end; i++) {
+            const float *px = shard->images + (size_t)i * d;
+            /* The example's own stream: its draws do not depend on the ranks. */
+            ebm_rng rng;
+            rng_seed(&rng, item_seed(AIS_SEED_DEQUANT, (uint64_t)(shard->offset + i)), 0);
+            for (int s = 0; s < S; s++, r++)
+                for (int j = 0; j < d; j++)
+                    z[(size_t)r * d + j] =
+                        ais_dequant_input(q, ais_dequant_level(q, px[j]), uniform53(&rng));
+        }
+        if (rc == 0)
+            rc = energy_rows(en, z, r, e, NULL, err);
+        for (int64_t i = a; i < end && rc == 0; i++) {
+            const double *ei = e + (size_t)(i - a) * S;
+            double lp[AIS_DEQUANT_DRAWS], sum = 0.0;
+            for (int s = 0; s < S; s++) {
+                lp[s] = -ei[s];
+                sum += lp[s];
+            }
+            jensen[i] = sum / S;
+            iw[i] = ais_log_mean_exp(lp, S, NULL, NULL);
+        }
+    }
+    free(z), free(e);
+    return rc;
+}
+
+int ais_loglik_run(const dist_ctx *ctx, const ckpt_model *m, const data_shard *shard,
+                   int n_temps, int64_t n_chains, ais_loglik_result *res, ebm_err *err)
+{
+    const double t0 = timer_now();
+    memset(res, 0, sizeof *res);
+    const int d = m->shape.d;
+    ais_dequant q;
+    model_energy me;
+    memset(&me, 0, sizeof me);
+    int rc = ais_dequant_init(&q, m->value_min, m->value_max, &m->map, err);
+    if (rc == 0)
+        rc = model_energy_init(&me, m, err);
+    if (dist_agree(ctx, rc, err)) {
+        model_energy_free(&me);
+        return -1;
+    }
+    const ais_energy en = {model_energy_fn, &me, d, AIS_MODEL_CHUNK};
+    ais_params p;
+    ais_params_default(&p, n_temps, n_chains, q.lo, q.hi, AIS_SEED_LOGZ);
+    rc = ais_log_z(ctx, &en, &p, &res->z, err);
+
+    const int64_t n_total = shard->n_total;
+    double *all = NULL; /* [2][n_total]: per example, jensen then iw, all ranks */
+    if (rc == 0) {
+        all = ebm_calloc((size_t)(n_total > 0 ? n_total : 1) * 2, sizeof(double), "log-lik", err);
+        rc = all ? 0 : -1;
+        if (rc == 0)
+            rc = shard_log_density(&en, &q, shard, all + shard->offset,
+                                   all + n_total + shard->offset, err);
+        rc = dist_agree(ctx, rc, err);
+    }
+    if (rc == 0)
+        rc = dist_sum_doubles(ctx, all, (size_t)n_total * 2, err);
+    if (rc == 0 && n_total < 1)
+        rc = ebm_fail(err, "--loglik: the split has no examples");
+    if (rc == 0) {
+        /* log p_data(y) = log p_in(z) + d log|scale|;
+         * log P(levels) >= E_u log p_data(y) + d log(cell width). */
+        res->n = n_total, res->d = d, res->levels = q.levels, res->draws = AIS_DEQUANT_DRAWS;
+        res->cell_width = q.width;
+        res->log_jacobian = d * log(fabs((double)m->map.scale));
+        const double log_cells = d * log(q.width);
+        double mj, sj, mi, si;
+        mean_se(all, n_total, &mj, &sj);
+        mean_se(all + n_total, n_total, &mi, &si);
+        const double shift = -res->z.log_z + res->log_jacobian;
+        res->logp_cont = mj + shift;
+        res->logp_cont_se_ex = sj;
+        res->logp_disc = mj + shift + log_cells;
+        res->logp_disc_se_ex = sj;
+        res->logp_disc_se = sqrt(sj * sj + res->z.log_z_se * res->z.log_z_se);
+        res->logp_iw = mi + shift + log_cells;
+        res->logp_iw_se_ex = si;
+        res->bits_per_dim = -res->logp_disc / (d * log(2.0));
+        res->bits_per_dim_se = res->logp_disc_se / (d * log(2.0));
+    }
+    free(all);
+    model_energy_free(&me);
+    res->seconds = timer_now() - t0;
+    return rc;
+}
+
+void ais_loglik_print(FILE *out, const ais_loglik_result *r)
+{
+    const ais_result *z = &r->z;
+    char kernel[64];
+    if (z->leapfrog == 1)
+        snprintf(kernel, sizeof kernel, "MALA reflected at the walls");
+    else
+        snprintf(kernel, sizeof kernel, "HMC, %d leapfrog steps, reflected at the walls",
+                 z->leapfrog);
+    fprintf(out,
+            "  log-likelihood (AIS: %d temperatures, sigmoid schedule, %lld chains, %s; "
+            "%.1f s)\n",
+            z->n_temps, (long long)z->n_chains, kernel, r->seconds);
+    fprintf(out,
+            "    log Z = %.3f +- %.3f (input space; uniform base %.3f; ESS %.1f of %lld; "
+            "acceptance %.3f; step %.3g at beta=1, %.3g..%.3g over the schedule)\n",
+            z->log_z, z->log_z_se, z->log_z0, z->ess, (long long)z->n_chains, z->acceptance,
+            z->step_final, z->step_min, z->step_max);
+    /* The delta method reads the spread of the weights it has; when a few
+     * chains carry them all, the chains missed mass that no weight shows. */
+    const double n = (double)z->n_chains;
+    if (z->ess < 0.1 * n || z->ess < (n / 2 < 10.0 ? n / 2 : 10.0))
+        fprintf(out,
+                "    warning: ESS %.1f of %lld: a few chains carry the estimate, so log Z is "
+                "probably low and its error larger than shown; raise --ais-steps until log Z "
+                "stops moving (docs/loglik.md)\n",
+                z->ess, (long long)z->n_chains);
+    fprintf(out,
+            "    %lld examples, %d levels per pixel dequantised to cells of %.4f, %d draws "
+            "each\n",
+            (long long)r->n, r->levels, r->cell_width, r->draws);
+    fprintf(out, "    log p(x) = %.2f +- %.2f nats/image (+- %.2f examples, +- %.2f log Z)\n",
+            r->logp_disc, r->logp_disc_se, r->logp_disc_se_ex, z->log_z_se);
+    fprintf(out, "             = %.4f +- %.4f bits/dim (negative log-likelihood)\n",
+            r->bits_per_dim, r->bits_per_dim_se);
+    fprintf(out,
+            "    importance-weighted bound (%d draws) %.2f nats/image; continuous density of "
+            "the dequantised data %.2f nats/image (data units)\n",
+            r->draws, r->logp_iw, r->logp_cont);
+    fflush(out);
+}

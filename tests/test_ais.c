@@ -1,0 +1,482 @@
+/* test_ais.c: annealed importance sampling against energies whose log Z on the
+ * box is known in closed form, the estimator's bookkeeping, and the
+ * dequantisation of pixel levels, on a singleton MPI process. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ebm/ais.h"
+#include "ebm/data.h"
+#include "ebm/dist.h"
+#include "ebm/h5io.h"
+#include "ebm/model.h"
+#include "ebm/rng.h"
+
+static dist_ctx g_ctx;
+
+/* ------------------------------------------------------------------------ */
+/* Tolerances.                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* AIS gives an unbiased Z_hat, so log Z_hat is low by about Var(Z_hat/Z)/2 =
+ * SE^2/2 (second-order delta method) and spreads by about SE, the estimator's
+ * own delta-method standard error over chains. Accept
+ *   |log Z_hat - log Z| <= 4 SE + SE^2/2 + ROUND_TOL,
+ * i.e. a 4-sigma band (a false failure about once in 16000 runs; the streams
+ * are fixed, so a run either passes or fails every time). ROUND_TOL covers
+ * float32 chain states (the chain lives on the float grid of the box, relative
+ * effects ~1e-7 per coordinate): 1e-3 nats is far above that and far below
+ * the errors a wrong weight or a missing Hastings term make (measured:
+ * tenths of nats to nats). SE itself must stay below MAX_SE so the band is
+ * narrow enough to mean something. */
+#define N_SIGMA 4.0
+#define ROUND_TOL 1e-3
+#define MAX_SE 0.05
+
+/* The box of the stable preset's input space, and a dimension large enough
+ * that mistakes accumulate (16 coordinates) while the test stays fast. */
+#define BOX_LO -1.0f
+#define BOX_HI 1.0f
+#define DIM 16
+
+/* ------------------------------------------------------------------------ */
+/* Test energies.                                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    int d;
+    double a[DIM];    /* linear: E = -a.x */
+    double c[DIM];    /* quadratic: E = sum c_i (x_i - m_i)^2 / 2 */
+    double m[DIM];
+    int quadratic;
+    int zero;         /* E = 0 */
+    long long calls;  /* energy rows evaluated */
+} test_energy;
+
+static int test_energy_fn(void *vctx, const float *x, int n, double *energy, float *grad,
+                          ebm_err *err)
+{
+    (void)err;
+    test_energy *t = vctx;
+    for (int i = 0; i < n; i++) {
+        double e = 0.0;
+        for (int j = 0; j < t->d; j++) {
+            const double v = x[(size_t)i * t->d + j];
+            double g;
+            if (t->zero) {
+                g = 0.0;
+            } else if (t->quadratic) {
+                e += 0.5 * t->c[j] * (v - t->m[j]) * (v - t->m[j]);
+                g = t->c[j] * (v - t->m[j]);
+            } else {
+                e -= t->a[j] * v;
+                g = -t->a[j];
+            }
+            if (grad)
+                grad[(size_t)i * t->d + j] = (float)g;
+        }
+        energy[i] = e;
+    }
+    t->calls += n;
+    return 0;
+}
+
+/* Z = prod_i (exp(a_i hi) - exp(a_i lo)) / a_i, in logs without overflow. */
+static double linear_log_z(const test_energy *t, double lo, double hi)
+{
+    double s = 0.0;
+    for (int j = 0; j < t->d; j++) {
+        const double a = t->a[j];
+        if (a == 0.0) {
+            s += log(hi - lo);
+            continue;
+        }
+        /* (e^{a hi} - e^{a lo}) / a = e^{a top} (1 - e^{-|a| (hi - lo)}) / |a| */
+        const double top = a > 0 ? hi : lo;
+        s += a * top + log1p(-exp(-fabs(a) * (hi - lo))) - log(fabs(a));
+    }
+    return s;
+}
+
+/* Z_i = sqrt(pi / (2 c)) [erf(sqrt(c/2)(hi - m)) - erf(sqrt(c/2)(lo - m))]. */
+static double quadratic_log_z(const test_energy *t, double lo, double hi)
+{
+    double s = 0.0;
+    for (int j = 0; j < t->d; j++) {
+        const double r = sqrt(0.5 * t->c[j]);
+        const double mass = erf(r * (hi - t->m[j])) - erf(r * (lo - t->m[j]));
+        s += 0.5 * log(3.14159265358979323846 / (2.0 * t->c[j])) + log(mass);
+    }
+    return s;
+}
+
+static void linear_energy(test_energy *t)
+{
+    memset(t, 0, sizeof *t);
+    t->d = DIM;
+    /* Slopes from -3 to 4.5: from nearly flat to mass piled against one
+     * face, so proposals leaving the box are common at beta = 1. */
+    for (int j = 0; j < DIM; j++)
+        t->a[j] = -3.0 + 0.5 * j;
+}
+
+static void quadratic_energy(test_energy *t)
+{
+    memset(t, 0, sizeof *t);
+    t->d = DIM;
+    t->quadratic = 1;
+    /* Widths 1/sqrt(c) from 0.5 down to 0.14 (a thirtieth of the box's
+     * volume per coordinate at beta = 1), centres spread over and beyond the
+     * box: some coordinates see a truncated Gaussian. */
+    for (int j = 0; j < DIM; j++) {
+        t->c[j] = 4.0 + 3.0 * j;
+        t->m[j] = -1.3 + 2.6 * j / (DIM - 1);
+    }
+}
+
+static ais_result run_ais_leapfrog(test_energy *t, int n_temps, int64_t n_chains, int capacity,
+                                   ais_schedule schedule, int leapfrog, uint64_t seed)
+{
+    const ais_energy en = {test_energy_fn, t, t->d, capacity};
+    ais_params p;
+    ais_params_default(&p, n_temps, n_chains, BOX_LO, BOX_HI, seed);
+    p.schedule = schedule;
+    p.leapfrog = leapfrog;
+    ais_result r;
+    ebm_err err = {{0}};
+    if (ais_log_z(&g_ctx, &en, &p, &r, &err))
+        fail_msg("ais_log_z: %s", err.msg);
+    return r;
+}
+
+/* The default transition: one leapfrog step (reflected MALA). */
+static ais_result run_ais(test_energy *t, int n_temps, int64_t n_chains, int capacity,
+                          ais_schedule schedule, uint64_t seed)
+{
+    return run_ais_leapfrog(t, n_temps, n_chains, capacity, schedule, 1, seed);
+}
+
+static void check_against(const char *what, const ais_result *r, double exact)
+{
+    const double dev = r->log_z - exact;
+    const double tol = N_SIGMA * r->log_z_se + 0.5 * r->log_z_se * r->log_z_se + ROUND_TOL;
+    print_message("%s: log Z exact %.4f, AIS %.4f +- %.4f (dev %+.4f = %+.2f SE, tol %.4f), "
+                  "ESS %.1f/%lld, acceptance %.3f, step %.3g..%.3g\n",
+                  what, exact, r->log_z, r->log_z_se, dev, dev / r->log_z_se, tol, r->ess,
+                  (long long)r->n_chains, r->acceptance, r->step_min, r->step_max);
+    assert_true(isfinite(r->log_z));
+    assert_true(r->log_z_se > 0.0);
+    assert_true(r->log_z_se < MAX_SE);
+    assert_true(fabs(dev) <= tol);
+}
+
+/* ------------------------------------------------------------------------ */
+/* AIS.                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void test_ais_log_z_linear_energy_matches_closed_form(void **state)
+{
+    (void)state;
+    test_energy t;
+    linear_energy(&t);
+    const ais_result r = run_ais(&t, 1000, 512, 256, AIS_SCHEDULE_SIGMOID, 1);
+    check_against("linear, sigmoid", &r, linear_log_z(&t, BOX_LO, BOX_HI));
+}
+
+static void test_ais_log_z_linear_energy_geometric_schedule(void **state)
+{
+    (void)state;
+    test_energy t;
+    linear_energy(&t);
+    const ais_result r = run_ais(&t, 1000, 512, 256, AIS_SCHEDULE_GEOMETRIC, 2);
+    check_against("linear, geometric", &r, linear_log_z(&t, BOX_LO, BOX_HI));
+}
+
+static void test_ais_log_z_quadratic_energy_matches_erf(void **state)
+{
+    (void)state;
+    test_energy t;
+    quadratic_energy(&t);
+    /* The narrow, truncated peaks need more temperatures than the linear
+     * energy for the same standard error (measured: SE 0.07 at T = 1000 with
+     * 256 chains, 0.036 at T = 3000). */
+    const ais_result r = run_ais(&t, 2000, 512, 256, AIS_SCHEDULE_SIGMOID, 3);
+    check_against("quadratic, sigmoid", &r, quadratic_log_z(&t, BOX_LO, BOX_HI));
+}
+
+/* Several leapfrog steps per transition: trajectories that bounce off the
+ * walls more than once on the way. */
+static void test_ais_log_z_linear_energy_hmc_trajectories(void **state)
+{
+    (void)state;
+    test_energy t;
+    linear_energy(&t);
+    const ais_result r = run_ais_leapfrog(&t, 400, 512, 256, AIS_SCHEDULE_SIGMOID, 3, 7);
+    check_against("linear, HMC 3 leapfrog steps", &r, linear_log_z(&t, BOX_LO, BOX_HI));
+}
+
+/* With E = 0 every weight is exactly zero: log Z = log Z_0 = d log(width),
+ * SE 0, ESS = chains. Catches a wrong base term or weight bookkeeping without
+ * any statistics. */
+static void test_ais_log_z_flat_energy_is_uniform_base(void **state)
+{
+    (void)state;
+    test_energy t;
+    memset(&t, 0, sizeof t);
+    t.d = DIM;
+    t.zero = 1;
+    const ais_result r = run_ais(&t, 50, 64, 64, AIS_SCHEDULE_SIGMOID, 4);
+    const double z0 = DIM * log((double)BOX_HI - (double)BOX_LO);
+    assert_true(fabs(r.log_z0 - z0) < 1e-12);
+    assert_true(fabs(r.log_z - z0) < 1e-12);
+    assert_true(r.log_z_se == 0.0);
+    assert_true(fabs(r.ess - 64.0) < 1e-9);
+}
+
+/* Each chain owns its random stream, so how chains are batched (as they are
+ * split over ranks) does not change a single bit of the result. */
+static void test_ais_log_z_independent_of_batching(void **state)
+{
+    (void)state;
+    test_energy t;
+    quadratic_energy(&t);
+    const ais_result a = run_ais(&t, 100, 40, 256, AIS_SCHEDULE_SIGMOID, 5);
+    const ais_result b = run_ais(&t, 100, 40, 7, AIS_SCHEDULE_SIGMOID, 5);
+    assert_true(a.log_z == b.log_z);
+    assert_true(a.log_z_se == b.log_z_se);
+    const ais_result c = run_ais(&t, 100, 40, 256, AIS_SCHEDULE_SIGMOID, 6);
+    assert_true(a.log_z != c.log_z); /* and the seed matters */
+}
+
+static void test_ais_log_z_rejects_bad_params(void **state)
+{
+    (void)state;
+    test_energy t;
+    linear_energy(&t);
+    const ais_energy en = {test_energy_fn, &t, t.d, 16};
+    ais_params p;
+    ais_result r;
+    ebm_err err = {{0}};
+    ais_params_default(&p, 10, 1, BOX_LO, BOX_HI, 0); /* one chain: no standard error */
+    assert_int_equal(ais_log_z(&g_ctx, &en, &p, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "2 chains"));
+    ais_params_default(&p, 10, 8, 1.0f, 1.0f, 0); /* empty box */
+    assert_int_equal(ais_log_z(&g_ctx, &en, &p, &r, &err), -1);
+}
+
+static void test_ais_schedule_fill_endpoints_and_order(void **state)
+{
+    (void)state;
+    const int sizes[] = {1, 2, 3, 100, 3000};
+    for (int s = 0; s < 2; s++)
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            const int T = sizes[k];
+            double *beta = calloc((size_t)T + 1, sizeof *beta);
+            assert_non_null(beta);
+            ais_schedule_fill((ais_schedule)s, T, beta);
+            assert_true(beta[0] == 0.0);
+            assert_true(beta[T] == 1.0);
+            for (int i = 1; i <= T; i++)
+                assert_true(beta[i] > beta[i - 1]);
+            free(beta);
+        }
+}
+
+static void test_ais_log_mean_exp_direct_values(void **state)
+{
+    (void)state;
+    /* Shifted by 1000: a naive exp would overflow. */
+    const double lw[4] = {1000.0 + log(1.0), 1000.0 + log(2.0), 1000.0 + log(3.0),
+                          1000.0 + log(6.0)};
+    double se, ess;
+    const double got = ais_log_mean_exp(lw, 4, &se, &ess);
+    assert_true(fabs(got - (1000.0 + log(3.0))) < 1e-12);
+    /* w = 1,2,3,6: mean 3, sample variance 14/3, se = sqrt(14/3/4)/3. */
+    assert_true(fabs(se - sqrt(14.0 / 3.0 / 4.0) / 3.0) < 1e-12);
+    assert_true(fabs(ess - 144.0 / 50.0) < 1e-12);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dequantisation.                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Every level, with u at 0, the smallest and largest values the streams give,
+ * and random values, lands inside the box in input space; in data units each
+ * level's cells tile [value_min, value_max] and contain the level's value. */
+static void check_dequant(const input_map *map)
+{
+    ais_dequant q;
+    ebm_err err = {{0}};
+    if (ais_dequant_init(&q, 0.0, 16.0, map, &err))
+        fail_msg("ais_dequant_init: %s", err.msg);
+    assert_int_equal(q.levels, 17);
+    assert_true(fabs(q.width - 16.0 / 17.0) < 1e-15);
+    const float lo = map->scale * 0.0f + map->shift, hi = map->scale * 16.0f + map->shift;
+    assert_true(q.lo == lo && q.hi == hi);
+    const double us[] = {0.0, 0x1.0p-53, 0.25, 0.5, 1.0 - 0x1.0p-53, 1.0 - 0x1.0p-24};
+    ebm_rng rng;
+    rng_seed(&rng, 7, 0);
+    for (int k = 0; k < 17; k++) {
+        /* The cell of level k in data units contains k itself. */
+        const double cell_lo = k * q.width, cell_hi = (k + 1) * q.width;
+        assert_true(cell_lo <= k && (double)k <= cell_hi);
+        assert_int_equal(ais_dequant_level(&q, (float)k), k);
+        for (size_t i = 0; i < sizeof us / sizeof us[0] + 1000; i++) {
+            const double u = i < sizeof us / sizeof us[0] ? us[i] : rng_uniform(&rng);
+            const float z = ais_dequant_input(&q, k, u);
+            assert_true(z >= q.lo && z <= q.hi);
+            /* Back in data units, within float rounding of the cell. */
+            const double y = ((double)z - map->shift) / map->scale;
+            assert_true(y >= cell_lo - 1e-5 && y <= cell_hi + 1e-5);
+        }
+    }
+    /* The cells tile the box: the first starts at value_min, the last ends at
+     * value_max. */
+    assert_true(ais_dequant_input(&q, 0, 0.0) == lo);
+    assert_true(fabs(ais_dequant_input(&q, 16, 1.0 - 0x1.0p-53) - hi) < 1e-6f * (1 + fabs(hi)));
+}
+
+static void test_ais_dequant_every_level_in_box_stable_map(void **state)
+{
+    (void)state;
+    const data_info info = {.d = 64, .value_min = 0.0, .value_max = 16.0};
+    const input_map map = data_input_map(&info, 1); /* [0,16] -> [-1,1] */
+    check_dequant(&map);
+}
+
+static void test_ais_dequant_every_level_in_box_identity_map(void **state)
+{
+    (void)state;
+    const data_info info = {.d = 64, .value_min = 0.0, .value_max = 16.0};
+    const input_map map = data_input_map(&info, 0); /* the seed preset: raw pixels */
+    check_dequant(&map);
+}
+
+static void test_ais_dequant_level_rejects_non_levels(void **state)
+{
+    (void)state;
+    const input_map map = {1.0f, 0.0f};
+    ais_dequant q;
+    ebm_err err = {{0}};
+    assert_int_equal(ais_dequant_init(&q, 0.0, 16.0, &map, &err), 0);
+    assert_int_equal(ais_dequant_level(&q, 0.5f), -1);
+    assert_int_equal(ais_dequant_level(&q, -1.0f), -1);
+    assert_int_equal(ais_dequant_level(&q, 17.0f), -1);
+    assert_int_equal(ais_dequant_level(&q, NAN), -1);
+    assert_int_equal(ais_dequant_level(&q, 16.0f), 16);
+    /* A range that cannot hold integer levels is refused, naming the option. */
+    assert_int_equal(ais_dequant_init(&q, 0.0, 15.5, &map, &err), -1);
+    assert_non_null(strstr(err.msg, "--loglik"));
+    assert_int_equal(ais_dequant_init(&q, 3.0, 3.0, &map, &err), -1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The log-likelihood bookkeeping, end to end on the model adapter.          */
+/* ------------------------------------------------------------------------ */
+
+/* A network with every parameter zero has logits 0, E = -log K everywhere:
+ * the model is uniform on the box, so each pixel's 17 cells are equally
+ * likely and log P(x) = -d log 17 exactly, whatever the map (the Jacobian,
+ * cell width and log Z_0 must cancel). AIS weights are then all equal, so the
+ * only error is rounding. */
+static void check_uniform_model(int map_to_box)
+{
+    enum { D = 6, H = 3, K = 4, N = 5 };
+    ckpt_model m;
+    memset(&m, 0, sizeof m);
+    model_shape_init(&m.shape, D, H, K);
+    m.params = calloc(m.shape.n_params, sizeof(float));
+    assert_non_null(m.params);
+    m.value_min = 0.0, m.value_max = 16.0;
+    const data_info info = {.d = D, .value_min = 0.0, .value_max = 16.0};
+    m.map = data_input_map(&info, map_to_box);
+    float images[N * D];
+    int32_t labels[N] = {0};
+    for (int i = 0; i < N * D; i++)
+        images[i] = (float)((i * 7) % 17); /* every level, 0 and 16 included */
+    const data_shard shard = {N, 0, N, D, images, labels};
+    ais_loglik_result r;
+    ebm_err err = {{0}};
+    if (ais_loglik_run(&g_ctx, &m, &shard, 20, 8, &r, &err))
+        fail_msg("ais_loglik_run: %s", err.msg);
+    print_message("uniform model (map %d): log Z %.6f, log p %.9f (exact %.9f), %.6f bits/dim\n",
+                  map_to_box, r.z.log_z, r.logp_disc, -D * log(17.0), r.bits_per_dim);
+    assert_true(fabs(r.z.log_z - (log((double)K) + r.z.log_z0)) < 1e-5);
+    assert_true(fabs(r.logp_disc + D * log(17.0)) < 1e-5);
+    assert_true(fabs(r.logp_iw + D * log(17.0)) < 1e-5);
+    assert_true(fabs(r.bits_per_dim - log2(17.0)) < 1e-6);
+    assert_true(r.logp_disc_se_ex < 1e-6); /* every example scores the same */
+    assert_int_equal(r.levels, 17);
+    assert_int_equal(r.n, N);
+    free((float *)m.params);
+}
+
+static void test_ais_loglik_run_uniform_model_stable_map(void **state)
+{
+    (void)state;
+    check_uniform_model(1);
+}
+
+static void test_ais_loglik_run_uniform_model_identity_map(void **state)
+{
+    (void)state;
+    check_uniform_model(0);
+}
+
+/* Pixels that are not levels are refused with the example and pixel named. */
+static void test_ais_loglik_run_rejects_non_integer_pixels(void **state)
+{
+    (void)state;
+    enum { D = 2, H = 3, K = 2 };
+    ckpt_model m;
+    memset(&m, 0, sizeof m);
+    model_shape_init(&m.shape, D, H, K);
+    m.params = calloc(m.shape.n_params, sizeof(float));
+    assert_non_null(m.params);
+    m.value_min = 0.0, m.value_max = 16.0;
+    m.map = (input_map){1.0f, 0.0f};
+    float images[2 * D] = {1.0f, 2.0f, 3.0f, 2.5f};
+    int32_t labels[2] = {0, 1};
+    const data_shard shard = {2, 0, 2, D, images, labels};
+    ais_loglik_result r;
+    ebm_err err = {{0}};
+    assert_int_equal(ais_loglik_run(&g_ctx, &m, &shard, 5, 4, &r, &err), -1);
+    assert_non_null(strstr(err.msg, "pixel 1 of example 1 is 2.5"));
+    free((float *)m.params);
+}
+
+int main(int argc, char **argv)
+{
+    ebm_err err = {{0}};
+    if (dist_init(&argc, &argv, &g_ctx, &err)) {
+        fprintf(stderr, "test_ais: %s\n", err.msg);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ais_log_z_linear_energy_matches_closed_form),
+        cmocka_unit_test(test_ais_log_z_linear_energy_geometric_schedule),
+        cmocka_unit_test(test_ais_log_z_quadratic_energy_matches_erf),
+        cmocka_unit_test(test_ais_log_z_linear_energy_hmc_trajectories),
+        cmocka_unit_test(test_ais_log_z_flat_energy_is_uniform_base),
+        cmocka_unit_test(test_ais_log_z_independent_of_batching),
+        cmocka_unit_test(test_ais_log_z_rejects_bad_params),
+        cmocka_unit_test(test_ais_schedule_fill_endpoints_and_order),
+        cmocka_unit_test(test_ais_log_mean_exp_direct_values),
+        cmocka_unit_test(test_ais_dequant_every_level_in_box_stable_map),
+        cmocka_unit_test(test_ais_dequant_every_level_in_box_identity_map),
+        cmocka_unit_test(test_ais_dequant_level_rejects_non_levels),
+        cmocka_unit_test(test_ais_loglik_run_uniform_model_stable_map),
+        cmocka_unit_test(test_ais_loglik_run_uniform_model_identity_map),
+        cmocka_unit_test(test_ais_loglik_run_rejects_non_integer_pixels),
+    };
+    const int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    dist_finalize();
+    return failed;
+}
