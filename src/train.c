@@ -39,7 +39,7 @@ static void on_stop_signal(int sig)
     stop_signal = sig;
 }
 
-static int install_stop_handlers(ebm_err *err)
+int train_install_stop_handlers(ebm_err *err)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -426,9 +426,11 @@ static int resume(const dist_ctx *ctx, const ebm_config *cfg, const run_info *ru
     /* Printed after the banner, once everything has loaded. */
     char *note = t->resume_note;
     const size_t len = sizeof t->resume_note;
-    int used = snprintf(note, len, "  resumed from %s: epoch %d", path, t->progress.epoch);
+    int used = snprintf(note, len, "  resumed from %s: %d epoch(s) done", path,
+                        t->progress.epoch);
     if (t->progress.step > 0 && used < (int)len)
-        used += snprintf(note + used, len - used, ", step %d of the next", t->progress.step);
+        used += snprintf(note + used, len - used, ", continuing after step %d/%d of epoch %d",
+                         t->progress.step, t->plan.n_steps, t->progress.epoch + 1);
     if (used < (int)len)
         used += snprintf(note + used, len - used, ", global step %lld",
                          (long long)t->progress.global_step);
@@ -514,9 +516,9 @@ static int run_steps(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
             *last_ckpt = timer_now();
             if (status[ST_STOP] > 0) {
                 if (ctx->rank == 0) {
-                    printf("stopped on request at epoch %d step %d/%d: %s/last.h5 written; "
-                           "continue with --resume auto\n",
-                           pr->epoch + 1, pr->step, t->plan.n_steps, cfg->out);
+                    printf("stopped on request after step %d/%d of epoch %d: %s/last.h5 "
+                           "written; continue with --resume auto\n",
+                           pr->step, t->plan.n_steps, pr->epoch + 1, cfg->out);
                     fflush(stdout);
                 }
                 return TRAIN_STOPPED;
@@ -653,8 +655,6 @@ int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run_in
 {
     trainer t;
     run_info run = *run_in;
-    if (install_stop_handlers(err))
-        return dist_agree(ctx, -1, err);
     int rc = train_prepare_out_dir(cfg->out, err);
     if (rc == 0 && ctx->rank == 0)
         rc = data_file_checksum(run.data_path, &run.data_checksum, err);

@@ -36,7 +36,7 @@ run 2 "$bin" train "${args[@]}" --epochs 2 --out split > split1.log 2>&1 || fail
 cp split/last.h5 epoch2.h5
 run 2 "$bin" train "${args[@]}" --epochs 4 --out split --resume auto > split2.log 2>&1 ||
     fail "resumed run failed: $(tail -5 split2.log)"
-grep -q "resumed from split/last.h5: epoch 2" split2.log || fail "no 'resumed from' line"
+grep -q "resumed from split/last.h5: 2 epoch(s) done" split2.log || fail "no 'resumed from' line"
 "$py" "$here/compare_ckpt.py" straight/last.h5 split/last.h5 "${groups[@]}" || exit 1
 "$py" "$here/compare_ckpt.py" straight/metrics.h5 split/metrics.h5 / || exit 1
 
@@ -45,7 +45,7 @@ EBM_MPI_FAULT_STOP_AT_STEP=30 run 2 -x EBM_MPI_FAULT_STOP_AT_STEP "$bin" train "
     --epochs 4 --out mid > mid1.log 2>&1
 status=$?
 [ "$status" = 75 ] || fail "stop request: exit status $status, expected 75"
-grep -q "stopped on request at epoch 2 step 10/20" mid1.log || fail "no 'stopped on request' line"
+grep -q "stopped on request after step 10/20 of epoch 2" mid1.log || fail "no 'stopped on request' line"
 "$py" - mid/last.h5 <<'PY' || fail "mid-epoch last.h5 is not at epoch 1 + 10 steps"
 import sys, h5py
 a = h5py.File(sys.argv[1]).attrs

@@ -17,6 +17,10 @@ enum { TRAIN_STOPPED = 1 };
  * error (the same message on every rank). */
 int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run, ebm_err *err);
 
+/* SIGUSR1 and SIGTERM then only set a flag that the next training step
+ * shares with every rank (stop, write last.h5, exit 75). Call early. */
+int train_install_stop_handlers(ebm_err *err);
+
 /* Creates `dir` (and parents) if needed and checks a file can be made in it.
  * Rank-local; callers combine the result with dist_agree. */
 int train_prepare_out_dir(const char *dir, ebm_err *err);
