@@ -31,25 +31,27 @@ void data_shard_free(data_shard *shard)
     shard->labels = NULL;
 }
 
-int data_validate(const data_shard *shard, const data_info *info, const char *split,
-                  ebm_err *err)
+int data_validate(const data_shard *shard, const data_info *info, const char *path,
+                  const char *split, ebm_err *err)
 {
     for (int64_t i = 0; i < shard->n; i++) {
         const int32_t y = shard->labels[i];
         if (y < 0 || y >= info->k)
-            return ebm_fail(err, "/%s/labels[%lld] = %d is outside [0, %d) (num_classes = %d)",
-                            split, (long long)(shard->offset + i), (int)y, info->k, info->k);
+            return ebm_fail(err, "data file '%s': /%s/labels[%lld] = %d is outside [0, %d) "
+                            "(num_classes = %d)",
+                            path, split, (long long)(shard->offset + i), (int)y, info->k, info->k);
         const float *row = shard->images + (size_t)i * shard->d;
         for (int j = 0; j < shard->d; j++) {
             const float v = row[j];
             if (!isfinite(v))
-                return ebm_fail(err, "/%s/images[%lld][%d] is not finite", split,
+                return ebm_fail(err, "data file '%s': /%s/images[%lld][%d] is not finite",
+                                path, split,
                                 (long long)(shard->offset + i), j);
             if (v < info->value_min || v > info->value_max)
                 return ebm_fail(err,
-                                "/%s/images[%lld][%d] = %g is outside the file's value range "
-                                "[%g, %g]",
-                                split, (long long)(shard->offset + i), j, v, info->value_min,
+                                "data file '%s': /%s/images[%lld][%d] = %g is outside the "
+                                "file's value range [%g, %g]",
+                                path, split, (long long)(shard->offset + i), j, v, info->value_min,
                                 info->value_max);
         }
     }

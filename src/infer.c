@@ -140,7 +140,7 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
         if (rc == 0)
             rc = h5io_data_read(file, split, &shard, err);
         if (rc == 0)
-            rc = data_validate(&shard, &info, cfg->split, err);
+            rc = data_validate(&shard, &info, run->data_path, cfg->split, err);
         rc = dist_agree(ctx, rc, err);
     }
     h5io_data_close(file);

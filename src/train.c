@@ -148,7 +148,7 @@ static int load_data(const dist_ctx *ctx, const ebm_config *cfg, const char *pat
         if (rc == 0)
             rc = h5io_data_read(file, s, &t->split[s], err);
         if (rc == 0)
-            rc = data_validate(&t->split[s], &t->info, data_split_names[s], err);
+            rc = data_validate(&t->split[s], &t->info, path, data_split_names[s], err);
         rc = dist_agree(ctx, rc, err);
     }
     h5io_data_close(file);

@@ -35,9 +35,10 @@ int data_shard_alloc(data_shard *shard, int64_t n_total, int64_t offset, int64_t
 void data_shard_free(data_shard *shard);
 
 /* Labels in [0, K); pixels finite and inside [value_min, value_max]. Names the
- * split, the global example index and the value of the first violation. */
-int data_validate(const data_shard *shard, const data_info *info, const char *split,
-                  ebm_err *err);
+ * file, the split, the global example index and the value of the first
+ * violation. */
+int data_validate(const data_shard *shard, const data_info *info, const char *path,
+                  const char *split, ebm_err *err);
 
 /* input = scale * x + shift. */
 typedef struct {
