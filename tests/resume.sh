@@ -8,7 +8,9 @@
 #   3. A run killed (SIGKILL, EBM_MPI_FAULT_KILL_AT_CHECKPOINT) while writing
 #      its third checkpoint leaves the previous last.h5 valid; resuming from it
 #      ends identical to the straight run.
-#   4. A 2-epoch checkpoint of np 2 (seed 0) resumed on np 4 to 4 epochs: runs, uses
+#   4. --checkpoint-every writes last.h5 within the first epoch; a run killed
+#      while writing the next one resumes from it to the same end.
+#   5. A 2-epoch checkpoint of np 2 (seed 0) resumed on np 4 to 4 epochs: runs, uses
 #      the chains of every rank (nearly all rows change), and val error after
 #      epoch 4 is no worse than after epoch 2.
 # usage: resume.sh WORKDIR EBM_MPI_BINARY
@@ -70,6 +72,20 @@ PY
 run 2 "$bin" train "${args[@]}" --epochs 4 --out killed --resume auto > killed2.log 2>&1 ||
     fail "resume after the kill failed: $(tail -5 killed2.log)"
 "$py" "$here/compare_ckpt.py" straight/last.h5 killed/last.h5 "${groups[@]}" || exit 1
+
+echo "== --checkpoint-every: periodic mid-epoch last.h5 (killed while writing the 2nd)"
+EBM_MPI_FAULT_KILL_AT_CHECKPOINT=2 run 2 -x EBM_MPI_FAULT_KILL_AT_CHECKPOINT "$bin" train \
+    "${args[@]}" --epochs 4 --checkpoint-every 0.00001 --out periodic > periodic1.log 2>&1
+[ $? != 0 ] || fail "the killed periodic run exited 0"
+"$py" - periodic/last.h5 <<'PY' || fail "no periodic mid-epoch last.h5"
+import sys, h5py
+a = h5py.File(sys.argv[1]).attrs
+assert a["complete"] == 1 and a["epoch"] == 0 and a["step_in_epoch"] >= 1, dict(a)
+print(f"ok: periodic last.h5 at epoch 0, step {a['step_in_epoch']}")
+PY
+run 2 "$bin" train "${args[@]}" --epochs 4 --out periodic --resume auto > periodic2.log 2>&1 ||
+    fail "resume from the periodic checkpoint failed: $(tail -5 periodic2.log)"
+"$py" "$here/compare_ckpt.py" straight/last.h5 periodic/last.h5 "${groups[@]}" || exit 1
 
 echo "== np 2 checkpoint (seed 0, default width) resumed on np 4"
 wide=(--buffer 256 --seed 0)
