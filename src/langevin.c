@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmath.h"
+
 int langevin_init(langevin_sampler *s, const langevin_params *p, int d, int k, int capacity,
                   int64_t n_chains, int64_t first_chain, ebm_rng *rng, ebm_err *err)
 {
@@ -16,8 +18,9 @@ int langevin_init(langevin_sampler *s, const langevin_params *p, int d, int k, i
     s->chains = ebm_calloc((size_t)n_chains * d, sizeof(float), "Langevin chains", err);
     s->picked = ebm_calloc(cap, sizeof(int64_t), "Langevin scratch", err);
     s->grad = ebm_calloc(cap * d, sizeof(float), "Langevin scratch", err);
+    s->noise = ebm_calloc(cap * d, sizeof(float), "Langevin scratch", err);
     s->dlogits = ebm_calloc(cap * k, sizeof(float), "Langevin scratch", err);
-    if (!s->chains || !s->picked || !s->grad || !s->dlogits) {
+    if (!s->chains || !s->picked || !s->grad || !s->noise || !s->dlogits) {
         langevin_free(s);
         return -1;
     }
@@ -30,8 +33,26 @@ void langevin_free(langevin_sampler *s)
     free(s->chains);
     free(s->picked);
     free(s->grad);
+    free(s->noise);
     free(s->dlogits);
     memset(s, 0, sizeof *s);
+}
+
+/* x (m) <- (x + eta grad) + noise, then into [lo, hi] when clamping: one
+ * pass, branch-free selects so it vectorises (NaN stays NaN). */
+EBM_VECTOR_CLONES
+static void langevin_update(float *x, const float *grad, const float *noise, size_t m,
+                            float eta, int clamp, float lo, float hi)
+{
+    if (clamp)
+        for (size_t i = 0; i < m; i++) {
+            float v = (x[i] + eta * grad[i]) + noise[i];
+            v = vm_select(v < lo, lo, v);
+            x[i] = vm_select(v > hi, hi, v);
+        }
+    else
+        for (size_t i = 0; i < m; i++)
+            x[i] = (x[i] + eta * grad[i]) + noise[i];
 }
 
 /* Runs the chains x (n, d) in place. */
@@ -51,14 +72,8 @@ static void run_chains(langevin_sampler *s, const model_shape *shape, const floa
                 s->dlogits[(size_t)i * s->k + s->p.target_class] = 1.0f;
         }
         model_backward(shape, params, ws, x, n, s->dlogits, NULL, s->grad);
-        for (size_t i = 0; i < m; i++)
-            x[i] += eta * s->grad[i];
-        rng_fill_normal(rng, s->grad, m, s->p.noise);
-        for (size_t i = 0; i < m; i++)
-            x[i] += s->grad[i];
-        if (s->p.clamp)
-            for (size_t i = 0; i < m; i++)
-                x[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+        rng_fill_normal(rng, s->noise, m, s->p.noise);
+        langevin_update(x, s->grad, s->noise, m, eta, s->p.clamp, lo, hi);
     }
     /* A chain that left the floats is worthless and would poison the buffer:
      * start it again (NaN fails every comparison, so test isfinite). */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmath.h"
+
 void model_shape_init(model_shape *shape, int d, int h, int k)
 {
     const int in[EBM_LAYERS] = {d, h, h, h};
@@ -61,20 +63,80 @@ void model_workspace_free(model_workspace *ws)
     memset(ws, 0, sizeof *ws);
 }
 
-/* z (n,out) += b, then ELU in place when `elu`. One pass over z. */
-static void bias_elu(float *z, const float *b, int n, int out, int elu)
+/* ELU in place on z (m): one pass, with a vectorised expm1 (libm's scalar
+ * expm1f cost a third of the sgemm time). */
+EBM_VECTOR_CLONES
+static void elu_inplace(float *z, size_t m)
+{
+    for (size_t i = 0; i < m; i++) {
+        const float v = z[i];
+        const float e = vm_expm1_nonpos(v); /* garbage where v > 0 */
+        z[i] = vm_select(v > 0.0f, v, e);
+    }
+}
+
+/* db (out) += column sums of g (n,out), rows in order. */
+EBM_VECTOR_CLONES
+static void add_column_sums(float *db, const float *g, int n, int out)
 {
     for (int i = 0; i < n; i++) {
-        float *row = z + (size_t)i * out;
-        if (elu)
-            for (int j = 0; j < out; j++) {
-                const float v = row[j] + b[j];
-                row[j] = v > 0.0f ? v : expm1f(v);
-            }
-        else
-            for (int j = 0; j < out; j++)
-                row[j] += b[j];
+        const float *row = g + (size_t)i * out;
+        for (int j = 0; j < out; j++)
+            db[j] += row[j];
     }
+}
+
+/* da (n,in) *= ELU'(z) where a = ELU(z): 1 where a > 0, else exp(z) = a + 1;
+ * and, when db is not NULL, db (in) += column sums of the result (the bias
+ * gradient of the layer below, in the same pass). */
+EBM_VECTOR_CLONES
+static void elu_backward(float *da, const float *a, int n, int in, float *db)
+{
+    for (int i = 0; i < n; i++) {
+        float *drow = da + (size_t)i * in;
+        const float *arow = a + (size_t)i * in;
+        for (int j = 0; j < in; j++) {
+            const float dz = arow[j] + 1.0f; /* computed everywhere: no branch */
+            drow[j] *= vm_select(arow[j] > 0.0f, 1.0f, dz);
+        }
+        if (db)
+            for (int j = 0; j < in; j++)
+                db[j] += drow[j];
+    }
+}
+
+/* Below this many rows a product goes through sgemv row by row: OpenBLAS's
+ * sgemm packs the whole weight matrix on every call, which costs more than
+ * the product itself for one or two rows (many ranks, small global batch). */
+#define GEMV_ROWS 4
+
+/* c (n,out) = a (n,in) @ W^T + b, W (out,in). The bias rows are copied
+ * into c first and the product added (beta = 1): OpenBLAS then skips its own
+ * pass that zeroes c for beta = 0, which is slower than these copies. */
+static void product_wt_bias(const float *a, const float *w, const float *b, float *c, int n,
+                            int out, int in)
+{
+    for (int i = 0; i < n; i++)
+        memcpy(c + (size_t)i * out, b, (size_t)out * sizeof(float));
+    if (n < GEMV_ROWS)
+        for (int i = 0; i < n; i++)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, w, in, a + (size_t)i * in, 1,
+                        1.0f, c + (size_t)i * out, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, a, in, w, in,
+                    1.0f, c, out);
+}
+
+/* c (n,in) = g (n,out) @ W, W (out,in). */
+static void product_w(const float *g, const float *w, float *c, int n, int out, int in)
+{
+    if (n < GEMV_ROWS)
+        for (int i = 0; i < n; i++)
+            cblas_sgemv(CblasRowMajor, CblasTrans, out, in, 1.0f, w, in, g + (size_t)i * out, 1,
+                        0.0f, c + (size_t)i * in, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, g, out, w, in,
+                    0.0f, c, in);
 }
 
 const float *model_forward(const model_shape *shape, const float *params,
@@ -83,10 +145,11 @@ const float *model_forward(const model_shape *shape, const float *params,
     const float *input = x;
     for (int l = 0; l < EBM_LAYERS; l++) {
         const int in = shape->in[l], out = shape->out[l];
-        /* z (n,out) = input (n,in) @ W^T (in,out) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, input, in,
-                    params + shape->w_off[l], in, 0.0f, ws->act[l], out);
-        bias_elu(ws->act[l], params + shape->b_off[l], n, out, l < EBM_LAYERS - 1);
+        /* z (n,out) = input (n,in) @ W^T (in,out) + b */
+        product_wt_bias(input, params + shape->w_off[l], params + shape->b_off[l], ws->act[l], n,
+                        out, in);
+        if (l < EBM_LAYERS - 1)
+            elu_inplace(ws->act[l], (size_t)n * out);
         input = ws->act[l];
     }
     return ws->act[EBM_LAYERS - 1];
@@ -98,6 +161,11 @@ void model_backward(const model_shape *shape, const float *params, model_workspa
 {
     const float *g = dlogits; /* dL/dz of layer l, (n, out[l]) */
     float *scratch[2] = {ws->grad_a, ws->grad_b};
+    /* The output layer's bias gradient; the lower ones are summed in
+     * elu_backward while g is still in cache. */
+    if (grad_params)
+        add_column_sums(grad_params + shape->b_off[EBM_LAYERS - 1], g, n,
+                        shape->out[EBM_LAYERS - 1]);
     for (int l = EBM_LAYERS - 1; l >= 0; l--) {
         const int in = shape->in[l], out = shape->out[l];
         const float *a_prev = l > 0 ? ws->act[l - 1] : x; /* (n, in) */
@@ -105,49 +173,53 @@ void model_backward(const model_shape *shape, const float *params, model_workspa
             /* dW (out,in) += g^T (out,n) @ a_prev (n,in) */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, g, out,
                         a_prev, in, 1.0f, grad_params + shape->w_off[l], in);
-            float *db = grad_params + shape->b_off[l];
-            for (int i = 0; i < n; i++)
-                for (int j = 0; j < out; j++)
-                    db[j] += g[(size_t)i * out + j];
         }
         if (l == 0 && !grad_x)
             break;
         float *da = l > 0 ? scratch[l % 2] : grad_x;
         /* da (n,in) = g (n,out) @ W (out,in) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, g, out,
-                    params + shape->w_off[l], in, 0.0f, da, in);
-        if (l > 0) {
-            /* Through the ELU: d/dz = 1 where z > 0 (a > 0), else exp(z) = a + 1. */
-            const size_t m = (size_t)n * in;
-            for (size_t i = 0; i < m; i++)
-                if (!(a_prev[i] > 0.0f))
-                    da[i] *= a_prev[i] + 1.0f;
-        }
+        product_w(g, params + shape->w_off[l], da, n, out, in);
+        if (l > 0)
+            elu_backward(da, a_prev, n, in,
+                         grad_params ? grad_params + shape->b_off[l - 1] : NULL);
         g = da;
     }
 }
 
-float model_logsumexp(const float *row, int k)
+/* logsumexp of a row: max, then the exponentials (vectorised, each <= 1). */
+static inline float lse_row(const float *row, int k)
 {
     float m = row[0];
     for (int j = 1; j < k; j++)
-        if (row[j] > m)
-            m = row[j];
+        m = row[j] > m ? row[j] : m;
     if (!isfinite(m))
         return m;
-    float s = 0.0f;
-    for (int j = 0; j < k; j++)
-        s += expf(row[j] - m);
+    /* The exponentials in a vectorised loop, then the sum in order. */
+    float s = 0.0f, e[16];
+    for (int j0 = 0; j0 < k; j0 += 16) {
+        const int len = k - j0 < 16 ? k - j0 : 16;
+        for (int j = 0; j < len; j++)
+            e[j] = vm_exp_nonpos(row[j0 + j] - m);
+        for (int j = 0; j < len; j++)
+            s += e[j];
+    }
     return m + logf(s);
 }
 
-/* p = softmax(row) given its logsumexp. */
-static void softmax_row(const float *row, float lse, int k, float *p)
+EBM_VECTOR_CLONES
+float model_logsumexp(const float *row, int k)
 {
-    for (int j = 0; j < k; j++)
-        p[j] = expf(row[j] - lse);
+    return lse_row(row, k);
 }
 
+/* p = softmax(row) given its logsumexp. */
+static inline void softmax_row(const float *row, float lse, int k, float *p)
+{
+    for (int j = 0; j < k; j++)
+        p[j] = vm_exp_nonpos(row[j] - lse);
+}
+
+EBM_VECTOR_CLONES
 void model_jem_loss(int n, int n_samples, int k, const float *logits, const int32_t *labels,
                     float gen_weight, float energy_reg, float *dlogits, loss_sums *sums)
 {
@@ -155,7 +227,7 @@ void model_jem_loss(int n, int n_samples, int k, const float *logits, const int3
     for (int i = 0; i < n; i++) {
         const float *row = logits + (size_t)i * k;
         float *drow = dlogits + (size_t)i * k;
-        const float lse = model_logsumexp(row, k);
+        const float lse = lse_row(row, k);
         const int y = labels[i];
         int argmax = 0;
         for (int j = 1; j < k; j++)
@@ -174,7 +246,7 @@ void model_jem_loss(int n, int n_samples, int k, const float *logits, const int3
         if (n_samples > 0) {
             const float *srow = logits + (size_t)(n + i) * k;
             float *dsrow = dlogits + (size_t)(n + i) * k;
-            const float lse_s = model_logsumexp(srow, k);
+            const float lse_s = lse_row(srow, k);
             const float gen = lse_s - lse + alpha * (lse * lse + lse_s * lse_s);
             softmax_row(srow, lse_s, k, dsrow);
             /* d/dlogits~ [w LSE~ + w alpha LSE~^2] = w (1 + 2 alpha LSE~) p~ */
@@ -190,10 +262,11 @@ void model_jem_loss(int n, int n_samples, int k, const float *logits, const int3
     }
 }
 
+EBM_VECTOR_CLONES
 void model_lse_dlogits(int n, int k, const float *logits, float *dlogits)
 {
     for (int i = 0; i < n; i++) {
         const float *row = logits + (size_t)i * k;
-        softmax_row(row, model_logsumexp(row, k), k, dlogits + (size_t)i * k);
+        softmax_row(row, lse_row(row, k), k, dlogits + (size_t)i * k);
     }
 }

@@ -26,7 +26,8 @@ typedef struct {
     int64_t first_chain; /* global id of this rank's first chain */
     float *chains;       /* [n_chains, d] */
     int64_t *picked;     /* [capacity] buffer rows of the last draw */
-    float *grad;         /* [capacity, d] scratch: input gradient, then noise */
+    float *grad;         /* [capacity, d] scratch: input gradient */
+    float *noise;        /* [capacity, d] scratch: sigma * eps */
     float *dlogits;      /* [capacity, k] */
     int64_t restarted_nonfinite; /* chains that went non-finite and were restarted */
 } langevin_sampler;
