@@ -63,6 +63,16 @@ static hid_t mpio_fapl(const dist_ctx *ctx)
     return fapl;
 }
 
+/* Collective. Creates (truncates) `path` for writing by every rank. */
+static hid_t create_collective(const dist_ctx *ctx, const char *path)
+{
+    const hid_t fapl = mpio_fapl(ctx);
+    const hid_t file = fapl >= 0 ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return file;
+}
+
 static hid_t collective_dxpl(void)
 {
     const hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
@@ -607,10 +617,7 @@ int h5io_checkpoint_write(const dist_ctx *ctx, const char *path, const ckpt_stat
 {
     char tmp[EBM_PATH_LEN + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    const hid_t fapl = mpio_fapl(ctx);
-    const hid_t file = fapl >= 0 ? H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    const hid_t file = create_collective(ctx, tmp);
     int rc = file < 0 ? h5_fail(err, tmp, "cannot create checkpoint") : 0;
     if (rc == 0 && write_layers(ctx, file, "/model/layer%d", st->shape, st->params))
         rc = h5_fail(err, tmp, "cannot write /model");
@@ -943,10 +950,7 @@ int h5io_checkpoint_read_resume(const dist_ctx *ctx, const char *path, const ebm
 
 static int create_metrics_file(const dist_ctx *ctx, const char *path, hid_t *file)
 {
-    const hid_t fapl = mpio_fapl(ctx);
-    *file = fapl >= 0 ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    *file = create_collective(ctx, path);
     if (*file < 0)
         return -1;
     size_t n_cols;
@@ -1051,10 +1055,7 @@ int h5io_write_rows(const dist_ctx *ctx, const char *path, int64_t n_total, int6
 {
     char tmp[EBM_PATH_LEN + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    const hid_t fapl = mpio_fapl(ctx);
-    const hid_t file = fapl >= 0 ? H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    const hid_t file = create_collective(ctx, tmp);
     int rc = file < 0 ? h5_fail(err, tmp, "cannot create file") : 0;
     for (int c = 0; c < n_cols && rc == 0; c++) {
         const hsize_t dims[2] = {(hsize_t)n_total, (hsize_t)cols[c].width};
