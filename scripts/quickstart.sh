@@ -2,14 +2,20 @@
 # ebm_mpi quick start on Debian 12: installs the Debian packages, builds, then
 #   scripts/quickstart.sh train [train options]   trains with 8 ranks (NP=... to change)
 #   scripts/quickstart.sh test                    runs the whole test suite
+#   scripts/quickstart.sh packages train|test     prints the Debian packages only
 # Works as root or as a user with sudo. Build trees: build/ and build-asan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-}
+list_only=0
+if [ "$mode" = packages ]; then
+    list_only=1
+    mode=${2:-}
+fi
 case "$mode" in
     train | test) shift ;;
-    *) echo "usage: $0 train [ebm_mpi train options] | test" >&2; exit 2 ;;
+    *) echo "usage: $0 train [ebm_mpi train options] | test | packages train|test" >&2; exit 2 ;;
 esac
 
 build_pkgs=(build-essential cmake pkg-config git openmpi-bin libopenmpi-dev
@@ -19,6 +25,10 @@ build_pkgs=(build-essential cmake pkg-config git openmpi-bin libopenmpi-dev
 test_pkgs=(libcmocka-dev python3-h5py python3-numpy slurm-wlm munge libpmix-dev)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+if [ "$list_only" = 1 ]; then
+    echo "${pkgs[@]}"
+    exit 0
+fi
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
