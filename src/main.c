@@ -72,7 +72,7 @@ int main(int argc, char **argv)
         rc = -1;
     /* Before anything slow, so an early warning from the batch system is not
      * fatal: the handlers only set a flag that training reads. */
-    if (rc == 0 && cfg.command == CMD_TRAIN && !cfg.want_help && !cfg.want_version)
+    if (rc == 0 && cfg.command == CMD_TRAIN)
         rc = train_install_stop_handlers(&err);
     /* srun without PMI starts P separate singletons, each training alone on
      * the whole data: refuse rather than waste the allocation. */
