@@ -56,6 +56,8 @@ static const cli_option options[] = {
     {"n", OPT_INT, F(n_samples), 0, 1, 1e8, S, 0, "N", "number of samples (100)"},
     {"class", OPT_INT, F(class_label), 0, 0, 1e6, S, 0, "K", "class-conditional samples"},
     {"steps", OPT_INT, F(sample_steps), 0, 0, 1e6, S, 0, "N", "Langevin steps (checkpoint's)"},
+    {"from-chains", OPT_FLAG, F(from_chains), 0, 0, 1, S, 0, "",
+     "continue the checkpoint's first N persistent chains instead of fresh ones"},
     {"out", STR(samples_out), 0, 0, S, 0, "F", "sample file to write (samples.h5)"},
 };
 

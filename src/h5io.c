@@ -757,10 +757,37 @@ int h5io_checkpoint_read_model(const dist_ctx *ctx, const char *path, ckpt_model
     attr_read_double(file, "width", &width);
     m->langevin_steps = (int)steps, m->clamp_chains = (int)clamp;
     m->height = (int)height, m->width = (int)width;
+    hsize_t chain_dims[2] = {0, 0};
+    if (rc == 0 && H5Lexists(file, "/sampler/chains", H5P_DEFAULT) > 0) {
+        const hid_t ds = H5Dopen2(file, "/sampler/chains", H5P_DEFAULT);
+        const hid_t space = ds >= 0 ? H5Dget_space(ds) : -1;
+        if (space >= 0 && H5Sget_simple_extent_ndims(space) == 2)
+            H5Sget_simple_extent_dims(space, chain_dims, NULL);
+        if (space >= 0)
+            H5Sclose(space);
+        if (ds >= 0)
+            H5Dclose(ds);
+    }
+    m->n_chains = chain_dims[1] == (hsize_t)m->shape.d ? (int64_t)chain_dims[0] : 0;
     H5Eclear2(H5E_DEFAULT);
     H5Fclose(file);
     if (rc)
         ckpt_model_free(m);
+    return rc;
+}
+
+int h5io_checkpoint_read_chains(const dist_ctx *ctx, const char *path, const ckpt_model *m,
+                                int64_t first, int64_t count, float *out, ebm_err *err)
+{
+    hid_t file;
+    if (open_checkpoint(ctx, path, &file, err))
+        return -1;
+    const hsize_t dims[2] = {(hsize_t)m->n_chains, (hsize_t)m->shape.d};
+    int rc = 0;
+    if (read_block(file, "/sampler/chains", H5T_NATIVE_FLOAT, 2, dims, (hsize_t)first,
+                   (hsize_t)count, out))
+        rc = h5_fail(err, path, "cannot read /sampler/chains");
+    H5Fclose(file);
     return rc;
 }
 

@@ -183,6 +183,14 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
     if (cfg->class_label >= k)
         rc = ebm_fail(err, "--class %d: the model has %d classes (0..%d)", cfg->class_label, k,
                       k - 1);
+    if (rc == 0 && cfg->from_chains && m.n_chains == 0)
+        rc = ebm_fail(err,
+                      "--from-chains: checkpoint '%s' has no persistent chains (trained with "
+                      "--buffer 0 or --reinit 1); sample from fresh chains instead",
+                      cfg->ckpt);
+    if (rc == 0 && cfg->from_chains && cfg->n_samples > m.n_chains)
+        rc = ebm_fail(err, "--n %d with --from-chains: checkpoint '%s' holds %lld chains",
+                      cfg->n_samples, cfg->ckpt, (long long)m.n_chains);
     const int steps = cfg->sample_steps >= 0 ? cfg->sample_steps : m.langevin_steps;
     int64_t off = 0, n = 0;
     shard_range(cfg->n_samples, ctx->size, ctx->rank, &off, &n);
@@ -206,11 +214,18 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
     if (rc == 0)
         rc = langevin_init(&sampler, &lp, d, k, cap, 0, 0, &rng, err);
     rc = dist_agree(ctx, rc, err);
+    /* Chains 0..N-1 of the buffer, this rank's rows of them. */
+    if (rc == 0 && cfg->from_chains)
+        rc = dist_agree(ctx, h5io_checkpoint_read_chains(ctx, cfg->ckpt, &m, off, n, x, err),
+                        err);
     int64_t restarted = 0;
     for (int64_t start = 0; rc == 0 && start < n; start += cap) {
         const int c = (int)(n - start < cap ? n - start : cap);
         float *chunk = x + (size_t)start * d;
-        langevin_draw_fresh(&sampler, &m.shape, m.params, &ws, &rng, c, chunk);
+        if (cfg->from_chains)
+            langevin_continue(&sampler, &m.shape, m.params, &ws, &rng, c, chunk);
+        else
+            langevin_draw_fresh(&sampler, &m.shape, m.params, &ws, &rng, c, chunk);
         const float *logits = model_forward(&m.shape, m.params, &ws, chunk, c);
         for (int i = 0; i < c; i++) {
             const float *row = logits + (size_t)i * k;
@@ -244,7 +259,9 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
             {"clamped", m.clamp_chains, NULL},
             {"class", cfg->class_label, NULL},
             {"seed", (double)cfg->seed, NULL},
-            {"start", 0, "fresh chains, U[-1,1] in the model's input space"},
+            {"start", 0,
+             cfg->from_chains ? "the checkpoint's persistent chains 0..n-1 (/sampler/chains)"
+                              : "fresh chains, U[-1,1] in the model's input space"},
             {"height", m.height, NULL},
             {"width", m.width, NULL},
             {"value_min", m.value_min, NULL},
@@ -259,11 +276,13 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
     if (rc == 0)
         rc = dist_sum_doubles(ctx, totals, 2, err);
     if (rc == 0 && ctx->rank == 0) {
-        printf("wrote %d samples to %s: %s, %d Langevin steps (step %g, noise %g%s) from fresh "
-               "chains; mean energy %.4f",
+        printf("wrote %d samples to %s: %s, %d Langevin steps (step %g, noise %g%s) from %s; "
+               "mean energy %.4f",
                cfg->n_samples, cfg->samples_out,
                cfg->class_label >= 0 ? "class-conditional" : "unconditional", steps, m.step_size,
-               m.noise, m.clamp_chains ? ", clamped" : "", totals[1] / cfg->n_samples);
+               m.noise, m.clamp_chains ? ", clamped" : "",
+               cfg->from_chains ? "the checkpoint's chains" : "fresh chains",
+               totals[1] / cfg->n_samples);
         if (totals[0] > 0)
             printf("; %.0f non-finite chains restarted", totals[0]);
         printf("\n");

@@ -96,6 +96,12 @@ void langevin_draw_fresh(langevin_sampler *s, const model_shape *shape, const fl
     run_chains(s, shape, params, ws, rng, n, out);
 }
 
+void langevin_continue(langevin_sampler *s, const model_shape *shape, const float *params,
+                       model_workspace *ws, ebm_rng *rng, int n, float *x)
+{
+    run_chains(s, shape, params, ws, rng, n, x);
+}
+
 void langevin_draw(langevin_sampler *s, const model_shape *shape, const float *params,
                    model_workspace *ws, ebm_rng *rng, int n, float *out)
 {

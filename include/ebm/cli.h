@@ -37,6 +37,7 @@ typedef struct {
     /* eval / sample */
     char ckpt[EBM_PATH_LEN], split[8], dump[EBM_PATH_LEN], samples_out[EBM_PATH_LEN];
     int n_samples, class_label, sample_steps;
+    int from_chains; /* sample: start from the checkpoint's /sampler/chains */
     /* eval --loglik: AIS temperatures and chains over all ranks (docs/loglik.md) */
     int loglik, ais_steps, ais_chains;
 } ebm_config;

@@ -112,12 +112,18 @@ typedef struct {
     /* How it was trained: what evaluation and sampling reuse. */
     int langevin_steps, clamp_chains;
     double step_size, noise, gen_weight, energy_reg;
+    int64_t n_chains; /* rows of /sampler/chains, the persistent buffer (0: none) */
 } ckpt_model;
 
 /* Collective. Reads the model of a complete checkpoint. */
 int h5io_checkpoint_read_model(const dist_ctx *ctx, const char *path, ckpt_model *model,
                                ebm_err *err);
 void ckpt_model_free(ckpt_model *model);
+
+/* Collective. This rank's rows [first, first + count) of the checkpoint's
+ * /sampler/chains (model input space) into out (count, d). */
+int h5io_checkpoint_read_chains(const dist_ctx *ctx, const char *path, const ckpt_model *model,
+                                int64_t first, int64_t count, float *out, ebm_err *err);
 
 /* Per-example output files (eval --dump, sample): datasets of n_total rows,
  * each rank writing its rows [offset, offset + n). */

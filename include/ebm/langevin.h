@@ -46,4 +46,8 @@ void langevin_draw(langevin_sampler *s, const model_shape *shape, const float *p
 void langevin_draw_fresh(langevin_sampler *s, const model_shape *shape, const float *params,
                          model_workspace *ws, ebm_rng *rng, int n, float *out);
 
+/* Runs the n chains in x (n, d) for p.steps further steps, in place. */
+void langevin_continue(langevin_sampler *s, const model_shape *shape, const float *params,
+                       model_workspace *ws, ebm_rng *rng, int n, float *x);
+
 #endif
