@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Runs ebm_mpi train over a grid of presets, rank counts and seeds and
-tabulates the final figures (test error of best.h5, skipped steps, time).
+tabulates the final figures (test error of best.h5, skipped steps, time) and
+the sample measures of scripts/sample_quality.py for samples from best.h5.
 
     /usr/bin/python3 scripts/grid.py --np 1 8 --seeds 0 1 2 --presets stable seed \
-        --out runs/grid [-- extra ebm_mpi train options]
+        --out runs/grid [--samples 1000] [--sample-steps N] [-- extra train options]
 
 Each run writes its checkpoints to <out>/<preset>-np<P>-s<seed>/ and its log
-next to them; the table goes to <out>/results.tsv and to stdout.
+and samples.h5 next to them; the table goes to <out>/results.tsv and to stdout.
 """
 import argparse
 import os
@@ -14,6 +15,9 @@ import re
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sample_quality  # noqa: E402
 
 DONE = re.compile(r"done in ([\d.]+)s: (\d+) steps \((\d+) skipped\)\. best\.h5 = epoch (\d+): "
                   r"val error ([\d.]+)%, test error ([\d.]+)%")
@@ -47,6 +51,25 @@ def run_one(binary, np_, seed, preset, outdir, extra):
     return row
 
 
+def sample_one(binary, outdir, n, steps, data):
+    """Samples from <outdir>/best.h5 (fresh chains) and measures them."""
+    path = os.path.join(outdir, "samples.h5")
+    cmd = [binary, "sample", "--ckpt", os.path.join(outdir, "best.h5"), "--n", str(n),
+           "--out", path] + (["--steps", str(steps)] if steps is not None else [])
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    if proc.returncode != 0:
+        print(proc.stdout, file=sys.stderr)
+        return {}
+    import h5py
+    with h5py.File(path, "r") as f:
+        r = sample_quality.measure(f["samples"][()], data)
+    return {"top_prob": round(r["mean_top_prob"], 3),
+            "min_class": round(r["min_class_share"], 3),
+            "realism": round(r["realism_ratio"], 3), "copy": round(r["copy_ratio"], 3)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--np", type=int, nargs="+", default=[1])
@@ -54,10 +77,16 @@ def main():
     ap.add_argument("--presets", nargs="+", default=["stable"])
     ap.add_argument("--out", default="runs/grid")
     ap.add_argument("--binary", default="build/bin/ebm_mpi")
+    ap.add_argument("--samples", type=int, default=1000,
+                    help="samples to draw from best.h5 and measure (0: none)")
+    ap.add_argument("--sample-steps", type=int, default=None,
+                    help="Langevin steps for them (default: the checkpoint's)")
+    ap.add_argument("--data", default="data/digits.h5", help="reference data for the measures")
     ap.add_argument("extra", nargs="*", help="further ebm_mpi train options (after --)")
     args = ap.parse_args()
     cols = ["preset", "np", "seed", "status", "test_error", "val_error", "best_epoch",
-            "skipped", "nonfinite_loss", "median_epoch_s", "wall"]
+            "skipped", "nonfinite_loss", "top_prob", "min_class", "realism", "copy",
+            "median_epoch_s", "wall"]
     os.makedirs(args.out, exist_ok=True)
     table = os.path.join(args.out, "results.tsv")
     with open(table, "w") as f:
@@ -68,6 +97,9 @@ def main():
             for seed in args.seeds:
                 outdir = os.path.join(args.out, f"{preset}-np{np_}-s{seed}")
                 row = run_one(args.binary, np_, seed, preset, outdir, args.extra)
+                if args.samples > 0 and row["status"] == 0:
+                    row.update(sample_one(args.binary, outdir, args.samples,
+                                          args.sample_steps, args.data))
                 line = "\t".join(str(row.get(c, "")) for c in cols)
                 print(line, flush=True)
                 with open(table, "a") as f:

@@ -90,10 +90,12 @@ void cli_apply_preset(ebm_config *cfg, ebm_preset preset)
         cfg->clamp_chains = 0;
         cfg->select_by_error = 0;
     } else {
-        /* Chosen by measurement: see docs/stable-preset.md. */
-        cfg->buffer = 10000;
+        /* Chosen by measurement: see docs/stable-preset.md. Fresh chains
+         * every step, like `sample`, so the generative term corrects the very
+         * sampler users draw from; reinit only matters with --buffer N. */
+        cfg->buffer = 0;
         cfg->reinit = 0.05;
-        cfg->energy_reg = 0.1;
+        cfg->energy_reg = 0.0;
         cfg->gen_weight = 0.1;
         cfg->map_inputs = 1;
         cfg->clamp_chains = 1;

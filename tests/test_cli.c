@@ -85,8 +85,10 @@ static void test_cli_parse_train_defaults_stable(void **state)
     assert_true(cfg.step_size == 1.0);
     assert_true(cfg.noise == 0.01);
     assert_true(cfg.train_noise == 0.03);
-    assert_int_equal(cfg.buffer, 10000);
+    assert_int_equal(cfg.buffer, 0);
     assert_true(cfg.reinit == 0.05);
+    assert_true(cfg.gen_weight == 0.1);
+    assert_true(cfg.energy_reg == 0.0);
     assert_int_equal(cfg.map_inputs, 1);
     assert_int_equal(cfg.clamp_chains, 1);
     assert_int_equal(cfg.select_by_error, 1);
@@ -96,10 +98,6 @@ static void test_cli_parse_train_defaults_stable(void **state)
     assert_true(cfg.checkpoint_every == 0.0);
     assert_string_equal(cfg.data, "");
     assert_string_equal(cfg.resume, "");
-    /* The stable preset's generative settings are in range and not the
-     * notebook's (w = 1, alpha = 0). */
-    assert_true(cfg.gen_weight >= 0 && cfg.energy_reg >= 0);
-    assert_true(cfg.gen_weight != 1.0 || cfg.energy_reg != 0.0);
 }
 
 static void test_cli_parse_defaults_equal_apply_preset(void **state)
@@ -167,7 +165,7 @@ static void test_cli_parse_options_override_preset_either_order(void **state)
     /* Explicitly choosing the default preset, after options, keeps them too. */
     PARSE_OK(&a, "train", "--reinit", "0.5", "--preset", "stable");
     assert_true(a.reinit == 0.5);
-    assert_int_equal(a.buffer, 10000);
+    assert_int_equal(a.buffer, 0);
     /* The last --preset wins. */
     PARSE_OK(&a, "train", "--preset", "seed", "--preset", "stable");
     assert_int_equal(a.preset, PRESET_STABLE);
