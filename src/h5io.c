@@ -505,6 +505,13 @@ static int write_rank_state(const dist_ctx *ctx, hid_t file, const ckpt_state *s
         rc = write_block(gr, "state", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, rng_dims,
                          (hsize_t)ctx->rank, 1, st->rng_state);
     if (rc == 0)
+        rc = attr_write_string(gs, "meaning",
+                               st->n_chains_total > 0
+                                   ? "persistent Langevin chains, row = global chain id, in "
+                                     "the model's input space"
+                                   : "no persistent chains: trained with fresh chains every "
+                                     "step (--buffer 0)");
+    if (rc == 0)
         rc = attr_write_string(gr, "generator", "xoshiro256** (row r: rank r's stream)");
     /* Shards differ in size by one: rows are padded with -1. */
     int32_t *row = calloc((size_t)(st->n_local_max > 0 ? st->n_local_max : 1), sizeof(int32_t));
