@@ -186,7 +186,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
     if (rc == 0 && cfg->from_chains && m.n_chains == 0)
         rc = ebm_fail(err,
                       "--from-chains: checkpoint '%s' has no persistent chains (trained with "
-                      "--buffer 0 or --reinit 1); sample from fresh chains instead",
+                      "--buffer 0, the default); sample from fresh chains instead",
                       cfg->ckpt);
     if (rc == 0 && cfg->from_chains && cfg->n_samples > m.n_chains)
         rc = ebm_fail(err, "--n %d with --from-chains: checkpoint '%s' holds %lld chains",
