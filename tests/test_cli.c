@@ -84,7 +84,7 @@ static void test_cli_parse_train_defaults_stable(void **state)
     assert_int_equal(cfg.langevin_steps, 20);
     assert_true(cfg.step_size == 1.0);
     assert_true(cfg.noise == 0.01);
-    assert_true(cfg.train_noise == 1.0);
+    assert_true(cfg.train_noise == 2.0);
     assert_int_equal(cfg.buffer, 0);
     assert_true(cfg.reinit == 0.05);
     assert_true(cfg.gen_weight == 0.1);
