@@ -36,7 +36,7 @@ def main():
         sys.exit(__doc__)
     cols = ["preset", "np", "seed", "epochs", "test error % (best.h5)", "best epoch",
             "top prob", "min class share", "realism", "copy", "skipped",
-            "max |E| over epochs", "last E(data) / E(samples)", "last val error %"]
+            "max abs(E) over epochs", "last E(data) / E(samples)", "last val error %"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for d in sys.argv[1:]:
