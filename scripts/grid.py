@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+import h5py
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sample_quality  # noqa: E402
 
@@ -62,7 +64,6 @@ def sample_one(binary, outdir, n, steps, data):
     if proc.returncode != 0:
         print(proc.stdout, file=sys.stderr)
         return {}
-    import h5py
     with h5py.File(path, "r") as f:
         r = sample_quality.measure(f["samples"][()], data)
     return {"top_prob": round(r["mean_top_prob"], 3),
