@@ -46,8 +46,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 jobs=$(nproc)
+# train needs only the program: its tests are configured when their packages
+# are there (EBM_TESTS=AUTO); test requires them (EBM_TESTS=ON).
+tests=AUTO
+[ "$mode" = test ] && tests=ON
 echo "== building (build/)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DEBM_TESTS=$tests
 cmake --build build -j "$jobs"
 
 # Open MPI refuses to run as root unless told; only say so when we are root.
@@ -64,7 +68,7 @@ if [ "$mode" = train ]; then
 fi
 
 echo "== building with AddressSanitizer + UBSan (build-asan/)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEBM_SANITIZE=ON
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEBM_SANITIZE=ON -DEBM_TESTS=ON
 cmake --build build-asan -j "$jobs"
 echo "== unit tests under AddressSanitizer + UBSan"
 (cd build-asan && ctest --output-on-failure -L unit)
