@@ -1,5 +1,5 @@
 /* cli.c: option table, presets, strict number parsing and help texts. */
-#include "ebm/cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <math.h>

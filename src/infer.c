@@ -1,5 +1,5 @@
 /* infer.c: the eval and sample commands. */
-#include "ebm/infer.h"
+#include "infer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include "ebm/ais.h"
-#include "ebm/data.h"
+#include "core/data.h"
 #include "ebm/eval.h"
 #include "ebm/langevin.h"
-#include "ebm/model.h"
-#include "ebm/rng.h"
-#include "ebm/shard.h"
+#include "num/model.h"
+#include "core/rng.h"
+#include "core/shard.h"
 
 /* Examples (or samples) per chunk on one rank. */
 #define INFER_CHUNK 256

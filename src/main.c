@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ebm/cli.h"
-#include "ebm/dist.h"
-#include "ebm/h5io.h"
-#include "ebm/infer.h"
-#include "ebm/train.h"
-#include "ebm/version.h"
+#include "cli.h"
+#include "par/dist.h"
+#include "io/h5io.h"
+#include "infer.h"
+#include "train/train.h"
+#include "version.h"
 
 /* The shipped digits file: ../share/ebm_mpi/digits.h5 next to the binary, in
  * the build tree and after `make install` alike. */

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "ebm/adamax.h"
+#include "num/adamax.h"
 #include "adamax_reference.h"
 
 /* Tolerance. Both sides are float32 fed the same float32 inputs, but the

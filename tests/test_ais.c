@@ -13,11 +13,11 @@
 #include <cmocka.h>
 
 #include "ebm/ais.h"
-#include "ebm/data.h"
-#include "ebm/dist.h"
-#include "ebm/h5io.h"
-#include "ebm/model.h"
-#include "ebm/rng.h"
+#include "core/data.h"
+#include "par/dist.h"
+#include "io/h5io.h"
+#include "num/model.h"
+#include "core/rng.h"
 
 static dist_ctx g_ctx;
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "ebm/cli.h"
+#include "cli.h"
 
 #define MAX_ARGS 64
 

@@ -19,11 +19,11 @@
 
 #include <cmocka.h>
 
-#include "ebm/cli.h"
-#include "ebm/data.h"
-#include "ebm/dist.h"
-#include "ebm/h5io.h"
-#include "ebm/model.h"
+#include "cli.h"
+#include "core/data.h"
+#include "par/dist.h"
+#include "io/h5io.h"
+#include "num/model.h"
 
 /* The fixture data set: D = 2 x 3 pixels, K = 3 classes. */
 enum { FX_H = 2, FX_W = 3, FX_D = FX_H * FX_W, FX_K = 3 };

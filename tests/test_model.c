@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "ebm/model.h"
-#include "ebm/rng.h"
+#include "num/model.h"
+#include "core/rng.h"
 
 /* ------------------------------------------------------------------------ */
 /* Tolerances.                                                               */

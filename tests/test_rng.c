@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "ebm/rng.h"
+#include "core/rng.h"
 
 /* Upper 1e-4 quantiles of chi-square (computed from the regularised gamma
  * function): df 5 -> 25.74, df 9 -> 33.72. */

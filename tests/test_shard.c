@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "ebm/shard.h"
+#include "core/shard.h"
 
 /* ---- independent checks ------------------------------------------------ */
 

@@ -6,9 +6,9 @@
 
 #include <stdint.h>
 
-#include "ebm/err.h"
-#include "ebm/model.h"
-#include "ebm/rng.h"
+#include "core/err.h"
+#include "num/model.h"
+#include "core/rng.h"
 
 typedef struct {
     int steps;

@@ -2,10 +2,10 @@
 #ifndef EBM_TRAIN_H
 #define EBM_TRAIN_H
 
-#include "ebm/cli.h"
-#include "ebm/dist.h"
-#include "ebm/err.h"
-#include "ebm/h5io.h"
+#include "cli.h"
+#include "par/dist.h"
+#include "core/err.h"
+#include "io/h5io.h"
 
 /* Non-finite global gradients in a row after which training stops. */
 #define EBM_MAX_SKIPPED_IN_A_ROW 10

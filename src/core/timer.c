@@ -1,6 +1,6 @@
 /* timer.c: monotonic clock. */
 #define _POSIX_C_SOURCE 200809L
-#include "ebm/timer.h"
+#include "core/timer.h"
 
 #include <time.h>
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ebm/err.h"
+#include "core/err.h"
 
 enum { SPLIT_TRAIN, SPLIT_VAL, SPLIT_TEST, SPLIT_COUNT };
 extern const char *const data_split_names[SPLIT_COUNT];

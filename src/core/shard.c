@@ -1,5 +1,5 @@
 /* shard.c: data sharding and the per-step split of the global batch. */
-#include "ebm/shard.h"
+#include "core/shard.h"
 
 #include <stdlib.h>
 

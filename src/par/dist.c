@@ -1,5 +1,5 @@
 /* dist.c: the MPI layer: init, collectives, error agreement, abort. */
-#include "ebm/dist.h"
+#include "par/dist.h"
 
 #include <limits.h>
 #include <stdio.h>

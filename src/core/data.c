@@ -1,5 +1,5 @@
 /* data.c: shards in memory, validation, input mapping. */
-#include "ebm/data.h"
+#include "core/data.h"
 
 #include <errno.h>
 #include <math.h>

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "ebm/err.h"
+#include "core/err.h"
 
 #define EBM_PATH_LEN 1024
 

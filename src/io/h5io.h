@@ -7,12 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ebm/cli.h"
-#include "ebm/data.h"
-#include "ebm/dist.h"
-#include "ebm/err.h"
-#include "ebm/metrics.h"
-#include "ebm/model.h"
+#include "cli.h"
+#include "core/data.h"
+#include "par/dist.h"
+#include "core/err.h"
+#include "core/metrics.h"
+#include "num/model.h"
 
 #define EBM_CKPT_FORMAT_VERSION 1
 

@@ -1,5 +1,5 @@
 /* metrics.c: the column table of the per-epoch metrics. */
-#include "ebm/metrics.h"
+#include "core/metrics.h"
 
 #define COL(field, text) {#field, offsetof(metrics_row, field), text}
 

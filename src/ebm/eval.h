@@ -6,12 +6,12 @@
 
 #include <stdint.h>
 
-#include "ebm/data.h"
-#include "ebm/dist.h"
-#include "ebm/err.h"
+#include "core/data.h"
+#include "par/dist.h"
+#include "core/err.h"
 #include "ebm/langevin.h"
-#include "ebm/model.h"
-#include "ebm/rng.h"
+#include "num/model.h"
+#include "core/rng.h"
 
 typedef struct {
     double n;             /* examples */

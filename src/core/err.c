@@ -1,5 +1,5 @@
 /* err.c: filling error messages and checked allocation. */
-#include "ebm/err.h"
+#include "core/err.h"
 
 #include <stdint.h>
 #include <stdio.h>

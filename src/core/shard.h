@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "ebm/err.h"
+#include "core/err.h"
 
 /* Contiguous block of n items owned by `rank` of `size`: sizes differ by at
  * most one, the first n % size ranks get the larger ones. */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmath.h"
+#include "num/vmath.h"
 
 int langevin_init(langevin_sampler *s, const langevin_params *p, int d, int k, int capacity,
                   int64_t n_chains, int64_t first_chain, ebm_rng *rng, ebm_err *err)

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ebm/model.h"
-#include "ebm/rng.h"
-#include "ebm/shard.h"
-#include "ebm/timer.h"
+#include "num/model.h"
+#include "core/rng.h"
+#include "core/shard.h"
+#include "core/timer.h"
 
 /* Optimal acceptance in high dimension: MALA (one leapfrog step) 0.574
  * (Roberts & Rosenthal 1998), HMC 0.651 (Beskos et al. 2013). */

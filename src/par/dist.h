@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ebm/err.h"
+#include "core/err.h"
 
 typedef struct {
     MPI_Comm comm;

@@ -7,10 +7,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "ebm/data.h"
-#include "ebm/dist.h"
-#include "ebm/err.h"
-#include "ebm/h5io.h"
+#include "core/data.h"
+#include "par/dist.h"
+#include "core/err.h"
+#include "io/h5io.h"
 
 /* An energy on R^d. Fills energy[i] = E(x_i) for the n rows of x (n, d) and,
  * when grad is not NULL, grad (n, d) = dE/dx. n never exceeds the capacity

@@ -2,10 +2,10 @@
 #ifndef EBM_INFER_H
 #define EBM_INFER_H
 
-#include "ebm/cli.h"
-#include "ebm/dist.h"
-#include "ebm/err.h"
-#include "ebm/h5io.h"
+#include "cli.h"
+#include "par/dist.h"
+#include "core/err.h"
+#include "io/h5io.h"
 
 /* Collective. Loss, error, calibration and confusion matrix of --ckpt on
  * --split of the data, sharded over ranks; --dump writes per-example logits

@@ -1,9 +1,9 @@
 /* rng.c: xoshiro256** (Blackman & Vigna), seeded through splitmix64. */
-#include "ebm/rng.h"
+#include "core/rng.h"
 
 #include <math.h>
 
-#include "vmath.h"
+#include "num/vmath.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>

@@ -1,5 +1,5 @@
 /* adamax.c: Adamax (Kingma & Ba, 2015) in torch.optim.Adamax's formulation. */
-#include "ebm/adamax.h"
+#include "num/adamax.h"
 
 #include <math.h>
 

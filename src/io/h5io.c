@@ -1,6 +1,6 @@
 /* h5io.c: HDF5 I/O (parallel, MPI-IO driver): data shards and checkpoints. */
 #define _POSIX_C_SOURCE 200809L
-#include "ebm/h5io.h"
+#include "io/h5io.h"
 
 #include <errno.h>
 #include <fcntl.h>

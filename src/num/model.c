@@ -1,12 +1,12 @@
 /* model.c: MLP forward/backward on a flat parameter buffer, and the JEM loss. */
-#include "ebm/model.h"
+#include "num/model.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmath.h"
+#include "num/vmath.h"
 
 void model_shape_init(model_shape *shape, int d, int h, int k)
 {

@@ -1,7 +1,7 @@
 /* train.c: the training loop. Each rank: its shard, its chains, its RNG; per
  * step one allreduce of gradient sums + status, Adamax on rank 0, broadcast. */
 #define _POSIX_C_SOURCE 200809L
-#include "ebm/train.h"
+#include "train/train.h"
 
 #include <errno.h>
 #include <math.h>
@@ -12,14 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ebm/adamax.h"
-#include "ebm/data.h"
+#include "num/adamax.h"
+#include "core/data.h"
 #include "ebm/eval.h"
 #include "ebm/langevin.h"
-#include "ebm/model.h"
-#include "ebm/rng.h"
-#include "ebm/shard.h"
-#include "ebm/timer.h"
+#include "num/model.h"
+#include "core/rng.h"
+#include "core/shard.h"
+#include "core/timer.h"
 
 /* Status values that ride on the gradient allreduce, after the gradients:
  * the epoch sums (metrics.h), then flags summed over ranks. */

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ebm/err.h"
-#include "ebm/rng.h"
+#include "core/err.h"
+#include "core/rng.h"
 
 #define EBM_LAYERS 4
 
