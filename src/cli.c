@@ -180,17 +180,17 @@ static int set_option(ebm_config *cfg, const cli_option *opt, const char *text, 
     switch (opt->type) {
     case OPT_INT:
         if (parse_number(opt, text, &v, err))
-            return -1;
+            return ebm_trace(err);
         *(int *)field = (int)v;
         return 0;
     case OPT_SEED:
         if (parse_number(opt, text, &v, err))
-            return -1;
+            return ebm_trace(err);
         *(long long *)field = (long long)v;
         return 0;
     case OPT_DOUBLE:
         if (parse_number(opt, text, &v, err))
-            return -1;
+            return ebm_trace(err);
         *(double *)field = v;
         return 0;
     case OPT_FLAG:
@@ -290,11 +290,11 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
             if (pass == 0) {
                 if (opt->type == OPT_PRESET) {
                     if (set_option(cfg, opt, value, err))
-                        return -1;
+                        return ebm_trace(err);
                     cli_apply_preset(cfg, strcmp(value, "seed") ? PRESET_STABLE : PRESET_SEED);
                 }
             } else if (set_option(cfg, opt, value, err)) {
-                return -1;
+                return ebm_trace(err);
             }
         }
     }

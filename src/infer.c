@@ -104,7 +104,7 @@ static int write_dump(const dist_ctx *ctx, const ebm_config *cfg, const run_info
         rc = dist_agree(ctx, rc, err);
     free(energy);
     free(pred);
-    return rc;
+    return ebm_pass(err, rc);
 }
 
 int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
@@ -112,7 +112,7 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
 {
     ckpt_model m;
     if (h5io_checkpoint_read_model(ctx, cfg->ckpt, &m, err))
-        return -1;
+        return ebm_trace(err);
     h5io_data *file = NULL;
     data_info info;
     data_shard shard = {0};
@@ -170,14 +170,14 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
     evaluator_free(&ev);
     data_shard_free(&shard);
     ckpt_model_free(&m);
-    return rc;
+    return ebm_pass(err, rc);
 }
 
 int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
 {
     ckpt_model m;
     if (h5io_checkpoint_read_model(ctx, cfg->ckpt, &m, err))
-        return -1;
+        return ebm_trace(err);
     const int k = m.shape.k, d = m.shape.d;
     int rc = 0;
     if (cfg->class_label >= k)
@@ -292,5 +292,5 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
     langevin_free(&sampler);
     model_workspace_free(&ws);
     ckpt_model_free(&m);
-    return rc;
+    return ebm_pass(err, rc);
 }

@@ -49,9 +49,12 @@ static void fill_run_info(const dist_ctx *ctx, const ebm_config *cfg, run_info *
 int main(int argc, char **argv)
 {
     dist_ctx ctx;
-    ebm_err err = {{0}};
-    if (dist_init(&argc, &argv, &ctx, &err)) {
-        fprintf(stderr, "ebm_mpi: error: %s\n", err.msg);
+    ebm_err err = {0};
+    /* EBM_MPI_DEBUG=1: errors also print the file:line trail they passed. */
+    const char *debug = getenv("EBM_MPI_DEBUG");
+    const int show_trail = debug && debug[0] && strcmp(debug, "0") != 0;
+    if (dist_init(&argc, &argv, show_trail, &ctx, &err)) {
+        ebm_err_print(stderr, &err, -1, show_trail);
         return EBM_EXIT_ERROR;
     }
     h5io_quiet();
@@ -68,8 +71,6 @@ int main(int argc, char **argv)
         dist_finalize();
         return EBM_EXIT_OK;
     }
-    if (rc != 0)
-        rc = -1;
     /* Before anything slow, so an early warning from the batch system is not
      * fatal: the handlers only set a flag that training reads. */
     if (rc == 0 && cfg.command == CMD_TRAIN)
@@ -82,13 +83,14 @@ int main(int argc, char **argv)
                       "started as 1 MPI process inside a SLURM allocation of %s tasks (srun "
                       "without PMI support?): launch with mpirun, or pass --allow-single",
                       ntasks);
+    train_outcome outcome = TRAIN_DONE;
     if (rc == 0) {
         openblas_set_num_threads(cfg.threads);
         run_info run;
         fill_run_info(&ctx, &cfg, &run);
         switch (cfg.command) {
         case CMD_TRAIN:
-            rc = train_run(&ctx, &cfg, &run, &err);
+            rc = train_run(&ctx, &cfg, &run, &outcome, &err);
             break;
         case CMD_EVAL:
             rc = infer_eval_run(&ctx, &cfg, &run, &err);
@@ -101,12 +103,10 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (rc < 0 && ctx.rank == 0) {
-        fprintf(stderr, "ebm_mpi: error: %s\n", err.msg);
-        fflush(stderr);
-    }
+    if (rc != 0 && ctx.rank == 0)
+        ebm_err_print(stderr, &err, -1, show_trail);
     dist_finalize();
-    if (rc == TRAIN_STOPPED)
-        return EBM_EXIT_RESUMABLE;
-    return rc ? EBM_EXIT_ERROR : EBM_EXIT_OK;
+    if (rc != 0)
+        return EBM_EXIT_ERROR;
+    return outcome == TRAIN_STOPPED ? EBM_EXIT_RESUMABLE : EBM_EXIT_OK;
 }

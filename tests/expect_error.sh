@@ -16,6 +16,11 @@
 # usage: expect_error.sh REGEX COMMAND [ARGS...]
 #   EXPECT_ERROR_TIMEOUT (seconds, default 120) bounds the command: a hang is
 #   reported as such (the ctest TIMEOUT is a second line of defence).
+#   EXPECT_TRAIL=REGEX1[;REGEX2...]: the error line must be followed by its
+#   trail (EBM_MPI_DEBUG=1), `ebm_mpi: at <file>:<line> (<function>)` lines,
+#   at least two; the first must match REGEX1 (the origin) and each further
+#   REGEX some later frame. Without it a trail line is rejected like any
+#   other line of the program.
 set -u
 
 if [ $# -lt 2 ]; then
@@ -62,6 +67,13 @@ check_stream() {
                 fi
                 printf '%s\n' "$line" >&3
                 continue ;;
+            "ebm_mpi: at "*)
+                if [ -n "${EXPECT_TRAIL:-}" ] && [ "$name" = stderr ]; then
+                    printf '%s\n' "$line" >&4
+                    continue
+                fi
+                echo "FAIL: unexpected $name line $n from the program: $line"
+                return 1 ;;
             ebm_mpi*)
                 echo "FAIL: unexpected $name line $n from the program: $line"
                 return 1 ;;
@@ -86,13 +98,28 @@ check_stream() {
     return 0
 }
 
-check_stream stdout "$tmp/out" 3>"$tmp/errlines.out" || { show; exit 1; }
-check_stream stderr "$tmp/err" 3>"$tmp/errlines" || { show; exit 1; }
+check_stream stdout "$tmp/out" 3>"$tmp/errlines.out" 4>/dev/null || { show; exit 1; }
+check_stream stderr "$tmp/err" 3>"$tmp/errlines" 4>"$tmp/trail" || { show; exit 1; }
 
 count=$(wc -l <"$tmp/errlines")
 [ "$count" -eq 1 ] || fail "expected exactly one 'ebm_mpi: error:' line on stderr, got $count"
 errline=$(cat "$tmp/errlines")
 [[ $errline =~ $regex ]] || fail "the error line does not match /$regex/: $errline"
+if [ -n "${EXPECT_TRAIL:-}" ]; then
+    frame_re='^ebm_mpi: at [^ :]+:[0-9]+ \([A-Za-z_][A-Za-z0-9_]*\)$'
+    frames=$(wc -l <"$tmp/trail")
+    [ "$frames" -ge 2 ] || fail "expected a trail of at least 2 frames after the error line, got $frames"
+    while IFS= read -r f; do
+        [[ $f =~ $frame_re ]] || fail "trail line not of the form 'ebm_mpi: at FILE:LINE (FUNCTION)': $f"
+    done <"$tmp/trail"
+    IFS=';' read -r -a want <<<"$EXPECT_TRAIL"
+    first=$(head -1 "$tmp/trail")
+    [[ $first =~ ${want[0]} ]] || fail "the trail's origin does not match /${want[0]}/: $first"
+    for re in "${want[@]:1}"; do
+        tail -n +2 "$tmp/trail" | grep -Eq -- "$re" || fail "no later trail frame matches /$re/"
+    done
+    echo "ok: trail of $frames frames, origin $first"
+fi
 
 echo "ok: exit status $status, one error line matching /$regex/: $errline"
 exit 0

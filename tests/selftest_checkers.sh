@@ -56,6 +56,12 @@ expect 1 err_rejects_hdf5_stack "$E" 'bad' \
 expect 1 err_rejects_unclosed_block "$E" 'bad' \
     sh -c "echo 'ebm_mpi: error: bad thing' >&2; echo ---------------------------------------- >&2; echo junk >&2; exit 1"
 expect 1 err_rejects_signal "$E" 'bad' sh -c "echo 'ebm_mpi: error: bad thing' >&2; kill -SEGV \$\$"
+trail="echo 'ebm_mpi: error: bad thing' >&2; echo 'ebm_mpi: at src/io/h5file.c:12 (h5f_create)' >&2; echo 'ebm_mpi: at src/infer.c:99 (write_dump)' >&2"
+EXPECT_TRAIL='src/io/;src/infer\.c' expect 0 err_accepts_trail "$E" 'bad' sh -c "$trail; exit 1"
+EXPECT_TRAIL='src/par/' expect 1 err_rejects_trail_origin "$E" 'bad' sh -c "$trail; exit 1"
+EXPECT_TRAIL='src/io/;src/train/' expect 1 err_rejects_trail_frame "$E" 'bad' sh -c "$trail; exit 1"
+EXPECT_TRAIL='src/io/' expect 1 err_rejects_no_trail "$E" 'bad' sh -c "echo 'ebm_mpi: error: bad thing' >&2; exit 1"
+expect 1 err_rejects_unasked_trail "$E" 'bad' sh -c "$trail; exit 1"
 EXPECT_ERROR_TIMEOUT=2 expect 1 err_rejects_hang "$E" 'bad' \
     sh -c "echo 'ebm_mpi: error: bad thing' >&2; sleep 30; exit 1"
 

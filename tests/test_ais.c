@@ -150,7 +150,7 @@ static ais_result run_ais_leapfrog(test_energy *t, int n_temps, int64_t n_chains
     p.schedule = schedule;
     p.leapfrog = leapfrog;
     ais_result r;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (ais_log_z(&g_ctx, &en, &p, &r, &err))
         fail_msg("ais_log_z: %s", err.msg);
     return r;
@@ -263,7 +263,7 @@ static void test_ais_log_z_rejects_bad_params(void **state)
     const ais_energy en = {test_energy_fn, &t, t.d, 16};
     ais_params p;
     ais_result r;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     ais_params_default(&p, 10, 1, BOX_LO, BOX_HI, 0); /* one chain: no standard error */
     assert_int_equal(ais_log_z(&g_ctx, &en, &p, &r, &err), -1);
     assert_non_null(strstr(err.msg, "2 chains"));
@@ -313,7 +313,7 @@ static void test_ais_log_mean_exp_direct_values(void **state)
 static void check_dequant(const input_map *map)
 {
     ais_dequant q;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (ais_dequant_init(&q, 0.0, 16.0, map, &err))
         fail_msg("ais_dequant_init: %s", err.msg);
     assert_int_equal(q.levels, 17);
@@ -364,7 +364,7 @@ static void test_ais_dequant_level_rejects_non_levels(void **state)
     (void)state;
     const input_map map = {1.0f, 0.0f};
     ais_dequant q;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(ais_dequant_init(&q, 0.0, 16.0, &map, &err), 0);
     assert_int_equal(ais_dequant_level(&q, 0.5f), -1);
     assert_int_equal(ais_dequant_level(&q, -1.0f), -1);
@@ -403,7 +403,7 @@ static void check_uniform_model(int map_to_box)
         images[i] = (float)((i * 7) % 17); /* every level, 0 and 16 included */
     const data_shard shard = {N, 0, N, D, images, labels};
     ais_loglik_result r;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (ais_loglik_run(&g_ctx, &m, &shard, 20, 8, &r, &err))
         fail_msg("ais_loglik_run: %s", err.msg);
     print_message("uniform model (map %d): log Z %.6f, log p %.9f (exact %.9f), %.6f bits/dim\n",
@@ -446,7 +446,7 @@ static void test_ais_loglik_run_rejects_non_integer_pixels(void **state)
     int32_t labels[2] = {0, 1};
     const data_shard shard = {2, 0, 2, D, images, labels};
     ais_loglik_result r;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(ais_loglik_run(&g_ctx, &m, &shard, 5, 4, &r, &err), -1);
     assert_non_null(strstr(err.msg, "pixel 1 of example 1 is 2.5"));
     free((float *)m.params);
@@ -454,8 +454,8 @@ static void test_ais_loglik_run_rejects_non_integer_pixels(void **state)
 
 int main(int argc, char **argv)
 {
-    ebm_err err = {{0}};
-    if (dist_init(&argc, &argv, &g_ctx, &err)) {
+    ebm_err err = {0};
+    if (dist_init(&argc, &argv, 0, &g_ctx, &err)) {
         fprintf(stderr, "test_ais: %s\n", err.msg);
         return 1;
     }

@@ -308,7 +308,7 @@ static void test_cli_parse_fails_without_command(void **state)
     (void)state;
     char *argv[] = {(char *)"ebm_mpi", NULL};
     ebm_config c;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(cli_parse(1, argv, &c, &err), -1);
     assert_non_null(strstr(err.msg, "command"));
     /* An option where the command should be. */

@@ -224,7 +224,7 @@ static void test_h5io_data_open_reads_info(void **state)
     group_fixture *g = *state;
     h5io_data *f = NULL;
     data_info info;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (h5io_data_open(&g_ctx, g->data_fixed, &f, &info, &err))
         fail_msg("h5io_data_open: %s", err.msg);
     assert_non_null(f);
@@ -237,7 +237,7 @@ static void test_h5io_data_open_reads_vlen_string_attributes(void **state)
     group_fixture *g = *state;
     h5io_data *f = NULL;
     data_info info;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (h5io_data_open(&g_ctx, g->data_vlen, &f, &info, &err))
         fail_msg("h5io_data_open: %s", err.msg);
     check_info(&info);
@@ -247,7 +247,7 @@ static void test_h5io_data_open_reads_vlen_string_attributes(void **state)
 static void check_shard(h5io_data *f, int split, int64_t offset, int64_t n)
 {
     data_shard sh;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(data_shard_alloc(&sh, fx_n[split], offset, n, FX_D, &err), 0);
     /* Poison so that rows not read show up. */
     for (int64_t i = 0; i < n; i++) {
@@ -276,7 +276,7 @@ static void test_h5io_data_read_shard_rows(void **state)
     group_fixture *g = *state;
     h5io_data *f = NULL;
     data_info info;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (h5io_data_open(&g_ctx, g->data_fixed, &f, &info, &err))
         fail_msg("h5io_data_open: %s", err.msg);
     check_shard(f, SPLIT_TRAIN, 3, 4);                /* middle */
@@ -293,7 +293,7 @@ static void test_h5io_data_read_zero_rows(void **state)
     group_fixture *g = *state;
     h5io_data *f = NULL;
     data_info info;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (h5io_data_open(&g_ctx, g->data_fixed, &f, &info, &err))
         fail_msg("h5io_data_open: %s", err.msg);
     /* Guard buffers of one row: nothing may be written into them. */
@@ -321,7 +321,7 @@ static void expect_data_refused(const char *path, const char *needle)
 {
     h5io_data *f = (h5io_data *)&g_ctx; /* must be reset to NULL */
     data_info info;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (h5io_data_open(&g_ctx, path, &f, &info, &err) != -1)
         fail_msg("h5io_data_open('%s') accepted a bad file", path);
     assert_null(f);
@@ -506,7 +506,7 @@ static int ckpt_teardown(void **state)
 
 static void write_ckpt(ckpt_fixture *c)
 {
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (h5io_checkpoint_write(&g_ctx, c->path, &c->st, &err))
         fail_msg("h5io_checkpoint_write: %s", err.msg);
 }
@@ -532,7 +532,7 @@ static void test_h5io_checkpoint_write_read_model_round_trip(void **state)
     ckpt_fixture *c = *state;
     write_ckpt(c);
     ckpt_model m;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (h5io_checkpoint_read_model(&g_ctx, c->path, &m, &err))
         fail_msg("h5io_checkpoint_read_model: %s", err.msg);
     check_model_matches(c, &m);
@@ -676,7 +676,7 @@ static void test_h5io_checkpoint_write_replaces_existing(void **state)
     write_ckpt(c);
     assert_false(file_exists(c->tmp));
     ckpt_model m;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (h5io_checkpoint_read_model(&g_ctx, c->path, &m, &err))
         fail_msg("h5io_checkpoint_read_model: %s", err.msg);
     check_model_matches(c, &m);
@@ -695,7 +695,7 @@ static void test_h5io_checkpoint_write_overwrites_stale_tmp(void **state)
     write_ckpt(c);
     assert_false(file_exists(c->tmp));
     ckpt_model m;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (h5io_checkpoint_read_model(&g_ctx, c->path, &m, &err))
         fail_msg("h5io_checkpoint_read_model: %s", err.msg);
     check_model_matches(c, &m);
@@ -707,7 +707,7 @@ static void test_h5io_checkpoint_write_fails_missing_directory(void **state)
     ckpt_fixture *c = *state;
     char path[200];
     snprintf(path, sizeof path, "%s/no/such/dir/ck.h5", c->g->dir);
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(h5io_checkpoint_write(&g_ctx, path, &c->st, &err), -1);
     if (!strstr(err.msg, "no/such/dir"))
         fail_msg("message '%s' does not name the file", err.msg);
@@ -718,7 +718,7 @@ static void expect_ckpt_refused(const char *path, const char *needle)
 {
     ckpt_model m;
     memset(&m, 0x5a, sizeof m);
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (h5io_checkpoint_read_model(&g_ctx, path, &m, &err) != -1)
         fail_msg("h5io_checkpoint_read_model('%s') accepted a bad file", path);
     assert_null(m.params);
@@ -839,7 +839,7 @@ static void test_h5io_checkpoint_read_resume_round_trip(void **state)
     write_ckpt(c);
     resume_buffers b;
     resume_buffers_init(&b, c);
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (h5io_checkpoint_read_resume(&g_ctx, c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
         fail_msg("h5io_checkpoint_read_resume: %s", err.msg);
     const size_t n = c->shape.n_params;
@@ -880,7 +880,7 @@ static void test_h5io_checkpoint_read_resume_fails_changed_hyperparameter(void *
     ebm_config other = c->cfg;
     other.lr = 2e-3;
     other.epochs = c->cfg.epochs + 5; /* allowed to change: must not be the one named */
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(
         h5io_checkpoint_read_resume(&g_ctx, c->path, &other, &c->shape, &c->run, &b.r, &err), -1);
     assert_non_null(strstr(err.msg, "--lr 0.001"));
@@ -896,7 +896,7 @@ static void test_h5io_checkpoint_read_resume_fails_other_data(void **state)
     resume_buffers_init(&b, c);
     run_info other = c->run;
     other.data_checksum ^= 1;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(
         h5io_checkpoint_read_resume(&g_ctx, c->path, &c->cfg, &c->shape, &other, &b.r, &err), -1);
     assert_non_null(strstr(err.msg, "checksum"));
@@ -931,7 +931,7 @@ static void test_h5io_metrics_sync_appends_and_truncates(void **state)
     char path[200];
     snprintf(path, sizeof path, "%s/metrics.h5", c->g->dir);
     remove(path);
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     int rows = -1;
     /* One row per call, as training does. */
     for (int n = 1; n <= 3; n++)
@@ -957,8 +957,8 @@ static void test_h5io_metrics_sync_appends_and_truncates(void **state)
 
 int main(int argc, char **argv)
 {
-    ebm_err err = {{0}};
-    if (dist_init(&argc, &argv, &g_ctx, &err)) {
+    ebm_err err = {0};
+    if (dist_init(&argc, &argv, 0, &g_ctx, &err)) {
         fprintf(stderr, "test_h5io: %s\n", err.msg);
         return 1;
     }

@@ -61,7 +61,7 @@ static void check_plan(int64_t n, int b, int p)
 {
     check_ranges(n, p);
     shard_plan plan;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     if (shard_plan_init(&plan, n, b, p, &err) != 0)
         fail_msg("N=%lld B=%d P=%d: shard_plan_init failed: %s", (long long)n, b, p, err.msg);
     const int64_t s_expect = (n + b - 1) / b;
@@ -213,7 +213,7 @@ static void test_shard_plan_init_real_case(void **state)
     (void)state;
     check_plan(1257, 64, 8);
     shard_plan plan;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(shard_plan_init(&plan, 1257, 64, 8, &err), 0);
     /* 19 full batches and one of 41 (DESIGN section 1). */
     assert_int_equal(plan.n_steps, 20);
@@ -234,7 +234,7 @@ static void test_shard_plan_init_single_process_matches_loader(void **state)
     (void)state;
     /* P = 1 is exactly the notebook's loader: B, B, ..., N - (S-1)B. */
     shard_plan plan;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(shard_plan_init(&plan, 1257, 64, 1, &err), 0);
     for (int s = 0; s < 19; s++)
         assert_int_equal(shard_count(&plan, s, 0), 64);
@@ -264,7 +264,7 @@ static void test_shard_plan_init_more_ranks_than_batch(void **state)
     check_plan(1257, 10, 1257);
     /* Some rank must have zero at some step, yet every row is complete. */
     shard_plan plan;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(shard_plan_init(&plan, 100, 3, 7, &err), 0);
     int zeros = 0;
     for (int s = 0; s < plan.n_steps; s++)
@@ -292,7 +292,7 @@ static void test_shard_plan_init_batch_larger_than_n(void **state)
     check_plan(64, 64, 8);
     check_plan(65, 64, 8);
     shard_plan plan;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(shard_plan_init(&plan, 10, 64, 3, &err), 0);
     assert_int_equal(plan.n_steps, 1);
     assert_int_equal(shard_step_batch(&plan, 0), 10);
@@ -326,7 +326,7 @@ static void test_shard_plan_init_fails_more_ranks_than_examples(void **state)
 {
     (void)state;
     shard_plan plan;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(shard_plan_init(&plan, 30, 8, 40, &err), -1);
     assert_null(plan.counts);
     assert_true(err.msg[0] != '\0');
@@ -345,7 +345,7 @@ static void test_shard_plan_init_fails_invalid_sizes(void **state)
 {
     (void)state;
     shard_plan plan;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     assert_int_equal(shard_plan_init(&plan, 0, 64, 1, &err), -1);
     assert_true(err.msg[0] != '\0');
     memset(&err, 0, sizeof err);
@@ -362,7 +362,7 @@ static void test_shard_max_count_is_row_maximum(void **state)
 {
     (void)state;
     shard_plan plan;
-    ebm_err err = {{0}};
+    ebm_err err = {0};
     /* Uneven shards (15, 15, 14, 14, 14, 14, 14): maxima differ between rows. */
     assert_int_equal(shard_plan_init(&plan, 100, 30, 7, &err), 0);
     for (int r = 0; r < 7; r++) {

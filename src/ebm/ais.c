@@ -132,7 +132,7 @@ static int energy_rows(const ais_energy *en, const float *x, int64_t n, double *
     for (int64_t a = 0; a < n; a += en->capacity) {
         const int c = (int)(n - a < en->capacity ? n - a : en->capacity);
         if (en->fn(en->ctx, x + (size_t)a * d, c, e + a, g ? g + (size_t)a * d : NULL, err))
-            return -1;
+            return ebm_trace(err);
     }
     return 0;
 }
@@ -225,7 +225,7 @@ static int hmc_sweep(ais_chains *c, double beta, double eps, int leapfrog, float
                 c->px[j] = (float)v;
             }
             if (c->en->fn(c->en->ctx, c->px, nc, c->pe, c->pg, err))
-                return -1;
+                return ebm_trace(err);
             for (size_t j = 0; j < m; j++)
                 c->pp[j] -= half * c->pg[j];
         }
@@ -285,7 +285,7 @@ static int anneal(const dist_ctx *ctx, ais_chains *c, const ais_params *p, const
              * in the next temperature's collective. */
             double rate[2] = {acc, failed};
             if (dist_sum_doubles(ctx, rate, 2, err))
-                return -1;
+                return ebm_trace(err);
             if (rate[1] > 0) {
                 if (!failed)
                     ebm_fail(err, "AIS: the energy failed on another rank");
@@ -300,7 +300,7 @@ static int anneal(const dist_ctx *ctx, ais_chains *c, const ais_params *p, const
     }
     double sums[2] = {acc_total, failed_any};
     if (dist_sum_doubles(ctx, sums, 2, err))
-        return -1;
+        return ebm_trace(err);
     if (sums[1] > 0) {
         if (!failed_any)
             ebm_fail(err, "AIS: the energy failed on another rank");
@@ -382,7 +382,7 @@ int ais_log_z(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p
     }
     chains_free(&c);
     free(beta), free(eps), free(lw_all);
-    return rc;
+    return ebm_pass(err, rc);
 }
 
 /* ---- dequantisation ------------------------------------------------------ */
@@ -462,7 +462,7 @@ static int model_energy_init(model_energy *me, const ckpt_model *m, ebm_err *err
     me->shape = &m->shape;
     me->params = m->params;
     if (model_workspace_init(&me->ws, &m->shape, AIS_MODEL_CHUNK, err))
-        return -1;
+        return ebm_trace(err);
     me->dlogits = ebm_calloc((size_t)AIS_MODEL_CHUNK * m->shape.k, sizeof(float), "AIS", err);
     if (!me->dlogits) {
         model_workspace_free(&me->ws);
@@ -544,7 +544,7 @@ static int shard_log_density(const ais_energy *en, const ais_dequant *q,
         }
     }
     free(z), free(e);
-    return rc;
+    return ebm_pass(err, rc);
 }
 
 int ais_loglik_run(const dist_ctx *ctx, const ckpt_model *m, const data_shard *shard,
@@ -606,7 +606,7 @@ int ais_loglik_run(const dist_ctx *ctx, const ckpt_model *m, const data_shard *s
     free(all);
     model_energy_free(&me);
     res->seconds = timer_now() - t0;
-    return rc;
+    return ebm_pass(err, rc);
 }
 
 void ais_loglik_print(FILE *out, const ais_loglik_result *r)

@@ -17,7 +17,7 @@ int evaluator_init(evaluator *ev, const model_shape *shape, const langevin_param
     ev->capacity = capacity;
     const size_t rows = 2 * (size_t)capacity, k = (size_t)shape->k;
     if (model_workspace_init(&ev->ws, shape, (int)rows, err))
-        return -1;
+        return ebm_trace(err);
     ebm_rng unused;
     rng_seed(&unused, 0, 0);
     if (langevin_init(&ev->fresh, lp, shape->d, shape->k, capacity, 0, 0, &unused, err))
@@ -99,7 +99,7 @@ int evaluator_run_keep(evaluator *ev, const dist_ctx *ctx, const float *params,
         sums[SUM_E_SAMPLE] += ls.energy_sample;
     }
     if (dist_sum_doubles(ctx, sums, n_sums, err))
-        return -1;
+        return ebm_trace(err);
     const double n = sums[SUM_N] > 0 ? sums[SUM_N] : 1;
     res->n = sums[SUM_N];
     res->loss = sums[SUM_LOSS] / n;

@@ -44,13 +44,17 @@ static const char *hdf5_detail(char buf[200])
     return buf;
 }
 
-static int h5_fail(ebm_err *err, const char *path, const char *what)
+/* An HDF5 failure on `path`, with the innermost HDF5 message, recorded where
+ * h5_fail was called. */
+#define h5_fail(err, path, what) h5_fail_at((err), (path), (what), __FILE__, __LINE__, __func__)
+static int h5_fail_at(ebm_err *err, const char *path, const char *what, const char *file,
+                      int line, const char *func)
 {
     char detail[200];
     hdf5_detail(detail);
     if (detail[0])
-        return ebm_fail(err, "'%s': %s (HDF5: %s)", path, what, detail);
-    return ebm_fail(err, "'%s': %s", path, what);
+        return ebm_fail_at(err, file, line, func, "'%s': %s (HDF5: %s)", path, what, detail);
+    return ebm_fail_at(err, file, line, func, "'%s': %s", path, what);
 }
 
 static hid_t mpio_fapl(const dist_ctx *ctx)
@@ -104,7 +108,7 @@ static int open_collective(const dist_ctx *ctx, const char *path, const char *ki
 {
     int rc = precheck_file(path, kind, err);
     if (dist_agree(ctx, rc, err))
-        return -1;
+        return ebm_trace(err);
     const hid_t fapl = mpio_fapl(ctx);
     *file = fapl >= 0 ? H5Fopen(path, H5F_ACC_RDONLY, fapl) : -1;
     if (fapl >= 0)
@@ -262,7 +266,7 @@ static int check_layout(hid_t file, const char *path, data_info *info, ebm_err *
         hsize_t di[2] = {0, 0}, dl[2] = {0, 0};
         if (dataset_dims(file, path, images, 2, di, 1, err) ||
             dataset_dims(file, path, labels, 1, dl, 0, err))
-            return -1;
+            return ebm_trace(err);
         if (di[0] != dl[0])
             return ebm_fail(err, "data file '%s': %s has %llu labels but %s has %llu images",
                             path, labels, (unsigned long long)dl[0], images,
@@ -290,7 +294,7 @@ int h5io_data_open(const dist_ctx *ctx, const char *path, h5io_data **out, data_
     *out = NULL;
     hid_t file;
     if (open_collective(ctx, path, "data file", &file, err))
-        return -1;
+        return ebm_trace(err);
     int rc = check_layout(file, path, info, err);
     if (rc) {
         H5Fclose(file);
@@ -606,7 +610,7 @@ static int write_attributes(hid_t file, const ckpt_state *st)
 static int publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path, ebm_err *err)
 {
     if (dist_agree(ctx, rc, err))
-        return -1;
+        return ebm_trace(err);
     if (ctx->rank == 0) {
         const int fd = open(tmp, O_RDONLY);
         if (fd < 0 || fsync(fd) != 0)
@@ -698,7 +702,7 @@ static int weight_dims(hid_t file, int layer, hsize_t dims[2])
 static int open_checkpoint(const dist_ctx *ctx, const char *path, hid_t *file, ebm_err *err)
 {
     if (open_collective(ctx, path, "checkpoint", file, err))
-        return -1;
+        return ebm_trace(err);
     double complete = 0, v = -1;
     int rc = 0;
     if (attr_read_double(*file, "complete", &complete) || complete != 1)
@@ -721,7 +725,7 @@ int h5io_checkpoint_read_model(const dist_ctx *ctx, const char *path, ckpt_model
     memset(m, 0, sizeof *m);
     hid_t file;
     if (open_checkpoint(ctx, path, &file, err))
-        return -1;
+        return ebm_trace(err);
     int rc = 0;
     double v = 0;
     hsize_t first[2], last[2];
@@ -788,7 +792,7 @@ int h5io_checkpoint_read_chains(const dist_ctx *ctx, const char *path, const ckp
 {
     hid_t file;
     if (open_checkpoint(ctx, path, &file, err))
-        return -1;
+        return ebm_trace(err);
     const hsize_t dims[2] = {(hsize_t)m->n_chains, (hsize_t)m->shape.d};
     int rc = 0;
     if (read_block(file, "/sampler/chains", H5T_NATIVE_FLOAT, 2, dims, (hsize_t)first,
@@ -881,7 +885,7 @@ int h5io_checkpoint_read_resume(const dist_ctx *ctx, const char *path, const ebm
     hid_t file;
     r->history = NULL;
     if (open_checkpoint(ctx, path, &file, err))
-        return -1;
+        return ebm_trace(err);
     int rc = compare_hyperparameters(file, path, cfg, err);
     char stored[24] = "", current[24];
     snprintf(current, sizeof current, "%016llx", (unsigned long long)run->data_checksum);
@@ -1018,7 +1022,7 @@ int h5io_metrics_sync(const dist_ctx *ctx, const char *path, const metrics_row *
     if (ctx->rank == 0)
         exists = access(path, F_OK) == 0;
     if (dist_bcast_bytes(ctx, &exists, sizeof exists, 0, err))
-        return -1;
+        return ebm_trace(err);
     hid_t file = -1;
     int rc = 0;
     if (exists) {

@@ -6,20 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int mpi_fail(ebm_err *err, const char *call, int code)
+/* The failure of an MPI call, recorded at the MPI_TRY that saw it. */
+static int mpi_fail_at(ebm_err *err, const char *call, int code, const char *file, int line,
+                       const char *func)
 {
     char text[MPI_MAX_ERROR_STRING];
     int len = 0;
     if (MPI_Error_string(code, text, &len) != MPI_SUCCESS)
         snprintf(text, sizeof text, "error code %d", code);
-    return ebm_fail(err, "%s failed: %s", call, text);
+    return ebm_fail_at(err, file, line, func, "%s failed: %s", call, text);
 }
 
 #define MPI_TRY(call, name)                                                                    \
     do {                                                                                       \
         const int mpi_rc_ = (call);                                                            \
         if (mpi_rc_ != MPI_SUCCESS)                                                            \
-            return mpi_fail(err, name, mpi_rc_);                                               \
+            return mpi_fail_at(err, name, mpi_rc_, __FILE__, __LINE__, __func__);              \
     } while (0)
 
 static int count_ok(size_t n, ebm_err *err)
@@ -29,8 +31,9 @@ static int count_ok(size_t n, ebm_err *err)
     return 0;
 }
 
-int dist_init(int *argc, char ***argv, dist_ctx *ctx, ebm_err *err)
+int dist_init(int *argc, char ***argv, int show_trail, dist_ctx *ctx, ebm_err *err)
 {
+    ctx->show_trail = show_trail;
     MPI_TRY(MPI_Init(argc, argv), "MPI_Init");
     ctx->comm = MPI_COMM_WORLD;
     MPI_TRY(MPI_Comm_set_errhandler(ctx->comm, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
@@ -51,20 +54,15 @@ int dist_agree(const dist_ctx *ctx, int local_rc, ebm_err *err)
     ebm_err shared;
     if (ctx->rank == first_failed)
         shared = *err;
-    MPI_TRY(MPI_Bcast(shared.msg, sizeof shared.msg, MPI_CHAR, first_failed, ctx->comm),
-            "MPI_Bcast");
+    MPI_TRY(MPI_Bcast(&shared, sizeof shared, MPI_BYTE, first_failed, ctx->comm), "MPI_Bcast");
     shared.msg[sizeof shared.msg - 1] = '\0';
     *err = shared;
-    return -1;
+    return ebm_trace(err);
 }
 
 _Noreturn void dist_abort(const dist_ctx *ctx, const ebm_err *err)
 {
-    if (ctx->size > 1)
-        fprintf(stderr, "ebm_mpi: error: rank %d: %s\n", ctx->rank, err->msg);
-    else
-        fprintf(stderr, "ebm_mpi: error: %s\n", err->msg);
-    fflush(stderr);
+    ebm_err_print(stderr, err, ctx->size > 1 ? ctx->rank : -1, ctx->show_trail);
     MPI_Abort(ctx->comm, 1);
     exit(1); /* not reached: MPI_Abort ends every process of the job */
 }

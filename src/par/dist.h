@@ -12,20 +12,22 @@
 typedef struct {
     MPI_Comm comm;
     int rank, size;
+    int show_trail; /* errors print their file:line trail (EBM_MPI_DEBUG=1) */
 } dist_ctx;
 
 /* MPI_Init; errors on the communicator return instead of aborting, so each
  * failure is reported as one ebm_mpi error line. */
-int dist_init(int *argc, char ***argv, dist_ctx *ctx, ebm_err *err);
+int dist_init(int *argc, char ***argv, int show_trail, dist_ctx *ctx, ebm_err *err);
 void dist_finalize(void);
 
 /* Collective. Combines a result every rank computed: returns 0 when all ranks
- * succeeded, otherwise -1 on every rank with the message of the lowest failing
- * rank (prefixed with its rank when P > 1 and the ranks disagree). */
+ * succeeded, otherwise -1 on every rank with the message (and trail) of the
+ * lowest failing rank. */
 int dist_agree(const dist_ctx *ctx, int local_rc, ebm_err *err);
 
 /* For a failure only this rank sees, outside any collective: prints the one
- * error line and ends the whole job (MPI_Abort). */
+ * error line (and the trail when ctx->show_trail) and ends the whole job
+ * (MPI_Abort). */
 _Noreturn void dist_abort(const dist_ctx *ctx, const ebm_err *err);
 
 /* In-place sums over ranks. */

@@ -131,7 +131,7 @@ static int load_data(const dist_ctx *ctx, const ebm_config *cfg, const char *pat
 {
     h5io_data *file = NULL;
     if (h5io_data_open(ctx, path, &file, &t->info, err))
-        return -1;
+        return ebm_trace(err);
     int rc = 0;
     if (ctx->size > t->info.n[SPLIT_TRAIN])
         rc = ebm_fail(err, "%d ranks but '%s' has only %lld training examples: use at most %lld",
@@ -152,7 +152,7 @@ static int load_data(const dist_ctx *ctx, const ebm_config *cfg, const char *pat
         rc = dist_agree(ctx, rc, err);
     }
     h5io_data_close(file);
-    return rc;
+    return ebm_pass(err, rc);
 }
 
 static int trainer_init(const dist_ctx *ctx, const ebm_config *cfg, const char *data_path,
@@ -160,12 +160,12 @@ static int trainer_init(const dist_ctx *ctx, const ebm_config *cfg, const char *
 {
     memset(t, 0, sizeof *t);
     if (load_data(ctx, cfg, data_path, t, err))
-        return -1;
+        return ebm_trace(err);
     model_shape_init(&t->shape, t->info.d, cfg->hidden, t->info.k);
     t->map = data_input_map(&t->info, cfg->map_inputs);
     int rc = shard_plan_init(&t->plan, t->info.n[SPLIT_TRAIN], cfg->batch_size, ctx->size, err);
     if (dist_agree(ctx, rc, err))
-        return -1;
+        return ebm_trace(err);
     const int cap = shard_max_count(&t->plan, ctx->rank);
     const size_t np = t->shape.n_params, d = (size_t)t->info.d, k = (size_t)t->info.k;
     t->capacity = cap;
@@ -383,7 +383,7 @@ static int resume(const dist_ctx *ctx, const ebm_config *cfg, const run_info *ru
         snprintf(path, sizeof path, "%s/last.h5", cfg->out);
         int exists = ctx->rank == 0 && access(path, F_OK) == 0;
         if (dist_bcast_bytes(ctx, &exists, sizeof exists, 0, err))
-            return -1;
+            return ebm_trace(err);
         if (!exists) {
             snprintf(t->resume_note, sizeof t->resume_note,
                      "  resume auto: no %s yet, starting fresh", path);
@@ -450,11 +450,11 @@ static int64_t position_after(const shard_plan *plan, int rank, int steps)
     return pos;
 }
 
-/* Runs the rest of the current epoch's steps. Returns 0, -1 on error, or
- * TRAIN_STOPPED after writing last.h5 on a stop request. */
+/* Runs the rest of the current epoch's steps. Returns 0 (with *stopped set
+ * after writing last.h5 on a stop request) or -1 on error. */
 static int run_steps(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
                      trainer *t, double *compute, double *comm, double *last_ckpt,
-                     ebm_err *err)
+                     int *stopped, ebm_err *err)
 {
     const size_t np = t->shape.n_params;
     const adamax_config adam = {cfg->lr, 0.9, 0.999, 1e-8};
@@ -472,7 +472,7 @@ static int run_steps(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
         pos += c;
         const double t1 = timer_now();
         if (dist_sum_floats(ctx, t->grad, np + ST_LEN, err))
-            return -1;
+            return ebm_trace(err);
         const double t2 = timer_now();
         const float *status = t->grad + np;
         for (int i = 0; i < EPOCH_SUMS; i++)
@@ -505,14 +505,14 @@ static int run_steps(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
             }
             const double t4 = timer_now();
             if (dist_bcast_floats(ctx, t->params, np, 0, err))
-                return -1;
+                return ebm_trace(err);
             const double t5 = timer_now();
             *compute += t4 - t3;
             *comm += t5 - t4;
         }
         if (status[ST_STOP] > 0 || status[ST_CHECKPOINT] > 0) {
             if (write_ckpt(ctx, cfg, run, t, "last.h5", err))
-                return -1;
+                return ebm_trace(err);
             *last_ckpt = timer_now();
             if (status[ST_STOP] > 0) {
                 if (ctx->rank == 0) {
@@ -521,7 +521,8 @@ static int run_steps(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
                            pr->step, t->plan.n_steps, pr->epoch + 1, cfg->out);
                     fflush(stdout);
                 }
-                return TRAIN_STOPPED;
+                *stopped = 1;
+                return 0;
             }
         }
         const double now = timer_now();
@@ -547,7 +548,7 @@ static int end_epoch(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     eval_rng(&erng, cfg, pr->epoch, ctx->rank);
     if (evaluator_run(&t->eval, ctx, t->params, &t->split[SPLIT_VAL], &t->map,
                       (float)cfg->gen_weight, (float)cfg->energy_reg, &erng, &val, err))
-        return -1;
+        return ebm_trace(err);
     const int better = cfg->select_by_error
                            ? (val.error < pr->best_val_error ||
                               (val.error == pr->best_val_error && val.loss < pr->best_val_loss))
@@ -558,7 +559,7 @@ static int end_epoch(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     if (dist_bcast_bytes(ctx, &wall, sizeof wall, 0, err) ||
         dist_min_mean_max(ctx, compute, cmin_mean_max, err) ||
         dist_min_mean_max(ctx, comm, mmin_mean_max, err))
-        return -1;
+        return ebm_trace(err);
     const double *sums = pr->sums, n = sums[EPOCH_COUNT] > 0 ? sums[EPOCH_COUNT] : 1;
     *row = (metrics_row){
         .epoch = pr->epoch + 1,
@@ -605,9 +606,9 @@ static int end_epoch(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     char path[EBM_PATH_LEN + 32];
     snprintf(path, sizeof path, "%s/metrics.h5", cfg->out);
     if (h5io_metrics_sync(ctx, path, t->history, pr->epoch, err))
-        return -1;
+        return ebm_trace(err);
     if (better && write_ckpt(ctx, cfg, run, t, "best.h5", err))
-        return -1;
+        return ebm_trace(err);
     return write_ckpt(ctx, cfg, run, t, "last.h5", err);
 }
 
@@ -621,7 +622,7 @@ static int report_best(const dist_ctx *ctx, const ebm_config *cfg, trainer *t, d
      * written best.h5 itself: say so rather than fail at the very end. */
     int exists = ctx->rank == 0 && access(path, F_OK) == 0;
     if (dist_bcast_bytes(ctx, &exists, sizeof exists, 0, err))
-        return -1;
+        return ebm_trace(err);
     if (!exists) {
         if (ctx->rank == 0)
             printf("done in %.1fs: %lld steps. The best epoch (%d, val error %.2f%%) was saved "
@@ -632,7 +633,7 @@ static int report_best(const dist_ctx *ctx, const ebm_config *cfg, trainer *t, d
     }
     ckpt_model best;
     if (h5io_checkpoint_read_model(ctx, path, &best, err))
-        return -1;
+        return ebm_trace(err);
     eval_result test;
     ebm_rng erng;
     eval_rng(&erng, cfg, -2, ctx->rank);
@@ -648,11 +649,13 @@ static int report_best(const dist_ctx *ctx, const ebm_config *cfg, trainer *t, d
         fflush(stdout);
     }
     ckpt_model_free(&best);
-    return rc;
+    return ebm_pass(err, rc);
 }
 
-int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run_in, ebm_err *err)
+int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run_in,
+              train_outcome *outcome, ebm_err *err)
 {
+    int stopped = 0;
     trainer t;
     run_info run = *run_in;
     int rc = train_prepare_out_dir(cfg->out, err);
@@ -660,7 +663,7 @@ int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run_in
         rc = data_file_checksum(run.data_path, &run.data_checksum, err);
     if (dist_agree(ctx, rc, err) ||
         dist_bcast_bytes(ctx, &run.data_checksum, sizeof run.data_checksum, 0, err))
-        return -1;
+        return ebm_trace(err);
     rc = trainer_init(ctx, cfg, run.data_path, &t, err);
     if (rc == 0)
         rc = dist_agree(ctx, resume(ctx, cfg, &run, &t, err), err);
@@ -681,17 +684,18 @@ int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run_in
     }
     const double t_start = timer_now();
     double last_ckpt = t_start;
-    while (rc == 0 && t.progress.epoch < cfg->epochs) {
+    while (rc == 0 && !stopped && t.progress.epoch < cfg->epochs) {
         if (t.progress.step == 0)
             rng_shuffle(&t.rng, t.order, (size_t)t.split[SPLIT_TRAIN].n);
         double compute = 0, comm = 0;
         const double t_epoch = timer_now();
-        rc = run_steps(ctx, cfg, &run, &t, &compute, &comm, &last_ckpt, err);
-        if (rc == 0)
+        rc = run_steps(ctx, cfg, &run, &t, &compute, &comm, &last_ckpt, &stopped, err);
+        if (rc == 0 && !stopped)
             rc = end_epoch(ctx, cfg, &run, &t, timer_now() - t_epoch, compute, comm, err);
     }
-    if (rc == 0 && t.progress.best_epoch > 0)
+    *outcome = stopped ? TRAIN_STOPPED : TRAIN_DONE;
+    if (rc == 0 && !stopped && t.progress.best_epoch > 0)
         rc = report_best(ctx, cfg, &t, timer_now() - t_start, err);
     trainer_free(&t);
-    return rc;
+    return ebm_pass(err, rc);
 }

@@ -10,12 +10,16 @@
 /* Non-finite global gradients in a row after which training stops. */
 #define EBM_MAX_SKIPPED_IN_A_ROW 10
 
-/* train_run's result when a stop was requested (signal): last.h5 is written. */
-enum { TRAIN_STOPPED = 1 };
+/* How a training that did not fail ended. */
+typedef enum {
+    TRAIN_DONE,    /* every epoch trained; best.h5 reported */
+    TRAIN_STOPPED, /* stopped on request (signal): last.h5 written, resumable */
+} train_outcome;
 
-/* Collective. Trains as cfg says; returns 0 when done, TRAIN_STOPPED, or -1 on
- * error (the same message on every rank). */
-int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run, ebm_err *err);
+/* Collective. Trains as cfg says; returns 0 with *outcome set, or -1 on error
+ * (the same message on every rank). */
+int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+              train_outcome *outcome, ebm_err *err);
 
 /* SIGUSR1 and SIGTERM then only set a flag that the next training step
  * shares with every rank (stop, write last.h5, exit 75). Call early. */
