@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Regenerates data/digits.h5 from the digits data that ships with scikit-learn
-(Debian's python3-sklearn), in the layout ebm_mpi reads (DESIGN section 3).
+(Debian's python3-sklearn), in the layout ebm_mpi reads (docs/design.md section 3).
 
 The split follows the course notebook: file order, 70 % / 15 % / 15 %
 (int(0.7 * 1797) = 1257 train, int(0.85 * 1797) - 1257 = 270 val, 270 test).

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Imports Fashion-MNIST (Debian's dataset-fashion-mnist) into the data layout
-ebm_mpi reads (DESIGN section 3), so a larger problem trains without code
+ebm_mpi reads (docs/design.md section 3), so a larger problem trains without code
 changes: 28x28 = 784 inputs, 10 classes, pixel values 0..255.
 
     apt-get install dataset-fashion-mnist

@@ -1,5 +1,5 @@
 #!/bin/bash
-# compare_np.sh: "different P, statistically equivalent results" (DESIGN
+# compare_np.sh: "different P, statistically equivalent results" (docs/design.md
 # section 2). Reads the final summary lines of two finished trainings (the
 # stdout.txt that tests/train_ok.sh keeps in each WORKDIR) and checks that
 # the test errors of their best.h5 are within MAX_POINTS percentage points of

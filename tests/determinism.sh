@@ -1,5 +1,5 @@
 #!/bin/bash
-# determinism.sh: DESIGN section 2's determinism promise at one world size.
+# determinism.sh: docs/design.md section 2's determinism promise at one world size.
 # Trains three times at the same NP: twice with --seed 0 and once with
 # --seed 1. The two seed-0 runs must give a bitwise-identical /model in both
 # best.h5 and last.h5 (h5diff exits 0) and the same per-epoch figures (the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# expect_error.sh: runs a command that must fail the way DESIGN section 2 says
+# expect_error.sh: runs a command that must fail the way docs/design.md section 2 says
 # ebm_mpi fails: a non-zero exit status, exactly ONE line of the program's own
 # on stderr, `ebm_mpi: error: <what>`, matching REGEX (an extended regex that
 # checks the message names the file, option or problem), and nothing else

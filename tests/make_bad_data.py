@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # make_bad_data.py: writes the data files the bad-input tests feed to ebm_mpi.
-# Each file copies the layout of data/digits.h5 (DESIGN section 3) and breaks
+# Each file copies the layout of data/digits.h5 (docs/design.md section 3) and breaks
 # exactly one thing, so a test can require the error message to name it.
 # Run with Debian's interpreter (it has h5py and numpy); ctest runs it as the
 # FIXTURES_SETUP test mpi.bad_data.

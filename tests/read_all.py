@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """read_all.py: h5py (as a user would) reads every dataset and attribute of
 an ebm_mpi output directory's best.h5, last.h5 and metrics.h5, and checks that
-the layout of DESIGN section 3 is there with consistent shapes.
+the layout of docs/design.md section 3 is there with consistent shapes.
 
 usage: read_all.py OUTDIR HIDDEN RANKS
 """

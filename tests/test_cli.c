@@ -1,5 +1,5 @@
 /* test_cli.c: cli_parse (commands, presets, option syntax, every error path)
- * and the option table (DESIGN section 4). */
+ * and the option table (docs/design.md section 4). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <setjmp.h>
@@ -558,7 +558,7 @@ static void test_cli_options_hyper_have_values(void **state)
             fail_msg("hyperparameter --%s has an unknown type %d", o->name, (int)o->type);
         }
     }
-    /* DESIGN section 4's hyperparameters: epochs .. seed (13 numbers + preset). */
+    /* docs/design.md section 4's hyperparameters: epochs .. seed (13 numbers + preset). */
     assert_true(n_hyper >= 14);
 }
 

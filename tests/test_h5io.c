@@ -1,6 +1,6 @@
 /* test_h5io.c: the data file (layout checks, shard reads) and checkpoints
  * (atomic write, round trip, refusals) on a singleton MPI process. Fixture
- * files are made with the HDF5 C API directly, in the layout of DESIGN
+ * files are made with the HDF5 C API directly, in the layout of docs/design.md
  * section 3, in a fresh directory under /tmp. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
@@ -108,7 +108,7 @@ static int write_dataset(hid_t loc, const char *name, hid_t ftype, hid_t mtype, 
     return rc < 0 ? -1 : 0;
 }
 
-/* A data file in the layout of DESIGN section 3, serial HDF5. */
+/* A data file in the layout of docs/design.md section 3, serial HDF5. */
 static int make_data_file(const char *path, const data_opts *o)
 {
     const hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);

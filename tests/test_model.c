@@ -44,7 +44,7 @@ static int close_enough(double got, double want, double tol_abs, double tol_rel)
 }
 
 /* ------------------------------------------------------------------------ */
-/* The double-precision reference, written from DESIGN section 1 only.        */
+/* The double-precision reference, written from docs/design.md section 1 only.        */
 /* ------------------------------------------------------------------------ */
 
 /* Signs of the hidden pre-activations seen by a reference forward pass. */
@@ -512,7 +512,7 @@ static void test_model_lse_dlogits_is_softmax(void **state)
 /* The loss on its own: dlogits against finite differences on the logits.   */
 /* ------------------------------------------------------------------------ */
 
-/* The loss of DESIGN section 1 as a function of the logits themselves. */
+/* The loss of docs/design.md section 1 as a function of the logits themselves. */
 static double ref_loss_of_logits(const double *logits, const int32_t *labels, int n,
                                  int n_samples, int k, double w, double alpha)
 {

@@ -1,4 +1,4 @@
-/* test_shard.c: shard_range and the per-step plan (DESIGN section 2) against
+/* test_shard.c: shard_range and the per-step plan (docs/design.md section 2) against
  * their definitions, checked in exact integer arithmetic. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,7 +54,7 @@ static uint64_t lcg_next(uint64_t *x)
     return *x >> 33;
 }
 
-/* Builds the plan for (N, B, P) and checks every property DESIGN section 2
+/* Builds the plan for (N, B, P) and checks every property docs/design.md section 2
  * asks of it; simulates the trainer to show each example is used exactly once
  * per epoch. */
 static void check_plan(int64_t n, int b, int p)
@@ -215,7 +215,7 @@ static void test_shard_plan_init_real_case(void **state)
     shard_plan plan;
     ebm_err err = {0};
     assert_int_equal(shard_plan_init(&plan, 1257, 64, 8, &err), 0);
-    /* 19 full batches and one of 41 (DESIGN section 1). */
+    /* 19 full batches and one of 41 (docs/design.md section 1). */
     assert_int_equal(plan.n_steps, 20);
     assert_int_equal(shard_step_batch(&plan, 0), 64);
     assert_int_equal(shard_step_batch(&plan, 18), 64);
