@@ -68,7 +68,7 @@ int main(int argc, char **argv)
             else
                 cli_print_help(stdout, cfg.command);
         }
-        dist_finalize();
+        dist_finalize(&ctx);
         return EBM_EXIT_OK;
     }
     /* Before anything slow, so an early warning from the batch system is not
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
     }
     if (rc != 0 && ctx.rank == 0)
         ebm_err_print(stderr, &err, -1, show_trail);
-    dist_finalize();
+    dist_finalize(&ctx);
     if (rc != 0)
         return EBM_EXIT_ERROR;
     return outcome == TRAIN_STOPPED ? EBM_EXIT_RESUMABLE : EBM_EXIT_OK;

@@ -477,6 +477,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ais_loglik_run_rejects_non_integer_pixels),
     };
     const int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    dist_finalize();
+    dist_finalize(&g_ctx);
     return failed;
 }

@@ -991,6 +991,6 @@ int main(int argc, char **argv)
     };
 #undef CK
     const int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
-    dist_finalize();
+    dist_finalize(&g_ctx);
     return failed;
 }

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "par/dist_mpi.h"
+
 struct h5io_data {
     hid_t file;
     char path[EBM_PATH_LEN];
@@ -60,7 +62,7 @@ static int h5_fail_at(ebm_err *err, const char *path, const char *what, const ch
 static hid_t mpio_fapl(const dist_ctx *ctx)
 {
     const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl >= 0 && H5Pset_fapl_mpio(fapl, ctx->comm, MPI_INFO_NULL) < 0) {
+    if (fapl >= 0 && H5Pset_fapl_mpio(fapl, dist_comm(ctx), MPI_INFO_NULL) < 0) {
         H5Pclose(fapl);
         return -1;
     }

@@ -1,6 +1,8 @@
 /* dist.c: the MPI layer: init, collectives, error agreement, abort. */
 #include "par/dist.h"
 
+#include "par/dist_mpi.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,30 +33,45 @@ static int count_ok(size_t n, ebm_err *err)
     return 0;
 }
 
+struct dist_handle {
+    MPI_Comm comm;
+};
+
+MPI_Comm dist_comm(const dist_ctx *ctx) { return ctx->comm->comm; }
+
 int dist_init(int *argc, char ***argv, int show_trail, dist_ctx *ctx, ebm_err *err)
 {
     ctx->show_trail = show_trail;
+    ctx->rank = 0, ctx->size = 1;
+    ctx->comm = ebm_calloc(1, sizeof *ctx->comm, "MPI context", err);
+    if (!ctx->comm)
+        return -1;
     MPI_TRY(MPI_Init(argc, argv), "MPI_Init");
-    ctx->comm = MPI_COMM_WORLD;
-    MPI_TRY(MPI_Comm_set_errhandler(ctx->comm, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
-    MPI_TRY(MPI_Comm_rank(ctx->comm, &ctx->rank), "MPI_Comm_rank");
-    MPI_TRY(MPI_Comm_size(ctx->comm, &ctx->size), "MPI_Comm_size");
+    ctx->comm->comm = MPI_COMM_WORLD;
+    MPI_TRY(MPI_Comm_set_errhandler(ctx->comm->comm, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+    MPI_TRY(MPI_Comm_rank(ctx->comm->comm, &ctx->rank), "MPI_Comm_rank");
+    MPI_TRY(MPI_Comm_size(ctx->comm->comm, &ctx->size), "MPI_Comm_size");
     return 0;
 }
 
-void dist_finalize(void) { MPI_Finalize(); }
+void dist_finalize(dist_ctx *ctx)
+{
+    free(ctx->comm);
+    ctx->comm = NULL;
+    MPI_Finalize();
+}
 
 int dist_agree(const dist_ctx *ctx, int local_rc, ebm_err *err)
 {
     int first_failed = local_rc != 0 ? ctx->rank : ctx->size;
-    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &first_failed, 1, MPI_INT, MPI_MIN, ctx->comm),
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &first_failed, 1, MPI_INT, MPI_MIN, ctx->comm->comm),
             "MPI_Allreduce");
     if (first_failed == ctx->size)
         return 0;
     ebm_err shared;
     if (ctx->rank == first_failed)
         shared = *err;
-    MPI_TRY(MPI_Bcast(&shared, sizeof shared, MPI_BYTE, first_failed, ctx->comm), "MPI_Bcast");
+    MPI_TRY(MPI_Bcast(&shared, sizeof shared, MPI_BYTE, first_failed, ctx->comm->comm), "MPI_Bcast");
     shared.msg[sizeof shared.msg - 1] = '\0';
     *err = shared;
     return ebm_trace(err);
@@ -63,7 +80,7 @@ int dist_agree(const dist_ctx *ctx, int local_rc, ebm_err *err)
 _Noreturn void dist_abort(const dist_ctx *ctx, const ebm_err *err)
 {
     ebm_err_print(stderr, err, ctx->size > 1 ? ctx->rank : -1, ctx->show_trail);
-    MPI_Abort(ctx->comm, 1);
+    MPI_Abort(ctx->comm->comm, 1);
     exit(1); /* not reached: MPI_Abort ends every process of the job */
 }
 
@@ -71,7 +88,7 @@ int dist_sum_floats(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err)
 {
     if (count_ok(n, err))
         return -1;
-    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, ctx->comm),
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, ctx->comm->comm),
             "MPI_Allreduce");
     return 0;
 }
@@ -80,7 +97,7 @@ int dist_sum_doubles(const dist_ctx *ctx, double *buf, size_t n, ebm_err *err)
 {
     if (count_ok(n, err))
         return -1;
-    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, ctx->comm),
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, ctx->comm->comm),
             "MPI_Allreduce");
     return 0;
 }
@@ -89,7 +106,7 @@ int dist_bcast_floats(const dist_ctx *ctx, float *buf, size_t n, int root, ebm_e
 {
     if (count_ok(n, err))
         return -1;
-    MPI_TRY(MPI_Bcast(buf, (int)n, MPI_FLOAT, root, ctx->comm), "MPI_Bcast");
+    MPI_TRY(MPI_Bcast(buf, (int)n, MPI_FLOAT, root, ctx->comm->comm), "MPI_Bcast");
     return 0;
 }
 
@@ -97,7 +114,7 @@ int dist_bcast_bytes(const dist_ctx *ctx, void *buf, size_t n, int root, ebm_err
 {
     if (count_ok(n, err))
         return -1;
-    MPI_TRY(MPI_Bcast(buf, (int)n, MPI_BYTE, root, ctx->comm), "MPI_Bcast");
+    MPI_TRY(MPI_Bcast(buf, (int)n, MPI_BYTE, root, ctx->comm->comm), "MPI_Bcast");
     return 0;
 }
 
@@ -106,11 +123,11 @@ int dist_min_mean_max(const dist_ctx *ctx, double local, double out[3], ebm_err 
     double sum = local;
     out[0] = local;
     out[2] = local;
-    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &out[0], 1, MPI_DOUBLE, MPI_MIN, ctx->comm),
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &out[0], 1, MPI_DOUBLE, MPI_MIN, ctx->comm->comm),
             "MPI_Allreduce");
-    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, ctx->comm),
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, ctx->comm->comm),
             "MPI_Allreduce");
-    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &out[2], 1, MPI_DOUBLE, MPI_MAX, ctx->comm),
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &out[2], 1, MPI_DOUBLE, MPI_MAX, ctx->comm->comm),
             "MPI_Allreduce");
     out[1] = sum / ctx->size;
     return 0;
@@ -118,7 +135,7 @@ int dist_min_mean_max(const dist_ctx *ctx, double local, double out[3], ebm_err 
 
 int dist_barrier(const dist_ctx *ctx, ebm_err *err)
 {
-    MPI_TRY(MPI_Barrier(ctx->comm), "MPI_Barrier");
+    MPI_TRY(MPI_Barrier(ctx->comm->comm), "MPI_Barrier");
     return 0;
 }
 

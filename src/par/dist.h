@@ -1,16 +1,18 @@
-/* dist.h: everything that talks MPI. The rest of the program sees a context
- * (communicator, rank, size) and small typed collectives. */
+/* dist.h: the parallel layer. The rest of the program sees a context (rank,
+ * size, an opaque communicator) and small typed collectives; only src/par/
+ * includes mpi.h (par/dist_mpi.h hands the communicator to parallel HDF5). */
 #ifndef EBM_DIST_H
 #define EBM_DIST_H
 
-#include <mpi.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
 
+typedef struct dist_handle dist_handle; /* the MPI communicator, opaque */
+
 typedef struct {
-    MPI_Comm comm;
+    dist_handle *comm;
     int rank, size;
     int show_trail; /* errors print their file:line trail (EBM_MPI_DEBUG=1) */
 } dist_ctx;
@@ -18,7 +20,8 @@ typedef struct {
 /* MPI_Init; errors on the communicator return instead of aborting, so each
  * failure is reported as one ebm_mpi error line. */
 int dist_init(int *argc, char ***argv, int show_trail, dist_ctx *ctx, ebm_err *err);
-void dist_finalize(void);
+/* Frees the context and calls MPI_Finalize. */
+void dist_finalize(dist_ctx *ctx);
 
 /* Collective. Combines a result every rank computed: returns 0 when all ranks
  * succeeded, otherwise -1 on every rank with the message (and trail) of the
