@@ -13,6 +13,8 @@
 #include "num/model.h"
 #include "core/rng.h"
 #include "core/shard.h"
+#include "io/data_file.h"
+#include "io/rows_file.h"
 
 /* Examples (or samples) per chunk on one rank. */
 #define INFER_CHUNK 256
@@ -85,20 +87,20 @@ static int write_dump(const dist_ctx *ctx, const ebm_config *cfg, const run_info
                 best = j;
         pred[i] = best;
     }
-    const h5io_column cols[] = {
+    const rows_column cols[] = {
         {"logits", 0, k, logits, "f(x), one row per example of the split, in file order"},
         {"energy", 0, 0, energy, "E(x) = -logsumexp f(x)"},
         {"label", 1, 0, shard->labels, "true class"},
         {"predicted", 1, 0, pred, "argmax f(x)"},
     };
-    const h5io_attr attrs[] = {
+    const rows_attr attrs[] = {
         {"checkpoint", 0, cfg->ckpt},
         {"data_file", 0, run->data_path},
         {"split", 0, cfg->split},
         {"program", 0, "ebm_mpi eval --dump"},
     };
     if (rc == 0)
-        rc = h5io_write_rows(ctx, cfg->dump, shard->n_total, shard->offset, shard->n, cols, 4,
+        rc = rows_file_write(ctx, cfg->dump, shard->n_total, shard->offset, shard->n, cols, 4,
                              attrs, 4, err);
     else
         rc = dist_agree(ctx, rc, err);
@@ -111,14 +113,14 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
                    ebm_err *err)
 {
     ckpt_model m;
-    if (h5io_checkpoint_read_model(ctx, cfg->ckpt, &m, err))
+    if (ckpt_read_model(ctx, cfg->ckpt, &m, err))
         return ebm_trace(err);
-    h5io_data *file = NULL;
+    data_file *file = NULL;
     data_info info;
     data_shard shard = {0};
     evaluator ev = {0};
     float *logits = NULL;
-    int rc = h5io_data_open(ctx, run->data_path, &file, &info, err);
+    int rc = data_file_open(ctx, run->data_path, &file, &info, err);
     if (rc == 0 && (info.d != m.shape.d || info.k != m.shape.k ||
                     info.value_min != m.value_min || info.value_max != m.value_max))
         rc = ebm_fail(err,
@@ -138,12 +140,12 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
             rc = evaluator_init(&ev, &m.shape, &lp, INFER_CHUNK, err);
         rc = dist_agree(ctx, rc, err);
         if (rc == 0)
-            rc = h5io_data_read(file, split, &shard, err);
+            rc = data_file_read(file, split, &shard, err);
         if (rc == 0)
             rc = data_validate(&shard, &info, run->data_path, cfg->split, err);
         rc = dist_agree(ctx, rc, err);
     }
-    h5io_data_close(file);
+    data_file_close(file);
     if (rc == 0) {
         ebm_rng rng;
         /* Fixed streams: the same checkpoint gives the same figures. */
@@ -161,7 +163,8 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
         /* --loglik: AIS on the checkpoint's box, then this split (src/ais.c). */
         if (rc == 0 && cfg->loglik) {
             ais_loglik_result ll;
-            rc = ais_loglik_run(ctx, &m, &shard, cfg->ais_steps, cfg->ais_chains, &ll, err);
+            const ais_model am = {m.shape, m.params, m.map, m.value_min, m.value_max};
+            rc = ais_loglik_run(ctx, &am, &shard, cfg->ais_steps, cfg->ais_chains, &ll, err);
             if (rc == 0 && ctx->rank == 0)
                 ais_loglik_print(stdout, &ll);
         }
@@ -176,7 +179,7 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
 int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
 {
     ckpt_model m;
-    if (h5io_checkpoint_read_model(ctx, cfg->ckpt, &m, err))
+    if (ckpt_read_model(ctx, cfg->ckpt, &m, err))
         return ebm_trace(err);
     const int k = m.shape.k, d = m.shape.d;
     int rc = 0;
@@ -216,7 +219,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
     rc = dist_agree(ctx, rc, err);
     /* Chains 0..N-1 of the buffer, this rank's rows of them. */
     if (rc == 0 && cfg->from_chains)
-        rc = dist_agree(ctx, h5io_checkpoint_read_chains(ctx, cfg->ckpt, &m, off, n, x, err),
+        rc = dist_agree(ctx, ckpt_read_chains(ctx, cfg->ckpt, &m, off, n, x, err),
                         err);
     int64_t restarted = 0;
     for (int64_t start = 0; rc == 0 && start < n; start += cap) {
@@ -244,13 +247,13 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
     }
     restarted = sampler.restarted_nonfinite;
     if (rc == 0) {
-        const h5io_column cols[] = {
+        const rows_column cols[] = {
             {"samples", 0, d, x, "samples in data units (rows of height x width pixels)"},
             {"energy", 0, 0, energy, "E(x) = -logsumexp f(x) of each sample"},
             {"predicted", 1, 0, pred, "argmax f(x): the class the model sees"},
             {"confidence", 0, 0, conf, "softmax probability of the predicted class"},
         };
-        const h5io_attr attrs[] = {
+        const rows_attr attrs[] = {
             {"checkpoint", 0, cfg->ckpt},
             {"program", 0, "ebm_mpi sample"},
             {"steps", steps, NULL},
@@ -267,7 +270,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
             {"value_min", m.value_min, NULL},
             {"value_max", m.value_max, NULL},
         };
-        rc = h5io_write_rows(ctx, cfg->samples_out, cfg->n_samples, off, n, cols, 4, attrs,
+        rc = rows_file_write(ctx, cfg->samples_out, cfg->n_samples, off, n, cols, 4, attrs,
                              (int)(sizeof attrs / sizeof attrs[0]), err);
     }
     double totals[2] = {(double)restarted, 0.0};

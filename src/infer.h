@@ -5,7 +5,7 @@
 #include "cli.h"
 #include "par/dist.h"
 #include "core/err.h"
-#include "io/h5io.h"
+#include "ckpt.h"
 
 /* Collective. Loss, error, calibration and confusion matrix of --ckpt on
  * --split of the data, sharded over ranks; --dump writes per-example logits

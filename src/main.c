@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "par/dist.h"
-#include "io/h5io.h"
+#include "io/h5file.h"
 #include "infer.h"
 #include "train/train.h"
 #include "version.h"
@@ -35,7 +35,7 @@ static void fill_run_info(const dist_ctx *ctx, const ebm_config *cfg, run_info *
     snprintf(run->program_version, sizeof run->program_version, "%s", EBM_VERSION);
     snprintf(run->git_revision, sizeof run->git_revision, "%s", EBM_GIT_REVISION);
     dist_library_version(run->mpi_version, sizeof run->mpi_version);
-    h5io_library_version(run->hdf5_version, sizeof run->hdf5_version);
+    h5file_library_version(run->hdf5_version, sizeof run->hdf5_version);
     /* "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Zen MAX_THREADS=64": config then core. */
     snprintf(run->blas_version, sizeof run->blas_version, "%s, core %s", openblas_get_config(),
              openblas_get_corename());
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
         ebm_err_print(stderr, &err, -1, show_trail);
         return EBM_EXIT_ERROR;
     }
-    h5io_quiet();
+    h5file_quiet();
     ebm_config cfg;
     /* Every rank parses the same argv: a usage error is seen by all, reported once. */
     int rc = cli_parse(argc, argv, &cfg, &err);

@@ -15,7 +15,6 @@
 #include "ebm/ais.h"
 #include "core/data.h"
 #include "par/dist.h"
-#include "io/h5io.h"
 #include "num/model.h"
 #include "core/rng.h"
 
@@ -389,7 +388,7 @@ static void test_ais_dequant_level_rejects_non_levels(void **state)
 static void check_uniform_model(int map_to_box)
 {
     enum { D = 6, H = 3, K = 4, N = 5 };
-    ckpt_model m;
+    ais_model m;
     memset(&m, 0, sizeof m);
     model_shape_init(&m.shape, D, H, K);
     m.params = calloc(m.shape.n_params, sizeof(float));
@@ -435,7 +434,7 @@ static void test_ais_loglik_run_rejects_non_integer_pixels(void **state)
 {
     (void)state;
     enum { D = 2, H = 3, K = 2 };
-    ckpt_model m;
+    ais_model m;
     memset(&m, 0, sizeof m);
     model_shape_init(&m.shape, D, H, K);
     m.params = calloc(m.shape.n_params, sizeof(float));

@@ -22,7 +22,10 @@
 #include "cli.h"
 #include "core/data.h"
 #include "par/dist.h"
-#include "io/h5io.h"
+#include "ckpt.h"
+#include "io/data_file.h"
+#include "io/h5file.h"
+#include "io/metrics_file.h"
 #include "num/model.h"
 
 /* The fixture data set: D = 2 x 3 pixels, K = 3 classes. */
@@ -219,32 +222,32 @@ static void check_info(const data_info *info)
     assert_string_equal(info->license, fx_license);
 }
 
-static void test_h5io_data_open_reads_info(void **state)
+static void test_data_file_open_reads_info(void **state)
 {
     group_fixture *g = *state;
-    h5io_data *f = NULL;
+    data_file *f = NULL;
     data_info info;
     ebm_err err = {0};
-    if (h5io_data_open(&g_ctx, g->data_fixed, &f, &info, &err))
-        fail_msg("h5io_data_open: %s", err.msg);
+    if (data_file_open(&g_ctx, g->data_fixed, &f, &info, &err))
+        fail_msg("data_file_open: %s", err.msg);
     assert_non_null(f);
     check_info(&info);
-    h5io_data_close(f);
+    data_file_close(f);
 }
 
-static void test_h5io_data_open_reads_vlen_string_attributes(void **state)
+static void test_data_file_open_reads_vlen_string_attributes(void **state)
 {
     group_fixture *g = *state;
-    h5io_data *f = NULL;
+    data_file *f = NULL;
     data_info info;
     ebm_err err = {0};
-    if (h5io_data_open(&g_ctx, g->data_vlen, &f, &info, &err))
-        fail_msg("h5io_data_open: %s", err.msg);
+    if (data_file_open(&g_ctx, g->data_vlen, &f, &info, &err))
+        fail_msg("data_file_open: %s", err.msg);
     check_info(&info);
-    h5io_data_close(f);
+    data_file_close(f);
 }
 
-static void check_shard(h5io_data *f, int split, int64_t offset, int64_t n)
+static void check_shard(data_file *f, int split, int64_t offset, int64_t n)
 {
     data_shard sh;
     ebm_err err = {0};
@@ -255,8 +258,8 @@ static void check_shard(h5io_data *f, int split, int64_t offset, int64_t n)
         for (int j = 0; j < FX_D; j++)
             sh.images[i * FX_D + j] = -1.0f;
     }
-    if (h5io_data_read(f, split, &sh, &err))
-        fail_msg("h5io_data_read(%s, offset %lld, n %lld): %s", data_split_names[split],
+    if (data_file_read(f, split, &sh, &err))
+        fail_msg("data_file_read(%s, offset %lld, n %lld): %s", data_split_names[split],
                  (long long)offset, (long long)n, err.msg);
     for (int64_t i = 0; i < n; i++) {
         if (sh.labels[i] != fx_label(split, offset + i))
@@ -271,65 +274,65 @@ static void check_shard(h5io_data *f, int split, int64_t offset, int64_t n)
     data_shard_free(&sh);
 }
 
-static void test_h5io_data_read_shard_rows(void **state)
+static void test_data_file_read_shard_rows(void **state)
 {
     group_fixture *g = *state;
-    h5io_data *f = NULL;
+    data_file *f = NULL;
     data_info info;
     ebm_err err = {0};
-    if (h5io_data_open(&g_ctx, g->data_fixed, &f, &info, &err))
-        fail_msg("h5io_data_open: %s", err.msg);
+    if (data_file_open(&g_ctx, g->data_fixed, &f, &info, &err))
+        fail_msg("data_file_open: %s", err.msg);
     check_shard(f, SPLIT_TRAIN, 3, 4);                /* middle */
     check_shard(f, SPLIT_TRAIN, 0, 1);                /* first row */
     check_shard(f, SPLIT_TRAIN, 9, 1);                /* last row */
     check_shard(f, SPLIT_TRAIN, 0, fx_n[SPLIT_TRAIN]); /* whole split */
     check_shard(f, SPLIT_VAL, 2, 3);
     check_shard(f, SPLIT_TEST, 1, 3);
-    h5io_data_close(f);
+    data_file_close(f);
 }
 
-static void test_h5io_data_read_zero_rows(void **state)
+static void test_data_file_read_zero_rows(void **state)
 {
     group_fixture *g = *state;
-    h5io_data *f = NULL;
+    data_file *f = NULL;
     data_info info;
     ebm_err err = {0};
-    if (h5io_data_open(&g_ctx, g->data_fixed, &f, &info, &err))
-        fail_msg("h5io_data_open: %s", err.msg);
+    if (data_file_open(&g_ctx, g->data_fixed, &f, &info, &err))
+        fail_msg("data_file_open: %s", err.msg);
     /* Guard buffers of one row: nothing may be written into them. */
     float images[FX_D];
     int32_t labels[1] = {42};
     for (int j = 0; j < FX_D; j++)
         images[j] = 42.0f;
     data_shard sh = {fx_n[SPLIT_TRAIN], 5, 0, FX_D, images, labels};
-    if (h5io_data_read(f, SPLIT_TRAIN, &sh, &err))
-        fail_msg("h5io_data_read with n = 0: %s", err.msg);
+    if (data_file_read(f, SPLIT_TRAIN, &sh, &err))
+        fail_msg("data_file_read with n = 0: %s", err.msg);
     for (int j = 0; j < FX_D; j++)
         assert_true(images[j] == 42.0f);
     assert_int_equal(labels[0], 42);
     /* Also at the very end of the split (a rank past the last example). */
     sh.offset = fx_n[SPLIT_TRAIN];
-    if (h5io_data_read(f, SPLIT_TRAIN, &sh, &err))
-        fail_msg("h5io_data_read with n = 0 at the end: %s", err.msg);
+    if (data_file_read(f, SPLIT_TRAIN, &sh, &err))
+        fail_msg("data_file_read with n = 0 at the end: %s", err.msg);
     assert_int_equal(labels[0], 42);
     /* The file is still usable afterwards. */
     check_shard(f, SPLIT_VAL, 0, 5);
-    h5io_data_close(f);
+    data_file_close(f);
 }
 
 static void expect_data_refused(const char *path, const char *needle)
 {
-    h5io_data *f = (h5io_data *)&g_ctx; /* must be reset to NULL */
+    data_file *f = (data_file *)&g_ctx; /* must be reset to NULL */
     data_info info;
     ebm_err err = {0};
-    if (h5io_data_open(&g_ctx, path, &f, &info, &err) != -1)
-        fail_msg("h5io_data_open('%s') accepted a bad file", path);
+    if (data_file_open(&g_ctx, path, &f, &info, &err) != -1)
+        fail_msg("data_file_open('%s') accepted a bad file", path);
     assert_null(f);
     if (!strstr(err.msg, needle))
         fail_msg("message '%s' does not mention '%s'", err.msg, needle);
 }
 
-static void test_h5io_data_open_fails_missing_val_labels(void **state)
+static void test_data_file_open_fails_missing_val_labels(void **state)
 {
     group_fixture *g = *state;
     char path[160];
@@ -339,7 +342,7 @@ static void test_h5io_data_open_fails_missing_val_labels(void **state)
     expect_data_refused(path, "/val/labels");
 }
 
-static void test_h5io_data_open_fails_count_mismatch(void **state)
+static void test_data_file_open_fails_count_mismatch(void **state)
 {
     group_fixture *g = *state;
     char path[160];
@@ -351,7 +354,7 @@ static void test_h5io_data_open_fails_count_mismatch(void **state)
     expect_data_refused(path, "5 images");
 }
 
-static void test_h5io_data_open_fails_missing_num_classes(void **state)
+static void test_data_file_open_fails_missing_num_classes(void **state)
 {
     group_fixture *g = *state;
     char path[160];
@@ -361,7 +364,7 @@ static void test_h5io_data_open_fails_missing_num_classes(void **state)
     expect_data_refused(path, "num_classes");
 }
 
-static void test_h5io_data_open_fails_missing_or_not_hdf5(void **state)
+static void test_data_file_open_fails_missing_or_not_hdf5(void **state)
 {
     group_fixture *g = *state;
     char path[160];
@@ -445,7 +448,7 @@ static int ckpt_setup(void **state)
     snprintf(c->run.program_version, sizeof c->run.program_version, "0.1.0-test");
     snprintf(c->run.git_revision, sizeof c->run.git_revision, "abcdef123456");
     dist_library_version(c->run.mpi_version, sizeof c->run.mpi_version);
-    h5io_library_version(c->run.hdf5_version, sizeof c->run.hdf5_version);
+    h5file_library_version(c->run.hdf5_version, sizeof c->run.hdf5_version);
     snprintf(c->run.blas_version, sizeof c->run.blas_version, "OpenBLAS (test)");
     snprintf(c->run.data_path, sizeof c->run.data_path, "%s", c->g->data_fixed);
     c->run.world_size = g_ctx.size;
@@ -507,8 +510,8 @@ static int ckpt_teardown(void **state)
 static void write_ckpt(ckpt_fixture *c)
 {
     ebm_err err = {0};
-    if (h5io_checkpoint_write(&g_ctx, c->path, &c->st, &err))
-        fail_msg("h5io_checkpoint_write: %s", err.msg);
+    if (ckpt_write(&g_ctx, c->path, &c->st, &err))
+        fail_msg("ckpt_write: %s", err.msg);
 }
 
 static void check_model_matches(const ckpt_fixture *c, const ckpt_model *m)
@@ -527,14 +530,14 @@ static void check_model_matches(const ckpt_fixture *c, const ckpt_model *m)
     assert_memory_equal(m->params, c->params, c->shape.n_params * sizeof(float));
 }
 
-static void test_h5io_checkpoint_write_read_model_round_trip(void **state)
+static void test_ckpt_write_read_model_round_trip(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
     ckpt_model m;
     ebm_err err = {0};
-    if (h5io_checkpoint_read_model(&g_ctx, c->path, &m, &err))
-        fail_msg("h5io_checkpoint_read_model: %s", err.msg);
+    if (ckpt_read_model(&g_ctx, c->path, &m, &err))
+        fail_msg("ckpt_read_model: %s", err.msg);
     check_model_matches(c, &m);
     assert_true(m.map.scale == 0.125f);
     assert_true(m.map.shift == -1.0f);
@@ -545,7 +548,7 @@ static void test_h5io_checkpoint_write_read_model_round_trip(void **state)
     assert_null(m.params);
 }
 
-static void test_h5io_checkpoint_write_leaves_no_tmp(void **state)
+static void test_ckpt_write_leaves_no_tmp(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
@@ -623,7 +626,7 @@ static void check_floats(hid_t f, const char *name, const float *expect, size_t 
     free(buf);
 }
 
-static void test_h5io_checkpoint_write_layout(void **state)
+static void test_ckpt_write_layout(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
@@ -666,7 +669,7 @@ static void test_h5io_checkpoint_write_layout(void **state)
     H5Fclose(f);
 }
 
-static void test_h5io_checkpoint_write_replaces_existing(void **state)
+static void test_ckpt_write_replaces_existing(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
@@ -677,14 +680,14 @@ static void test_h5io_checkpoint_write_replaces_existing(void **state)
     assert_false(file_exists(c->tmp));
     ckpt_model m;
     ebm_err err = {0};
-    if (h5io_checkpoint_read_model(&g_ctx, c->path, &m, &err))
-        fail_msg("h5io_checkpoint_read_model: %s", err.msg);
+    if (ckpt_read_model(&g_ctx, c->path, &m, &err))
+        fail_msg("ckpt_read_model: %s", err.msg);
     check_model_matches(c, &m);
     assert_int_equal(m.epoch, 8);
     ckpt_model_free(&m);
 }
 
-static void test_h5io_checkpoint_write_overwrites_stale_tmp(void **state)
+static void test_ckpt_write_overwrites_stale_tmp(void **state)
 {
     ckpt_fixture *c = *state;
     /* A crash left a half-written temporary file behind. */
@@ -696,19 +699,19 @@ static void test_h5io_checkpoint_write_overwrites_stale_tmp(void **state)
     assert_false(file_exists(c->tmp));
     ckpt_model m;
     ebm_err err = {0};
-    if (h5io_checkpoint_read_model(&g_ctx, c->path, &m, &err))
-        fail_msg("h5io_checkpoint_read_model: %s", err.msg);
+    if (ckpt_read_model(&g_ctx, c->path, &m, &err))
+        fail_msg("ckpt_read_model: %s", err.msg);
     check_model_matches(c, &m);
     ckpt_model_free(&m);
 }
 
-static void test_h5io_checkpoint_write_fails_missing_directory(void **state)
+static void test_ckpt_write_fails_missing_directory(void **state)
 {
     ckpt_fixture *c = *state;
     char path[200];
     snprintf(path, sizeof path, "%s/no/such/dir/ck.h5", c->g->dir);
     ebm_err err = {0};
-    assert_int_equal(h5io_checkpoint_write(&g_ctx, path, &c->st, &err), -1);
+    assert_int_equal(ckpt_write(&g_ctx, path, &c->st, &err), -1);
     if (!strstr(err.msg, "no/such/dir"))
         fail_msg("message '%s' does not name the file", err.msg);
     assert_false(file_exists(path));
@@ -719,8 +722,8 @@ static void expect_ckpt_refused(const char *path, const char *needle)
     ckpt_model m;
     memset(&m, 0x5a, sizeof m);
     ebm_err err = {0};
-    if (h5io_checkpoint_read_model(&g_ctx, path, &m, &err) != -1)
-        fail_msg("h5io_checkpoint_read_model('%s') accepted a bad file", path);
+    if (ckpt_read_model(&g_ctx, path, &m, &err) != -1)
+        fail_msg("ckpt_read_model('%s') accepted a bad file", path);
     assert_null(m.params);
     if (!strstr(err.msg, needle))
         fail_msg("message '%s' does not mention '%s'", err.msg, needle);
@@ -735,7 +738,7 @@ static hid_t open_rw(const char *path)
     return f;
 }
 
-static void test_h5io_checkpoint_read_model_fails_without_complete(void **state)
+static void test_ckpt_read_model_fails_without_complete(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
@@ -753,7 +756,7 @@ static void test_h5io_checkpoint_read_model_fails_without_complete(void **state)
     expect_ckpt_refused(c->path, "complete");
 }
 
-static void test_h5io_checkpoint_read_model_fails_other_format_version(void **state)
+static void test_ckpt_read_model_fails_other_format_version(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
@@ -770,7 +773,7 @@ static void test_h5io_checkpoint_read_model_fails_other_format_version(void **st
     expect_ckpt_refused(c->path, num);
 }
 
-static void test_h5io_checkpoint_read_model_fails_not_hdf5(void **state)
+static void test_ckpt_read_model_fails_not_hdf5(void **state)
 {
     ckpt_fixture *c = *state;
     FILE *fp = fopen(c->path, "w");
@@ -781,7 +784,7 @@ static void test_h5io_checkpoint_read_model_fails_not_hdf5(void **state)
     expect_ckpt_refused(c->path, c->path);
 }
 
-static void test_h5io_checkpoint_read_model_fails_missing_file(void **state)
+static void test_ckpt_read_model_fails_missing_file(void **state)
 {
     ckpt_fixture *c = *state;
     assert_false(file_exists(c->path));
@@ -789,7 +792,7 @@ static void test_h5io_checkpoint_read_model_fails_missing_file(void **state)
     expect_ckpt_refused(c->path, strerror(ENOENT));
 }
 
-static void test_h5io_checkpoint_read_model_fails_data_file(void **state)
+static void test_ckpt_read_model_fails_data_file(void **state)
 {
     ckpt_fixture *c = *state;
     /* An HDF5 file that is not a checkpoint (the data file). */
@@ -833,15 +836,15 @@ static void resume_buffers_free(resume_buffers *b)
     free(b->params), free(b->exp_avg), free(b->exp_inf), free(b->r.history);
 }
 
-static void test_h5io_checkpoint_read_resume_round_trip(void **state)
+static void test_ckpt_read_resume_round_trip(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
     resume_buffers b;
     resume_buffers_init(&b, c);
     ebm_err err = {0};
-    if (h5io_checkpoint_read_resume(&g_ctx, c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
-        fail_msg("h5io_checkpoint_read_resume: %s", err.msg);
+    if (ckpt_read_resume(&g_ctx, c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
+        fail_msg("ckpt_read_resume: %s", err.msg);
     const size_t n = c->shape.n_params;
     /* Bitwise: a resumed run must continue exactly. */
     assert_memory_equal(b.params, c->params, n * sizeof(float));
@@ -871,7 +874,7 @@ static void test_h5io_checkpoint_read_resume_round_trip(void **state)
     resume_buffers_free(&b);
 }
 
-static void test_h5io_checkpoint_read_resume_fails_changed_hyperparameter(void **state)
+static void test_ckpt_read_resume_fails_changed_hyperparameter(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
@@ -882,13 +885,13 @@ static void test_h5io_checkpoint_read_resume_fails_changed_hyperparameter(void *
     other.epochs = c->cfg.epochs + 5; /* allowed to change: must not be the one named */
     ebm_err err = {0};
     assert_int_equal(
-        h5io_checkpoint_read_resume(&g_ctx, c->path, &other, &c->shape, &c->run, &b.r, &err), -1);
+        ckpt_read_resume(&g_ctx, c->path, &other, &c->shape, &c->run, &b.r, &err), -1);
     assert_non_null(strstr(err.msg, "--lr 0.001"));
     assert_non_null(strstr(err.msg, "--lr 0.002"));
     resume_buffers_free(&b);
 }
 
-static void test_h5io_checkpoint_read_resume_fails_other_data(void **state)
+static void test_ckpt_read_resume_fails_other_data(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
@@ -898,7 +901,7 @@ static void test_h5io_checkpoint_read_resume_fails_other_data(void **state)
     other.data_checksum ^= 1;
     ebm_err err = {0};
     assert_int_equal(
-        h5io_checkpoint_read_resume(&g_ctx, c->path, &c->cfg, &c->shape, &other, &b.r, &err), -1);
+        ckpt_read_resume(&g_ctx, c->path, &c->cfg, &c->shape, &other, &b.r, &err), -1);
     assert_non_null(strstr(err.msg, "checksum"));
     resume_buffers_free(&b);
 }
@@ -925,7 +928,7 @@ static double metrics_value(const char *path, const char *name, int row, int *ro
     return row < (int)n ? v[row] : NAN;
 }
 
-static void test_h5io_metrics_sync_appends_and_truncates(void **state)
+static void test_metrics_file_sync_appends_and_truncates(void **state)
 {
     ckpt_fixture *c = *state;
     char path[200];
@@ -935,21 +938,21 @@ static void test_h5io_metrics_sync_appends_and_truncates(void **state)
     int rows = -1;
     /* One row per call, as training does. */
     for (int n = 1; n <= 3; n++)
-        if (h5io_metrics_sync(&g_ctx, path, c->history, n, &err))
-            fail_msg("h5io_metrics_sync: %s", err.msg);
+        if (metrics_file_sync(&g_ctx, path, c->history, n, &err))
+            fail_msg("metrics_file_sync: %s", err.msg);
     assert_true(metrics_value(path, "val_error", 2, &rows) == c->history[2].val_error);
     assert_int_equal(rows, 3);
     assert_true(metrics_value(path, "epoch", 0, &rows) == 1.0);
     /* A resumed run from epoch 2 drops row 3, then writes a different one. */
-    if (h5io_metrics_sync(&g_ctx, path, c->history, 2, &err))
-        fail_msg("h5io_metrics_sync: %s", err.msg);
+    if (metrics_file_sync(&g_ctx, path, c->history, 2, &err))
+        fail_msg("metrics_file_sync: %s", err.msg);
     (void)metrics_value(path, "epoch", 0, &rows);
     assert_int_equal(rows, 2);
     metrics_row changed[3];
     memcpy(changed, c->history, sizeof changed);
     changed[2].val_error = 0.75;
-    if (h5io_metrics_sync(&g_ctx, path, changed, 3, &err))
-        fail_msg("h5io_metrics_sync: %s", err.msg);
+    if (metrics_file_sync(&g_ctx, path, changed, 3, &err))
+        fail_msg("metrics_file_sync: %s", err.msg);
     assert_true(metrics_value(path, "val_error", 2, &rows) == 0.75);
     assert_int_equal(rows, 3);
     remove(path);
@@ -962,32 +965,32 @@ int main(int argc, char **argv)
         fprintf(stderr, "test_h5io: %s\n", err.msg);
         return 1;
     }
-    h5io_quiet();
+    h5file_quiet();
 #define CK(t) cmocka_unit_test_setup_teardown(t, ckpt_setup, ckpt_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_h5io_data_open_reads_info),
-        cmocka_unit_test(test_h5io_data_open_reads_vlen_string_attributes),
-        cmocka_unit_test(test_h5io_data_read_shard_rows),
-        cmocka_unit_test(test_h5io_data_read_zero_rows),
-        cmocka_unit_test(test_h5io_data_open_fails_missing_val_labels),
-        cmocka_unit_test(test_h5io_data_open_fails_count_mismatch),
-        cmocka_unit_test(test_h5io_data_open_fails_missing_num_classes),
-        cmocka_unit_test(test_h5io_data_open_fails_missing_or_not_hdf5),
-        CK(test_h5io_checkpoint_write_read_model_round_trip),
-        CK(test_h5io_checkpoint_write_leaves_no_tmp),
-        CK(test_h5io_checkpoint_write_layout),
-        CK(test_h5io_checkpoint_write_replaces_existing),
-        CK(test_h5io_checkpoint_write_overwrites_stale_tmp),
-        CK(test_h5io_checkpoint_write_fails_missing_directory),
-        CK(test_h5io_checkpoint_read_model_fails_without_complete),
-        CK(test_h5io_checkpoint_read_model_fails_other_format_version),
-        CK(test_h5io_checkpoint_read_model_fails_not_hdf5),
-        CK(test_h5io_checkpoint_read_model_fails_missing_file),
-        CK(test_h5io_checkpoint_read_model_fails_data_file),
-        CK(test_h5io_checkpoint_read_resume_round_trip),
-        CK(test_h5io_checkpoint_read_resume_fails_changed_hyperparameter),
-        CK(test_h5io_checkpoint_read_resume_fails_other_data),
-        CK(test_h5io_metrics_sync_appends_and_truncates),
+        cmocka_unit_test(test_data_file_open_reads_info),
+        cmocka_unit_test(test_data_file_open_reads_vlen_string_attributes),
+        cmocka_unit_test(test_data_file_read_shard_rows),
+        cmocka_unit_test(test_data_file_read_zero_rows),
+        cmocka_unit_test(test_data_file_open_fails_missing_val_labels),
+        cmocka_unit_test(test_data_file_open_fails_count_mismatch),
+        cmocka_unit_test(test_data_file_open_fails_missing_num_classes),
+        cmocka_unit_test(test_data_file_open_fails_missing_or_not_hdf5),
+        CK(test_ckpt_write_read_model_round_trip),
+        CK(test_ckpt_write_leaves_no_tmp),
+        CK(test_ckpt_write_layout),
+        CK(test_ckpt_write_replaces_existing),
+        CK(test_ckpt_write_overwrites_stale_tmp),
+        CK(test_ckpt_write_fails_missing_directory),
+        CK(test_ckpt_read_model_fails_without_complete),
+        CK(test_ckpt_read_model_fails_other_format_version),
+        CK(test_ckpt_read_model_fails_not_hdf5),
+        CK(test_ckpt_read_model_fails_missing_file),
+        CK(test_ckpt_read_model_fails_data_file),
+        CK(test_ckpt_read_resume_round_trip),
+        CK(test_ckpt_read_resume_fails_changed_hyperparameter),
+        CK(test_ckpt_read_resume_fails_other_data),
+        CK(test_metrics_file_sync_appends_and_truncates),
     };
 #undef CK
     const int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,7 +1,6 @@
 /* data.c: shards in memory, validation, input mapping. */
 #include "core/data.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,23 +72,4 @@ void data_map(const input_map *map, const float *x, float *out, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         out[i] = map->scale * x[i] + map->shift;
-}
-
-int data_file_checksum(const char *path, uint64_t *sum, ebm_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ebm_fail(err, "cannot open data file '%s': %s", path, strerror(errno));
-    uint64_t h = 0xcbf29ce484222325ULL;
-    unsigned char buf[1 << 16];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        for (size_t i = 0; i < n; i++)
-            h = (h ^ buf[i]) * 0x100000001b3ULL;
-    const int failed = ferror(f);
-    fclose(f);
-    if (failed)
-        return ebm_fail(err, "cannot read data file '%s'", path);
-    *sum = h;
-    return 0;
 }

@@ -1,6 +1,6 @@
 /* data.h: the data set in memory (this rank's shards of each split), its
  * validation, and the affine map from data units to the model's input space.
- * File access is in h5io. */
+ * File access is in io/data_file.h. */
 #ifndef EBM_DATA_H
 #define EBM_DATA_H
 
@@ -51,7 +51,5 @@ input_map data_input_map(const data_info *info, int map_to_box);
 /* out[i] = map(x[i]) for n values. */
 void data_map(const input_map *map, const float *x, float *out, size_t n);
 
-/* FNV-1a 64 of the file's bytes: ties a checkpoint to the data it saw. */
-int data_file_checksum(const char *path, uint64_t *sum, ebm_err *err);
 
 #endif

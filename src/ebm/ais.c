@@ -456,7 +456,7 @@ static int model_energy_fn(void *vctx, const float *x, int n, double *energy, fl
     return 0;
 }
 
-static int model_energy_init(model_energy *me, const ckpt_model *m, ebm_err *err)
+static int model_energy_init(model_energy *me, const ais_model *m, ebm_err *err)
 {
     memset(me, 0, sizeof *me);
     me->shape = &m->shape;
@@ -547,7 +547,7 @@ static int shard_log_density(const ais_energy *en, const ais_dequant *q,
     return ebm_pass(err, rc);
 }
 
-int ais_loglik_run(const dist_ctx *ctx, const ckpt_model *m, const data_shard *shard,
+int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *shard,
                    int n_temps, int64_t n_chains, ais_loglik_result *res, ebm_err *err)
 {
     const double t0 = timer_now();

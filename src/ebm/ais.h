@@ -10,7 +10,7 @@
 #include "core/data.h"
 #include "par/dist.h"
 #include "core/err.h"
-#include "io/h5io.h"
+#include "num/model.h"
 
 /* An energy on R^d. Fills energy[i] = E(x_i) for the n rows of x (n, d) and,
  * when grad is not NULL, grad (n, d) = dE/dx. n never exceeds the capacity
@@ -116,11 +116,19 @@ typedef struct {
     double seconds;
 } ais_loglik_result;
 
-/* Collective. log Z of the checkpoint's energy on its data box by AIS
+/* The density the log-likelihood is taken under: a model on its data box. */
+typedef struct {
+    model_shape shape;
+    const float *params;
+    input_map map;               /* data units -> the model's input space */
+    double value_min, value_max; /* the data box, data units */
+} ais_model;
+
+/* Collective. log Z of the model's energy on its data box by AIS
  * (n_temps temperatures, n_chains chains over all ranks, default transitions,
  * fixed seeds), then the log-likelihood of each rank's shard (data units,
  * integer levels), gathered so every rank gets the result. */
-int ais_loglik_run(const dist_ctx *ctx, const ckpt_model *m, const data_shard *shard,
+int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *shard,
                    int n_temps, int64_t n_chains, ais_loglik_result *res, ebm_err *err);
 
 void ais_loglik_print(FILE *out, const ais_loglik_result *r);

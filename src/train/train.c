@@ -20,6 +20,8 @@
 #include "core/rng.h"
 #include "core/shard.h"
 #include "core/timer.h"
+#include "io/data_file.h"
+#include "io/metrics_file.h"
 
 /* Status values that ride on the gradient allreduce, after the gradients:
  * the epoch sums (metrics.h), then flags summed over ranks. */
@@ -129,8 +131,8 @@ static void trainer_free(trainer *t)
 static int load_data(const dist_ctx *ctx, const ebm_config *cfg, const char *path, trainer *t,
                      ebm_err *err)
 {
-    h5io_data *file = NULL;
-    if (h5io_data_open(ctx, path, &file, &t->info, err))
+    data_file *file = NULL;
+    if (data_file_open(ctx, path, &file, &t->info, err))
         return ebm_trace(err);
     int rc = 0;
     if (ctx->size > t->info.n[SPLIT_TRAIN])
@@ -146,12 +148,12 @@ static int load_data(const dist_ctx *ctx, const ebm_config *cfg, const char *pat
         rc = data_shard_alloc(&t->split[s], t->info.n[s], off, n, t->info.d, err);
         rc = dist_agree(ctx, rc, err);
         if (rc == 0)
-            rc = h5io_data_read(file, s, &t->split[s], err);
+            rc = data_file_read(file, s, &t->split[s], err);
         if (rc == 0)
             rc = data_validate(&t->split[s], &t->info, path, data_split_names[s], err);
         rc = dist_agree(ctx, rc, err);
     }
-    h5io_data_close(file);
+    data_file_close(file);
     return ebm_pass(err, rc);
 }
 
@@ -361,7 +363,7 @@ static int write_ckpt(const dist_ctx *ctx, const ebm_config *cfg, const run_info
         .history = t->history,
         .kill_midway = t->checkpoints_written == t->fault_kill_at_checkpoint,
     };
-    return h5io_checkpoint_write(ctx, path, &st, err);
+    return ckpt_write(ctx, path, &st, err);
 }
 
 /* A per-purpose stream: evaluation must not consume the training stream. */
@@ -403,7 +405,7 @@ static int resume(const dist_ctx *ctx, const ebm_config *cfg, const run_info *ru
         .order = t->order,
         .n_local = t->split[SPLIT_TRAIN].n,
     };
-    if (h5io_checkpoint_read_resume(ctx, path, cfg, &t->shape, run, &r, err)) {
+    if (ckpt_read_resume(ctx, path, cfg, &t->shape, run, &r, err)) {
         free(r.history);
         return -1;
     }
@@ -605,7 +607,7 @@ static int end_epoch(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     }
     char path[EBM_PATH_LEN + 32];
     snprintf(path, sizeof path, "%s/metrics.h5", cfg->out);
-    if (h5io_metrics_sync(ctx, path, t->history, pr->epoch, err))
+    if (metrics_file_sync(ctx, path, t->history, pr->epoch, err))
         return ebm_trace(err);
     if (better && write_ckpt(ctx, cfg, run, t, "best.h5", err))
         return ebm_trace(err);
@@ -632,7 +634,7 @@ static int report_best(const dist_ctx *ctx, const ebm_config *cfg, trainer *t, d
         return 0;
     }
     ckpt_model best;
-    if (h5io_checkpoint_read_model(ctx, path, &best, err))
+    if (ckpt_read_model(ctx, path, &best, err))
         return ebm_trace(err);
     eval_result test;
     ebm_rng erng;
@@ -680,7 +682,7 @@ int train_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run_in
          * the checkpoint's epoch first. */
         char path[EBM_PATH_LEN + 32];
         snprintf(path, sizeof path, "%s/metrics.h5", cfg->out);
-        rc = h5io_metrics_sync(ctx, path, t.history, t.progress.epoch, err);
+        rc = metrics_file_sync(ctx, path, t.history, t.progress.epoch, err);
     }
     const double t_start = timer_now();
     double last_ckpt = t_start;

@@ -5,7 +5,7 @@
 #include "cli.h"
 #include "par/dist.h"
 #include "core/err.h"
-#include "io/h5io.h"
+#include "ckpt.h"
 
 /* Non-finite global gradients in a row after which training stops. */
 #define EBM_MAX_SKIPPED_IN_A_ROW 10

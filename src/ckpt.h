@@ -1,35 +1,22 @@
-/* h5io.h: everything that talks HDF5: the data file (each rank reads its own
- * hyperslab through the MPI-IO driver) and checkpoints (written collectively,
- * atomically: temporary name, flush, close, rename). */
-#ifndef EBM_H5IO_H
-#define EBM_H5IO_H
+/* ckpt.h: checkpoints (<out>/best.h5, <out>/last.h5): what one holds, its
+ * layout in the file (docs/design.md section 3), and the resume policy (which
+ * options may differ from the run that wrote it). Written collectively and
+ * atomically through io/h5file.h; loading checks the format version, the
+ * `complete` mark and every shape. */
+#ifndef EBM_CKPT_H
+#define EBM_CKPT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "cli.h"
 #include "core/data.h"
-#include "par/dist.h"
 #include "core/err.h"
 #include "core/metrics.h"
 #include "num/model.h"
+#include "par/dist.h"
 
 #define EBM_CKPT_FORMAT_VERSION 1
-
-/* Turns off HDF5's automatic error-stack printing: h5io reports its errors. */
-void h5io_quiet(void);
-void h5io_library_version(char *buf, size_t len);
-
-typedef struct h5io_data h5io_data;
-
-/* Collective. Opens the data file read-only and checks its layout (splits,
- * dataset ranks, matching sizes, attributes). */
-int h5io_data_open(const dist_ctx *ctx, const char *path, h5io_data **file, data_info *info,
-                   ebm_err *err);
-/* Collective. Reads shard->n rows from shard->offset of `split` (which may be
- * zero rows on some ranks). */
-int h5io_data_read(h5io_data *file, int split, data_shard *shard, ebm_err *err);
-void h5io_data_close(h5io_data *file);
 
 /* Versions and identity of this run, stored as checkpoint attributes. */
 typedef struct {
@@ -67,13 +54,13 @@ typedef struct {
 } ckpt_state;
 
 /* Collective. Writes `path` atomically. */
-int h5io_checkpoint_write(const dist_ctx *ctx, const char *path, const ckpt_state *state,
+int ckpt_write(const dist_ctx *ctx, const char *path, const ckpt_state *state,
                           ebm_err *err);
 
 /* Where resumed state goes. The caller sets the sizes (shape, first_chain,
- * n_chains, n_local) and buffers; h5io fills them. rng_state and order are
+ * n_chains, n_local) and buffers; ckpt_read_resume fills them. rng_state and order are
  * filled only when the checkpoint was written by as many ranks as this run
- * (same_world = 1). history is allocated by h5io (progress.epoch rows). */
+ * (same_world = 1). history is allocated by it (progress.epoch rows). */
 typedef struct {
     float *params, *exp_avg, *exp_inf; /* exp_* significant on rank 0 */
     int64_t adam_step;
@@ -92,15 +79,9 @@ typedef struct {
  * Refuses, naming the difference, a checkpoint whose hyperparameters (all but
  * --epochs, --threads, --checkpoint-every), model shape or data checksum differ
  * from this run's. */
-int h5io_checkpoint_read_resume(const dist_ctx *ctx, const char *path, const ebm_config *cfg,
+int ckpt_read_resume(const dist_ctx *ctx, const char *path, const ebm_config *cfg,
                                 const model_shape *shape, const run_info *run, ckpt_resume *r,
                                 ebm_err *err);
-
-/* Collective. Brings <path> (metrics.h5) to exactly n_rows rows: creates it if
- * needed, drops rows past n_rows (a resumed run) and writes the missing ones
- * from rows[]. Opened and closed each call, so users can read it meanwhile. */
-int h5io_metrics_sync(const dist_ctx *ctx, const char *path, const metrics_row *rows,
-                      int n_rows, ebm_err *err);
 
 /* A model loaded from a checkpoint. */
 typedef struct {
@@ -116,35 +97,13 @@ typedef struct {
 } ckpt_model;
 
 /* Collective. Reads the model of a complete checkpoint. */
-int h5io_checkpoint_read_model(const dist_ctx *ctx, const char *path, ckpt_model *model,
+int ckpt_read_model(const dist_ctx *ctx, const char *path, ckpt_model *model,
                                ebm_err *err);
 void ckpt_model_free(ckpt_model *model);
 
 /* Collective. This rank's rows [first, first + count) of the checkpoint's
  * /sampler/chains (model input space) into out (count, d). */
-int h5io_checkpoint_read_chains(const dist_ctx *ctx, const char *path, const ckpt_model *model,
+int ckpt_read_chains(const dist_ctx *ctx, const char *path, const ckpt_model *model,
                                 int64_t first, int64_t count, float *out, ebm_err *err);
-
-/* Per-example output files (eval --dump, sample): datasets of n_total rows,
- * each rank writing its rows [offset, offset + n). */
-typedef struct {
-    const char *name;
-    int is_int;    /* int32, else float32 */
-    int width;     /* columns; 0 for a 1-D dataset */
-    const void *data; /* this rank's n rows */
-    const char *description;
-} h5io_column;
-
-/* A root attribute: a number, or a string when text != NULL. */
-typedef struct {
-    const char *name;
-    double number;
-    const char *text;
-} h5io_attr;
-
-/* Collective. Writes `path` atomically (temporary name, then rename). */
-int h5io_write_rows(const dist_ctx *ctx, const char *path, int64_t n_total, int64_t offset,
-                    int64_t n, const h5io_column *cols, int n_cols, const h5io_attr *attrs,
-                    int n_attrs, ebm_err *err);
 
 #endif

@@ -1,0 +1,550 @@
+/* ckpt.c: the checkpoint schema (docs/design.md section 3) and the resume
+ * policy, through io/h5file.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "ckpt.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "io/h5file.h"
+
+/* The partial-epoch sums of train_progress, as attributes of /data_order. */
+static const char *const sum_names[EPOCH_SUMS] = {
+    "partial_count", "partial_loss", "partial_ce", "partial_gen",
+    "partial_errors", "partial_energy_data", "partial_energy_sample"};
+
+/* ---- writing ------------------------------------------------------------- */
+
+/* Every layer's weight [out,in] and bias [out] of a flat buffer, under groups
+ * named by `group_fmt` with the layer number ("/model/layer%d"), from rank 0. */
+static int write_layers(const dist_ctx *ctx, h5file *f, const char *group_fmt,
+                        const model_shape *shape, const float *flat, ebm_err *err)
+{
+    for (int l = 0; l < EBM_LAYERS; l++) {
+        char group[64], name[80];
+        snprintf(group, sizeof group, group_fmt, l);
+        const int64_t wd[2] = {shape->out[l], shape->in[l]}, bd[2] = {shape->out[l], 0};
+        snprintf(name, sizeof name, "%s/weight", group);
+        EBM_TRY(h5file_write_all(ctx, f, name, H5FILE_F32, 2, wd,
+                                 flat ? flat + shape->w_off[l] : NULL, err));
+        snprintf(name, sizeof name, "%s/bias", group);
+        EBM_TRY(h5file_write_all(ctx, f, name, H5FILE_F32, 1, bd,
+                                 flat ? flat + shape->b_off[l] : NULL, err));
+    }
+    return 0;
+}
+
+/* The per-epoch history: one 1-D dataset per metrics column, from rank 0. */
+static int write_history(const dist_ctx *ctx, h5file *f, const metrics_row *rows, int n,
+                         ebm_err *err)
+{
+    size_t n_cols;
+    const metrics_column *cols = metrics_columns(&n_cols);
+    double *column = ebm_calloc((size_t)n, sizeof(double), "metrics history", err);
+    if (!column)
+        return ebm_trace(err);
+    int rc = 0;
+    for (size_t c = 0; c < n_cols && rc == 0; c++) {
+        char name[96];
+        snprintf(name, sizeof name, "/metrics/%s", cols[c].name);
+        for (int i = 0; i < n; i++)
+            column[i] = *(const double *)((const char *)&rows[i] + cols[c].offset);
+        const int64_t dims[2] = {n, 0};
+        rc = h5file_write_all(ctx, f, name, H5FILE_F64, 1, dims, column, err);
+    }
+    free(column);
+    return ebm_pass(err, rc);
+}
+
+/* /sampler/chains, /rng/state and /data_order: each rank writes its own rows. */
+static int write_rank_state(const dist_ctx *ctx, h5file *f, const ckpt_state *st, ebm_err *err)
+{
+    const int64_t chain_dims[2] = {st->n_chains_total, st->shape->d};
+    EBM_TRY(h5file_write_rows(f, "/sampler/chains", H5FILE_F32, 2, chain_dims, st->first_chain,
+                              st->n_chains, st->chains, err));
+    const int64_t rng_dims[2] = {ctx->size, EBM_RNG_WORDS};
+    EBM_TRY(h5file_write_rows(f, "/rng/state", H5FILE_U64, 2, rng_dims, ctx->rank, 1,
+                              st->rng_state, err));
+    EBM_TRY(h5file_attr_write_string(
+        f, "/sampler", "meaning",
+        st->n_chains_total > 0
+            ? "persistent Langevin chains, row = global chain id, in the model's input space"
+            : "no persistent chains: trained with fresh chains every step (--buffer 0)",
+        err));
+    EBM_TRY(h5file_attr_write_string(f, "/rng", "generator",
+                                     "xoshiro256** (row r: rank r's stream)", err));
+    /* Shards differ in size by one: rows are padded with -1. */
+    int32_t *row = ebm_calloc((size_t)st->n_local_max, sizeof(int32_t), "data order", err);
+    if (!row)
+        return ebm_trace(err);
+    for (int64_t i = 0; i < st->n_local_max; i++)
+        row[i] = i < st->n_local ? st->order[i] : -1;
+    const int64_t order_dims[2] = {ctx->size, st->n_local_max};
+    const int rc = h5file_write_rows(f, "/data_order", H5FILE_I32, 2, order_dims, ctx->rank, 1,
+                                     row, err);
+    free(row);
+    EBM_TRY(rc);
+    const train_progress *pr = st->progress;
+    EBM_TRY(h5file_attr_write_string(f, "/data_order", "meaning",
+                                     "row r: rank r's order of its train shard this epoch "
+                                     "(local indices, -1 = padding)",
+                                     err));
+    EBM_TRY(h5file_attr_write_int(f, "/data_order", "epoch", pr->epoch, err));
+    EBM_TRY(h5file_attr_write_int(f, "/data_order", "step_in_epoch", pr->step, err));
+    EBM_TRY(h5file_attr_write_int(f, "/data_order", "skipped_in_epoch", pr->skipped_epoch, err));
+    EBM_TRY(h5file_attr_write_int(f, "/data_order", "skipped_in_a_row", pr->skipped_in_a_row,
+                                  err));
+    for (int i = 0; i < EPOCH_SUMS; i++)
+        EBM_TRY(h5file_attr_write_double(f, "/data_order", sum_names[i], pr->sums[i], err));
+    return 0;
+}
+
+static int write_attributes(h5file *f, const ckpt_state *st, ebm_err *err)
+{
+    const run_info *run = st->run;
+    const train_progress *pr = st->progress;
+    char checksum[24];
+    snprintf(checksum, sizeof checksum, "%016llx", (unsigned long long)run->data_checksum);
+    const struct {
+        const char *name;
+        const char *text;
+    } strings[] = {
+        {"program", "ebm_mpi"},
+        {"program_version", run->program_version},
+        {"git_revision", run->git_revision},
+        {"mpi_version", run->mpi_version},
+        {"hdf5_version", run->hdf5_version},
+        {"blas_version", run->blas_version},
+        {"data_file", run->data_path},
+        {"data_checksum_fnv1a64", checksum},
+    };
+    const struct {
+        const char *name;
+        int64_t value;
+    } ints[] = {
+        {"world_size", run->world_size},
+        {"epoch", pr->epoch},
+        {"step_in_epoch", pr->step},
+        {"global_step", pr->global_step},
+        {"skipped_steps", pr->skipped_total},
+        {"best_epoch", pr->best_epoch},
+    };
+    const struct {
+        const char *name;
+        double value;
+    } doubles[] = {
+        {"best_val_error", pr->best_val_error}, {"best_val_loss", pr->best_val_loss},
+        {"input_scale", st->map.scale},         {"input_shift", st->map.shift},
+        {"value_min", st->value_min},           {"value_max", st->value_max},
+    };
+    const struct {
+        const char *name;
+        int64_t value;
+    } ints2[] = {
+        {"height", st->height},
+        {"width", st->width},
+        {"map_inputs", st->cfg->map_inputs},
+        {"clamp_chains", st->cfg->clamp_chains},
+        {"select_by_error", st->cfg->select_by_error},
+    };
+    EBM_TRY(h5file_attr_write_int(f, "/", "format_version", EBM_CKPT_FORMAT_VERSION, err));
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+        EBM_TRY(h5file_attr_write_string(f, "/", strings[i].name, strings[i].text, err));
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        EBM_TRY(h5file_attr_write_int(f, "/", ints[i].name, ints[i].value, err));
+    for (size_t i = 0; i < sizeof doubles / sizeof doubles[0]; i++)
+        EBM_TRY(h5file_attr_write_double(f, "/", doubles[i].name, doubles[i].value, err));
+    for (size_t i = 0; i < sizeof ints2 / sizeof ints2[0]; i++)
+        EBM_TRY(h5file_attr_write_int(f, "/", ints2[i].name, ints2[i].value, err));
+    /* Every hyperparameter under its option name. */
+    size_t n_opts;
+    const cli_option *opts = cli_options(&n_opts);
+    for (size_t i = 0; i < n_opts; i++) {
+        const cli_option *o = &opts[i];
+        if (!o->hyper)
+            continue;
+        const char *s = cli_option_string(o, st->cfg);
+        if (s)
+            EBM_TRY(h5file_attr_write_string(f, "/", o->name, s, err));
+        else if (o->type == OPT_DOUBLE)
+            EBM_TRY(h5file_attr_write_double(f, "/", o->name, cli_option_number(o, st->cfg), err));
+        else
+            EBM_TRY(h5file_attr_write_int(f, "/", o->name,
+                                          (int64_t)cli_option_number(o, st->cfg), err));
+    }
+    return 0;
+}
+
+static int write_contents(const dist_ctx *ctx, h5file *f, const ckpt_state *st, ebm_err *err)
+{
+    EBM_TRY(write_layers(ctx, f, "/model/layer%d", st->shape, st->params, err));
+    if (st->kill_midway && ctx->rank == 0)
+        raise(SIGKILL); /* fault injection for the tests (README); mpirun ends the rest */
+    /* Adamax moments in the model's layout, one tree per moment. */
+    EBM_TRY(write_layers(ctx, f, "/optimizer/layer%d/exp_avg", st->shape, st->exp_avg, err));
+    EBM_TRY(write_layers(ctx, f, "/optimizer/layer%d/exp_inf", st->shape, st->exp_inf, err));
+    EBM_TRY(h5file_attr_write_int(f, "/optimizer", "step", st->adam_step, err));
+    EBM_TRY(write_rank_state(ctx, f, st, err));
+    EBM_TRY(write_history(ctx, f, st->history, st->progress->epoch, err));
+    EBM_TRY(write_attributes(f, st, err));
+    /* Last, so that a reader can tell a finished file from an interrupted one. */
+    EBM_TRY(h5file_attr_write_int(f, "/", "complete", 1, err));
+    return h5file_flush(f, err);
+}
+
+int ckpt_write(const dist_ctx *ctx, const char *path, const ckpt_state *st, ebm_err *err)
+{
+    const size_t len = strlen(path) + sizeof ".tmp";
+    char *tmp = ebm_calloc(len, 1, "file name", err);
+    if (!tmp)
+        return ebm_pass(err, dist_agree(ctx, -1, err));
+    snprintf(tmp, len, "%s.tmp", path);
+    h5file *f = NULL;
+    int rc = h5file_create(ctx, tmp, &f, err);
+    if (rc == 0)
+        rc = write_contents(ctx, f, st, err);
+    if (f && h5file_close(f, rc == 0 ? err : NULL) && rc == 0)
+        rc = -1;
+    rc = h5file_publish(ctx, rc, tmp, path, err);
+    free(tmp);
+    return ebm_pass(err, rc);
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+/* Collective. Opens a checkpoint and checks it is complete and of our format. */
+static int open_checkpoint(const dist_ctx *ctx, const char *path, h5file **f, ebm_err *err)
+{
+    EBM_TRY(h5file_open(ctx, path, "checkpoint", 0, f, err));
+    double complete = 0, v = -1;
+    int rc = 0;
+    if (h5file_attr_read_double(*f, "/", "complete", &complete, NULL) || complete != 1)
+        rc = ebm_fail(err,
+                      "checkpoint '%s' is incomplete (no 'complete' attribute): it was not "
+                      "finished or is not an ebm_mpi checkpoint",
+                      path);
+    else if (h5file_attr_read_double(*f, "/", "format_version", &v, NULL) ||
+             v != EBM_CKPT_FORMAT_VERSION)
+        rc = ebm_fail(err, "checkpoint '%s' has format version %g, this program reads %d", path,
+                      v, EBM_CKPT_FORMAT_VERSION);
+    if (rc) {
+        h5file_close(*f, NULL);
+        *f = NULL;
+    }
+    return rc;
+}
+
+/* Reads the named root attributes into doubles; the first missing one is the
+ * error. */
+static int read_doubles(h5file *f, const char *const *names, double *const *out, int n,
+                        ebm_err *err)
+{
+    for (int i = 0; i < n; i++)
+        EBM_TRY(h5file_attr_read_double(f, "/", names[i], out[i], err));
+    return 0;
+}
+
+/* Shape of /model/layer{l}/weight, which must be 2-D. */
+static int weight_dims(h5file *f, int layer, int64_t dims[2])
+{
+    char name[48];
+    snprintf(name, sizeof name, "/model/layer%d/weight", layer);
+    int rank;
+    h5file_class cls;
+    if (!h5file_exists(f, name) || h5file_dims(f, name, &rank, dims, &cls, NULL))
+        return -1;
+    return rank == 2 ? 0 : -1;
+}
+
+/* Every layer under `group_fmt` into flat; rows on every rank when
+ * all_ranks, else on rank 0 only (the optimizer state). */
+static int read_layers(const dist_ctx *ctx, h5file *f, const char *group_fmt,
+                       const model_shape *shape, float *flat, int all_ranks, ebm_err *err)
+{
+    for (int l = 0; l < EBM_LAYERS; l++) {
+        char group[64], name[80];
+        snprintf(group, sizeof group, group_fmt, l);
+        const int64_t wd[2] = {shape->out[l], shape->in[l]};
+        const int64_t rows = (all_ranks || ctx->rank == 0) ? wd[0] : 0;
+        snprintf(name, sizeof name, "%s/weight", group);
+        EBM_TRY(h5file_read_rows(f, name, H5FILE_F32, 2, wd, 0, rows,
+                                 flat ? flat + shape->w_off[l] : NULL, err));
+        snprintf(name, sizeof name, "%s/bias", group);
+        EBM_TRY(h5file_read_rows(f, name, H5FILE_F32, 1, wd, 0, rows,
+                                 flat ? flat + shape->b_off[l] : NULL, err));
+    }
+    return 0;
+}
+
+static int read_model_contents(h5file *f, const char *path, ckpt_model *m, ebm_err *err)
+{
+    int64_t first[2], last[2];
+    if (weight_dims(f, 0, first) || weight_dims(f, EBM_LAYERS - 1, last))
+        return ebm_fail(err, "checkpoint '%s' has no valid /model/layer{0..%d}/weight", path,
+                        EBM_LAYERS - 1);
+    model_shape_init(&m->shape, (int)first[1], (int)first[0], (int)last[0]);
+    m->params = ebm_calloc(m->shape.n_params, sizeof(float), "model parameters", err);
+    if (!m->params)
+        return ebm_trace(err);
+    for (int l = 0; l < EBM_LAYERS; l++) {
+        char wname[48], bname[48];
+        snprintf(wname, sizeof wname, "/model/layer%d/weight", l);
+        snprintf(bname, sizeof bname, "/model/layer%d/bias", l);
+        const int64_t wd[2] = {m->shape.out[l], m->shape.in[l]};
+        if (h5file_read_rows(f, wname, H5FILE_F32, 2, wd, 0, wd[0],
+                             m->params + m->shape.w_off[l], NULL) ||
+            h5file_read_rows(f, bname, H5FILE_F32, 1, wd, 0, wd[0],
+                             m->params + m->shape.b_off[l], NULL))
+            return ebm_fail(err, "checkpoint '%s': layer %d does not match a %d-%d-%d MLP", path,
+                            l, m->shape.d, m->shape.h, m->shape.k);
+    }
+    double scale = 1, shift = 0, epoch = 0;
+    {
+        const char *const names[] = {"input_scale", "input_shift", "value_min", "value_max",
+                                     "epoch"};
+        double *const out[] = {&scale, &shift, &m->value_min, &m->value_max, &epoch};
+        if (read_doubles(f, names, out, 5, NULL))
+            return ebm_fail(err, "checkpoint '%s' lacks its input mapping attributes", path);
+    }
+    m->map.scale = (float)scale, m->map.shift = (float)shift;
+    m->epoch = (int)epoch;
+    double steps = 0, clamp = 0, height = 0, width = 0;
+    {
+        const char *const names[] = {"langevin-steps", "clamp_chains", "step-size",
+                                     "noise",          "gen-weight",   "energy-reg"};
+        double *const out[] = {&steps,    &clamp,          &m->step_size,
+                               &m->noise, &m->gen_weight, &m->energy_reg};
+        if (read_doubles(f, names, out, 6, NULL))
+            return ebm_fail(err, "checkpoint '%s' lacks its training attributes", path);
+    }
+    h5file_attr_read_double(f, "/", "height", &height, NULL);
+    h5file_attr_read_double(f, "/", "width", &width, NULL);
+    m->langevin_steps = (int)steps, m->clamp_chains = (int)clamp;
+    m->height = (int)height, m->width = (int)width;
+    int64_t chain_dims[2] = {0, 0};
+    int chain_rank = 0;
+    h5file_class cls;
+    if (h5file_exists(f, "/sampler/chains") &&
+        h5file_dims(f, "/sampler/chains", &chain_rank, chain_dims, &cls, NULL) == 0 &&
+        chain_rank == 2 && chain_dims[1] == m->shape.d)
+        m->n_chains = chain_dims[0];
+    return 0;
+}
+
+int ckpt_read_model(const dist_ctx *ctx, const char *path, ckpt_model *m, ebm_err *err)
+{
+    memset(m, 0, sizeof *m);
+    h5file *f;
+    EBM_TRY(open_checkpoint(ctx, path, &f, err));
+    int rc = read_model_contents(f, path, m, err);
+    h5file_close(f, NULL);
+    if (rc)
+        ckpt_model_free(m);
+    return ebm_pass(err, rc);
+}
+
+void ckpt_model_free(ckpt_model *m)
+{
+    free(m->params);
+    m->params = NULL;
+}
+
+int ckpt_read_chains(const dist_ctx *ctx, const char *path, const ckpt_model *m, int64_t first,
+                     int64_t count, float *out, ebm_err *err)
+{
+    h5file *f;
+    EBM_TRY(open_checkpoint(ctx, path, &f, err));
+    const int64_t dims[2] = {m->n_chains, m->shape.d};
+    const int rc = h5file_read_rows(f, "/sampler/chains", H5FILE_F32, 2, dims, first, count, out,
+                                    err);
+    h5file_close(f, NULL);
+    return ebm_pass(err, rc);
+}
+
+/* ---- the resume policy ------------------------------------------------------ */
+
+/* The first hyperparameter (other than --epochs) whose stored value differs
+ * from cfg's: the options a resumed run may change are not hyperparameters,
+ * except --epochs. */
+static int compare_hyperparameters(h5file *f, const char *path, const ebm_config *cfg,
+                                   ebm_err *err)
+{
+    size_t n_opts;
+    const cli_option *opts = cli_options(&n_opts);
+    for (size_t i = 0; i < n_opts; i++) {
+        const cli_option *o = &opts[i];
+        if (!o->hyper || strcmp(o->name, "epochs") == 0)
+            continue;
+        char stored[64] = "", current[64];
+        const char *s = cli_option_string(o, cfg);
+        if (s) {
+            h5file_attr_read_string(f, "/", o->name, stored, sizeof stored);
+            snprintf(current, sizeof current, "%s", s);
+        } else {
+            double v;
+            if (h5file_attr_read_double(f, "/", o->name, &v, NULL) == 0)
+                snprintf(stored, sizeof stored, "%.17g", v);
+            snprintf(current, sizeof current, "%.17g", cli_option_number(o, cfg));
+        }
+        if (strcmp(stored, current) != 0)
+            return ebm_fail(err,
+                            "cannot resume from '%s': it was trained with --%s %s, this run "
+                            "has --%s %s (only --epochs, --threads and --checkpoint-every may "
+                            "change on resume)",
+                            path, o->name, stored[0] ? stored : "(missing)", o->name, current);
+    }
+    return 0;
+}
+
+static int check_data_checksum(h5file *f, const char *path, const run_info *run, ebm_err *err)
+{
+    char stored[24] = "", current[24];
+    snprintf(current, sizeof current, "%016llx", (unsigned long long)run->data_checksum);
+    h5file_attr_read_string(f, "/", "data_checksum_fnv1a64", stored, sizeof stored);
+    if (strcmp(stored, current) != 0)
+        return ebm_fail(err,
+                        "cannot resume from '%s': it was trained on data with checksum %s, "
+                        "'%s' has %s",
+                        path, stored[0] ? stored : "(missing)", run->data_path, current);
+    return 0;
+}
+
+/* Where training stood, from the root attributes. */
+static int read_progress(h5file *f, const char *path, ckpt_resume *r, double *step_in_epoch,
+                         ebm_err *err)
+{
+    double world = 0, epoch = 0, global_step = 0, best_epoch = 0, skipped = 0;
+    train_progress *pr = &r->progress;
+    memset(pr, 0, sizeof *pr);
+    const char *const names[] = {"world_size",  "epoch",      "step_in_epoch",
+                                 "global_step", "best_epoch", "best_val_error",
+                                 "best_val_loss", "skipped_steps"};
+    double *const out[] = {&world,      &epoch,
+                           step_in_epoch, &global_step,
+                           &best_epoch, &pr->best_val_error,
+                           &pr->best_val_loss, &skipped};
+    for (int i = 0; i < 8; i++)
+        if (h5file_attr_read_double(f, "/", names[i], out[i], NULL))
+            return ebm_fail(err, "checkpoint '%s' lacks attribute %s", path, names[i]);
+    r->world_size = (int)world;
+    pr->epoch = (int)epoch;
+    pr->global_step = (int64_t)global_step;
+    pr->best_epoch = (int)best_epoch;
+    pr->skipped_total = (int64_t)skipped;
+    return 0;
+}
+
+/* The exact position inside the epoch, written by as many ranks as this run:
+ * this rank's random stream and data order, and the epoch's sums so far.
+ * The order check is rank-local: the caller agrees on the result. */
+static int read_position(const dist_ctx *ctx, h5file *f, const char *path, ckpt_resume *r,
+                         ebm_err *err)
+{
+    train_progress *pr = &r->progress;
+    const int64_t rng_dims[2] = {ctx->size, EBM_RNG_WORDS};
+    EBM_TRY(h5file_read_rows(f, "/rng/state", H5FILE_U64, 2, rng_dims, ctx->rank, 1,
+                             r->rng_state, err));
+    int rank = 0;
+    int64_t od[2] = {0, 0};
+    h5file_class cls;
+    EBM_TRY(h5file_dims(f, "/data_order", &rank, od, &cls, err));
+    double skipped_epoch = 0, in_a_row = 0;
+    int rc = 0;
+    for (int i = 0; i < EPOCH_SUMS && rc == 0; i++)
+        rc = h5file_attr_read_double(f, "/data_order", sum_names[i], &pr->sums[i], NULL);
+    if (rc == 0)
+        rc = h5file_attr_read_double(f, "/data_order", "skipped_in_epoch", &skipped_epoch, NULL);
+    if (rc == 0)
+        rc = h5file_attr_read_double(f, "/data_order", "skipped_in_a_row", &in_a_row, NULL);
+    if (rc)
+        return ebm_fail(err, "checkpoint '%s': /data_order lacks its attributes", path);
+    pr->skipped_epoch = (int64_t)skipped_epoch;
+    pr->skipped_in_a_row = (int)in_a_row;
+    if (rank != 2 || od[0] != ctx->size || od[1] < r->n_local)
+        return ebm_fail(err, "'%s': cannot read /data_order", path);
+    int32_t *row = ebm_calloc((size_t)od[1], sizeof(int32_t), "data order", err);
+    if (!row)
+        return ebm_trace(err);
+    rc = h5file_read_rows(f, "/data_order", H5FILE_I32, 2, od, ctx->rank, 1, row, err);
+    for (int64_t i = 0; rc == 0 && i < r->n_local; i++) {
+        if (row[i] < 0 || row[i] >= r->n_local)
+            rc = ebm_fail(err, "checkpoint '%s': /data_order row %d is corrupt", path, ctx->rank);
+        else
+            r->order[i] = row[i];
+    }
+    free(row);
+    return ebm_pass(err, rc);
+}
+
+static int read_history(h5file *f, const char *path, int n, metrics_row *rows, ebm_err *err)
+{
+    size_t n_cols;
+    const metrics_column *cols = metrics_columns(&n_cols);
+    double *column = ebm_calloc((size_t)n, sizeof(double), "metrics history", err);
+    if (!column)
+        return ebm_trace(err);
+    int rc = 0;
+    for (size_t c = 0; c < n_cols && rc == 0; c++) {
+        char name[96];
+        snprintf(name, sizeof name, "/metrics/%s", cols[c].name);
+        const int64_t dims[2] = {n, 0};
+        rc = h5file_read_rows(f, name, H5FILE_F64, 1, dims, 0, n, column, NULL);
+        for (int i = 0; i < n && rc == 0; i++)
+            *(double *)((char *)&rows[i] + cols[c].offset) = column[i];
+    }
+    free(column);
+    if (rc)
+        return ebm_fail(err, "'%s': cannot read /metrics", path);
+    return 0;
+}
+
+static int read_resume_contents(const dist_ctx *ctx, h5file *f, const char *path,
+                                const ebm_config *cfg, const model_shape *shape,
+                                const run_info *run, ckpt_resume *r, ebm_err *err)
+{
+    double step_in_epoch = 0;
+    EBM_TRY(compare_hyperparameters(f, path, cfg, err));
+    EBM_TRY(check_data_checksum(f, path, run, err));
+    EBM_TRY(read_progress(f, path, r, &step_in_epoch, err));
+    r->same_world = r->world_size == ctx->size;
+    if (read_layers(ctx, f, "/model/layer%d", shape, r->params, 1, NULL) ||
+        read_layers(ctx, f, "/optimizer/layer%d/exp_avg", shape, r->exp_avg, 0, NULL) ||
+        read_layers(ctx, f, "/optimizer/layer%d/exp_inf", shape, r->exp_inf, 0, NULL))
+        return ebm_fail(err, "'%s': cannot read /model or /optimizer with this run's shapes",
+                        path);
+    double step = 0;
+    if (h5file_attr_read_double(f, "/optimizer", "step", &step, NULL))
+        return ebm_fail(err, "checkpoint '%s': /optimizer lacks its step attribute", path);
+    r->adam_step = (int64_t)step;
+    const int64_t chain_dims[2] = {cfg->buffer, shape->d};
+    EBM_TRY(h5file_read_rows(f, "/sampler/chains", H5FILE_F32, 2, chain_dims, r->first_chain,
+                             r->n_chains, r->chains, err));
+    int rc = 0;
+    if (r->same_world) {
+        r->progress.step = (int)step_in_epoch;
+        rc = read_position(ctx, f, path, r, err);
+    }
+    /* The order check is the only rank-local one: agree before the next
+     * collective read. */
+    EBM_TRY(dist_agree(ctx, rc, err));
+    const int n = r->progress.epoch;
+    r->history = ebm_calloc((size_t)n, sizeof(metrics_row), "metrics history", err);
+    if (!r->history)
+        return ebm_trace(err);
+    return read_history(f, path, n, r->history, err);
+}
+
+int ckpt_read_resume(const dist_ctx *ctx, const char *path, const ebm_config *cfg,
+                     const model_shape *shape, const run_info *run, ckpt_resume *r,
+                     ebm_err *err)
+{
+    h5file *f;
+    r->history = NULL;
+    EBM_TRY(open_checkpoint(ctx, path, &f, err));
+    const int rc = read_resume_contents(ctx, f, path, cfg, shape, run, r, err);
+    h5file_close(f, NULL);
+    return ebm_pass(err, rc);
+}

@@ -1,0 +1,515 @@
+/* h5file.c: the HDF5 calls behind h5file.h (parallel HDF5, MPI-IO driver). */
+#define _POSIX_C_SOURCE 200809L
+#include "io/h5file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "par/dist_mpi.h"
+
+struct h5file {
+    hid_t id;
+    const dist_ctx *ctx;
+    char *path;
+};
+
+void h5file_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+void h5file_library_version(char *buf, size_t len)
+{
+    unsigned maj = 0, min = 0, rel = 0;
+    H5get_libversion(&maj, &min, &rel);
+    snprintf(buf, len, "%u.%u.%u", maj, min, rel);
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* The innermost message of HDF5's error stack (where the failure was first
+ * seen: usually the useful one), then the stack is cleared. */
+static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    if (n == 0)
+        snprintf((char *)data, 200, "%s", e->desc ? e->desc : "");
+    return 0;
+}
+
+/* A failure on `path` (`what` says what was being done), with HDF5's
+ * innermost message, recorded where the macro stands. */
+#define h5_fail(err, path, ...) h5_fail_at((err), (path), __FILE__, __LINE__, __func__, __VA_ARGS__)
+__attribute__((format(printf, 6, 7))) static int h5_fail_at(ebm_err *err, const char *path,
+                                                            const char *file, int line,
+                                                            const char *func, const char *fmt,
+                                                            ...)
+{
+    char what[256], detail[200] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, detail);
+    H5Eclear2(H5E_DEFAULT);
+    if (detail[0])
+        return ebm_fail_at(err, file, line, func, "'%s': %s (HDF5: %s)", path, what, detail);
+    return ebm_fail_at(err, file, line, func, "'%s': %s", path, what);
+}
+
+/* ---- types and property lists --------------------------------------------- */
+
+static hid_t file_type(h5file_type t)
+{
+    switch (t) {
+    case H5FILE_F32: return H5T_IEEE_F32LE;
+    case H5FILE_F64: return H5T_IEEE_F64LE;
+    case H5FILE_I32: return H5T_STD_I32LE;
+    case H5FILE_I64: return H5T_STD_I64LE;
+    case H5FILE_U64: return H5T_STD_U64LE;
+    }
+    return -1;
+}
+
+static hid_t memory_type(h5file_type t)
+{
+    switch (t) {
+    case H5FILE_F32: return H5T_NATIVE_FLOAT;
+    case H5FILE_F64: return H5T_NATIVE_DOUBLE;
+    case H5FILE_I32: return H5T_NATIVE_INT32;
+    case H5FILE_I64: return H5T_NATIVE_INT64;
+    case H5FILE_U64: return H5T_NATIVE_UINT64;
+    }
+    return -1;
+}
+
+static hid_t mpio_fapl(const dist_ctx *ctx)
+{
+    const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && H5Pset_fapl_mpio(fapl, dist_comm(ctx), MPI_INFO_NULL) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
+    return fapl;
+}
+
+static hid_t collective_dxpl(void)
+{
+    const hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    if (dxpl >= 0 && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
+        H5Pclose(dxpl);
+        return -1;
+    }
+    return dxpl;
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+static int wrap(const dist_ctx *ctx, const char *path, hid_t id, h5file **out, ebm_err *err)
+{
+    h5file *f = ebm_calloc(1, sizeof *f, "HDF5 file handle", err);
+    char *copy = f ? strdup(path) : NULL;
+    if (!f || !copy) {
+        free(f);
+        H5Fclose(id);
+        return f ? ebm_fail(err, "out of memory opening '%s'", path) : ebm_trace(err);
+    }
+    f->id = id;
+    f->ctx = ctx;
+    f->path = copy;
+    *out = f;
+    return 0;
+}
+
+int h5file_precheck(const char *path, const char *kind, ebm_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return ebm_fail(err, "cannot open %s '%s': %s", kind, path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return ebm_fail(err, "%s '%s' is not a regular file", kind, path);
+    const htri_t is_h5 = H5Fis_hdf5(path);
+    H5Eclear2(H5E_DEFAULT);
+    if (is_h5 <= 0)
+        return ebm_fail(err, "%s '%s' is not an HDF5 file", kind, path);
+    return 0;
+}
+
+int h5file_create(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err)
+{
+    *file = NULL;
+    const hid_t fapl = mpio_fapl(ctx);
+    const hid_t id = fapl >= 0 ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (id < 0)
+        return h5_fail(err, path, "cannot create file");
+    return wrap(ctx, path, id, file, err);
+}
+
+int h5file_open(const dist_ctx *ctx, const char *path, const char *kind, int writable,
+                h5file **file, ebm_err *err)
+{
+    *file = NULL;
+    EBM_TRY(dist_agree(ctx, h5file_precheck(path, kind, err), err));
+    const hid_t fapl = mpio_fapl(ctx);
+    const hid_t id =
+        fapl >= 0 ? H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl) : -1;
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (id < 0)
+        return h5_fail(err, path, "cannot open: the HDF5 file is damaged or truncated");
+    return wrap(ctx, path, id, file, err);
+}
+
+int h5file_flush(h5file *f, ebm_err *err)
+{
+    if (H5Fflush(f->id, H5F_SCOPE_GLOBAL) < 0)
+        return h5_fail(err, f->path, "cannot flush");
+    return 0;
+}
+
+int h5file_close(h5file *f, ebm_err *err)
+{
+    if (!f)
+        return 0;
+    int rc = 0;
+    if (H5Fclose(f->id) < 0) {
+        if (err)
+            rc = h5_fail(err, f->path, "cannot close");
+        else
+            H5Eclear2(H5E_DEFAULT);
+    }
+    free(f->path);
+    free(f);
+    return rc;
+}
+
+const char *h5file_path(const h5file *f) { return f->path; }
+
+/* ---- datasets ---------------------------------------------------------------- */
+
+int h5file_exists(h5file *f, const char *name)
+{
+    /* H5Lexists checks one link: walk the path so a missing parent is "no". */
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", name);
+    int ok = 1;
+    for (char *p = buf + 1; ok && *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        ok = H5Lexists(f->id, buf, H5P_DEFAULT) > 0;
+        *p = '/';
+    }
+    ok = ok && H5Lexists(f->id, buf, H5P_DEFAULT) > 0;
+    H5Eclear2(H5E_DEFAULT);
+    return ok;
+}
+
+int h5file_dims(h5file *f, const char *name, int *rank, int64_t dims[2], h5file_class *cls,
+                ebm_err *err)
+{
+    if (!h5file_exists(f, name))
+        return ebm_fail(err, "'%s' has no dataset %s", f->path, name);
+    const hid_t ds = H5Dopen2(f->id, name, H5P_DEFAULT);
+    if (ds < 0)
+        return h5_fail(err, f->path, "cannot open %s", name);
+    const hid_t space = H5Dget_space(ds), type = H5Dget_type(ds);
+    hsize_t d[H5S_MAX_RANK] = {0};
+    *rank = H5Sget_simple_extent_ndims(space);
+    if (*rank > 0 && *rank <= H5S_MAX_RANK)
+        H5Sget_simple_extent_dims(space, d, NULL);
+    dims[0] = *rank > 0 ? (int64_t)d[0] : 0;
+    dims[1] = *rank > 1 ? (int64_t)d[1] : 0;
+    const H5T_class_t c = H5Tget_class(type);
+    *cls = c == H5T_FLOAT ? H5FILE_FLOAT : c == H5T_INTEGER ? H5FILE_INTEGER : H5FILE_OTHER;
+    H5Tclose(type);
+    H5Sclose(space);
+    H5Dclose(ds);
+    return 0;
+}
+
+/* Selects rows [row0, row0 + nrows) of all `cols` columns in the file space;
+ * with no rows, selects nothing in both spaces: the rank still takes part in
+ * the collective transfer. */
+static herr_t select_rows(hid_t fspace, hid_t mspace, hsize_t row0, hsize_t nrows, hsize_t cols)
+{
+    if (nrows == 0)
+        return (H5Sselect_none(fspace) < 0 || H5Sselect_none(mspace) < 0) ? -1 : 0;
+    const hsize_t start[2] = {row0, 0}, count[2] = {nrows, cols};
+    return H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+}
+
+/* The collective transfer of this rank's rows between `ds` (file space
+ * `space`) and data. */
+static herr_t transfer_rows(hid_t ds, hid_t space, hid_t mtype, int rank, hsize_t row0,
+                            hsize_t nrows, hsize_t cols, void *data, int write)
+{
+    const hsize_t mdims[2] = {nrows > 0 ? nrows : 1, cols};
+    const hid_t mspace = H5Screate_simple(rank, mdims, NULL);
+    const hid_t dxpl = collective_dxpl();
+    herr_t rc = (mspace < 0 || dxpl < 0) ? -1 : select_rows(space, mspace, row0, nrows, cols);
+    if (rc >= 0)
+        rc = write ? H5Dwrite(ds, mtype, mspace, space, dxpl, data)
+                   : H5Dread(ds, mtype, mspace, space, dxpl, data);
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    return rc;
+}
+
+int h5file_write_rows(h5file *f, const char *name, h5file_type type, int rank,
+                      const int64_t dims[2], int64_t row0, int64_t nrows, const void *data,
+                      ebm_err *err)
+{
+    const hsize_t hd[2] = {(hsize_t)dims[0], rank > 1 ? (hsize_t)dims[1] : 1};
+    const hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    const hid_t space = H5Screate_simple(rank, hd, NULL);
+    hid_t ds = -1;
+    if (lcpl >= 0 && space >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0)
+        ds = H5Dcreate2(f->id, name, file_type(type), space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = ds < 0 ? -1 : 0;
+    /* An empty dataset (no chains): nothing to transfer, on any rank. */
+    if (rc >= 0 && hd[0] > 0 && hd[1] > 0)
+        rc = transfer_rows(ds, space, memory_type(type), rank, (hsize_t)row0, (hsize_t)nrows,
+                           hd[1], (void *)data, 1);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (space >= 0)
+        H5Sclose(space);
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    if (rc < 0)
+        return h5_fail(err, f->path, "cannot write %s", name);
+    return 0;
+}
+
+int h5file_write_all(const dist_ctx *ctx, h5file *f, const char *name, h5file_type type,
+                     int rank, const int64_t dims[2], const void *data, ebm_err *err)
+{
+    return h5file_write_rows(f, name, type, rank, dims, 0, ctx->rank == 0 ? dims[0] : 0, data,
+                             err);
+}
+
+int h5file_read_rows(h5file *f, const char *name, h5file_type type, int rank,
+                     const int64_t dims[2], int64_t row0, int64_t nrows, void *data,
+                     ebm_err *err)
+{
+    const hid_t ds = h5file_exists(f, name) ? H5Dopen2(f->id, name, H5P_DEFAULT) : -1;
+    if (ds < 0)
+        return h5_fail(err, f->path, "cannot open %s", name);
+    const hid_t space = H5Dget_space(ds);
+    hsize_t have[2] = {0, 0};
+    const int have_rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (have_rank == rank)
+        H5Sget_simple_extent_dims(space, have, NULL);
+    const hsize_t cols = rank > 1 ? (hsize_t)dims[1] : 1;
+    /* A shape mismatch is seen alike by every rank, so all of them skip the
+     * collective read together. */
+    const int shape_ok = have_rank == rank && have[0] == (hsize_t)dims[0] &&
+                         (rank == 1 || have[1] == (hsize_t)dims[1]);
+    herr_t rc = shape_ok ? 0 : -1;
+    if (shape_ok && dims[0] > 0 && cols > 0)
+        rc = transfer_rows(ds, space, memory_type(type), rank, (hsize_t)row0, (hsize_t)nrows,
+                           cols, data, 0);
+    if (space >= 0)
+        H5Sclose(space);
+    H5Dclose(ds);
+    if (!shape_ok) {
+        H5Eclear2(H5E_DEFAULT);
+        if (rank == 1)
+            return ebm_fail(err, "'%s': %s has %d dimension(s) of %llu, expected [%lld]",
+                            f->path, name, have_rank, (unsigned long long)have[0],
+                            (long long)dims[0]);
+        return ebm_fail(err, "'%s': %s has %d dimension(s) of %llu x %llu, expected [%lld, %lld]",
+                        f->path, name, have_rank, (unsigned long long)have[0],
+                        (unsigned long long)have[1], (long long)dims[0], (long long)dims[1]);
+    }
+    if (rc < 0)
+        return h5_fail(err, f->path, "cannot read %s", name);
+    return 0;
+}
+
+/* ---- growing columns ---------------------------------------------------------- */
+
+int h5file_column_create(h5file *f, const char *name, int64_t chunk, ebm_err *err)
+{
+    const hsize_t zero[1] = {0}, unlimited[1] = {H5S_UNLIMITED}, ch[1] = {(hsize_t)chunk};
+    const hid_t space = H5Screate_simple(1, zero, unlimited);
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t ds = -1;
+    if (space >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, 1, ch) >= 0)
+        ds = H5Dcreate2(f->id, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    if (ds < 0)
+        return h5_fail(err, f->path, "cannot create %s", name);
+    return 0;
+}
+
+int h5file_column_resize(h5file *f, const char *name, int64_t n, const double *rows,
+                         int64_t *old_length, ebm_err *err)
+{
+    const hid_t ds = h5file_exists(f, name) ? H5Dopen2(f->id, name, H5P_DEFAULT) : -1;
+    if (ds < 0)
+        return h5_fail(err, f->path, "has no column %s", name);
+    hid_t space = H5Dget_space(ds);
+    hsize_t have = 0;
+    herr_t rc = (space >= 0 && H5Sget_simple_extent_ndims(space) == 1) ? 0 : -1;
+    if (rc >= 0)
+        H5Sget_simple_extent_dims(space, &have, NULL);
+    if (space >= 0)
+        H5Sclose(space);
+    const hsize_t want = (hsize_t)n;
+    if (rc >= 0 && have != want)
+        rc = H5Dset_extent(ds, &want);
+    if (rc >= 0 && have < want) {
+        /* Rows [have, want) from rank 0; the others select nothing. */
+        space = H5Dget_space(ds);
+        rc = space < 0 ? -1
+                       : transfer_rows(ds, space, H5T_NATIVE_DOUBLE, 1, have,
+                                       f->ctx->rank == 0 ? want - have : 0, 1,
+                                       (void *)(rows + have), 1);
+        if (space >= 0)
+            H5Sclose(space);
+    }
+    H5Dclose(ds);
+    if (rc < 0)
+        return h5_fail(err, f->path, "cannot write column %s", name);
+    if (old_length)
+        *old_length = (int64_t)have;
+    return 0;
+}
+
+/* ---- attributes ------------------------------------------------------------------ */
+
+int h5file_attr_exists(h5file *f, const char *obj, const char *name)
+{
+    const htri_t e = H5Aexists_by_name(f->id, obj, name, H5P_DEFAULT);
+    H5Eclear2(H5E_DEFAULT);
+    return e > 0;
+}
+
+static int attr_write(h5file *f, const char *obj, const char *name, hid_t type,
+                      const void *value, ebm_err *err)
+{
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t a =
+        space >= 0 ? H5Acreate_by_name(f->id, obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT,
+                                       H5P_DEFAULT)
+                   : -1;
+    const herr_t rc = a >= 0 ? H5Awrite(a, type, value) : -1;
+    if (a >= 0)
+        H5Aclose(a);
+    if (space >= 0)
+        H5Sclose(space);
+    if (rc < 0)
+        return h5_fail(err, f->path, "cannot write attribute %s of %s", name, obj);
+    return 0;
+}
+
+int h5file_attr_write_int(h5file *f, const char *obj, const char *name, int64_t value,
+                          ebm_err *err)
+{
+    return attr_write(f, obj, name, H5T_NATIVE_INT64, &value, err);
+}
+
+int h5file_attr_write_double(h5file *f, const char *obj, const char *name, double value,
+                             ebm_err *err)
+{
+    return attr_write(f, obj, name, H5T_NATIVE_DOUBLE, &value, err);
+}
+
+int h5file_attr_write_string(h5file *f, const char *obj, const char *name, const char *value,
+                             ebm_err *err)
+{
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    if (type < 0 || H5Tset_size(type, strlen(value) + 1) < 0 ||
+        H5Tset_strpad(type, H5T_STR_NULLTERM) < 0) {
+        if (type >= 0)
+            H5Tclose(type);
+        return h5_fail(err, f->path, "cannot write attribute %s of %s", name, obj);
+    }
+    const int rc = attr_write(f, obj, name, type, value, err);
+    H5Tclose(type);
+    return rc;
+}
+
+int h5file_attr_read_double(h5file *f, const char *obj, const char *name, double *value,
+                            ebm_err *err)
+{
+    if (!h5file_attr_exists(f, obj, name))
+        return ebm_fail(err, "'%s' lacks attribute %s%s%s", f->path, name,
+                        strcmp(obj, "/") ? " of " : "", strcmp(obj, "/") ? obj : "");
+    const hid_t a = H5Aopen_by_name(f->id, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    const hid_t space = a >= 0 ? H5Aget_space(a) : -1;
+    const hssize_t npoints = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    const herr_t rc = npoints == 1 ? H5Aread(a, H5T_NATIVE_DOUBLE, value) : -1;
+    if (space >= 0)
+        H5Sclose(space);
+    if (a >= 0)
+        H5Aclose(a);
+    if (rc < 0)
+        return h5_fail(err, f->path, "attribute %s of %s is not a number", name, obj);
+    return 0;
+}
+
+void h5file_attr_read_string(h5file *f, const char *obj, const char *name, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (!h5file_attr_exists(f, obj, name))
+        return;
+    const hid_t a = H5Aopen_by_name(f->id, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    const hid_t ftype = a >= 0 ? H5Aget_type(a) : -1;
+    if (ftype >= 0 && H5Tget_class(ftype) == H5T_STRING) {
+        if (H5Tis_variable_str(ftype) > 0) {
+            const hid_t mtype = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mtype, H5T_VARIABLE);
+            H5Tset_cset(mtype, H5Tget_cset(ftype));
+            char *s = NULL;
+            if (H5Aread(a, mtype, &s) >= 0 && s) {
+                snprintf(buf, len, "%s", s);
+                H5free_memory(s);
+            }
+            H5Tclose(mtype);
+        } else {
+            const size_t n = H5Tget_size(ftype);
+            char *s = calloc(n + 1, 1);
+            const hid_t mtype = H5Tcopy(ftype);
+            if (s && H5Aread(a, mtype, s) >= 0)
+                snprintf(buf, len, "%s", s);
+            free(s);
+            H5Tclose(mtype);
+        }
+    }
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+/* ---- atomic files ------------------------------------------------------------------ */
+
+int h5file_publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path, ebm_err *err)
+{
+    EBM_TRY(dist_agree(ctx, rc, err));
+    if (ctx->rank == 0) {
+        const int fd = open(tmp, O_RDONLY);
+        if (fd < 0 || fsync(fd) != 0)
+            rc = ebm_fail(err, "cannot sync '%s': %s", tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        if (rc == 0 && rename(tmp, path) != 0)
+            rc = ebm_fail(err, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    }
+    return ebm_pass(err, dist_agree(ctx, rc, err));
+}

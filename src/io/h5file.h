@@ -1,0 +1,107 @@
+/* h5file.h: HDF5 mechanics behind paths. Files opened by every rank together
+ * with the MPI-IO driver; datasets and attributes named by their path in the
+ * file ("/model/layer0/weight"; "/" for the root); this rank's rows of a
+ * dataset selected by a row range, none at all being a valid range. The
+ * schemas (data file, checkpoints, metrics, per-example files) are written
+ * in terms of this; only src/io/ sees hdf5.h.
+ *
+ * Every failure names the file, the object and what HDF5 said. "Collective"
+ * functions must be called by every rank with the same arguments except the
+ * row range and the data (HDF5's rule for metadata: create, extend and
+ * attribute calls identical on all ranks). */
+#ifndef EBM_IO_H5FILE_H
+#define EBM_IO_H5FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "par/dist.h"
+
+typedef struct h5file h5file;
+
+/* Element types, as stored (little-endian) and as held in memory. */
+typedef enum { H5FILE_F32, H5FILE_F64, H5FILE_I32, H5FILE_I64, H5FILE_U64 } h5file_type;
+
+/* What a dataset holds, for checks on files from outside. */
+typedef enum { H5FILE_OTHER, H5FILE_FLOAT, H5FILE_INTEGER } h5file_class;
+
+/* Turns off HDF5's automatic error-stack printing: errors are reported by us. */
+void h5file_quiet(void);
+void h5file_library_version(char *buf, size_t len);
+
+/* Rank-local checks before a collective open: `path` exists, is a regular
+ * file and is HDF5 (`kind` names it in the message: "data file"). */
+int h5file_precheck(const char *path, const char *kind, ebm_err *err);
+
+/* Collective. Creates (truncates) `path` for writing. */
+int h5file_create(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err);
+/* Collective. h5file_precheck on every rank (agreed), then opens read-only or
+ * read-write. */
+int h5file_open(const dist_ctx *ctx, const char *path, const char *kind, int writable,
+                h5file **file, ebm_err *err);
+/* Collective. Flushes to the file system. */
+int h5file_flush(h5file *file, ebm_err *err);
+/* Collective. Closes and frees; NULL is a no-op. A failure is reported unless
+ * err is NULL (closing after an earlier error). */
+int h5file_close(h5file *file, ebm_err *err);
+const char *h5file_path(const h5file *file);
+
+/* ---- datasets (`rank` 1: dims[0] values; 2: dims[0] rows of dims[1]) ---- */
+
+/* Whether the object exists (intermediate groups included). */
+int h5file_exists(h5file *file, const char *name);
+/* Shape and element class of a dataset. */
+int h5file_dims(h5file *file, const char *name, int *rank, int64_t dims[2],
+                h5file_class *cls, ebm_err *err);
+/* Collective. Creates the dataset (and its parent groups) and writes this
+ * rank's rows [row0, row0 + nrows) from data. */
+int h5file_write_rows(h5file *file, const char *name, h5file_type type, int rank,
+                      const int64_t dims[2], int64_t row0, int64_t nrows, const void *data,
+                      ebm_err *err);
+/* Collective. The same, whole dataset from rank 0 (the others pass nothing). */
+int h5file_write_all(const dist_ctx *ctx, h5file *file, const char *name, h5file_type type,
+                     int rank, const int64_t dims[2], const void *data, ebm_err *err);
+/* Collective. Reads this rank's rows of a dataset whose shape must be dims. */
+int h5file_read_rows(h5file *file, const char *name, h5file_type type, int rank,
+                     const int64_t dims[2], int64_t row0, int64_t nrows, void *data,
+                     ebm_err *err);
+
+/* ---- growing 1-D float64 columns (metrics.h5) ---------------------------- */
+
+/* Collective. An empty column of unlimited length in chunks of `chunk`. */
+int h5file_column_create(h5file *file, const char *name, int64_t chunk, ebm_err *err);
+/* Collective. Sets the column's length to n (dropping rows past it) and,
+ * when it grew, writes the new rows [old, n) from rows (rank 0's; the other
+ * ranks' rows are not read). *old_length gets the length it had. */
+int h5file_column_resize(h5file *file, const char *name, int64_t n, const double *rows,
+                         int64_t *old_length, ebm_err *err);
+
+/* ---- attributes of the object at `obj` --------------------------------- */
+
+int h5file_attr_exists(h5file *file, const char *obj, const char *name);
+/* Collective (metadata). */
+int h5file_attr_write_int(h5file *file, const char *obj, const char *name, int64_t value,
+                          ebm_err *err);
+int h5file_attr_write_double(h5file *file, const char *obj, const char *name, double value,
+                             ebm_err *err);
+int h5file_attr_write_string(h5file *file, const char *obj, const char *name,
+                             const char *value, ebm_err *err);
+/* A scalar numeric attribute as a double; fails naming it when missing. */
+int h5file_attr_read_double(h5file *file, const char *obj, const char *name, double *value,
+                            ebm_err *err);
+/* A string attribute (fixed or variable length) into buf; "" when absent or
+ * not a string. */
+void h5file_attr_read_string(h5file *file, const char *obj, const char *name, char *buf,
+                             size_t len);
+
+/* ---- atomic files --------------------------------------------------------- */
+
+/* Collective. The end of an atomic write: agrees on rc (every rank's result
+ * of writing and closing `tmp`); then rank 0 makes `tmp` durable (fsync) and
+ * renames it to `path`, so a reader sees the previous file or the complete
+ * new one; the outcome is agreed again. */
+int h5file_publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path,
+                   ebm_err *err);
+
+#endif
