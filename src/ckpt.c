@@ -3,11 +3,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ckpt.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fault.h"
 #include "core/rng.h"
 #include "io/h5file.h"
 
@@ -181,8 +181,7 @@ static int write_attributes(h5file *f, const ckpt_state *st, ebm_err *err)
 static int write_contents(const dist_ctx *ctx, h5file *f, const ckpt_state *st, ebm_err *err)
 {
     EBM_TRY(write_layers(ctx, f, "/model/layer%d", st->shape, st->params, err));
-    if (st->kill_midway && ctx->rank == 0)
-        raise(SIGKILL); /* fault injection for the tests (README); mpirun ends the rest */
+    fault_checkpoint_midway(ctx->rank); /* tests only: a kill half-way through */
     /* Adamax moments in the model's layout, one tree per moment. */
     EBM_TRY(write_layers(ctx, f, "/optimizer/layer%d/exp_avg", st->shape, st->exp_avg, err));
     EBM_TRY(write_layers(ctx, f, "/optimizer/layer%d/exp_inf", st->shape, st->exp_inf, err));

@@ -49,8 +49,6 @@ typedef struct {
     int64_t n_local, n_local_max;
     const train_progress *progress;
     const metrics_row *history; /* progress->epoch rows */
-    /* Testing only: die (SIGKILL) half-way through writing, before the rename. */
-    int kill_midway;
 } ckpt_state;
 
 /* Collective. Writes `path` atomically. */

@@ -16,8 +16,6 @@
 #include "io/data_file.h"
 #include "io/rows_file.h"
 
-/* Examples (or samples) per chunk on one rank. */
-#define INFER_CHUNK 256
 
 static int split_index(const char *name)
 {
@@ -137,7 +135,7 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
             rc = (logits = ebm_calloc((size_t)n * info.k, sizeof(float), "logits", err)) ? 0 : -1;
         const langevin_params lp = model_langevin(&m, m.langevin_steps, -1);
         if (rc == 0)
-            rc = evaluator_init(&ev, &m.shape, &lp, INFER_CHUNK, err);
+            rc = evaluator_init(&ev, &m.shape, &lp, EBM_CHUNK_ROWS, err);
         rc = dist_agree(ctx, rc, err);
         if (rc == 0)
             rc = data_file_read(file, split, &shard, err);
@@ -197,7 +195,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
     const int steps = cfg->sample_steps >= 0 ? cfg->sample_steps : m.langevin_steps;
     int64_t off = 0, n = 0;
     shard_range(cfg->n_samples, ctx->size, ctx->rank, &off, &n);
-    const int cap = (int)(n < INFER_CHUNK ? (n > 0 ? n : 1) : INFER_CHUNK);
+    const int cap = (int)(n < EBM_CHUNK_ROWS ? (n > 0 ? n : 1) : EBM_CHUNK_ROWS);
     const langevin_params lp = model_langevin(&m, steps, cfg->class_label);
     langevin_sampler sampler = {0};
     model_workspace ws = {0};

@@ -1,7 +1,7 @@
-/* main.c: parse, set up, run the command, report. The only place that turns
- * an error into the process exit status. */
+/* main.c: read the environment, parse, set up, run the command, report. The
+ * only place that reads the environment and the only place that turns an
+ * error into the process exit status. */
 #define _POSIX_C_SOURCE 200809L
-#include <cblas.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,11 +9,35 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "par/dist.h"
-#include "io/h5file.h"
+#include "core/fault.h"
 #include "infer.h"
+#include "io/h5file.h"
+#include "num/blas.h"
+#include "par/dist.h"
 #include "train/train.h"
 #include "version.h"
+
+/* Everything the program takes from its environment, read once at start-up. */
+typedef struct {
+    int show_trail;     /* EBM_MPI_DEBUG=1: errors also print their file:line trail */
+    long slurm_ntasks;  /* SLURM_NTASKS, 0 outside an allocation */
+    fault_config fault; /* EBM_MPI_FAULT_*: the tests' fault injection (README) */
+} environment;
+
+static long long env_number(const char *name, long long fallback)
+{
+    const char *v = getenv(name);
+    return v && v[0] ? atoll(v) : fallback;
+}
+
+static void read_environment(environment *env)
+{
+    const char *debug = getenv("EBM_MPI_DEBUG");
+    env->show_trail = debug && debug[0] && strcmp(debug, "0") != 0;
+    env->slurm_ntasks = (long)env_number("SLURM_NTASKS", 0);
+    env->fault.stop_at_step = env_number("EBM_MPI_FAULT_STOP_AT_STEP", 0);
+    env->fault.kill_at_checkpoint = env_number("EBM_MPI_FAULT_KILL_AT_CHECKPOINT", 0);
+}
 
 /* The shipped digits file: ../share/ebm_mpi/digits.h5 next to the binary, in
  * the build tree and after `make install` alike. */
@@ -36,9 +60,7 @@ static void fill_run_info(const dist_ctx *ctx, const ebm_config *cfg, run_info *
     snprintf(run->git_revision, sizeof run->git_revision, "%s", EBM_GIT_REVISION);
     dist_library_version(run->mpi_version, sizeof run->mpi_version);
     h5file_library_version(run->hdf5_version, sizeof run->hdf5_version);
-    /* "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Zen MAX_THREADS=64": config then core. */
-    snprintf(run->blas_version, sizeof run->blas_version, "%s, core %s", openblas_get_config(),
-             openblas_get_corename());
+    blas_describe(run->blas_version, sizeof run->blas_version);
     if (cfg->data[0])
         snprintf(run->data_path, sizeof run->data_path, "%s", cfg->data);
     else
@@ -46,20 +68,36 @@ static void fill_run_info(const dist_ctx *ctx, const ebm_config *cfg, run_info *
     run->world_size = ctx->size;
 }
 
+/* The train command: set up, the loop, the report. */
+static int train(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+                 train_outcome *outcome, ebm_err *err)
+{
+    trainer *t = NULL;
+    int rc = train_setup(ctx, cfg, run, &t, err);
+    if (rc == 0)
+        rc = train_loop(t, outcome, err);
+    if (rc == 0 && *outcome == TRAIN_DONE)
+        rc = train_report(t, err);
+    train_free(t);
+    return ebm_pass(err, rc);
+}
+
 int main(int argc, char **argv)
 {
+    environment env;
+    read_environment(&env);
+    fault_configure(&env.fault);
     dist_ctx ctx;
     ebm_err err = {0};
-    /* EBM_MPI_DEBUG=1: errors also print the file:line trail they passed. */
-    const char *debug = getenv("EBM_MPI_DEBUG");
-    const int show_trail = debug && debug[0] && strcmp(debug, "0") != 0;
-    if (dist_init(&argc, &argv, show_trail, &ctx, &err)) {
-        ebm_err_print(stderr, &err, -1, show_trail);
+    if (dist_init(&argc, &argv, env.show_trail, &ctx, &err)) {
+        ebm_err_print(stderr, &err, -1, env.show_trail);
         return EBM_EXIT_ERROR;
     }
     h5file_quiet();
+
+    /* Parse: every rank parses the same argv, so a usage error is seen by
+     * all and reported once. */
     ebm_config cfg;
-    /* Every rank parses the same argv: a usage error is seen by all, reported once. */
     int rc = cli_parse(argc, argv, &cfg, &err);
     if (rc == 0 && (cfg.want_help || cfg.want_version)) {
         if (ctx.rank == 0) {
@@ -71,26 +109,30 @@ int main(int argc, char **argv)
         dist_finalize(&ctx);
         return EBM_EXIT_OK;
     }
-    /* Before anything slow, so an early warning from the batch system is not
-     * fatal: the handlers only set a flag that training reads. */
+
+    /* Set up. Before anything slow, so an early warning from the batch
+     * system is not fatal: the handlers only set a flag that training reads. */
     if (rc == 0 && cfg.command == CMD_TRAIN)
         rc = train_install_stop_handlers(&err);
     /* srun without PMI starts P separate singletons, each training alone on
      * the whole data: refuse rather than waste the allocation. */
-    const char *ntasks = getenv("SLURM_NTASKS");
-    if (rc == 0 && ctx.size == 1 && ntasks && atoi(ntasks) > 1 && !cfg.allow_single)
+    if (rc == 0 && ctx.size == 1 && env.slurm_ntasks > 1 && !cfg.allow_single)
         rc = ebm_fail(&err,
-                      "started as 1 MPI process inside a SLURM allocation of %s tasks (srun "
+                      "started as 1 MPI process inside a SLURM allocation of %ld tasks (srun "
                       "without PMI support?): launch with mpirun, or pass --allow-single",
-                      ntasks);
+                      env.slurm_ntasks);
+    run_info run;
+    if (rc == 0) {
+        blas_set_threads(cfg.threads);
+        fill_run_info(&ctx, &cfg, &run);
+    }
+
+    /* Run the command. */
     train_outcome outcome = TRAIN_DONE;
     if (rc == 0) {
-        openblas_set_num_threads(cfg.threads);
-        run_info run;
-        fill_run_info(&ctx, &cfg, &run);
         switch (cfg.command) {
         case CMD_TRAIN:
-            rc = train_run(&ctx, &cfg, &run, &outcome, &err);
+            rc = train(&ctx, &cfg, &run, &outcome, &err);
             break;
         case CMD_EVAL:
             rc = infer_eval_run(&ctx, &cfg, &run, &err);
@@ -103,8 +145,10 @@ int main(int argc, char **argv)
             break;
         }
     }
+
+    /* Report: one error line for the job, from rank 0. */
     if (rc != 0 && ctx.rank == 0)
-        ebm_err_print(stderr, &err, -1, show_trail);
+        ebm_err_print(stderr, &err, -1, env.show_trail);
     dist_finalize(&ctx);
     if (rc != 0)
         return EBM_EXIT_ERROR;

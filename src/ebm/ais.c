@@ -25,8 +25,6 @@
 #define AIS_SIGMOID_DELTA 4.0
 /* First nonzero beta of the geometric schedule. */
 #define AIS_GEOMETRIC_BETA1 1e-4
-/* Rows per energy call in the model adapter: one sgemm batch. */
-#define AIS_MODEL_CHUNK 256
 
 /* Seeds of the fixed streams eval uses: the same checkpoint gives the same
  * figures on any number of ranks. */
@@ -461,9 +459,9 @@ static int model_energy_init(model_energy *me, const ais_model *m, ebm_err *err)
     memset(me, 0, sizeof *me);
     me->shape = &m->shape;
     me->params = m->params;
-    if (model_workspace_init(&me->ws, &m->shape, AIS_MODEL_CHUNK, err))
+    if (model_workspace_init(&me->ws, &m->shape, EBM_CHUNK_ROWS, err))
         return ebm_trace(err);
-    me->dlogits = ebm_calloc((size_t)AIS_MODEL_CHUNK * m->shape.k, sizeof(float), "AIS", err);
+    me->dlogits = ebm_calloc((size_t)EBM_CHUNK_ROWS * m->shape.k, sizeof(float), "AIS", err);
     if (!me->dlogits) {
         model_workspace_free(&me->ws);
         return -1;
@@ -563,7 +561,7 @@ int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *sh
         model_energy_free(&me);
         return -1;
     }
-    const ais_energy en = {model_energy_fn, &me, d, AIS_MODEL_CHUNK};
+    const ais_energy en = {model_energy_fn, &me, d, EBM_CHUNK_ROWS};
     ais_params p;
     ais_params_default(&p, n_temps, n_chains, q.lo, q.hi, AIS_SEED_LOGZ);
     rc = ais_log_z(ctx, &en, &p, &res->z, err);

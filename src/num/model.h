@@ -12,6 +12,11 @@
 
 #define EBM_LAYERS 4
 
+/* Rows per forward pass when a command runs the model over many examples or
+ * chains (evaluation, sampling, AIS): one sgemm batch, and the workspaces
+ * are sized for it. */
+#define EBM_CHUNK_ROWS 256
+
 /* Layer l maps in[l] -> out[l]; its weight is [out, in] row-major at w_off[l]
  * (PyTorch's nn.Linear layout) followed by its bias [out] at b_off[l]. */
 typedef struct {

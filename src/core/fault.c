@@ -1,0 +1,26 @@
+/* fault.c: the injection points of fault.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "core/fault.h"
+
+#include <signal.h>
+
+static fault_config configured;
+static int64_t checkpoints_seen;
+
+void fault_configure(const fault_config *cfg)
+{
+    configured = *cfg;
+    checkpoints_seen = 0;
+}
+
+int fault_stop_at_step(int64_t step)
+{
+    return configured.stop_at_step > 0 && step == configured.stop_at_step;
+}
+
+void fault_checkpoint_midway(int rank)
+{
+    /* Every rank counts, so the count means "the N-th checkpoint" everywhere. */
+    if (++checkpoints_seen == configured.kill_at_checkpoint && rank == 0)
+        raise(SIGKILL); /* mpirun then ends the other ranks */
+}

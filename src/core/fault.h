@@ -1,0 +1,32 @@
+/* fault.h: fault injection for the tests, configured once at start-up from
+ * the environment (main.c reads it; README "Tests" documents the variables).
+ * Production code holds one named call per injection point and nothing
+ * else; with nothing configured every call is a no-op.
+ *
+ * The configuration is the program's one deliberate global besides the stop
+ * signal flag: it is written once, before any other work, by fault_configure,
+ * and only the test-only counters below change afterwards. */
+#ifndef EBM_FAULT_H
+#define EBM_FAULT_H
+
+#include <stdint.h>
+
+typedef struct {
+    /* EBM_MPI_FAULT_STOP_AT_STEP=N: training behaves as if SIGUSR1 arrived
+     * during global step N (1-based; 0: never). */
+    int64_t stop_at_step;
+    /* EBM_MPI_FAULT_KILL_AT_CHECKPOINT=N: rank 0 kills itself (SIGKILL)
+     * half-way through writing its N-th checkpoint (0: never). */
+    int64_t kill_at_checkpoint;
+} fault_config;
+
+void fault_configure(const fault_config *cfg);
+
+/* Whether a stop is to be injected into global step `step`. */
+int fault_stop_at_step(int64_t step);
+
+/* Inside a checkpoint write, after its first datasets: counts checkpoints and
+ * SIGKILLs the calling process on rank 0 at the configured one. */
+void fault_checkpoint_midway(int rank);
+
+#endif

@@ -1,0 +1,294 @@
+/* loop.c: the training loop. Each rank: its shard, its chains, its RNG; per
+ * step one allreduce of gradient sums + status, Adamax on rank 0, broadcast
+ * (docs/design.md section 2). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fault.h"
+#include "core/timer.h"
+#include "io/metrics_file.h"
+#include "num/adamax.h"
+#include "train/trainer.h"
+
+/* Seconds between progress lines inside a long epoch. */
+#define PROGRESS_SECONDS 10.0
+
+/* A per-purpose stream: evaluation must not consume the training stream. */
+void trainer_eval_rng(const trainer *t, int epoch, ebm_rng *rng)
+{
+    rng_seed(rng, (uint64_t)t->cfg->seed ^ (0xD1B54A32D192ED03ULL * (uint64_t)(epoch + 1)),
+             (uint64_t)t->ctx->rank + 1);
+}
+
+/* Loads batch rows (mapped, with training noise) and their labels. */
+static void gather_batch(trainer *t, int64_t pos, int c)
+{
+    const data_shard *tr = &t->split[SPLIT_TRAIN];
+    const size_t d = (size_t)tr->d;
+    /* train_noise is in data units; the map scales it into input units. */
+    rng_fill_normal(&t->rng, t->x, (size_t)c * d, (float)t->cfg->train_noise * t->map.scale);
+    for (int i = 0; i < c; i++) {
+        const int32_t idx = t->order[pos + i];
+        const float *img = tr->images + (size_t)idx * d;
+        float *row = t->x + (size_t)i * d;
+        for (size_t j = 0; j < d; j++)
+            row[j] += t->map.scale * img[j] + t->map.shift;
+        t->labels[i] = tr->labels[idx];
+    }
+}
+
+/* Local part of one step on c examples from position pos of this epoch's
+ * order: gradient sums and status into t->grad. */
+static void local_step(trainer *t, int64_t pos, int c, int stop, int checkpoint)
+{
+    const ebm_config *cfg = t->cfg;
+    const size_t np = t->shape.n_params, d = (size_t)t->info.d;
+    float *status = t->grad + np;
+    memset(t->grad, 0, (np + ST_LEN) * sizeof(float));
+    loss_sums ls = {0};
+    if (c > 0) {
+        gather_batch(t, pos, c);
+        const int n_samples = cfg->gen_weight > 0 ? c : 0;
+        if (n_samples)
+            langevin_draw(&t->sampler, &t->shape, t->params, &t->ws, &t->rng, c,
+                          t->x + (size_t)c * d);
+        const float *logits = model_forward(&t->shape, t->params, &t->ws, t->x, c + n_samples);
+        model_jem_loss(c, n_samples, t->info.k, logits, t->labels, (float)cfg->gen_weight,
+                       (float)cfg->energy_reg, t->dlogits, &ls);
+        model_backward(&t->shape, t->params, &t->ws, t->x, c + n_samples, t->dlogits, t->grad,
+                       NULL);
+    }
+    status[EPOCH_COUNT] = (float)c;
+    status[EPOCH_LOSS] = (float)ls.loss;
+    status[EPOCH_CE] = (float)ls.ce;
+    status[EPOCH_GEN] = (float)ls.gen;
+    status[EPOCH_ERRORS] = (float)ls.errors;
+    status[EPOCH_E_DATA] = (float)ls.energy_data;
+    status[EPOCH_E_SAMPLE] = (float)ls.energy_sample;
+    status[ST_NONFINITE] = isfinite(ls.loss) ? 0.0f : 1.0f;
+    status[ST_STOP] = (float)stop;
+    status[ST_CHECKPOINT] = (float)checkpoint;
+}
+
+static int all_finite(const float *v, size_t n)
+{
+    /* A sum of finite floats cannot overflow a double: one pass, one test. */
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += v[i];
+    return isfinite(s);
+}
+
+/* Collective. <out>/<name> from this rank's state. */
+static int write_checkpoint(trainer *t, const char *name, ebm_err *err)
+{
+    const dist_ctx *ctx = t->ctx;
+    char path[EBM_PATH_LEN + 32];
+    snprintf(path, sizeof path, "%s/%s", t->cfg->out, name);
+    const ckpt_state st = {
+        .shape = &t->shape,
+        .params = t->params,
+        .exp_avg = t->exp_avg,
+        .exp_inf = t->exp_inf,
+        .adam_step = t->adam_step,
+        .cfg = t->cfg,
+        .run = &t->run,
+        .map = t->map,
+        .value_min = t->info.value_min,
+        .value_max = t->info.value_max,
+        .height = t->info.height,
+        .width = t->info.width,
+        .chains = t->sampler.chains,
+        .n_chains_total = t->cfg->buffer,
+        .first_chain = t->first_chain,
+        .n_chains = t->n_chains,
+        .rng_state = t->rng.s,
+        .order = t->order,
+        .n_local = t->split[SPLIT_TRAIN].n,
+        .n_local_max = (t->info.n[SPLIT_TRAIN] + ctx->size - 1) / ctx->size,
+        .progress = &t->progress,
+        .history = t->history,
+    };
+    return ebm_pass(err, ckpt_write(ctx, path, &st, err));
+}
+
+/* Examples of this rank's shard used by the first `steps` steps of an epoch. */
+static int64_t position_after(const shard_plan *plan, int rank, int steps)
+{
+    int64_t pos = 0;
+    for (int s = 0; s < steps; s++)
+        pos += shard_count(plan, s, rank);
+    return pos;
+}
+
+/* The reduced gradient is finite: rank 0 averages it and applies Adamax, the
+ * others only count the step; then everyone receives rank 0's parameters. */
+static int update(trainer *t, const float *status, step_times *times, ebm_err *err)
+{
+    const size_t np = t->shape.n_params;
+    const adamax_config adam = {t->cfg->lr, 0.9, 0.999, 1e-8};
+    const double t0 = timer_now();
+    if (t->ctx->rank == 0) {
+        const float inv = 1.0f / status[EPOCH_COUNT];
+        for (size_t i = 0; i < np; i++)
+            t->grad[i] *= inv;
+        adamax_step(&adam, np, t->params, t->grad, t->exp_avg, t->exp_inf, &t->adam_step);
+    } else {
+        t->adam_step++;
+    }
+    const double t1 = timer_now();
+    EBM_TRY(dist_bcast_floats(t->ctx, t->params, np, 0, err));
+    times->compute += t1 - t0;
+    times->comm += timer_now() - t1;
+    return 0;
+}
+
+/* Runs the rest of the current epoch's steps; sets *stopped after writing
+ * last.h5 on a stop request. */
+static int run_steps(trainer *t, step_times *times, int *stopped, ebm_err *err)
+{
+    const dist_ctx *ctx = t->ctx;
+    const ebm_config *cfg = t->cfg;
+    const size_t np = t->shape.n_params;
+    train_progress *pr = &t->progress;
+    const double t_epoch = timer_now();
+    double last_progress = t_epoch;
+    int64_t pos = position_after(&t->plan, ctx->rank, pr->step);
+    while (pr->step < t->plan.n_steps) {
+        const int c = shard_count(&t->plan, pr->step, ctx->rank);
+        const double t0 = timer_now();
+        const int stop = train_stop_requested() || fault_stop_at_step(pr->global_step + 1);
+        const int due = ctx->rank == 0 && cfg->checkpoint_every > 0 &&
+                        t0 - t->last_ckpt >= 60.0 * cfg->checkpoint_every;
+        local_step(t, pos, c, stop, due);
+        pos += c;
+        const double t1 = timer_now();
+        EBM_TRY(dist_sum_floats(ctx, t->grad, np + ST_LEN, err));
+        times->compute += t1 - t0;
+        times->comm += timer_now() - t1;
+        const float *status = t->grad + np;
+        for (int i = 0; i < EPOCH_SUMS; i++)
+            pr->sums[i] += status[i];
+        pr->step++;
+        pr->global_step++;
+        /* Every rank holds the same reduced vector, so every rank takes the
+         * same decision without another message. */
+        if (status[ST_NONFINITE] > 0 || !all_finite(t->grad, np)) {
+            pr->skipped_epoch++, pr->skipped_total++;
+            if (++pr->skipped_in_a_row >= EBM_MAX_SKIPPED_IN_A_ROW)
+                return ebm_fail(err,
+                                "training diverged: %d non-finite gradients in a row (epoch %d, "
+                                "step %d); %s/best.h5 and last.h5 keep the last good state. "
+                                "Try a smaller --lr or --step-size, or --preset stable",
+                                pr->skipped_in_a_row, pr->epoch + 1, pr->step, cfg->out);
+        } else {
+            pr->skipped_in_a_row = 0;
+            EBM_TRY(update(t, status, times, err));
+        }
+        if (status[ST_STOP] > 0 || status[ST_CHECKPOINT] > 0) {
+            EBM_TRY(write_checkpoint(t, "last.h5", err));
+            t->last_ckpt = timer_now();
+            if (status[ST_STOP] > 0) {
+                trainer_print_stop(t);
+                *stopped = 1;
+                return 0;
+            }
+        }
+        const double now = timer_now();
+        if (ctx->rank == 0 && now - last_progress > PROGRESS_SECONDS) {
+            last_progress = now;
+            printf("  epoch %d step %d/%d: loss %.4f, %.0f examples/s\n", pr->epoch + 1,
+                   pr->step, t->plan.n_steps, pr->sums[EPOCH_LOSS] / pr->sums[EPOCH_COUNT],
+                   pr->sums[EPOCH_COUNT] / (now - t_epoch));
+            fflush(stdout);
+        }
+    }
+    return 0;
+}
+
+/* Validation, the metrics row, metrics.h5 and the checkpoints at an epoch's end. */
+static int end_epoch(trainer *t, double train_seconds, const step_times *times, ebm_err *err)
+{
+    const dist_ctx *ctx = t->ctx;
+    const ebm_config *cfg = t->cfg;
+    train_progress *pr = &t->progress;
+    eval_result val;
+    ebm_rng erng;
+    trainer_eval_rng(t, pr->epoch, &erng);
+    EBM_TRY(evaluator_run(&t->eval, ctx, t->params, &t->split[SPLIT_VAL], &t->map,
+                          (float)cfg->gen_weight, (float)cfg->energy_reg, &erng, &val, err));
+    const int better = cfg->select_by_error
+                           ? (val.error < pr->best_val_error ||
+                              (val.error == pr->best_val_error && val.loss < pr->best_val_loss))
+                           : val.loss < pr->best_val_loss;
+    metrics_row *row = &t->history[pr->epoch];
+    double wall = train_seconds, cmin_mean_max[3], mmin_mean_max[3];
+    /* Timings differ per rank: rank 0's wall time, min/mean/max of the rest. */
+    EBM_TRY(dist_bcast_bytes(ctx, &wall, sizeof wall, 0, err));
+    EBM_TRY(dist_min_mean_max(ctx, times->compute, cmin_mean_max, err));
+    EBM_TRY(dist_min_mean_max(ctx, times->comm, mmin_mean_max, err));
+    const double *sums = pr->sums, n = sums[EPOCH_COUNT] > 0 ? sums[EPOCH_COUNT] : 1;
+    *row = (metrics_row){
+        .epoch = pr->epoch + 1,
+        .global_step = (double)pr->global_step,
+        .train_loss = sums[EPOCH_LOSS] / n,
+        .train_ce = sums[EPOCH_CE] / n,
+        .train_gen = sums[EPOCH_GEN] / n,
+        .train_error = sums[EPOCH_ERRORS] / n,
+        .val_loss = val.loss,
+        .val_ce = val.ce,
+        .val_gen = val.gen,
+        .val_error = val.error,
+        .energy_data = sums[EPOCH_E_DATA] / n,
+        .energy_sample = sums[EPOCH_E_SAMPLE] / n,
+        .skipped_steps = (double)pr->skipped_epoch,
+        .wall_seconds = wall,
+        .examples_per_second = n / wall,
+        .compute_min = cmin_mean_max[0],
+        .compute_mean = cmin_mean_max[1],
+        .compute_max = cmin_mean_max[2],
+        .comm_min = mmin_mean_max[0],
+        .comm_mean = mmin_mean_max[1],
+        .comm_max = mmin_mean_max[2],
+    };
+    trainer_print_epoch(t, row, better);
+    pr->epoch++;
+    pr->step = 0;
+    memset(pr->sums, 0, sizeof pr->sums);
+    pr->skipped_epoch = 0;
+    if (better) {
+        pr->best_epoch = pr->epoch;
+        pr->best_val_error = val.error;
+        pr->best_val_loss = val.loss;
+    }
+    char path[EBM_PATH_LEN + 32];
+    snprintf(path, sizeof path, "%s/metrics.h5", cfg->out);
+    EBM_TRY(metrics_file_sync(ctx, path, t->history, pr->epoch, err));
+    if (better)
+        EBM_TRY(write_checkpoint(t, "best.h5", err));
+    EBM_TRY(write_checkpoint(t, "last.h5", err));
+    return 0;
+}
+
+int train_loop(trainer *t, train_outcome *outcome, ebm_err *err)
+{
+    int stopped = 0;
+    *outcome = TRAIN_DONE;
+    t->started = timer_now();
+    t->last_ckpt = t->started;
+    while (!stopped && t->progress.epoch < t->cfg->epochs) {
+        if (t->progress.step == 0)
+            rng_shuffle(&t->rng, t->order, (size_t)t->split[SPLIT_TRAIN].n);
+        step_times times = {0, 0};
+        const double t_epoch = timer_now();
+        EBM_TRY(run_steps(t, &times, &stopped, err));
+        if (!stopped)
+            EBM_TRY(end_epoch(t, timer_now() - t_epoch, &times, err));
+    }
+    if (stopped)
+        *outcome = TRAIN_STOPPED;
+    return 0;
+}

@@ -1,0 +1,130 @@
+/* report.c: what rank 0 prints: the banner, a line per epoch, the stop
+ * notice, and the final line with the test error of best.h5. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/timer.h"
+#include "train/trainer.h"
+
+void trainer_print_banner(const trainer *t, const char *resume_note)
+{
+    const dist_ctx *ctx = t->ctx;
+    const ebm_config *cfg = t->cfg;
+    const run_info *run = &t->run;
+    if (ctx->rank != 0)
+        return;
+    printf("ebm_mpi %s (%s)\n", run->program_version, run->git_revision);
+    printf("  MPI: %s, %d ranks; BLAS: %s, %d thread(s) per rank; HDF5 %s\n", run->mpi_version,
+           ctx->size, run->blas_version, cfg->threads, run->hdf5_version);
+    printf("  data: %s\n        train %lld / val %lld / test %lld, %d pixels (%dx%d) in "
+           "[%g, %g], %d classes\n",
+           run->data_path, (long long)t->info.n[SPLIT_TRAIN], (long long)t->info.n[SPLIT_VAL],
+           (long long)t->info.n[SPLIT_TEST], t->info.d, t->info.height, t->info.width,
+           t->info.value_min, t->info.value_max, t->info.k);
+    if (t->info.source[0])
+        printf("        source: %s\n", t->info.source);
+    printf("  model: %d-%d-%d-%d-%d ELU MLP, %zu parameters\n", t->shape.d, t->shape.h,
+           t->shape.h, t->shape.h, t->shape.k, t->shape.n_params);
+    printf("  preset %s: inputs %s, chains %s, best.h5 by %s\n", cli_preset_name(cfg->preset),
+           cfg->map_inputs ? "mapped to [-1,1]" : "raw",
+           cfg->clamp_chains ? "clamped to the data range" : "unclamped",
+           cfg->select_by_error ? "val error (ties: val loss)" : "val loss");
+    size_t n_opts;
+    const cli_option *opts = cli_options(&n_opts);
+    printf("  hyperparameters:");
+    int col = 19;
+    for (size_t i = 0; i < n_opts; i++) {
+        if (!opts[i].hyper)
+            continue;
+        char item[96];
+        const char *s = cli_option_string(&opts[i], cfg);
+        if (s)
+            snprintf(item, sizeof item, " --%s %s", opts[i].name, s);
+        else
+            snprintf(item, sizeof item, " --%s %.10g", opts[i].name,
+                     cli_option_number(&opts[i], cfg));
+        if (col + (int)strlen(item) > 78) {
+            printf("\n   ");
+            col = 3;
+        }
+        printf("%s", item);
+        col += (int)strlen(item);
+    }
+    printf("\n  steps per epoch: %d (global batch %d, last %d); out: %s\n", t->plan.n_steps,
+           cfg->batch_size, shard_step_batch(&t->plan, t->plan.n_steps - 1), cfg->out);
+    if (resume_note[0])
+        printf("%s\n", resume_note);
+    fflush(stdout);
+}
+
+void trainer_print_epoch(const trainer *t, const metrics_row *row, int better)
+{
+    const train_progress *pr = &t->progress;
+    if (t->ctx->rank != 0)
+        return;
+    printf("epoch %3d/%d  train loss %.4f err %5.2f%%  val loss %.4f err %5.2f%%  "
+           "gen %+.4f  E(x) %.2f E(x~) %.2f  %.2fs  %.0f ex/s  comm %.0f%%%s%s\n",
+           pr->epoch + 1, t->cfg->epochs, row->train_loss, 100.0 * row->train_error,
+           row->val_loss, 100.0 * row->val_error, row->val_gen, row->energy_data,
+           row->energy_sample, row->wall_seconds, row->examples_per_second,
+           100.0 * row->comm_mean / (row->comm_mean + row->compute_mean + 1e-12),
+           pr->skipped_epoch ? "  (skipped steps)" : "", better ? "  *best" : "");
+    fflush(stdout);
+}
+
+void trainer_print_stop(const trainer *t)
+{
+    const train_progress *pr = &t->progress;
+    if (t->ctx->rank != 0)
+        return;
+    printf("stopped on request after step %d/%d of epoch %d: %s/last.h5 written; continue "
+           "with --resume auto\n",
+           pr->step, t->plan.n_steps, pr->epoch + 1, t->cfg->out);
+    fflush(stdout);
+}
+
+int train_report(trainer *t, ebm_err *err)
+{
+    const dist_ctx *ctx = t->ctx;
+    const ebm_config *cfg = t->cfg;
+    const double seconds = timer_now() - t->started;
+    if (t->progress.best_epoch == 0)
+        return 0; /* no epoch was validated (nothing to report) */
+    char path[EBM_PATH_LEN + 32];
+    snprintf(path, sizeof path, "%s/best.h5", cfg->out);
+    /* A run resumed into a new directory from a copied last.h5 may never have
+     * written best.h5 itself: say so rather than fail at the very end. */
+    int exists = ctx->rank == 0 && access(path, F_OK) == 0;
+    if (dist_bcast_bytes(ctx, &exists, sizeof exists, 0, err))
+        return ebm_trace(err);
+    if (!exists) {
+        if (ctx->rank == 0)
+            printf("done in %.1fs: %lld steps. The best epoch (%d, val error %.2f%%) was saved "
+                   "before this run resumed; %s does not exist here\n",
+                   seconds, (long long)t->progress.global_step, t->progress.best_epoch,
+                   100.0 * t->progress.best_val_error, path);
+        return 0;
+    }
+    ckpt_model best;
+    if (ckpt_read_model(ctx, path, &best, err))
+        return ebm_trace(err);
+    eval_result test;
+    ebm_rng erng;
+    trainer_eval_rng(t, -2, &erng);
+    int rc = evaluator_run(&t->eval, ctx, best.params, &t->split[SPLIT_TEST], &best.map,
+                           (float)cfg->gen_weight, (float)cfg->energy_reg, &erng, &test, err);
+    if (rc == 0 && ctx->rank == 0) {
+        const train_progress *pr = &t->progress;
+        printf("done in %.1fs: %lld steps (%lld skipped). best.h5 = epoch %d: val error "
+               "%.2f%%, test error %.2f%% (test loss %.4f, %lld examples)\n",
+               seconds, (long long)pr->global_step, (long long)pr->skipped_total,
+               pr->best_epoch, 100.0 * pr->best_val_error, 100.0 * test.error, test.loss,
+               (long long)test.n);
+        fflush(stdout);
+    }
+    ckpt_model_free(&best);
+    return ebm_pass(err, rc);
+}
+

@@ -1,0 +1,255 @@
+/* setup.c: everything before the first step: the output directory, this
+ * rank's shards, the model and its buffers, the resume, the banner. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ebm/eval.h"
+#include "io/data_file.h"
+#include "io/metrics_file.h"
+#include "train/trainer.h"
+
+int train_prepare_out_dir(const char *dir, ebm_err *err)
+{
+    char path[EBM_PATH_LEN];
+    snprintf(path, sizeof path, "%s", dir);
+    /* mkdir -p */
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return ebm_fail(err, "--out: cannot create directory '%s': %s", path,
+                            strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        return ebm_fail(err, "--out: cannot create directory '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return ebm_fail(err, "--out: '%s' is not a directory", path);
+    /* Permission bits do not tell (root, read-only mounts): try it. */
+    char probe[EBM_PATH_LEN + 64];
+    snprintf(probe, sizeof probe, "%s/.ebm_mpi_write_test.%ld", path, (long)getpid());
+    FILE *f = fopen(probe, "w");
+    if (!f)
+        return ebm_fail(err, "--out: directory '%s' is not writable: %s", path, strerror(errno));
+    fclose(f);
+    remove(probe);
+    return 0;
+}
+
+void train_free(trainer *t)
+{
+    if (!t)
+        return;
+    for (int s = 0; s < SPLIT_COUNT; s++)
+        data_shard_free(&t->split[s]);
+    shard_plan_free(&t->plan);
+    free(t->params), free(t->grad), free(t->exp_avg), free(t->exp_inf);
+    model_workspace_free(&t->ws);
+    langevin_free(&t->sampler);
+    evaluator_free(&t->eval);
+    free(t->order), free(t->x), free(t->dlogits), free(t->labels);
+    free(t->history);
+    free(t);
+}
+
+static int load_data(trainer *t, ebm_err *err)
+{
+    const dist_ctx *ctx = t->ctx;
+    const ebm_config *cfg = t->cfg;
+    const char *path = t->run.data_path;
+    data_file *file = NULL;
+    EBM_TRY(data_file_open(ctx, path, &file, &t->info, err));
+    int rc = 0;
+    if (ctx->size > t->info.n[SPLIT_TRAIN])
+        rc = ebm_fail(err, "%d ranks but '%s' has only %lld training examples: use at most %lld",
+                      ctx->size, path, (long long)t->info.n[SPLIT_TRAIN],
+                      (long long)t->info.n[SPLIT_TRAIN]);
+    else if (cfg->buffer > 0 && cfg->buffer < ctx->size)
+        rc = ebm_fail(err, "--buffer %d: need at least one chain per rank (%d ranks)",
+                      cfg->buffer, ctx->size);
+    for (int s = 0; s < SPLIT_COUNT && rc == 0; s++) {
+        int64_t off, n;
+        shard_range(t->info.n[s], ctx->size, ctx->rank, &off, &n);
+        rc = data_shard_alloc(&t->split[s], t->info.n[s], off, n, t->info.d, err);
+        rc = dist_agree(ctx, rc, err);
+        if (rc == 0)
+            rc = data_file_read(file, s, &t->split[s], err);
+        if (rc == 0)
+            rc = data_validate(&t->split[s], &t->info, path, data_split_names[s], err);
+        rc = dist_agree(ctx, rc, err);
+    }
+    data_file_close(file);
+    return ebm_pass(err, rc);
+}
+
+/* The model, the optimizer state, the sampler, the evaluator and the step's
+ * buffers, sized once: the steps allocate nothing. */
+static int build(trainer *t, ebm_err *err)
+{
+    const dist_ctx *ctx = t->ctx;
+    const ebm_config *cfg = t->cfg;
+    model_shape_init(&t->shape, t->info.d, cfg->hidden, t->info.k);
+    t->map = data_input_map(&t->info, cfg->map_inputs);
+    EBM_TRY(dist_agree(ctx,
+                       shard_plan_init(&t->plan, t->info.n[SPLIT_TRAIN], cfg->batch_size,
+                                       ctx->size, err),
+                       err));
+    const int cap = shard_max_count(&t->plan, ctx->rank);
+    const size_t np = t->shape.n_params, d = (size_t)t->info.d, k = (size_t)t->info.k;
+    t->capacity = cap;
+    t->params = ebm_calloc(np, sizeof(float), "parameters", err);
+    t->grad = ebm_calloc(np + ST_LEN, sizeof(float), "gradients", err);
+    if (ctx->rank == 0) {
+        t->exp_avg = ebm_calloc(np, sizeof(float), "Adamax state", err);
+        t->exp_inf = ebm_calloc(np, sizeof(float), "Adamax state", err);
+    }
+    t->order = ebm_calloc((size_t)t->split[SPLIT_TRAIN].n, sizeof(int32_t), "data order", err);
+    t->x = ebm_calloc(2 * (size_t)cap * d, sizeof(float), "batch", err);
+    t->dlogits = ebm_calloc(2 * (size_t)cap * k, sizeof(float), "batch", err);
+    t->labels = ebm_calloc((size_t)cap, sizeof(int32_t), "batch", err);
+    t->history = ebm_calloc((size_t)cfg->epochs, sizeof(metrics_row), "metrics history", err);
+    int rc = (!t->params || !t->grad || !t->order || !t->x || !t->dlogits || !t->labels ||
+              !t->history || (ctx->rank == 0 && (!t->exp_avg || !t->exp_inf)))
+                 ? -1
+                 : 0;
+    if (rc == 0)
+        rc = model_workspace_init(&t->ws, &t->shape, 2 * cap, err);
+
+    /* Parameters come from stream 0 on every rank (identical for any P);
+     * rank r's own stream is r + 1. */
+    ebm_rng init;
+    rng_seed(&init, (uint64_t)cfg->seed, 0);
+    if (rc == 0)
+        model_init_params(&t->shape, t->params, &init);
+    rng_seed(&t->rng, (uint64_t)cfg->seed, (uint64_t)ctx->rank + 1);
+
+    const langevin_params lp = {
+        .steps = cfg->langevin_steps,
+        .step_size = (float)cfg->step_size,
+        .noise = (float)cfg->noise,
+        .reinit = (float)cfg->reinit,
+        .clamp = cfg->clamp_chains,
+        .lo = t->map.scale * (float)t->info.value_min + t->map.shift,
+        .hi = t->map.scale * (float)t->info.value_max + t->map.shift,
+        .target_class = -1,
+    };
+    if (cfg->buffer > 0)
+        shard_range(cfg->buffer, ctx->size, ctx->rank, &t->first_chain, &t->n_chains);
+    if (rc == 0)
+        rc = langevin_init(&t->sampler, &lp, t->info.d, t->info.k, cap, t->n_chains,
+                           t->first_chain, &t->rng, err);
+    if (rc == 0)
+        rc = evaluator_init(&t->eval, &t->shape, &lp, EBM_CHUNK_ROWS, err);
+    for (int64_t i = 0; i < t->split[SPLIT_TRAIN].n; i++)
+        if (t->order)
+            t->order[i] = (int32_t)i;
+    t->progress.best_val_error = INFINITY;
+    t->progress.best_val_loss = INFINITY;
+    return ebm_pass(err, dist_agree(ctx, rc, err));
+}
+
+/* Loads the checkpoint named by --resume, if any, and says in `note` what it
+ * did (printed after the banner). */
+static int resume(trainer *t, char *note, size_t len, ebm_err *err)
+{
+    const dist_ctx *ctx = t->ctx;
+    const ebm_config *cfg = t->cfg;
+    char path[EBM_PATH_LEN + 32];
+    if (cfg->resume[0] == '\0')
+        return 0;
+    if (strcmp(cfg->resume, "auto") == 0) {
+        snprintf(path, sizeof path, "%s/last.h5", cfg->out);
+        int exists = ctx->rank == 0 && access(path, F_OK) == 0;
+        EBM_TRY(dist_bcast_bytes(ctx, &exists, sizeof exists, 0, err));
+        if (!exists) {
+            snprintf(note, len, "  resume auto: no %s yet, starting fresh", path);
+            return 0;
+        }
+    } else {
+        snprintf(path, sizeof path, "%s", cfg->resume);
+    }
+    ckpt_resume r = {
+        .params = t->params,
+        .exp_avg = t->exp_avg,
+        .exp_inf = t->exp_inf,
+        .chains = t->sampler.chains,
+        .first_chain = t->first_chain,
+        .n_chains = t->n_chains,
+        .rng_state = t->rng.s,
+        .order = t->order,
+        .n_local = t->split[SPLIT_TRAIN].n,
+    };
+    if (ckpt_read_resume(ctx, path, cfg, &t->shape, &t->run, &r, err)) {
+        free(r.history);
+        return ebm_trace(err);
+    }
+    if (r.progress.epoch > cfg->epochs) {
+        free(r.history);
+        return ebm_fail(err, "cannot resume from '%s': it has %d epochs, more than --epochs %d",
+                        path, r.progress.epoch, cfg->epochs);
+    }
+    t->adam_step = r.adam_step;
+    t->progress = r.progress;
+    memcpy(t->history, r.history, (size_t)r.progress.epoch * sizeof(metrics_row));
+    free(r.history);
+    if (!r.same_world) {
+        /* Another rank count: the chains were re-sharded by global id; fresh
+         * streams (keyed by the step so they differ from the first run's), and
+         * the interrupted epoch, if any, starts again from its beginning. */
+        rng_seed(&t->rng,
+                 (uint64_t)cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)r.progress.global_step),
+                 (uint64_t)ctx->rank + 1);
+    }
+    int used = snprintf(note, len, "  resumed from %s: %d epoch(s) done", path,
+                        t->progress.epoch);
+    if (t->progress.step > 0 && used < (int)len)
+        used += snprintf(note + used, len - used, ", continuing after step %d/%d of epoch %d",
+                         t->progress.step, t->plan.n_steps, t->progress.epoch + 1);
+    if (used < (int)len)
+        used += snprintf(note + used, len - used, ", global step %lld",
+                         (long long)t->progress.global_step);
+    if (!r.same_world && used < (int)len)
+        snprintf(note + used, len - used,
+                 " (written by %d ranks: chains re-sharded over %d, epoch restarted)",
+                 r.world_size, ctx->size);
+    return 0;
+}
+
+int train_setup(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run, trainer **out,
+                ebm_err *err)
+{
+    trainer *t = ebm_calloc(1, sizeof *t, "trainer", err);
+    *out = t;
+    EBM_TRY(dist_agree(ctx, t ? 0 : -1, err));
+    t->ctx = ctx;
+    t->cfg = cfg;
+    t->run = *run;
+    int rc = train_prepare_out_dir(cfg->out, err);
+    if (rc == 0 && ctx->rank == 0)
+        rc = data_file_checksum(t->run.data_path, &t->run.data_checksum, err);
+    EBM_TRY(dist_agree(ctx, rc, err));
+    EBM_TRY(dist_bcast_bytes(ctx, &t->run.data_checksum, sizeof t->run.data_checksum, 0, err));
+    EBM_TRY(load_data(t, err));
+    EBM_TRY(build(t, err));
+    char note[EBM_PATH_LEN + 160] = "";
+    EBM_TRY(dist_agree(ctx, resume(t, note, sizeof note, err), err));
+    /* Only once everything has loaded: an error before this is the one line
+     * the run prints. */
+    trainer_print_banner(t, note);
+    if (t->progress.epoch > 0) {
+        /* A requeued job must not duplicate rows: bring metrics.h5 back to
+         * the checkpoint's epoch first. */
+        char path[EBM_PATH_LEN + 32];
+        snprintf(path, sizeof path, "%s/metrics.h5", cfg->out);
+        EBM_TRY(metrics_file_sync(ctx, path, t->history, t->progress.epoch, err));
+    }
+    return 0;
+}

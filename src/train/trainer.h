@@ -1,0 +1,72 @@
+/* trainer.h: what one rank holds while training, shared by the files of
+ * src/train/ (setup.c, loop.c, report.c); the rest of the program sees only
+ * train.h. */
+#ifndef EBM_TRAINER_H
+#define EBM_TRAINER_H
+
+#include <stdint.h>
+
+#include "ckpt.h"
+#include "cli.h"
+#include "core/data.h"
+#include "core/metrics.h"
+#include "core/rng.h"
+#include "core/shard.h"
+#include "ebm/eval.h"
+#include "ebm/langevin.h"
+#include "num/model.h"
+#include "par/dist.h"
+#include "train/train.h"
+
+/* Status values that ride on the gradient allreduce, after the gradients:
+ * the epoch sums (metrics.h), then flags summed over ranks. */
+enum {
+    ST_NONFINITE = EPOCH_SUMS, /* some rank's loss was not finite */
+    ST_STOP,                   /* some rank was asked to stop (signal) */
+    ST_CHECKPOINT,             /* rank 0's clock says last.h5 is due */
+    ST_LEN
+};
+
+/* Seconds one rank spent in an epoch's steps: computing, and in (or waiting
+ * at) collectives. */
+typedef struct {
+    double compute, comm;
+} step_times;
+
+struct trainer {
+    const dist_ctx *ctx;
+    const ebm_config *cfg;
+    run_info run; /* with the data file's checksum */
+    model_shape shape;
+    data_info info;
+    data_shard split[SPLIT_COUNT];
+    input_map map;
+    shard_plan plan;
+    float *params, *grad;     /* grad: n_params gradient sums + ST_LEN status */
+    float *exp_avg, *exp_inf; /* rank 0 only */
+    int64_t adam_step;
+    model_workspace ws;
+    langevin_sampler sampler;
+    evaluator eval;
+    ebm_rng rng;
+    int32_t *order;  /* this epoch's permutation of the local train shard */
+    float *x;        /* [2 cap, D]: batch rows then sample rows */
+    float *dlogits;  /* [2 cap, K] */
+    int32_t *labels; /* [cap] */
+    int capacity;
+    int64_t first_chain, n_chains;
+    train_progress progress;
+    metrics_row *history; /* [cfg->epochs] */
+    double started;       /* when the epochs began (timer_now) */
+    double last_ckpt;     /* when last.h5 was last written */
+};
+
+/* loop.c: a per-purpose stream for evaluation (epoch -2: the final test). */
+void trainer_eval_rng(const trainer *t, int epoch, ebm_rng *rng);
+
+/* report.c */
+void trainer_print_banner(const trainer *t, const char *resume_note);
+void trainer_print_epoch(const trainer *t, const metrics_row *row, int better);
+void trainer_print_stop(const trainer *t);
+
+#endif
