@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """adamax_reference.py: runs torch.optim.Adamax itself on a small float32
-vector and writes tests/adamax_reference.h, the reference numbers that
-tests/test_adamax.c checks adamax_step against.
+vector and writes tests/unit/adamax_reference.h, the reference numbers that
+tests/unit/test_adamax.c checks adamax_step against.
 
 Run with Debian's interpreter (python3-torch), from anywhere:
     /usr/bin/python3 scripts/adamax_reference.py [output header]
@@ -67,7 +67,7 @@ def run_case(lr, betas, eps):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "tests",
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "tests", "unit",
                                                               "adamax_reference.h")
     n = len(PARAMS0)
     assert len(GRADS) == N_STEPS and all(len(g) == n for g in GRADS)

@@ -22,7 +22,7 @@ build_pkgs=(build-essential cmake pkg-config git openmpi-bin libopenmpi-dev
             libhdf5-openmpi-dev hdf5-tools libopenblas-dev)
 # The SLURM harness (tests/slurm) runs a private slurmctld/slurmd/munged;
 # libpmix-dev holds the library SLURM's pmix plugin loads for srun --mpi=pmix.
-# python3-torch: tests/torch_check.py rebuilds the network to check eval and sample.
+# python3-torch: tests/mpi/torch_check.py rebuilds the network to check eval and sample.
 test_pkgs=(libcmocka-dev python3-h5py python3-numpy python3-torch slurm-wlm munge libpmix-dev)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -2,7 +2,7 @@
 entry point and holds the command line; see its docstring):
 
     flops      the analytic FLOP count of an epoch and the seed preset's shapes
-    runner     running ebm_mpi under tests/mpirun.sh and reading its metrics.h5
+    runner     running ebm_mpi under tests/mpi/mpirun.sh and reading its metrics.h5
     sgemm      building and running the OpenBLAS replay (scripts/bench_sgemm.c)
     torch_ref  the same training in PyTorch (notebook code and idiomatic loop)
     profile    perf record/report of a whole run, grouped into categories

@@ -60,7 +60,7 @@ def profile(build, np_, epochs, workdir):
     shutil.rmtree(out, ignore_errors=True)
     shown = ["perf", "record", "-F", "999", "--"] + mpirun_cmd(np_)[1:] + [
         "ebm_mpi", "train", "--preset", "seed", "--epochs", str(epochs)]
-    shown[5:5] = ["tests/mpirun.sh"]
+    shown[5:5] = ["tests/mpi/mpirun.sh"]
     return dict(np=np_, epochs=epochs, command=" ".join(shown),
                 rows=[dict(pct=p_, dso=d, symbol=s) for p_, d, s in rows if p_ >= 0.01],
                 categories=sorted(cats.items(), key=lambda kv: -kv[1]),

@@ -1,4 +1,4 @@
-"""Running ebm_mpi (under tests/mpirun.sh) and collecting its metrics.h5."""
+"""Running ebm_mpi (under tests/mpi/mpirun.sh) and collecting its metrics.h5."""
 import os
 import re
 import shlex

@@ -11,7 +11,7 @@
 #   sample  FIXDIR WORK PROGRAM: sample (fresh chains, --class, --from-chains)
 #           from buffer/best.h5 and seed/best.h5 writes finite samples inside
 #           the data range.
-# Needs EBM_PYTHON (h5py) and tests/mpirun.sh.
+# Needs EBM_PYTHON (h5py) and tests/mpi/mpirun.sh.
 set -u
 if [ $# -ne 4 ]; then
     echo "usage: fixture_check.sh resume|eval|sample FIXDIR WORK PROGRAM" >&2

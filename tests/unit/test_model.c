@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
+
 #include "num/model.h"
 #include "core/rng.h"
 
@@ -782,7 +784,7 @@ static void test_model_logsumexp_small_logits_exact(void **state)
     assert_true(close_enough(model_logsumexp(same, 4), log(4.0), 0.0, 1e-7));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate_setup_teardown(test_model_backward_param_grad_joint_loss,
@@ -807,5 +809,5 @@ int main(void)
         cmocka_unit_test(test_model_logsumexp_large_logits_stable),
         cmocka_unit_test(test_model_logsumexp_small_logits_exact),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return harness_run(argc, argv, "test_model", tests, HARNESS_COUNT(tests), NULL, NULL);
 }

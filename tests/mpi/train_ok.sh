@@ -1,5 +1,5 @@
 #!/bin/bash
-# train_ok.sh: runs one training through tests/mpirun.sh and checks that it
+# train_ok.sh: runs one training through tests/mpi/mpirun.sh and checks that it
 # completed: exit status 0, no `ebm_mpi: error:` line, a final `done in` line
 # on stdout, and <out>/best.h5 and <out>/last.h5 present with a /model group.
 # With --hidden-check H it also checks (h5dump -H) that /model/layer0/weight
@@ -9,9 +9,9 @@
 #
 # usage: train_ok.sh [--hidden-check H] [--expect-stderr REGEX] WORKDIR NP
 #                    [MPIRUN-OPTIONS...] PROGRAM train [ARGS...]
-#   Everything after NP goes to tests/mpirun.sh as is, with `--out WORKDIR/out`
+#   Everything after NP goes to tests/mpi/mpirun.sh as is, with `--out WORKDIR/out`
 #   appended. WORKDIR is emptied first; the run's stdout and stderr are kept
-#   in WORKDIR/stdout.txt and WORKDIR/stderr.txt (tests/compare_np.sh reads
+#   in WORKDIR/stdout.txt and WORKDIR/stderr.txt (tests/mpi/compare_np.sh reads
 #   them). H5DUMP may name the h5dump binary (default: h5dump on PATH).
 set -u
 

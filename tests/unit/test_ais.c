@@ -12,13 +12,14 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
+
 #include "ebm/ais.h"
 #include "core/data.h"
 #include "par/dist.h"
 #include "num/model.h"
 #include "core/rng.h"
 
-static dist_ctx g_ctx;
 
 /* ------------------------------------------------------------------------ */
 /* Tolerances.                                                               */
@@ -150,7 +151,7 @@ static ais_result run_ais_leapfrog(test_energy *t, int n_temps, int64_t n_chains
     p.leapfrog = leapfrog;
     ais_result r;
     ebm_err err = {0};
-    if (ais_log_z(&g_ctx, &en, &p, &r, &err))
+    if (ais_log_z(test_ctx(), &en, &p, &r, &err))
         fail_msg("ais_log_z: %s", err.msg);
     return r;
 }
@@ -264,10 +265,10 @@ static void test_ais_log_z_rejects_bad_params(void **state)
     ais_result r;
     ebm_err err = {0};
     ais_params_default(&p, 10, 1, BOX_LO, BOX_HI, 0); /* one chain: no standard error */
-    assert_int_equal(ais_log_z(&g_ctx, &en, &p, &r, &err), -1);
+    assert_int_equal(ais_log_z(test_ctx(), &en, &p, &r, &err), -1);
     assert_non_null(strstr(err.msg, "2 chains"));
     ais_params_default(&p, 10, 8, 1.0f, 1.0f, 0); /* empty box */
-    assert_int_equal(ais_log_z(&g_ctx, &en, &p, &r, &err), -1);
+    assert_int_equal(ais_log_z(test_ctx(), &en, &p, &r, &err), -1);
 }
 
 static void test_ais_schedule_fill_endpoints_and_order(void **state)
@@ -403,7 +404,7 @@ static void check_uniform_model(int map_to_box)
     const data_shard shard = {N, 0, N, D, images, labels};
     ais_loglik_result r;
     ebm_err err = {0};
-    if (ais_loglik_run(&g_ctx, &m, &shard, 20, 8, &r, &err))
+    if (ais_loglik_run(test_ctx(), &m, &shard, 20, 8, &r, &err))
         fail_msg("ais_loglik_run: %s", err.msg);
     print_message("uniform model (map %d): log Z %.6f, log p %.9f (exact %.9f), %.6f bits/dim\n",
                   map_to_box, r.z.log_z, r.logp_disc, -D * log(17.0), r.bits_per_dim);
@@ -446,18 +447,13 @@ static void test_ais_loglik_run_rejects_non_integer_pixels(void **state)
     const data_shard shard = {2, 0, 2, D, images, labels};
     ais_loglik_result r;
     ebm_err err = {0};
-    assert_int_equal(ais_loglik_run(&g_ctx, &m, &shard, 5, 4, &r, &err), -1);
+    assert_int_equal(ais_loglik_run(test_ctx(), &m, &shard, 5, 4, &r, &err), -1);
     assert_non_null(strstr(err.msg, "pixel 1 of example 1 is 2.5"));
     free((float *)m.params);
 }
 
 int main(int argc, char **argv)
 {
-    ebm_err err = {0};
-    if (dist_init(&argc, &argv, 0, &g_ctx, &err)) {
-        fprintf(stderr, "test_ais: %s\n", err.msg);
-        return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ais_log_z_linear_energy_matches_closed_form),
         cmocka_unit_test(test_ais_log_z_linear_energy_geometric_schedule),
@@ -475,7 +471,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ais_loglik_run_uniform_model_identity_map),
         cmocka_unit_test(test_ais_loglik_run_rejects_non_integer_pixels),
     };
-    const int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    dist_finalize(&g_ctx);
-    return failed;
+    return harness_run(argc, argv, "test_ais", tests, HARNESS_COUNT(tests), NULL, NULL);
 }

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
+
 #include "core/rng.h"
 
 /* Upper 1e-4 quantiles of chi-square (computed from the regularised gamma
@@ -512,7 +514,7 @@ static void test_rng_shuffle_uniform_over_permutations(void **state)
                  chi2, CHI2_DF5_P1E4);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rng_next_matches_reference_outputs),
@@ -537,5 +539,5 @@ int main(void)
         cmocka_unit_test(test_rng_shuffle_tiny_n),
         cmocka_unit_test(test_rng_shuffle_uniform_over_permutations),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return harness_run(argc, argv, "test_rng", tests, HARNESS_COUNT(tests), NULL, NULL);
 }

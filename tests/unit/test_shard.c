@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
+
 #include "core/shard.h"
 
 /* ---- independent checks ------------------------------------------------ */
@@ -381,7 +383,7 @@ static void test_shard_max_count_is_row_maximum(void **state)
     shard_plan_free(&plan);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shard_range_real_case),
@@ -399,5 +401,5 @@ int main(void)
         cmocka_unit_test(test_shard_plan_init_fails_invalid_sizes),
         cmocka_unit_test(test_shard_max_count_is_row_maximum),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return harness_run(argc, argv, "test_shard", tests, HARNESS_COUNT(tests), NULL, NULL);
 }

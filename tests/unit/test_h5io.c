@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
+
 #include "cli.h"
 #include "core/data.h"
 #include "par/dist.h"
@@ -41,7 +43,6 @@ static float fx_pixel(int split, int64_t i, int j)
 }
 static int32_t fx_label(int split, int64_t i) { return (int32_t)((i * 7 + split) % FX_K); }
 
-static dist_ctx g_ctx;
 
 
 typedef struct {
@@ -228,7 +229,7 @@ static void test_data_file_open_reads_info(void **state)
     data_file *f = NULL;
     data_info info;
     ebm_err err = {0};
-    if (data_file_open(&g_ctx, g->data_fixed, &f, &info, &err))
+    if (data_file_open(test_ctx(), g->data_fixed, &f, &info, &err))
         fail_msg("data_file_open: %s", err.msg);
     assert_non_null(f);
     check_info(&info);
@@ -241,7 +242,7 @@ static void test_data_file_open_reads_vlen_string_attributes(void **state)
     data_file *f = NULL;
     data_info info;
     ebm_err err = {0};
-    if (data_file_open(&g_ctx, g->data_vlen, &f, &info, &err))
+    if (data_file_open(test_ctx(), g->data_vlen, &f, &info, &err))
         fail_msg("data_file_open: %s", err.msg);
     check_info(&info);
     data_file_close(f);
@@ -280,7 +281,7 @@ static void test_data_file_read_shard_rows(void **state)
     data_file *f = NULL;
     data_info info;
     ebm_err err = {0};
-    if (data_file_open(&g_ctx, g->data_fixed, &f, &info, &err))
+    if (data_file_open(test_ctx(), g->data_fixed, &f, &info, &err))
         fail_msg("data_file_open: %s", err.msg);
     check_shard(f, SPLIT_TRAIN, 3, 4);                /* middle */
     check_shard(f, SPLIT_TRAIN, 0, 1);                /* first row */
@@ -297,7 +298,7 @@ static void test_data_file_read_zero_rows(void **state)
     data_file *f = NULL;
     data_info info;
     ebm_err err = {0};
-    if (data_file_open(&g_ctx, g->data_fixed, &f, &info, &err))
+    if (data_file_open(test_ctx(), g->data_fixed, &f, &info, &err))
         fail_msg("data_file_open: %s", err.msg);
     /* Guard buffers of one row: nothing may be written into them. */
     float images[FX_D];
@@ -322,10 +323,10 @@ static void test_data_file_read_zero_rows(void **state)
 
 static void expect_data_refused(const char *path, const char *needle)
 {
-    data_file *f = (data_file *)&g_ctx; /* must be reset to NULL */
+    data_file *f = (data_file *)test_ctx(); /* must be reset to NULL */
     data_info info;
     ebm_err err = {0};
-    if (data_file_open(&g_ctx, path, &f, &info, &err) != -1)
+    if (data_file_open(test_ctx(), path, &f, &info, &err) != -1)
         fail_msg("data_file_open('%s') accepted a bad file", path);
     assert_null(f);
     if (!strstr(err.msg, needle))
@@ -451,7 +452,7 @@ static int ckpt_setup(void **state)
     h5file_library_version(c->run.hdf5_version, sizeof c->run.hdf5_version);
     snprintf(c->run.blas_version, sizeof c->run.blas_version, "OpenBLAS (test)");
     snprintf(c->run.data_path, sizeof c->run.data_path, "%s", c->g->data_fixed);
-    c->run.world_size = g_ctx.size;
+    c->run.world_size = test_ctx()->size;
     c->st.adam_step = 140;
     c->st.cfg = &c->cfg;
     c->st.run = &c->run;
@@ -510,7 +511,7 @@ static int ckpt_teardown(void **state)
 static void write_ckpt(ckpt_fixture *c)
 {
     ebm_err err = {0};
-    if (ckpt_write(&g_ctx, c->path, &c->st, &err))
+    if (ckpt_write(test_ctx(), c->path, &c->st, &err))
         fail_msg("ckpt_write: %s", err.msg);
 }
 
@@ -536,7 +537,7 @@ static void test_ckpt_write_read_model_round_trip(void **state)
     write_ckpt(c);
     ckpt_model m;
     ebm_err err = {0};
-    if (ckpt_read_model(&g_ctx, c->path, &m, &err))
+    if (ckpt_read_model(test_ctx(), c->path, &m, &err))
         fail_msg("ckpt_read_model: %s", err.msg);
     check_model_matches(c, &m);
     assert_true(m.map.scale == 0.125f);
@@ -654,7 +655,7 @@ static void test_ckpt_write_layout(void **state)
     assert_int_equal(root_attr_int(f, "epoch"), 7);
     assert_int_equal(root_attr_int(f, "global_step"), 140);
     assert_int_equal(root_attr_int(f, "best_epoch"), 5);
-    assert_int_equal(root_attr_int(f, "world_size"), g_ctx.size);
+    assert_int_equal(root_attr_int(f, "world_size"), test_ctx()->size);
     assert_true(root_attr_double(f, "best_val_error") == 0.0625);
     assert_true(root_attr_double(f, "lr") == 1e-3);
     assert_int_equal(root_attr_int(f, "epochs"), 20);
@@ -680,7 +681,7 @@ static void test_ckpt_write_replaces_existing(void **state)
     assert_false(file_exists(c->tmp));
     ckpt_model m;
     ebm_err err = {0};
-    if (ckpt_read_model(&g_ctx, c->path, &m, &err))
+    if (ckpt_read_model(test_ctx(), c->path, &m, &err))
         fail_msg("ckpt_read_model: %s", err.msg);
     check_model_matches(c, &m);
     assert_int_equal(m.epoch, 8);
@@ -699,7 +700,7 @@ static void test_ckpt_write_overwrites_stale_tmp(void **state)
     assert_false(file_exists(c->tmp));
     ckpt_model m;
     ebm_err err = {0};
-    if (ckpt_read_model(&g_ctx, c->path, &m, &err))
+    if (ckpt_read_model(test_ctx(), c->path, &m, &err))
         fail_msg("ckpt_read_model: %s", err.msg);
     check_model_matches(c, &m);
     ckpt_model_free(&m);
@@ -711,7 +712,7 @@ static void test_ckpt_write_fails_missing_directory(void **state)
     char path[200];
     snprintf(path, sizeof path, "%s/no/such/dir/ck.h5", c->g->dir);
     ebm_err err = {0};
-    assert_int_equal(ckpt_write(&g_ctx, path, &c->st, &err), -1);
+    assert_int_equal(ckpt_write(test_ctx(), path, &c->st, &err), -1);
     if (!strstr(err.msg, "no/such/dir"))
         fail_msg("message '%s' does not name the file", err.msg);
     assert_false(file_exists(path));
@@ -722,7 +723,7 @@ static void expect_ckpt_refused(const char *path, const char *needle)
     ckpt_model m;
     memset(&m, 0x5a, sizeof m);
     ebm_err err = {0};
-    if (ckpt_read_model(&g_ctx, path, &m, &err) != -1)
+    if (ckpt_read_model(test_ctx(), path, &m, &err) != -1)
         fail_msg("ckpt_read_model('%s') accepted a bad file", path);
     assert_null(m.params);
     if (!strstr(err.msg, needle))
@@ -843,7 +844,7 @@ static void test_ckpt_read_resume_round_trip(void **state)
     resume_buffers b;
     resume_buffers_init(&b, c);
     ebm_err err = {0};
-    if (ckpt_read_resume(&g_ctx, c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
+    if (ckpt_read_resume(test_ctx(), c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
         fail_msg("ckpt_read_resume: %s", err.msg);
     const size_t n = c->shape.n_params;
     /* Bitwise: a resumed run must continue exactly. */
@@ -854,7 +855,7 @@ static void test_ckpt_read_resume_round_trip(void **state)
     assert_memory_equal(b.rng_state, c->rng_state, sizeof b.rng_state);
     assert_memory_equal(b.order, c->order, sizeof b.order);
     assert_int_equal(b.r.adam_step, 140);
-    assert_int_equal(b.r.world_size, g_ctx.size);
+    assert_int_equal(b.r.world_size, test_ctx()->size);
     assert_true(b.r.same_world);
     const train_progress *p = &b.r.progress;
     assert_int_equal(p->epoch, 7);
@@ -885,7 +886,7 @@ static void test_ckpt_read_resume_fails_changed_hyperparameter(void **state)
     other.epochs = c->cfg.epochs + 5; /* allowed to change: must not be the one named */
     ebm_err err = {0};
     assert_int_equal(
-        ckpt_read_resume(&g_ctx, c->path, &other, &c->shape, &c->run, &b.r, &err), -1);
+        ckpt_read_resume(test_ctx(), c->path, &other, &c->shape, &c->run, &b.r, &err), -1);
     assert_non_null(strstr(err.msg, "--lr 0.001"));
     assert_non_null(strstr(err.msg, "--lr 0.002"));
     resume_buffers_free(&b);
@@ -901,7 +902,7 @@ static void test_ckpt_read_resume_fails_other_data(void **state)
     other.data_checksum ^= 1;
     ebm_err err = {0};
     assert_int_equal(
-        ckpt_read_resume(&g_ctx, c->path, &c->cfg, &c->shape, &other, &b.r, &err), -1);
+        ckpt_read_resume(test_ctx(), c->path, &c->cfg, &c->shape, &other, &b.r, &err), -1);
     assert_non_null(strstr(err.msg, "checksum"));
     resume_buffers_free(&b);
 }
@@ -938,20 +939,20 @@ static void test_metrics_file_sync_appends_and_truncates(void **state)
     int rows = -1;
     /* One row per call, as training does. */
     for (int n = 1; n <= 3; n++)
-        if (metrics_file_sync(&g_ctx, path, c->history, n, &err))
+        if (metrics_file_sync(test_ctx(), path, c->history, n, &err))
             fail_msg("metrics_file_sync: %s", err.msg);
     assert_true(metrics_value(path, "val_error", 2, &rows) == c->history[2].val_error);
     assert_int_equal(rows, 3);
     assert_true(metrics_value(path, "epoch", 0, &rows) == 1.0);
     /* A resumed run from epoch 2 drops row 3, then writes a different one. */
-    if (metrics_file_sync(&g_ctx, path, c->history, 2, &err))
+    if (metrics_file_sync(test_ctx(), path, c->history, 2, &err))
         fail_msg("metrics_file_sync: %s", err.msg);
     (void)metrics_value(path, "epoch", 0, &rows);
     assert_int_equal(rows, 2);
     metrics_row changed[3];
     memcpy(changed, c->history, sizeof changed);
     changed[2].val_error = 0.75;
-    if (metrics_file_sync(&g_ctx, path, changed, 3, &err))
+    if (metrics_file_sync(test_ctx(), path, changed, 3, &err))
         fail_msg("metrics_file_sync: %s", err.msg);
     assert_true(metrics_value(path, "val_error", 2, &rows) == 0.75);
     assert_int_equal(rows, 3);
@@ -960,12 +961,6 @@ static void test_metrics_file_sync_appends_and_truncates(void **state)
 
 int main(int argc, char **argv)
 {
-    ebm_err err = {0};
-    if (dist_init(&argc, &argv, 0, &g_ctx, &err)) {
-        fprintf(stderr, "test_h5io: %s\n", err.msg);
-        return 1;
-    }
-    h5file_quiet();
 #define CK(t) cmocka_unit_test_setup_teardown(t, ckpt_setup, ckpt_teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_data_file_open_reads_info),
@@ -993,7 +988,5 @@ int main(int argc, char **argv)
         CK(test_metrics_file_sync_appends_and_truncates),
     };
 #undef CK
-    const int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
-    dist_finalize(&g_ctx);
-    return failed;
+    return harness_run(argc, argv, "test_h5io", tests, HARNESS_COUNT(tests), group_setup, group_teardown);
 }

@@ -2,8 +2,8 @@
 """check_design_refs.py: every reference to a section of docs/design.md must
 resolve, and the repository must stand on its own.
 
-    /usr/bin/python3 tests/check_design_refs.py SOURCE_DIR [--untracked]
-    /usr/bin/python3 tests/check_design_refs.py --selftest
+    /usr/bin/python3 tests/repo/check_design_refs.py SOURCE_DIR [--untracked]
+    /usr/bin/python3 tests/repo/check_design_refs.py --selftest
 
 Scans the repository's tracked files (`git -C SOURCE_DIR ls-files`; when git
 is missing or SOURCE_DIR is not a work tree, every file under SOURCE_DIR but

@@ -1,7 +1,7 @@
 #!/bin/sh
 # mpirun for the tests: oversubscribes (these machines have 2 cores), keeps
 # BLAS at one thread, and allows running as root only when we are root (CI).
-# usage: tests/mpirun.sh NP [mpirun options --] program args...
+# usage: tests/mpi/mpirun.sh NP [mpirun options --] program args...
 np=$1; shift
 if [ "$(id -u)" = 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -1,7 +1,7 @@
 #!/bin/bash
 # compare_np.sh: "different P, statistically equivalent results" (docs/design.md
 # section 2). Reads the final summary lines of two finished trainings (the
-# stdout.txt that tests/train_ok.sh keeps in each WORKDIR) and checks that
+# stdout.txt that tests/mpi/train_ok.sh keeps in each WORKDIR) and checks that
 # the test errors of their best.h5 are within MAX_POINTS percentage points of
 # each other. As a sanity check each must also be below 50% (10 classes:
 # chance is 90%), so two equally broken runs do not pass.

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "harness.h"
+
 #include "cli.h"
 
 #define MAX_ARGS 64
@@ -617,7 +619,7 @@ static void test_cli_print_help_lists_options(void **state)
     free(text);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_parse_train_defaults_stable),
@@ -647,5 +649,5 @@ int main(void)
         cmocka_unit_test(test_cli_options_table_consistent),
         cmocka_unit_test(test_cli_print_help_lists_options),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return harness_run(argc, argv, "test_cli", tests, HARNESS_COUNT(tests), NULL, NULL);
 }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # infer_check.sh: runs eval --dump and sample on NP ranks against a trained
-# checkpoint and checks every output against PyTorch (tests/torch_check.py):
+# checkpoint and checks every output against PyTorch (tests/mpi/torch_check.py):
 # the dumped logits/energies/labels/predictions, the error eval prints, the
 # energies of unconditional and class-conditional samples, and (with
 # --chains CKPT2, a checkpoint with a persistent buffer) that

@@ -1,0 +1,24 @@
+/* harness.c: see harness.h. */
+#include "harness.h"
+
+#include <stdio.h>
+
+#include "io/h5file.h"
+
+static dist_ctx world;
+
+const dist_ctx *test_ctx(void) { return &world; }
+
+int harness_run(int argc, char **argv, const char *name, const struct CMUnitTest *tests,
+                size_t n_tests, CMFixtureFunction group_setup, CMFixtureFunction group_teardown)
+{
+    ebm_err err = {0};
+    if (dist_init(&argc, &argv, 1, &world, &err)) {
+        ebm_err_print(stderr, &err, -1, 1);
+        return 1;
+    }
+    h5file_quiet();
+    const int failed = _cmocka_run_group_tests(name, tests, n_tests, group_setup, group_teardown);
+    dist_finalize(&world);
+    return failed;
+}
