@@ -1,4 +1,4 @@
-/* langevin.c: Langevin sampling with per-rank persistent chains. */
+/* langevin.c: Langevin sampling: fresh chains, or this rank's persistent ones. */
 #include "ebm/langevin.h"
 
 #include <math.h>
@@ -55,23 +55,37 @@ static void langevin_update(float *x, const float *grad, const float *noise, siz
             x[i] = (x[i] + eta * grad[i]) + noise[i];
 }
 
-/* Runs the chains x (n, d) in place. */
-static void run_chains(langevin_sampler *s, const model_shape *shape, const float *params,
-                       model_workspace *ws, ebm_rng *rng, int n, float *x)
+/* The model as a target: grad_x LSE f(x), or grad_x f(x)[k] with a target
+ * class (the class-conditional energy -f(x)[k]). */
+typedef struct {
+    langevin_sampler *s;
+    const model_shape *shape;
+    const float *params;
+    model_workspace *ws;
+} model_target;
+
+static void model_grad_log_density(void *data, const float *x, int n, float *grad)
+{
+    model_target *mt = data;
+    langevin_sampler *s = mt->s;
+    const float *logits = model_forward(mt->shape, mt->params, mt->ws, x, n);
+    if (s->p.target_class < 0) {
+        model_lse_dlogits(n, s->k, logits, s->dlogits);
+    } else {
+        memset(s->dlogits, 0, (size_t)n * s->k * sizeof(float));
+        for (int i = 0; i < n; i++)
+            s->dlogits[(size_t)i * s->k + s->p.target_class] = 1.0f;
+    }
+    model_backward(mt->shape, mt->params, mt->ws, x, n, s->dlogits, NULL, grad);
+}
+
+void langevin_run(langevin_sampler *s, const langevin_target *target, ebm_rng *rng, int n,
+                  float *x)
 {
     const size_t m = (size_t)n * s->d;
     const float eta = s->p.step_size, lo = s->p.lo, hi = s->p.hi;
     for (int t = 0; t < s->p.steps; t++) {
-        const float *logits = model_forward(shape, params, ws, x, n);
-        if (s->p.target_class < 0) {
-            model_lse_dlogits(n, s->k, logits, s->dlogits);
-        } else {
-            /* grad_x f(x)[k]: the class-conditional energy -f(x)[k]. */
-            memset(s->dlogits, 0, (size_t)n * s->k * sizeof(float));
-            for (int i = 0; i < n; i++)
-                s->dlogits[(size_t)i * s->k + s->p.target_class] = 1.0f;
-        }
-        model_backward(shape, params, ws, x, n, s->dlogits, NULL, s->grad);
+        target->grad_log_density(target->data, x, n, s->grad);
         rng_fill_normal(rng, s->noise, m, s->p.noise);
         langevin_update(x, s->grad, s->noise, m, eta, s->p.clamp, lo, hi);
     }
@@ -87,6 +101,15 @@ static void run_chains(langevin_sampler *s, const model_shape *shape, const floa
             s->restarted_nonfinite++;
         }
     }
+}
+
+/* Runs the chains x (n, d) on the model, in place. */
+static void run_chains(langevin_sampler *s, const model_shape *shape, const float *params,
+                       model_workspace *ws, ebm_rng *rng, int n, float *x)
+{
+    model_target mt = {s, shape, params, ws};
+    const langevin_target target = {model_grad_log_density, &mt};
+    langevin_run(s, &target, rng, n, x);
 }
 
 void langevin_draw_fresh(langevin_sampler *s, const model_shape *shape, const float *params,

@@ -37,6 +37,21 @@ int langevin_init(langevin_sampler *s, const langevin_params *p, int d, int k, i
                   int64_t n_chains, int64_t first_chain, ebm_rng *rng, ebm_err *err);
 void langevin_free(langevin_sampler *s);
 
+/* What a chain climbs: grad_log_density(data, x (n, d), n, grad (n, d))
+ * writes grad_x log p(x) up to a constant, i.e. -grad_x E(x). The samplers
+ * below use the model (LSE f(x), or f(x)[k] with a target class); tests pass
+ * energies whose stationary law is known. */
+typedef struct {
+    void (*grad_log_density)(void *data, const float *x, int n, float *grad);
+    void *data;
+} langevin_target;
+
+/* Runs the n chains in x (n, d) for p.steps steps on `target`, in place:
+ * x <- clamp(x + eta * grad + sigma * eps); a chain that ends non-finite is
+ * restarted from U[-1,1] and counted in restarted_nonfinite. n <= capacity. */
+void langevin_run(langevin_sampler *s, const langevin_target *target, ebm_rng *rng, int n,
+                  float *x);
+
 /* n samples into out (n, d): from the buffer (written back) when the sampler
  * has chains, else from fresh U[-1,1] starts. ws must hold n rows. */
 void langevin_draw(langevin_sampler *s, const model_shape *shape, const float *params,

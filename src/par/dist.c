@@ -54,6 +54,23 @@ int dist_init(int *argc, char ***argv, int show_trail, dist_ctx *ctx, ebm_err *e
     return 0;
 }
 
+int dist_self(const dist_ctx *world, dist_ctx *self, ebm_err *err)
+{
+    self->show_trail = world->show_trail;
+    self->rank = 0, self->size = 1;
+    self->comm = ebm_calloc(1, sizeof *self->comm, "MPI context", err);
+    if (!self->comm)
+        return ebm_trace(err);
+    self->comm->comm = MPI_COMM_SELF;
+    return 0;
+}
+
+void dist_self_free(dist_ctx *self)
+{
+    free(self->comm);
+    self->comm = NULL;
+}
+
 void dist_finalize(dist_ctx *ctx)
 {
     free(ctx->comm);

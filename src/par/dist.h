@@ -23,6 +23,12 @@ int dist_init(int *argc, char ***argv, int show_trail, dist_ctx *ctx, ebm_err *e
 /* Frees the context and calls MPI_Finalize. */
 void dist_finalize(dist_ctx *ctx);
 
+/* A context of this process alone (MPI_COMM_SELF: rank 0 of 1), e.g. to
+ * compare a sharded computation with the same one on one rank; free it with
+ * dist_self_free (MPI stays up). */
+int dist_self(const dist_ctx *world, dist_ctx *self, ebm_err *err);
+void dist_self_free(dist_ctx *self);
+
 /* Collective. Combines a result every rank computed: returns 0 when all ranks
  * succeeded, otherwise -1 on every rank with the message (and trail) of the
  * lowest failing rank. */
