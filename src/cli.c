@@ -13,52 +13,54 @@
 #define STR(field) OPT_STRING, F(field), sizeof(((ebm_config *)0)->field)
 
 static const cli_option options[] = {
-    {"data", STR(data), 0, 0, T | E, 0, "F", "data file (default: the shipped digits.h5)"},
-    {"out", STR(out), 0, 0, T, 0, "DIR", "directory for best.h5, last.h5 (default checkpoints)"},
-    {"epochs", OPT_INT, F(epochs), 0, 1, 1e6, T, 1, "N", "training epochs (20)"},
-    {"batch-size", OPT_INT, F(batch_size), 0, 1, 1e6, T, 1, "B", "global batch over all ranks (64)"},
-    {"lr", OPT_DOUBLE, F(lr), 0, 0, 1, T, 1, "X", "Adamax learning rate (1e-3)"},
-    {"hidden", OPT_INT, F(hidden), 0, 1, 65536, T, 1, "H", "hidden layer width (512)"},
+    {"data", STR(data), 0, 0, T | E, 0, "F", "data file"},
+    {"out", STR(out), 0, 0, T, 0, "DIR", "directory for best.h5, last.h5 and metrics.h5"},
+    {"epochs", OPT_INT, F(epochs), 0, 1, 1e6, T, 1, "N", "training epochs"},
+    {"batch-size", OPT_INT, F(batch_size), 0, 1, 1e6, T, 1, "B", "global batch over all ranks"},
+    {"lr", OPT_DOUBLE, F(lr), 0, 0, 1, T, 1, "X", "Adamax learning rate"},
+    {"hidden", OPT_INT, F(hidden), 0, 1, 65536, T, 1, "H", "width of the three hidden layers"},
     {"langevin-steps", OPT_INT, F(langevin_steps), 0, 0, 1e5, T, 1, "N",
-     "Langevin steps per draw (20)"},
+     "Langevin steps per draw"},
     {"step-size", OPT_DOUBLE, F(step_size), 0, 0, 1e6, T, 1, "X",
-     "Langevin step on grad_x LSE f(x), input space (1)"},
+     "Langevin step eta, input space"},
     {"noise", OPT_DOUBLE, F(noise), 0, 0, 1e6, T, 1, "X",
-     "Langevin noise standard deviation, input space (0.01)"},
+     "Langevin noise sigma, input space"},
     {"buffer", OPT_INT, F(buffer), 0, 0, 1e8, T, 1, "N",
-     "persistent chains over all ranks; 0 = fresh chains every step"},
+     "persistent chains over all ranks (0: none)"},
     {"reinit", OPT_DOUBLE, F(reinit), 0, 0, 1, T, 1, "X",
-     "fraction of buffer chains restarted from U[-1,1] per draw"},
+     "share of buffer chains restarted per draw"},
     {"energy-reg", OPT_DOUBLE, F(energy_reg), 0, 0, 1e6, T, 1, "X",
      "alpha: weight of LSE(f(x))^2 + LSE(f(x~))^2"},
     {"gen-weight", OPT_DOUBLE, F(gen_weight), 0, 0, 1e6, T, 1, "X",
-     "w: weight of the generative term (0 = plain classifier)"},
+     "w, generative term weight (0: plain classifier)"},
     {"train-noise", OPT_DOUBLE, F(train_noise), 0, 0, 1e6, T, 1, "X",
-     "std of N(0,1) noise added to training images, data units (stable 2, seed 0.03)"},
+     "std of noise on training images, data units"},
     {"preset", OPT_PRESET, F(preset), 0, 0, 0, T, 1, "seed|stable",
-     "defaults for all of the above (stable)"},
-    {"seed", OPT_SEED, F(seed), 0, 0, 9007199254740992.0, T | S, 1, "S", "random seed (0)"},
-    {"threads", OPT_INT, F(threads), 0, 1, 1024, T | E | S, 0, "T", "BLAS threads per rank (1)"},
+     "defaults for the options above"},
+    {"seed", OPT_SEED, F(seed), 0, 0, 9007199254740992.0, T | S, 1, "S", "random seed"},
+    {"threads", OPT_INT, F(threads), 0, 1, 1024, T | E | S, 0, "T", "BLAS threads per rank"},
     {"checkpoint-every", OPT_DOUBLE, F(checkpoint_every), 0, 0, 1e9, T, 0, "MINUTES",
-     "also write last.h5 every MINUTES within epochs (0 = at epoch ends only)"},
+     "write last.h5 also every MINUTES (0: off)"},
     {"resume", STR(resume), 0, 0, T, 0, "auto|FILE", "continue from a checkpoint"},
     {"allow-single", OPT_FLAG, F(allow_single), 0, 0, 1, T | E | S, 0, "",
-     "run as 1 process inside a multi-task SLURM allocation"},
+     "run as 1 process in a multi-task SLURM job"},
+    {"dry-run", OPT_FLAG, F(dry_run), 0, 0, 1, T, 0, "",
+     "print this run's settings, one a line; exit"},
     {"ckpt", STR(ckpt), 0, 0, E | S, 0, "F", "checkpoint to load"},
     {"split", OPT_SPLIT, F(split), sizeof(((ebm_config *)0)->split), 0, 0, E, 0,
-     "train|val|test", "split to evaluate (test)"},
+     "train|val|test", "split to evaluate"},
     {"dump", STR(dump), 0, 0, E, 0, "F", "write per-example logits and energies to F"},
     {"loglik", OPT_FLAG, F(loglik), 0, 0, 1, E, 0, "",
-     "also estimate the log-likelihood by AIS (docs/loglik.md)"},
-    {"ais-steps", OPT_INT, F(ais_steps), 0, 1, 1e7, E, 0, "N", "AIS temperatures (1000)"},
+     "also the log-likelihood by AIS (docs/loglik.md)"},
+    {"ais-steps", OPT_INT, F(ais_steps), 0, 1, 1e7, E, 0, "N", "AIS temperatures"},
     {"ais-chains", OPT_INT, F(ais_chains), 0, 2, 1e6, E, 0, "N",
-     "AIS chains over all ranks (64)"},
-    {"n", OPT_INT, F(n_samples), 0, 1, 1e8, S, 0, "N", "number of samples (100)"},
-    {"class", OPT_INT, F(class_label), 0, 0, 1e6, S, 0, "K", "class-conditional samples"},
-    {"steps", OPT_INT, F(sample_steps), 0, 0, 1e6, S, 0, "N", "Langevin steps (checkpoint's)"},
+     "AIS chains over all ranks"},
+    {"n", OPT_INT, F(n_samples), 0, 1, 1e8, S, 0, "N", "number of samples"},
+    {"class", OPT_INT, F(class_label), 0, 0, 1e6, S, 0, "K", "class-conditional samples of class K"},
+    {"steps", OPT_INT, F(sample_steps), 0, 0, 1e6, S, 0, "N", "Langevin steps"},
     {"from-chains", OPT_FLAG, F(from_chains), 0, 0, 1, S, 0, "",
-     "continue the checkpoint's first N persistent chains instead of fresh ones"},
-    {"out", STR(samples_out), 0, 0, S, 0, "F", "sample file to write (samples.h5)"},
+     "continue the checkpoint's first N chains"},
+    {"out", STR(samples_out), 0, 0, S, 0, "F", "sample file to write"},
 };
 
 const cli_option *cli_options(size_t *count)
@@ -331,16 +333,126 @@ const char *cli_option_string(const cli_option *opt, const ebm_config *cfg)
     return NULL;
 }
 
+/* The default of `o` in cfg as --help prints it; NULL when there is none to
+ * print (flags, a required or unset file name). */
+static const char *default_text(const cli_option *o, const ebm_config *cfg, char *buf,
+                                size_t len)
+{
+    if (o->type == OPT_FLAG)
+        return NULL;
+    if (o->type == OPT_PRESET)
+        return "stable";
+    if (!strcmp(o->name, "data"))
+        return "the shipped digits.h5";
+    if (!strcmp(o->name, "steps") && cfg->sample_steps < 0)
+        return "the checkpoint's --langevin-steps";
+    if (!strcmp(o->name, "class") && cfg->class_label < 0)
+        return NULL; /* unconditional */
+    const char *s = cli_option_string(o, cfg);
+    if (s) {
+        if (!s[0])
+            return NULL;
+        snprintf(buf, len, "%s", s);
+    } else {
+        snprintf(buf, len, "%.10g", cli_option_number(o, cfg));
+    }
+    return buf;
+}
+
+/* Each option of cmd with its default: "[X]", or "[stable X, seed Y]" when the
+ * presets differ. */
 static void print_options(FILE *out, ebm_command cmd)
 {
+    ebm_config stable, seed;
+    config_defaults(&stable);
+    config_defaults(&seed);
+    cli_apply_preset(&seed, PRESET_SEED);
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
         const cli_option *o = &options[i];
         if (!(o->commands & (1u << cmd)))
             continue;
-        char lhs[64];
+        char lhs[64], a[80], b[80], def[200] = "";
         snprintf(lhs, sizeof lhs, "--%s %s", o->name, o->metavar);
-        fprintf(out, "  %-28s %s\n", lhs, o->help);
+        const char *ds = default_text(o, &stable, a, sizeof a);
+        const char *dd = default_text(o, &seed, b, sizeof b);
+        if (ds && dd && strcmp(ds, dd) != 0)
+            snprintf(def, sizeof def, " [stable %s, seed %s]", ds, dd);
+        else if (ds)
+            snprintf(def, sizeof def, " [%s]", ds);
+        /* Past 78 columns the default goes on a line of its own. */
+        if (31 + strlen(o->help) + strlen(def) > 78 && def[0])
+            fprintf(out, "  %-28s %s\n  %-28s%s\n", lhs, o->help, "", def);
+        else
+            fprintf(out, "  %-28s %s%s\n", lhs, o->help, def);
     }
+}
+
+/* "ebm_mpi eval --ckpt F [--data F] ...": the command's options as a usage
+ * line, wrapped under its start. */
+static void print_usage_line(FILE *out, const char *lead, ebm_command cmd)
+{
+    int col = fprintf(out, "%s", lead);
+    const int indent = col;
+    /* The required --ckpt first, then the rest in table order. */
+    for (size_t k = 0; k < 2 * (sizeof options / sizeof options[0]); k++) {
+        const size_t n = sizeof options / sizeof options[0];
+        const cli_option *o = &options[k % n];
+        const int required = !strcmp(o->name, "ckpt");
+        if (!(o->commands & (1u << cmd)) || !strcmp(o->name, "allow-single") ||
+            required != (k < n))
+            continue;
+        char item[96];
+        if (o->type == OPT_FLAG)
+            snprintf(item, sizeof item, " [--%s]", o->name);
+        else
+            snprintf(item, sizeof item, required ? " --%s %s" : " [--%s %s]", o->name,
+                     o->metavar);
+        if (col + (int)strlen(item) > 78) {
+            col = fprintf(out, "\n%*s", indent, "") - 1;
+        }
+        col += fprintf(out, "%s", item);
+    }
+    fprintf(out, "\n");
+}
+
+void cli_describe(const ebm_config *c, char *buf, size_t len)
+{
+    char chains[96], reg[64];
+    if (c->buffer > 0)
+        snprintf(chains, sizeof chains,
+                 "a persistent buffer of %d chains (%g restarted per draw)", c->buffer,
+                 c->reinit);
+    else
+        snprintf(chains, sizeof chains, "fresh U[-1,1] chains every step");
+    if (c->energy_reg > 0)
+        snprintf(reg, sizeof reg, "energy regulariser alpha = %g", c->energy_reg);
+    else
+        snprintf(reg, sizeof reg, "no energy regulariser");
+    snprintf(buf, len,
+             "inputs %s; %s of %d Langevin steps, %s; %s; generative weight w = %g; training "
+             "noise %g data units; best.h5 by %s",
+             c->map_inputs ? "mapped to [-1,1]" : "raw", chains, c->langevin_steps,
+             c->clamp_chains ? "clamped to the data range" : "unclamped", reg, c->gen_weight,
+             c->train_noise, c->select_by_error ? "validation error (ties: loss)" : "validation loss");
+}
+
+void cli_print_config(FILE *out, const ebm_config *cfg)
+{
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+        const cli_option *o = &options[i];
+        if (!(o->commands & (1u << cfg->command)) || o->type == OPT_FLAG)
+            continue;
+        const char *s = cli_option_string(o, cfg);
+        if (s && !s[0] && !strcmp(o->name, "data"))
+            fprintf(out, "--%s (the shipped digits.h5)\n", o->name);
+        else if (s)
+            fprintf(out, "--%s %s\n", o->name, s[0] ? s : "(none)");
+        else
+            fprintf(out, "--%s %.10g\n", o->name, cli_option_number(o, cfg));
+    }
+    char what[512];
+    cli_describe(cfg, what, sizeof what);
+    fprintf(out, "# %s\n", what);
 }
 
 static const char exit_text[] =
@@ -348,41 +460,73 @@ static const char exit_text[] =
     "75 stopped on request (SIGUSR1/SIGTERM), last.h5 written: run again with\n"
     "--resume auto to continue.\n";
 
+/* Prints `text` wrapped at 78 columns, every line after the first indented. */
+static void print_wrapped(FILE *out, const char *text, int indent)
+{
+    const char *p = text;
+    int col = 0;
+    while (*p == ' ')
+        col += fprintf(out, " "), p++;
+    const int first = col;
+    while (*p) {
+        const size_t word = strcspn(p, " ");
+        if (col > indent && col + (int)word + 1 > 78) {
+            col = fprintf(out, "\n%*s", indent, "") - 1;
+        } else if (col > first) {
+            col += fprintf(out, " ");
+        }
+        col += fprintf(out, "%.*s", (int)word, p);
+        p += word;
+        while (*p == ' ')
+            p++;
+    }
+    fprintf(out, "\n");
+}
+
 void cli_print_help(FILE *out, ebm_command cmd)
 {
+    ebm_config stable, seed;
+    config_defaults(&stable);
+    config_defaults(&seed);
+    cli_apply_preset(&seed, PRESET_SEED);
+    char text[640], what[512];
     switch (cmd) {
     case CMD_TRAIN:
         fprintf(out,
                 "usage: mpirun -np P ebm_mpi train [options]\n\n"
                 "Trains the joint energy-based model (classifier + Langevin sampler) with\n"
                 "data parallelism over P ranks. Writes <out>/best.h5 (best validation\n"
-                "figure) and <out>/last.h5.\n\n"
-                "Presets: stable (default) maps inputs to [-1,1], keeps a persistent\n"
-                "buffer of clamped chains, uses an energy regulariser and selects best.h5\n"
-                "by validation error; seed is the course notebook's method (raw inputs,\n"
-                "fresh chains every step, w = 1) selecting by validation loss. Options\n"
-                "given after or before --preset override its values.\n\n");
+                "figure), <out>/last.h5 and <out>/metrics.h5.\n\n"
+                "Presets (options given before or after --preset override its values):\n");
+        cli_describe(&stable, what, sizeof what);
+        snprintf(text, sizeof text, "  stable (default): %s.", what);
+        print_wrapped(out, text, 4);
+        cli_describe(&seed, what, sizeof what);
+        snprintf(text, sizeof text, "  seed, the course notebook's method: %s.", what);
+        print_wrapped(out, text, 4);
+        fprintf(out, "\n");
         print_options(out, CMD_TRAIN);
         fprintf(out, "\n%s", exit_text);
         break;
     case CMD_EVAL:
-        fprintf(out, "usage: [mpirun -np P] ebm_mpi eval --ckpt F [options]\n\n"
-                     "Loss, error and confusion matrix of a checkpoint on a split.\n\n");
+        print_usage_line(out, "usage: [mpirun -np P] ebm_mpi eval", CMD_EVAL);
+        fprintf(out, "\nLoss, error, calibration and confusion matrix of a checkpoint on a\n"
+                     "split; with --loglik also its log-likelihood.\n\n");
         print_options(out, CMD_EVAL);
         break;
     case CMD_SAMPLE:
-        fprintf(out, "usage: [mpirun -np P] ebm_mpi sample --ckpt F [options]\n\n"
-                     "Draws samples from a checkpoint by Langevin dynamics.\n\n");
+        print_usage_line(out, "usage: [mpirun -np P] ebm_mpi sample", CMD_SAMPLE);
+        fprintf(out, "\nDraws samples from a checkpoint by Langevin dynamics (unconditional,\n"
+                     "or of --class K), from fresh chains or its persistent ones.\n\n");
         print_options(out, CMD_SAMPLE);
         break;
     case CMD_NONE:
-        fprintf(out,
-                "usage: mpirun -np P ebm_mpi train [options]\n"
-                "       ebm_mpi eval   --ckpt F [--data F] [--split train|val|test] [--dump F]\n"
-                "       ebm_mpi sample --ckpt F [--n N] [--class K] [--steps N] [--out F]\n"
-                "       ebm_mpi --help | --version | CMD --help\n\n"
-                "Data-parallel training of a joint energy-based model of handwritten\n"
-                "digits with MPI, OpenBLAS and parallel HDF5.\n\n%s",
+        fprintf(out, "usage: mpirun -np P ebm_mpi train [options]\n");
+        print_usage_line(out, "       ebm_mpi eval", CMD_EVAL);
+        print_usage_line(out, "       ebm_mpi sample", CMD_SAMPLE);
+        fprintf(out, "       ebm_mpi --help | --version | CMD --help\n\n"
+                     "Data-parallel training of a joint energy-based model of handwritten\n"
+                     "digits with MPI, OpenBLAS and parallel HDF5.\n\n%s",
                 exit_text);
         break;
     }

@@ -30,6 +30,7 @@ typedef struct {
     long long seed;
     char resume[EBM_PATH_LEN];
     int allow_single; /* run as one process even inside a multi-task SLURM allocation */
+    int dry_run;      /* train: print the settings it would use and exit */
     /* Fixed by the preset, not options: map inputs to [-1,1] by the file's
      * value range, clamp chains to that range, select best.h5 by val error
      * (else by val loss). */
@@ -73,7 +74,17 @@ const char *cli_preset_name(ebm_preset preset);
 double cli_option_number(const cli_option *opt, const ebm_config *cfg);
 const char *cli_option_string(const cli_option *opt, const ebm_config *cfg);
 
-/* Usage text for a command (CMD_NONE: the program overview). */
+/* Usage text for a command (CMD_NONE: the program overview). Defaults and
+ * the presets' descriptions are rendered from the presets' own values. */
 void cli_print_help(FILE *out, ebm_command command);
+
+/* What the settings fixed by a preset (and the options that shape the method)
+ * mean, in one sentence: "inputs mapped to [-1,1], fresh U[-1,1] chains every
+ * step, ...". */
+void cli_describe(const ebm_config *cfg, char *buf, size_t len);
+
+/* `train --dry-run`: every option of cfg's command as `--name value`, one a
+ * line, then the description of the method. */
+void cli_print_config(FILE *out, const ebm_config *cfg);
 
 #endif

@@ -45,8 +45,9 @@ static void print_eval(const ebm_config *cfg, const run_info *run, const ckpt_mo
                        const eval_result *r, int size)
 {
     const int k = m->shape.k;
-    printf("eval %s (epoch %d, %d-%d-%d MLP) on %s of %s: %lld examples, %d rank(s)\n",
-           cfg->ckpt, m->epoch, m->shape.d, m->shape.h, m->shape.k, cfg->split, run->data_path,
+    printf("eval %s (epoch %d, %d-%d-%d-%d-%d ELU MLP) on %s of %s: %lld examples, %d rank(s)\n",
+           cfg->ckpt, m->epoch, m->shape.d, m->shape.h, m->shape.h, m->shape.h, m->shape.k,
+           cfg->split, run->data_path,
            (long long)r->n, size);
     printf("  loss %.4f  cross-entropy %.4f  generative term %+.4f\n", r->loss, r->ce, r->gen);
     printf("  error %.2f%%  (accuracy %.2f%%)  expected calibration error %.4f\n",

@@ -99,6 +99,12 @@ int main(int argc, char **argv)
      * all and reported once. */
     ebm_config cfg;
     int rc = cli_parse(argc, argv, &cfg, &err);
+    if (rc == 0 && cfg.command == CMD_TRAIN && cfg.dry_run) {
+        if (ctx.rank == 0)
+            cli_print_config(stdout, &cfg);
+        dist_finalize(&ctx);
+        return EBM_EXIT_OK;
+    }
     if (rc == 0 && (cfg.want_help || cfg.want_version)) {
         if (ctx.rank == 0) {
             if (cfg.want_version)

@@ -27,10 +27,9 @@ void trainer_print_banner(const trainer *t, const char *resume_note)
         printf("        source: %s\n", t->info.source);
     printf("  model: %d-%d-%d-%d-%d ELU MLP, %zu parameters\n", t->shape.d, t->shape.h,
            t->shape.h, t->shape.h, t->shape.k, t->shape.n_params);
-    printf("  preset %s: inputs %s, chains %s, best.h5 by %s\n", cli_preset_name(cfg->preset),
-           cfg->map_inputs ? "mapped to [-1,1]" : "raw",
-           cfg->clamp_chains ? "clamped to the data range" : "unclamped",
-           cfg->select_by_error ? "val error (ties: val loss)" : "val loss");
+    char method[512];
+    cli_describe(cfg, method, sizeof method);
+    printf("  preset %s: %s\n", cli_preset_name(cfg->preset), method);
     size_t n_opts;
     const cli_option *opts = cli_options(&n_opts);
     printf("  hyperparameters:");
