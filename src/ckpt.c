@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ckpt.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "core/fault.h"
 #include "core/rng.h"
 #include "io/h5file.h"
+#include "record.h"
 
 /* The partial-epoch sums of train_progress, as attributes of /data_order. */
 static const char *const sum_names[EPOCH_SUMS] = {
@@ -104,33 +106,15 @@ static int write_rank_state(const dist_ctx *ctx, h5file *f, const ckpt_state *st
 
 static int write_attributes(h5file *f, const ckpt_state *st, ebm_err *err)
 {
-    const run_info *run = st->run;
     const train_progress *pr = st->progress;
-    char checksum[24];
-    snprintf(checksum, sizeof checksum, "%016llx", (unsigned long long)run->data_checksum);
-    const struct {
-        const char *name;
-        const char *text;
-    } strings[] = {
-        {"program", "ebm_mpi"},
-        {"program_version", run->program_version},
-        {"git_revision", run->git_revision},
-        {"mpi_version", run->mpi_version},
-        {"hdf5_version", run->hdf5_version},
-        {"blas_version", run->blas_version},
-        {"data_file", run->data_path},
-        {"data_checksum_fnv1a64", checksum},
-    };
     const struct {
         const char *name;
         int64_t value;
     } ints[] = {
-        {"world_size", run->world_size},
-        {"epoch", pr->epoch},
-        {"step_in_epoch", pr->step},
-        {"global_step", pr->global_step},
-        {"skipped_steps", pr->skipped_total},
-        {"best_epoch", pr->best_epoch},
+        {"epoch", pr->epoch},          {"step_in_epoch", pr->step},
+        {"global_step", pr->global_step}, {"skipped_steps", pr->skipped_total},
+        {"best_epoch", pr->best_epoch}, {"height", st->height},
+        {"width", st->width},
     };
     const struct {
         const char *name;
@@ -140,41 +124,14 @@ static int write_attributes(h5file *f, const ckpt_state *st, ebm_err *err)
         {"input_scale", st->map.scale},         {"input_shift", st->map.shift},
         {"value_min", st->value_min},           {"value_max", st->value_max},
     };
-    const struct {
-        const char *name;
-        int64_t value;
-    } ints2[] = {
-        {"height", st->height},
-        {"width", st->width},
-        {"map_inputs", st->cfg->map_inputs},
-        {"clamp_chains", st->cfg->clamp_chains},
-        {"select_by_error", st->cfg->select_by_error},
-    };
     EBM_TRY(h5file_attr_write_int(f, "/", "format_version", EBM_CKPT_FORMAT_VERSION, err));
-    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
-        EBM_TRY(h5file_attr_write_string(f, "/", strings[i].name, strings[i].text, err));
+    run_record record;
+    record_build(&record, st->cfg, st->run);
+    EBM_TRY(h5file_attr_write_list(f, "/", record.attrs, record.n, err));
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         EBM_TRY(h5file_attr_write_int(f, "/", ints[i].name, ints[i].value, err));
     for (size_t i = 0; i < sizeof doubles / sizeof doubles[0]; i++)
         EBM_TRY(h5file_attr_write_double(f, "/", doubles[i].name, doubles[i].value, err));
-    for (size_t i = 0; i < sizeof ints2 / sizeof ints2[0]; i++)
-        EBM_TRY(h5file_attr_write_int(f, "/", ints2[i].name, ints2[i].value, err));
-    /* Every hyperparameter under its option name. */
-    size_t n_opts;
-    const cli_option *opts = cli_options(&n_opts);
-    for (size_t i = 0; i < n_opts; i++) {
-        const cli_option *o = &opts[i];
-        if (!o->hyper)
-            continue;
-        const char *s = cli_option_string(o, st->cfg);
-        if (s)
-            EBM_TRY(h5file_attr_write_string(f, "/", o->name, s, err));
-        else if (o->type == OPT_DOUBLE)
-            EBM_TRY(h5file_attr_write_double(f, "/", o->name, cli_option_number(o, st->cfg), err));
-        else
-            EBM_TRY(h5file_attr_write_int(f, "/", o->name,
-                                          (int64_t)cli_option_number(o, st->cfg), err));
-    }
     return 0;
 }
 
@@ -214,8 +171,10 @@ int ckpt_write(const dist_ctx *ctx, const char *path, const ckpt_state *st, ebm_
 
 /* ---- reading ------------------------------------------------------------- */
 
-/* Collective. Opens a checkpoint and checks it is complete and of our format. */
-static int open_checkpoint(const dist_ctx *ctx, const char *path, h5file **f, ebm_err *err)
+/* Collective. Opens a checkpoint and checks it is complete and of a format
+ * this program reads (1 to EBM_CKPT_FORMAT_VERSION); *version gets it. */
+static int open_checkpoint(const dist_ctx *ctx, const char *path, h5file **f, int *version,
+                           ebm_err *err)
 {
     EBM_TRY(h5file_open(ctx, path, "checkpoint", 0, f, err));
     double complete = 0, v = -1;
@@ -225,10 +184,11 @@ static int open_checkpoint(const dist_ctx *ctx, const char *path, h5file **f, eb
                       "checkpoint '%s' is incomplete (no 'complete' attribute): it was not "
                       "finished or is not an ebm_mpi checkpoint",
                       path);
-    else if (h5file_attr_read_double(*f, "/", "format_version", &v, NULL) ||
-             v != EBM_CKPT_FORMAT_VERSION)
-        rc = ebm_fail(err, "checkpoint '%s' has format version %g, this program reads %d", path,
-                      v, EBM_CKPT_FORMAT_VERSION);
+    else if (h5file_attr_read_double(*f, "/", "format_version", &v, NULL) || v != (int)v ||
+             v < 1 || v > EBM_CKPT_FORMAT_VERSION)
+        rc = ebm_fail(err, "checkpoint '%s' has format version %g, this program reads 1 to %d",
+                      path, v, EBM_CKPT_FORMAT_VERSION);
+    *version = (int)v;
     if (rc) {
         h5file_close(*f, NULL);
         *f = NULL;
@@ -337,7 +297,8 @@ int ckpt_read_model(const dist_ctx *ctx, const char *path, ckpt_model *m, ebm_er
 {
     memset(m, 0, sizeof *m);
     h5file *f;
-    EBM_TRY(open_checkpoint(ctx, path, &f, err));
+    int version;
+    EBM_TRY(open_checkpoint(ctx, path, &f, &version, err));
     int rc = read_model_contents(f, path, m, err);
     h5file_close(f, NULL);
     if (rc)
@@ -355,7 +316,8 @@ int ckpt_read_chains(const dist_ctx *ctx, const char *path, const ckpt_model *m,
                      int64_t count, float *out, ebm_err *err)
 {
     h5file *f;
-    EBM_TRY(open_checkpoint(ctx, path, &f, err));
+    int version;
+    EBM_TRY(open_checkpoint(ctx, path, &f, &version, err));
     const int64_t dims[2] = {m->n_chains, m->shape.d};
     const int rc = h5file_read_rows(f, "/sampler/chains", H5FILE_F32, 2, dims, first, count, out,
                                     err);
@@ -478,7 +440,10 @@ static int read_position(const dist_ctx *ctx, h5file *f, const char *path, ckpt_
     return ebm_pass(err, rc);
 }
 
-static int read_history(h5file *f, const char *path, int n, metrics_row *rows, ebm_err *err)
+/* The history's columns; those a format newer than the file's introduced
+ * read as NaN (not measured). */
+static int read_history(h5file *f, const char *path, int version, int n, metrics_row *rows,
+                        ebm_err *err)
 {
     size_t n_cols;
     const metrics_column *cols = metrics_columns(&n_cols);
@@ -490,7 +455,11 @@ static int read_history(h5file *f, const char *path, int n, metrics_row *rows, e
         char name[96];
         snprintf(name, sizeof name, "/metrics/%s", cols[c].name);
         const int64_t dims[2] = {n, 0};
-        rc = h5file_read_rows(f, name, H5FILE_F64, 1, dims, 0, n, column, NULL);
+        if (cols[c].since > version)
+            for (int i = 0; i < n; i++)
+                column[i] = NAN;
+        else
+            rc = h5file_read_rows(f, name, H5FILE_F64, 1, dims, 0, n, column, NULL);
         for (int i = 0; i < n && rc == 0; i++)
             *(double *)((char *)&rows[i] + cols[c].offset) = column[i];
     }
@@ -501,7 +470,7 @@ static int read_history(h5file *f, const char *path, int n, metrics_row *rows, e
 }
 
 static int read_resume_contents(const dist_ctx *ctx, h5file *f, const char *path,
-                                const ebm_config *cfg, const model_shape *shape,
+                                int version, const ebm_config *cfg, const model_shape *shape,
                                 const run_info *run, ckpt_resume *r, ebm_err *err)
 {
     double step_in_epoch = 0;
@@ -533,7 +502,7 @@ static int read_resume_contents(const dist_ctx *ctx, h5file *f, const char *path
     r->history = ebm_calloc((size_t)n, sizeof(metrics_row), "metrics history", err);
     if (!r->history)
         return ebm_trace(err);
-    return read_history(f, path, n, r->history, err);
+    return read_history(f, path, version, n, r->history, err);
 }
 
 int ckpt_read_resume(const dist_ctx *ctx, const char *path, const ebm_config *cfg,
@@ -541,9 +510,10 @@ int ckpt_read_resume(const dist_ctx *ctx, const char *path, const ebm_config *cf
                      ebm_err *err)
 {
     h5file *f;
+    int version;
     r->history = NULL;
-    EBM_TRY(open_checkpoint(ctx, path, &f, err));
-    const int rc = read_resume_contents(ctx, f, path, cfg, shape, run, r, err);
+    EBM_TRY(open_checkpoint(ctx, path, &f, &version, err));
+    const int rc = read_resume_contents(ctx, f, path, version, cfg, shape, run, r, err);
     h5file_close(f, NULL);
     return ebm_pass(err, rc);
 }

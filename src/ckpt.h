@@ -16,7 +16,9 @@
 #include "num/model.h"
 #include "par/dist.h"
 
-#define EBM_CKPT_FORMAT_VERSION 1
+/* 2: /metrics gained the time_* columns, the root the run record's
+ * command_line and hosts. Every earlier version is still read. */
+#define EBM_CKPT_FORMAT_VERSION 2
 
 /* Versions and identity of this run, stored as checkpoint attributes. */
 typedef struct {
@@ -25,6 +27,10 @@ typedef struct {
     char data_path[EBM_PATH_LEN];
     uint64_t data_checksum; /* FNV-1a 64 of the data file's bytes */
     int world_size;
+    /* The whole command line, shell-quoted ("..." at the end if it was longer),
+     * and which ranks ran where: "node1: 0-3; node2: 4-7". */
+    char command_line[4096];
+    char hosts[2048];
 } run_info;
 
 /* What a checkpoint holds. params are the same on every rank; exp_avg and

@@ -53,7 +53,98 @@ static void default_data_path(char *buf, size_t len)
     snprintf(buf, len, "%s/%s", dirname(exe), EBM_DATA_RELPATH);
 }
 
-static void fill_run_info(const dist_ctx *ctx, const ebm_config *cfg, run_info *run)
+/* Appends `text` to buf (capacity len, used *used); past the end marks the
+ * cut with "..." so a record never passes a cut line for a whole one. */
+static void append(char *buf, size_t len, size_t *used, const char *text)
+{
+    const size_t n = strlen(text);
+    if (*used + n + 4 > len) {
+        if (*used + 4 <= len && strcmp(buf + *used - (*used >= 3 ? 3 : 0), "...") != 0)
+            *used += (size_t)snprintf(buf + *used, len - *used, "...");
+        return;
+    }
+    memcpy(buf + *used, text, n + 1);
+    *used += n;
+}
+
+/* argv as a shell would take it back: words with other characters than
+ * [A-Za-z0-9_./=:,+@%-] in single quotes. */
+static void command_line(int argc, char **argv, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        char word[EBM_PATH_LEN * 4 + 8];
+        size_t w = 0;
+        const int plain = a[0] && strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                             "0123456789_./=:,+@%-") == strlen(a);
+        if (i > 0)
+            word[w++] = ' ';
+        if (!plain)
+            word[w++] = '\'';
+        for (const char *p = a; *p && w + 6 < sizeof word; p++) {
+            if (*p == '\'' && !plain) {
+                memcpy(word + w, "'\\''", 4);
+                w += 4;
+            } else {
+                word[w++] = *p;
+            }
+        }
+        if (!plain)
+            word[w++] = '\'';
+        word[w] = '\0';
+        append(buf, len, &used, word);
+    }
+}
+
+/* Collective. "node1: 0-3; node2: 4-7": every host with the ranks on it. */
+static int host_list(const dist_ctx *ctx, char *buf, size_t len, ebm_err *err)
+{
+    enum { NAME = 256 };
+    char mine[NAME];
+    dist_host_name(mine, sizeof mine);
+    char *all = ebm_calloc((size_t)ctx->size, NAME, "host names", err);
+    int rc = dist_agree(ctx, all ? 0 : -1, err);
+    if (rc == 0)
+        rc = dist_gather_bytes(ctx, mine, NAME, all, 0, err);
+    if (rc == 0 && ctx->rank == 0) {
+        size_t used = 0;
+        buf[0] = '\0';
+        for (int r = 0; r < ctx->size; r++) {
+            const char *host = all + (size_t)r * NAME;
+            int seen = 0;
+            for (int q = 0; q < r && !seen; q++)
+                seen = strcmp(all + (size_t)q * NAME, host) == 0;
+            if (seen)
+                continue;
+            char item[NAME + 32];
+            snprintf(item, sizeof item, "%s%s:", used ? "; " : "", host);
+            append(buf, len, &used, item);
+            /* Its ranks as ranges of consecutive ones. */
+            for (int a = r; a < ctx->size; a++) {
+                if (strcmp(all + (size_t)a * NAME, host) != 0)
+                    continue;
+                int b = a;
+                while (b + 1 < ctx->size && strcmp(all + (size_t)(b + 1) * NAME, host) == 0)
+                    b++;
+                if (b > a)
+                    snprintf(item, sizeof item, " %d-%d", a, b);
+                else
+                    snprintf(item, sizeof item, " %d", a);
+                append(buf, len, &used, item);
+                a = b;
+            }
+        }
+    }
+    free(all);
+    if (rc == 0)
+        rc = dist_bcast_bytes(ctx, buf, len, 0, err);
+    return ebm_pass(err, rc);
+}
+
+static int fill_run_info(const dist_ctx *ctx, const ebm_config *cfg, int argc, char **argv,
+                         run_info *run, ebm_err *err)
 {
     memset(run, 0, sizeof *run);
     snprintf(run->program_version, sizeof run->program_version, "%s", EBM_VERSION);
@@ -66,6 +157,8 @@ static void fill_run_info(const dist_ctx *ctx, const ebm_config *cfg, run_info *
     else
         default_data_path(run->data_path, sizeof run->data_path);
     run->world_size = ctx->size;
+    command_line(argc, argv, run->command_line, sizeof run->command_line);
+    return host_list(ctx, run->hosts, sizeof run->hosts, err);
 }
 
 /* The train command: set up, the loop, the report. */
@@ -130,7 +223,7 @@ int main(int argc, char **argv)
     run_info run;
     if (rc == 0) {
         blas_set_threads(cfg.threads);
-        fill_run_info(&ctx, &cfg, &run);
+        rc = fill_run_info(&ctx, &cfg, argc, argv, &run, &err);
     }
 
     /* Run the command. */

@@ -12,6 +12,9 @@ int data_shard_alloc(data_shard *shard, int64_t n_total, int64_t offset, int64_t
                      ebm_err *err)
 {
     memset(shard, 0, sizeof *shard);
+    if (n < 0 || d < 0 || (d > 0 && (uint64_t)n > SIZE_MAX / sizeof(float) / (uint64_t)d))
+        return ebm_fail(err, "out of memory: a data shard of %lld x %d values is too large",
+                        (long long)n, d);
     shard->n_total = n_total, shard->offset = offset, shard->n = n, shard->d = d;
     shard->images = ebm_calloc((size_t)n * (size_t)d, sizeof(float), "data shard", err);
     shard->labels = ebm_calloc((size_t)n, sizeof(int32_t), "data shard labels", err);
@@ -43,13 +46,12 @@ int data_validate(const data_shard *shard, const data_info *info, const char *pa
         for (int j = 0; j < shard->d; j++) {
             const float v = row[j];
             if (!isfinite(v))
-                return ebm_fail(err, "data file '%s': /%s/images[%lld][%d] is not finite",
-                                path, split,
-                                (long long)(shard->offset + i), j);
+                return ebm_fail(err, "data file '%s': /%s/images[%lld][%d] = %g is not finite",
+                                path, split, (long long)(shard->offset + i), j, (double)v);
             if (v < info->value_min || v > info->value_max)
                 return ebm_fail(err,
-                                "data file '%s': /%s/images[%lld][%d] = %g is outside the "
-                                "file's value range [%g, %g]",
+                                "data file '%s': /%s/images[%lld][%d] = %.9g is outside the "
+                                "file's value range [%.9g, %.9g]",
                                 path, split, (long long)(shard->offset + i), j, v, info->value_min,
                                 info->value_max);
         }

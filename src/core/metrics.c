@@ -1,7 +1,15 @@
 /* metrics.c: the column table of the per-epoch metrics. */
 #include "core/metrics.h"
 
-#define COL(field, text) {#field, offsetof(metrics_row, field), text}
+#define COL(field, text) {#field, offsetof(metrics_row, field), text, 1}
+/* A phase's min, mean and max over ranks (format 2). */
+#define TIME(phase, name, what)                                                                \
+    {"time_" name "_min", offsetof(metrics_row, time[phase][0]),                               \
+     "min over ranks of seconds in " what, 2},                                                 \
+        {"time_" name "_mean", offsetof(metrics_row, time[phase][1]),                          \
+         "mean over ranks of seconds in " what, 2},                                            \
+        {"time_" name "_max", offsetof(metrics_row, time[phase][2]),                           \
+         "max over ranks of seconds in " what, 2}
 
 static const metrics_column columns[] = {
     COL(epoch, "epoch number, from 1"),
@@ -25,6 +33,20 @@ static const metrics_column columns[] = {
     COL(comm_min, "min over ranks of communication (and waiting) seconds"),
     COL(comm_mean, "mean over ranks of communication seconds"),
     COL(comm_max, "max over ranks of communication seconds"),
+    TIME(PHASE_SAMPLE, "sample", "Langevin sampling of training steps"),
+    TIME(PHASE_FORWARD_BACKWARD, "forward_backward", "forward/backward of training batches"),
+    TIME(PHASE_REDUCE, "reduce", "the gradient allreduce (waiting included)"),
+    TIME(PHASE_ADAMAX, "adamax", "the Adamax update"),
+    TIME(PHASE_BCAST, "bcast", "the parameter broadcast (waiting included)"),
+    TIME(PHASE_EVAL, "eval", "validation"),
+    TIME(PHASE_CHECKPOINT, "checkpoint", "checkpoint writes"),
+    TIME(PHASE_METRICS, "metrics", "metrics writes"),
+    {"time_wait_mean", offsetof(metrics_row, time_wait_mean),
+     "mean over ranks of seconds in the allreduce and broadcast beyond the fastest rank's: "
+     "waiting for other ranks",
+     2},
+    {"time_slowest_rank", offsetof(metrics_row, time_slowest_rank),
+     "the rank with the most seconds of sampling + forward/backward in the epoch", 2},
 };
 
 const metrics_column *metrics_columns(size_t *count)

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/timer.h"
+
 /* One epoch's figures, as written to metrics.h5 (one dataset per field). */
 typedef struct {
     double epoch, global_step;
@@ -15,12 +17,17 @@ typedef struct {
     double skipped_steps, wall_seconds, examples_per_second;
     double compute_min, compute_mean, compute_max;
     double comm_min, comm_mean, comm_max;
+    /* Since format 2: seconds of each epoch phase, min / mean / max over ranks */
+    double time[PHASE_EPOCH_COUNT][3];
+    double time_wait_mean;    /* mean over ranks of the collectives' time past the fastest rank's */
+    double time_slowest_rank; /* the rank with the most sampling + forward/backward seconds */
 } metrics_row;
 
 typedef struct {
     const char *name;
     size_t offset;
     const char *description;
+    int since; /* the format version (checkpoints, metrics.h5) that has it first */
 } metrics_column;
 
 /* The columns of metrics_row, in order. */

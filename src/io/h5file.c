@@ -1,5 +1,5 @@
 /* h5file.c: the HDF5 calls behind h5file.h (parallel HDF5, MPI-IO driver). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* O_DIRECTORY */
 #include "io/h5file.h"
 
 #include <errno.h>
@@ -194,8 +194,9 @@ const char *h5file_path(const h5file *f) { return f->path; }
 int h5file_exists(h5file *f, const char *name)
 {
     /* H5Lexists checks one link: walk the path so a missing parent is "no". */
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", name);
+    char *buf = strdup(name);
+    if (!buf)
+        return 0;
     int ok = 1;
     for (char *p = buf + 1; ok && *p; p++) {
         if (*p != '/')
@@ -206,6 +207,7 @@ int h5file_exists(h5file *f, const char *name)
     }
     ok = ok && H5Lexists(f->id, buf, H5P_DEFAULT) > 0;
     H5Eclear2(H5E_DEFAULT);
+    free(buf);
     return ok;
 }
 
@@ -303,9 +305,9 @@ int h5file_read_rows(h5file *f, const char *name, h5file_type type, int rank,
     if (ds < 0)
         return h5_fail(err, f->path, "cannot open %s", name);
     const hid_t space = H5Dget_space(ds);
-    hsize_t have[2] = {0, 0};
+    hsize_t have[H5S_MAX_RANK] = {0};
     const int have_rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
-    if (have_rank == rank)
+    if (have_rank > 0 && have_rank <= H5S_MAX_RANK)
         H5Sget_simple_extent_dims(space, have, NULL);
     const hsize_t cols = rank > 1 ? (hsize_t)dims[1] : 1;
     /* A shape mismatch is seen alike by every rank, so all of them skip the
@@ -443,6 +445,21 @@ int h5file_attr_write_string(h5file *f, const char *obj, const char *name, const
     return rc;
 }
 
+int h5file_attr_write_list(h5file *f, const char *obj, const h5file_attr *attrs, size_t n,
+                           ebm_err *err)
+{
+    for (size_t k = 0; k < n; k++) {
+        const h5file_attr *a = &attrs[k];
+        if (a->kind == H5FILE_ATTR_INT)
+            EBM_TRY(h5file_attr_write_int(f, obj, a->name, a->i, err));
+        else if (a->kind == H5FILE_ATTR_DOUBLE)
+            EBM_TRY(h5file_attr_write_double(f, obj, a->name, a->d, err));
+        else
+            EBM_TRY(h5file_attr_write_string(f, obj, a->name, a->text ? a->text : "", err));
+    }
+    return 0;
+}
+
 int h5file_attr_read_double(h5file *f, const char *obj, const char *name, double *value,
                             ebm_err *err)
 {
@@ -499,9 +516,38 @@ void h5file_attr_read_string(h5file *f, const char *obj, const char *name, char 
 
 /* ---- atomic files ------------------------------------------------------------------ */
 
+/* fsync of the directory holding `path`, so that a rename in it survives a
+ * crash of the machine. */
+static int sync_parent(const char *path, ebm_err *err)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return ebm_fail(err, "out of memory syncing the directory of '%s'", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    const int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    int rc = 0;
+    if (fd < 0 || fsync(fd) != 0)
+        rc = ebm_fail(err, "cannot sync directory '%s': %s", dir, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return rc;
+}
+
 int h5file_publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path, ebm_err *err)
 {
-    EBM_TRY(dist_agree(ctx, rc, err));
+    if (dist_agree(ctx, rc, err)) {
+        /* A failed write leaves no half-written temporary file behind. */
+        if (ctx->rank == 0)
+            unlink(tmp);
+        return ebm_trace(err);
+    }
     if (ctx->rank == 0) {
         const int fd = open(tmp, O_RDONLY);
         if (fd < 0 || fsync(fd) != 0)
@@ -510,6 +556,10 @@ int h5file_publish(const dist_ctx *ctx, int rc, const char *tmp, const char *pat
             close(fd);
         if (rc == 0 && rename(tmp, path) != 0)
             rc = ebm_fail(err, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        if (rc == 0)
+            rc = sync_parent(path, err);
+        if (rc != 0)
+            unlink(tmp);
     }
     return ebm_pass(err, dist_agree(ctx, rc, err));
 }

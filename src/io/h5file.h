@@ -87,6 +87,19 @@ int h5file_attr_write_double(h5file *file, const char *obj, const char *name, do
                              ebm_err *err);
 int h5file_attr_write_string(h5file *file, const char *obj, const char *name,
                              const char *value, ebm_err *err);
+/* A list of attributes to write together (a run record). */
+typedef enum { H5FILE_ATTR_INT, H5FILE_ATTR_DOUBLE, H5FILE_ATTR_TEXT } h5file_attr_kind;
+typedef struct {
+    const char *name;
+    h5file_attr_kind kind;
+    int64_t i;
+    double d;
+    const char *text;
+} h5file_attr;
+/* Collective (metadata). */
+int h5file_attr_write_list(h5file *file, const char *obj, const h5file_attr *attrs, size_t n,
+                           ebm_err *err);
+
 /* A scalar numeric attribute as a double; fails naming it when missing. */
 int h5file_attr_read_double(h5file *file, const char *obj, const char *name, double *value,
                             ebm_err *err);

@@ -150,10 +150,63 @@ int dist_min_mean_max(const dist_ctx *ctx, double local, double out[3], ebm_err 
     return 0;
 }
 
+int dist_min_mean_max_n(const dist_ctx *ctx, const double *local, size_t n, double (*out)[3],
+                        ebm_err *err)
+{
+    enum { MAX_N = 64 };
+    double lo[MAX_N], sum[MAX_N], hi[MAX_N];
+    if (n > MAX_N)
+        return ebm_fail(err, "dist_min_mean_max_n: %zu values, at most %d", n, MAX_N);
+    MPI_TRY(MPI_Allreduce(local, lo, (int)n, MPI_DOUBLE, MPI_MIN, ctx->comm->comm),
+            "MPI_Allreduce");
+    MPI_TRY(MPI_Allreduce(local, sum, (int)n, MPI_DOUBLE, MPI_SUM, ctx->comm->comm),
+            "MPI_Allreduce");
+    MPI_TRY(MPI_Allreduce(local, hi, (int)n, MPI_DOUBLE, MPI_MAX, ctx->comm->comm),
+            "MPI_Allreduce");
+    for (size_t i = 0; i < n; i++) {
+        out[i][0] = lo[i];
+        out[i][1] = sum[i] / ctx->size;
+        out[i][2] = hi[i];
+    }
+    return 0;
+}
+
 int dist_barrier(const dist_ctx *ctx, ebm_err *err)
 {
     MPI_TRY(MPI_Barrier(ctx->comm->comm), "MPI_Barrier");
     return 0;
+}
+
+int dist_max_loc(const dist_ctx *ctx, double local, double *max, int *rank, ebm_err *err)
+{
+    struct {
+        double value;
+        int rank;
+    } in = {local, ctx->rank}, out;
+    MPI_TRY(MPI_Allreduce(&in, &out, 1, MPI_DOUBLE_INT, MPI_MAXLOC, ctx->comm->comm),
+            "MPI_Allreduce");
+    *max = out.value;
+    *rank = out.rank;
+    return 0;
+}
+
+int dist_gather_bytes(const dist_ctx *ctx, const void *in, size_t n, void *out, int root,
+                      ebm_err *err)
+{
+    if (count_ok(n, err))
+        return ebm_trace(err);
+    MPI_TRY(MPI_Gather(in, (int)n, MPI_BYTE, out, (int)n, MPI_BYTE, root, ctx->comm->comm),
+            "MPI_Gather");
+    return 0;
+}
+
+void dist_host_name(char *buf, size_t len)
+{
+    char name[MPI_MAX_PROCESSOR_NAME];
+    int n = 0;
+    if (MPI_Get_processor_name(name, &n) != MPI_SUCCESS)
+        snprintf(name, sizeof name, "unknown");
+    snprintf(buf, len, "%s", name);
 }
 
 void dist_library_version(char *buf, size_t len)

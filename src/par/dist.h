@@ -47,7 +47,17 @@ int dist_bcast_floats(const dist_ctx *ctx, float *buf, size_t n, int root, ebm_e
 int dist_bcast_bytes(const dist_ctx *ctx, void *buf, size_t n, int root, ebm_err *err);
 /* min, mean, max over ranks of one value per rank. */
 int dist_min_mean_max(const dist_ctx *ctx, double local, double out[3], ebm_err *err);
+/* The same for n values per rank at once: out[i] = {min, mean, max} of local[i]. */
+int dist_min_mean_max_n(const dist_ctx *ctx, const double *local, size_t n, double (*out)[3],
+                        ebm_err *err);
 int dist_barrier(const dist_ctx *ctx, ebm_err *err);
+/* The largest of one value per rank, and the lowest rank that holds it. */
+int dist_max_loc(const dist_ctx *ctx, double local, double *max, int *rank, ebm_err *err);
+/* Rank i's n bytes at out + i * n on root (out: size * n bytes there). */
+int dist_gather_bytes(const dist_ctx *ctx, const void *in, size_t n, void *out, int root,
+                      ebm_err *err);
+/* This process's host name, as MPI reports it. */
+void dist_host_name(char *buf, size_t len);
 
 /* MPI library version string (for banners and checkpoint attributes). */
 void dist_library_version(char *buf, size_t len);

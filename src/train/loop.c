@@ -16,6 +16,22 @@
 /* Seconds between progress lines inside a long epoch. */
 #define PROGRESS_SECONDS 10.0
 
+void trainer_lap(trainer *t, timer_phase phase, double *mark)
+{
+    const double now = timer_now();
+    t->epoch.seconds[phase] += now - *mark;
+    t->run_time.seconds[phase] += now - *mark;
+    *mark = now;
+}
+
+int trainer_write_metrics(trainer *t, ebm_err *err)
+{
+    char path[EBM_PATH_LEN + 32];
+    snprintf(path, sizeof path, "%s/metrics.h5", t->cfg->out);
+    return ebm_pass(err, metrics_file_write(t->ctx, path, t->history, t->progress.epoch,
+                                            t->record.attrs, t->record.n, err));
+}
+
 /* A per-purpose stream: evaluation must not consume the training stream. */
 void trainer_eval_rng(const trainer *t, int epoch, ebm_rng *rng)
 {
@@ -42,7 +58,7 @@ static void gather_batch(trainer *t, int64_t pos, int c)
 
 /* Local part of one step on c examples from position pos of this epoch's
  * order: gradient sums and status into t->grad. */
-static void local_step(trainer *t, int64_t pos, int c, int stop, int checkpoint)
+static void local_step(trainer *t, int64_t pos, int c, int stop, int checkpoint, double *mark)
 {
     const ebm_config *cfg = t->cfg;
     const size_t np = t->shape.n_params, d = (size_t)t->info.d;
@@ -52,9 +68,11 @@ static void local_step(trainer *t, int64_t pos, int c, int stop, int checkpoint)
     if (c > 0) {
         gather_batch(t, pos, c);
         const int n_samples = cfg->gen_weight > 0 ? c : 0;
+        trainer_lap(t, PHASE_FORWARD_BACKWARD, mark);
         if (n_samples)
             langevin_draw(&t->sampler, &t->shape, t->params, &t->ws, &t->rng, c,
                           t->x + (size_t)c * d);
+        trainer_lap(t, PHASE_SAMPLE, mark);
         const float *logits = model_forward(&t->shape, t->params, &t->ws, t->x, c + n_samples);
         model_jem_loss(c, n_samples, t->info.k, logits, t->labels, (float)cfg->gen_weight,
                        (float)cfg->energy_reg, t->dlogits, &ls);
@@ -71,6 +89,7 @@ static void local_step(trainer *t, int64_t pos, int c, int stop, int checkpoint)
     status[ST_NONFINITE] = isfinite(ls.loss) ? 0.0f : 1.0f;
     status[ST_STOP] = (float)stop;
     status[ST_CHECKPOINT] = (float)checkpoint;
+    trainer_lap(t, PHASE_FORWARD_BACKWARD, mark);
 }
 
 static int all_finite(const float *v, size_t n)
@@ -126,11 +145,10 @@ static int64_t position_after(const shard_plan *plan, int rank, int steps)
 
 /* The reduced gradient is finite: rank 0 averages it and applies Adamax, the
  * others only count the step; then everyone receives rank 0's parameters. */
-static int update(trainer *t, const float *status, step_times *times, ebm_err *err)
+static int update(trainer *t, const float *status, double *mark, ebm_err *err)
 {
     const size_t np = t->shape.n_params;
     const adamax_config adam = {t->cfg->lr, 0.9, 0.999, 1e-8};
-    const double t0 = timer_now();
     if (t->ctx->rank == 0) {
         const float inv = 1.0f / status[EPOCH_COUNT];
         for (size_t i = 0; i < np; i++)
@@ -139,16 +157,15 @@ static int update(trainer *t, const float *status, step_times *times, ebm_err *e
     } else {
         t->adam_step++;
     }
-    const double t1 = timer_now();
+    trainer_lap(t, PHASE_ADAMAX, mark);
     EBM_TRY(dist_bcast_floats(t->ctx, t->params, np, 0, err));
-    times->compute += t1 - t0;
-    times->comm += timer_now() - t1;
+    trainer_lap(t, PHASE_BCAST, mark);
     return 0;
 }
 
 /* Runs the rest of the current epoch's steps; sets *stopped after writing
  * last.h5 on a stop request. */
-static int run_steps(trainer *t, step_times *times, int *stopped, ebm_err *err)
+static int run_steps(trainer *t, int *stopped, ebm_err *err)
 {
     const dist_ctx *ctx = t->ctx;
     const ebm_config *cfg = t->cfg;
@@ -159,16 +176,15 @@ static int run_steps(trainer *t, step_times *times, int *stopped, ebm_err *err)
     int64_t pos = position_after(&t->plan, ctx->rank, pr->step);
     while (pr->step < t->plan.n_steps) {
         const int c = shard_count(&t->plan, pr->step, ctx->rank);
-        const double t0 = timer_now();
+        double mark = timer_now();
+        const double t0 = mark;
         const int stop = train_stop_requested() || fault_stop_at_step(pr->global_step + 1);
         const int due = ctx->rank == 0 && cfg->checkpoint_every > 0 &&
                         t0 - t->last_ckpt >= 60.0 * cfg->checkpoint_every;
-        local_step(t, pos, c, stop, due);
+        local_step(t, pos, c, stop, due, &mark);
         pos += c;
-        const double t1 = timer_now();
         EBM_TRY(dist_sum_floats(ctx, t->grad, np + ST_LEN, err));
-        times->compute += t1 - t0;
-        times->comm += timer_now() - t1;
+        trainer_lap(t, PHASE_REDUCE, &mark);
         const float *status = t->grad + np;
         for (int i = 0; i < EPOCH_SUMS; i++)
             pr->sums[i] += status[i];
@@ -186,11 +202,12 @@ static int run_steps(trainer *t, step_times *times, int *stopped, ebm_err *err)
                                 pr->skipped_in_a_row, pr->epoch + 1, pr->step, cfg->out);
         } else {
             pr->skipped_in_a_row = 0;
-            EBM_TRY(update(t, status, times, err));
+            EBM_TRY(update(t, status, &mark, err));
         }
         if (status[ST_STOP] > 0 || status[ST_CHECKPOINT] > 0) {
             EBM_TRY(write_checkpoint(t, "last.h5", err));
-            t->last_ckpt = timer_now();
+            trainer_lap(t, PHASE_CHECKPOINT, &mark);
+            t->last_ckpt = mark;
             if (status[ST_STOP] > 0) {
                 trainer_print_stop(t);
                 *stopped = 1;
@@ -210,26 +227,39 @@ static int run_steps(trainer *t, step_times *times, int *stopped, ebm_err *err)
 }
 
 /* Validation, the metrics row, metrics.h5 and the checkpoints at an epoch's end. */
-static int end_epoch(trainer *t, double train_seconds, const step_times *times, ebm_err *err)
+static int end_epoch(trainer *t, double train_seconds, ebm_err *err)
 {
     const dist_ctx *ctx = t->ctx;
     const ebm_config *cfg = t->cfg;
     train_progress *pr = &t->progress;
     eval_result val;
     ebm_rng erng;
+    double mark = timer_now();
     trainer_eval_rng(t, pr->epoch, &erng);
     EBM_TRY(evaluator_run(&t->eval, ctx, t->params, &t->split[SPLIT_VAL], &t->map,
                           (float)cfg->gen_weight, (float)cfg->energy_reg, &erng, &val, err));
+    trainer_lap(t, PHASE_EVAL, &mark);
     const int better = cfg->select_by_error
                            ? (val.error < pr->best_val_error ||
                               (val.error == pr->best_val_error && val.loss < pr->best_val_loss))
                            : val.loss < pr->best_val_loss;
     metrics_row *row = &t->history[pr->epoch];
-    double wall = train_seconds, cmin_mean_max[3], mmin_mean_max[3];
-    /* Timings differ per rank: rank 0's wall time, min/mean/max of the rest. */
+    double wall = train_seconds, slowest = 0;
+    /* Timings differ per rank: rank 0's wall time, min/mean/max of the rest:
+     * compute, communication, then every phase of the epoch. The checkpoint
+     * and metrics writes at an epoch's end count in the next epoch's row. */
+    const double *ph = t->epoch.seconds;
+    double local[2 + PHASE_EPOCH_COUNT], mmm[2 + PHASE_EPOCH_COUNT][3];
+    local[0] = ph[PHASE_SAMPLE] + ph[PHASE_FORWARD_BACKWARD] + ph[PHASE_ADAMAX];
+    local[1] = ph[PHASE_REDUCE] + ph[PHASE_BCAST];
+    for (int p = 0; p < PHASE_EPOCH_COUNT; p++)
+        local[2 + p] = ph[p];
+    int slowest_rank = 0;
     EBM_TRY(dist_bcast_bytes(ctx, &wall, sizeof wall, 0, err));
-    EBM_TRY(dist_min_mean_max(ctx, times->compute, cmin_mean_max, err));
-    EBM_TRY(dist_min_mean_max(ctx, times->comm, mmin_mean_max, err));
+    EBM_TRY(dist_min_mean_max_n(ctx, local, 2 + PHASE_EPOCH_COUNT, mmm, err));
+    EBM_TRY(dist_max_loc(ctx, ph[PHASE_SAMPLE] + ph[PHASE_FORWARD_BACKWARD], &slowest,
+                         &slowest_rank, err));
+    const double *cmin_mean_max = mmm[0], *mmin_mean_max = mmm[1];
     const double *sums = pr->sums, n = sums[EPOCH_COUNT] > 0 ? sums[EPOCH_COUNT] : 1;
     *row = (metrics_row){
         .epoch = pr->epoch + 1,
@@ -253,7 +283,15 @@ static int end_epoch(trainer *t, double train_seconds, const step_times *times, 
         .comm_min = mmin_mean_max[0],
         .comm_mean = mmin_mean_max[1],
         .comm_max = mmin_mean_max[2],
+        /* The collectives' time past the fastest rank's: waiting for others. */
+        .time_wait_mean = (mmm[2 + PHASE_REDUCE][1] - mmm[2 + PHASE_REDUCE][0]) +
+                          (mmm[2 + PHASE_BCAST][1] - mmm[2 + PHASE_BCAST][0]),
+        .time_slowest_rank = slowest_rank,
     };
+    for (int p = 0; p < PHASE_EPOCH_COUNT; p++)
+        for (int j = 0; j < 3; j++)
+            row->time[p][j] = mmm[2 + p][j];
+    memset(&t->epoch, 0, sizeof t->epoch);
     trainer_print_epoch(t, row, better);
     pr->epoch++;
     pr->step = 0;
@@ -264,12 +302,13 @@ static int end_epoch(trainer *t, double train_seconds, const step_times *times, 
         pr->best_val_error = val.error;
         pr->best_val_loss = val.loss;
     }
-    char path[EBM_PATH_LEN + 32];
-    snprintf(path, sizeof path, "%s/metrics.h5", cfg->out);
-    EBM_TRY(metrics_file_sync(ctx, path, t->history, pr->epoch, err));
+    trainer_lap(t, PHASE_METRICS, &mark);
+    EBM_TRY(trainer_write_metrics(t, err));
+    trainer_lap(t, PHASE_METRICS, &mark);
     if (better)
         EBM_TRY(write_checkpoint(t, "best.h5", err));
     EBM_TRY(write_checkpoint(t, "last.h5", err));
+    trainer_lap(t, PHASE_CHECKPOINT, &mark);
     return 0;
 }
 
@@ -282,11 +321,10 @@ int train_loop(trainer *t, train_outcome *outcome, ebm_err *err)
     while (!stopped && t->progress.epoch < t->cfg->epochs) {
         if (t->progress.step == 0)
             rng_shuffle(&t->rng, t->order, (size_t)t->split[SPLIT_TRAIN].n);
-        step_times times = {0, 0};
         const double t_epoch = timer_now();
-        EBM_TRY(run_steps(t, &times, &stopped, err));
+        EBM_TRY(run_steps(t, &stopped, err));
         if (!stopped)
-            EBM_TRY(end_epoch(t, timer_now() - t_epoch, &times, err));
+            EBM_TRY(end_epoch(t, timer_now() - t_epoch, err));
     }
     if (stopped)
         *outcome = TRAIN_STOPPED;

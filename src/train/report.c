@@ -84,6 +84,48 @@ void trainer_print_stop(const trainer *t)
     fflush(stdout);
 }
 
+/* Collective. The end-of-run table (CoMD's timer table): each phase's
+ * seconds on the ranks, min / mean / max, and its share of the run's wall
+ * time; the time no phase accounts for is a row of its own. */
+static int print_timers(const trainer *t, ebm_err *err)
+{
+    enum { UNACCOUNTED = PHASE_COUNT, WALL, N_ROWS };
+    const double wall = timer_now() - t->created;
+    double local[N_ROWS], mmm[N_ROWS][3], sum = 0;
+    for (int p = 0; p < PHASE_COUNT; p++)
+        sum += local[p] = t->run_time.seconds[p];
+    local[UNACCOUNTED] = wall - sum;
+    local[WALL] = wall;
+    EBM_TRY(dist_min_mean_max_n(t->ctx, local, N_ROWS, mmm, err));
+    if (t->ctx->rank != 0)
+        return 0;
+    static const timer_phase order[] = {PHASE_SETUP,  PHASE_SAMPLE,     PHASE_FORWARD_BACKWARD,
+                                        PHASE_REDUCE, PHASE_ADAMAX,     PHASE_BCAST,
+                                        PHASE_EVAL,   PHASE_CHECKPOINT, PHASE_METRICS,
+                                        PHASE_REPORT};
+    const double total = mmm[WALL][1] > 0 ? mmm[WALL][1] : 1;
+    printf("time by phase over %d rank(s): seconds min / mean / max, %% of the wall time\n",
+           t->ctx->size);
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        const double *m = mmm[order[i]];
+        printf("  %-32s %9.3f %9.3f %9.3f %6.1f%%\n", timer_phase_title(order[i]), m[0], m[1],
+               m[2], 100.0 * m[1] / total);
+        if (order[i] == PHASE_BCAST) {
+            /* Past the fastest rank's time in a collective: waiting for others. */
+            const double wait = (mmm[PHASE_REDUCE][1] - mmm[PHASE_REDUCE][0]) +
+                                (mmm[PHASE_BCAST][1] - mmm[PHASE_BCAST][0]);
+            printf("    %-30s %9s %9.3f %9s %6.1f%%\n", "(of the two: waiting for ranks)", "",
+                   wait, "", 100.0 * wait / total);
+        }
+    }
+    const double *u = mmm[UNACCOUNTED], *w = mmm[WALL];
+    printf("  %-32s %9.3f %9.3f %9.3f %6.1f%%\n", "not in any phase", u[0], u[1], u[2],
+           100.0 * u[1] / total);
+    printf("  %-32s %9.3f %9.3f %9.3f %6.1f%%\n", "wall time", w[0], w[1], w[2], 100.0);
+    fflush(stdout);
+    return 0;
+}
+
 int train_report(trainer *t, ebm_err *err)
 {
     const dist_ctx *ctx = t->ctx;
@@ -99,6 +141,7 @@ int train_report(trainer *t, ebm_err *err)
     if (dist_bcast_bytes(ctx, &exists, sizeof exists, 0, err))
         return ebm_trace(err);
     if (!exists) {
+        EBM_TRY(print_timers(t, err));
         if (ctx->rank == 0)
             printf("done in %.1fs: %lld steps. The best epoch (%d, val error %.2f%%) was saved "
                    "before this run resumed; %s does not exist here\n",
@@ -106,6 +149,7 @@ int train_report(trainer *t, ebm_err *err)
                    100.0 * t->progress.best_val_error, path);
         return 0;
     }
+    double mark = timer_now();
     ckpt_model best;
     if (ckpt_read_model(ctx, path, &best, err))
         return ebm_trace(err);
@@ -114,6 +158,9 @@ int train_report(trainer *t, ebm_err *err)
     trainer_eval_rng(t, -2, &erng);
     int rc = evaluator_run(&t->eval, ctx, best.params, &t->split[SPLIT_TEST], &best.map,
                            (float)cfg->gen_weight, (float)cfg->energy_reg, &erng, &test, err);
+    trainer_lap(t, PHASE_REPORT, &mark);
+    if (rc == 0)
+        rc = print_timers(t, err);
     if (rc == 0 && ctx->rank == 0) {
         const train_progress *pr = &t->progress;
         printf("done in %.1fs: %lld steps (%lld skipped). best.h5 = epoch %d: val error "

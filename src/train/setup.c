@@ -11,7 +11,6 @@
 
 #include "ebm/eval.h"
 #include "io/data_file.h"
-#include "io/metrics_file.h"
 #include "train/trainer.h"
 
 int train_prepare_out_dir(const char *dir, ebm_err *err)
@@ -226,9 +225,11 @@ static int resume(trainer *t, char *note, size_t len, ebm_err *err)
 int train_setup(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run, trainer **out,
                 ebm_err *err)
 {
+    const double created = timer_now();
     trainer *t = ebm_calloc(1, sizeof *t, "trainer", err);
     *out = t;
     EBM_TRY(dist_agree(ctx, t ? 0 : -1, err));
+    t->created = created;
     t->ctx = ctx;
     t->cfg = cfg;
     t->run = *run;
@@ -237,6 +238,7 @@ int train_setup(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
         rc = data_file_checksum(t->run.data_path, &t->run.data_checksum, err);
     EBM_TRY(dist_agree(ctx, rc, err));
     EBM_TRY(dist_bcast_bytes(ctx, &t->run.data_checksum, sizeof t->run.data_checksum, 0, err));
+    record_build(&t->record, cfg, &t->run);
     EBM_TRY(load_data(t, err));
     EBM_TRY(build(t, err));
     char note[EBM_PATH_LEN + 160] = "";
@@ -244,12 +246,11 @@ int train_setup(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
     /* Only once everything has loaded: an error before this is the one line
      * the run prints. */
     trainer_print_banner(t, note);
-    if (t->progress.epoch > 0) {
-        /* A requeued job must not duplicate rows: bring metrics.h5 back to
-         * the checkpoint's epoch first. */
-        char path[EBM_PATH_LEN + 32];
-        snprintf(path, sizeof path, "%s/metrics.h5", cfg->out);
-        EBM_TRY(metrics_file_sync(ctx, path, t->history, t->progress.epoch, err));
-    }
+    /* A requeued job must not duplicate rows: metrics.h5 is rewritten from
+     * the checkpoint's history first. */
+    if (t->progress.epoch > 0)
+        EBM_TRY(trainer_write_metrics(t, err));
+    double mark = created;
+    trainer_lap(t, PHASE_SETUP, &mark);
     return 0;
 }

@@ -12,10 +12,12 @@
 #include "core/metrics.h"
 #include "core/rng.h"
 #include "core/shard.h"
+#include "core/timer.h"
 #include "ebm/eval.h"
 #include "ebm/langevin.h"
 #include "num/model.h"
 #include "par/dist.h"
+#include "record.h"
 #include "train/train.h"
 
 /* Status values that ride on the gradient allreduce, after the gradients:
@@ -27,16 +29,11 @@ enum {
     ST_LEN
 };
 
-/* Seconds one rank spent in an epoch's steps: computing, and in (or waiting
- * at) collectives. */
-typedef struct {
-    double compute, comm;
-} step_times;
-
 struct trainer {
     const dist_ctx *ctx;
     const ebm_config *cfg;
-    run_info run; /* with the data file's checksum */
+    run_info run;      /* with the data file's checksum */
+    run_record record; /* of cfg and run: metrics.h5's attributes */
     model_shape shape;
     data_info info;
     data_shard split[SPLIT_COUNT];
@@ -57,12 +54,20 @@ struct trainer {
     int64_t first_chain, n_chains;
     train_progress progress;
     metrics_row *history; /* [cfg->epochs] */
-    double started;       /* when the epochs began (timer_now) */
+    double created;       /* when train_setup began (timer_now) */
+    double started;       /* when the epochs began */
     double last_ckpt;     /* when last.h5 was last written */
+    phase_times epoch;    /* this rank's seconds since the last epoch's row */
+    phase_times run_time; /* this rank's seconds in each phase of the whole run */
 };
 
 /* loop.c: a per-purpose stream for evaluation (epoch -2: the final test). */
 void trainer_eval_rng(const trainer *t, int epoch, ebm_rng *rng);
+
+/* loop.c: adds the time since *mark to `phase` of the epoch and of the run. */
+void trainer_lap(trainer *t, timer_phase phase, double *mark);
+/* loop.c: <out>/metrics.h5 with the history so far. */
+int trainer_write_metrics(trainer *t, ebm_err *err);
 
 /* report.c */
 void trainer_print_banner(const trainer *t, const char *resume_note);

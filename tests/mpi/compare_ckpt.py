@@ -2,7 +2,7 @@
 """compare_ckpt.py: checks that two ebm_mpi HDF5 files hold bitwise-identical
 values in the named datasets/groups (recursively), and fails naming the first
 difference. Timing columns of /metrics (wall_seconds, examples_per_second,
-compute_*, comm_*) are skipped: docs/design.md section 2 excludes timings from determinism.
+compute_*, comm_*, time_*) are skipped, and nothing else: docs/design.md section 2 excludes timings from determinism.
 
 usage: compare_ckpt.py A.h5 B.h5 PATH [PATH...]      (e.g. /model /optimizer)
        compare_ckpt.py --differ A.h5 B.h5 PATH       (must NOT be identical)
@@ -12,7 +12,7 @@ import sys
 import h5py
 import numpy as np
 
-TIMING = ("wall_seconds", "examples_per_second", "compute_", "comm_")
+TIMING = ("wall_seconds", "examples_per_second", "compute_", "comm_", "time_")
 
 
 def datasets(f, path):

@@ -1,13 +1,17 @@
-/* test_h5io.c: the data file (layout checks, shard reads) and checkpoints
- * (atomic write, round trip, refusals) on a singleton MPI process. Fixture
- * files are made with the HDF5 C API directly, in the layout of docs/design.md
- * section 3, in a fresh directory under /tmp. */
+/* test_ckpt.c: checkpoints (src/ckpt.c): the atomic write, the layout of
+ * docs/design.md section 3 read back with the HDF5 C API, the round trips
+ * through ckpt_read_model, ckpt_read_chains and ckpt_read_resume, the
+ * refusals, the resume policy, and the committed format-1 fixtures of
+ * tests/fixtures/v1. A singleton MPI process; everything it writes goes to a
+ * fresh directory under /tmp that the group teardown removes. Reference
+ * values are the ones the test put in (compared bitwise), the fixture
+ * README's command line with the stable preset, and the fixture files read
+ * directly with the HDF5 C API. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <float.h>
 #include <ftw.h>
 #include <hdf5.h>
-#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,71 +26,21 @@
 #include "harness.h"
 
 #include "cli.h"
-#include "core/data.h"
-#include "par/dist.h"
 #include "ckpt.h"
-#include "io/data_file.h"
 #include "io/h5file.h"
-#include "io/metrics_file.h"
 #include "num/model.h"
+#include "par/dist.h"
 
-/* The fixture data set: D = 2 x 3 pixels, K = 3 classes. */
-enum { FX_H = 2, FX_W = 3, FX_D = FX_H * FX_W, FX_K = 3 };
-static const int64_t fx_n[SPLIT_COUNT] = {10, 5, 4};
-static const char fx_source[] = "unit-test fixture (sklearn digits layout)";
-static const char fx_license[] = "CC0-1.0";
-
-/* Exact in float: multiples of 1/16 inside [0, 16]. */
-static float fx_pixel(int split, int64_t i, int j)
-{
-    return (float)(split * 100 + i * FX_D + j) * 0.0625f;
-}
-static int32_t fx_label(int split, int64_t i) { return (int32_t)((i * 7 + split) % FX_K); }
-
-
+#ifndef EBM_SOURCE_DIR
+#error "EBM_SOURCE_DIR (the source tree, for tests/fixtures) must be defined by CMake"
+#endif
 
 typedef struct {
     char dir[64];
-    char data_fixed[128]; /* string attributes fixed-length (NULLPAD, as h5py) */
-    char data_vlen[128];  /* string attributes variable-length UTF-8 */
+    char data_fixed[128]; /* an HDF5 file that is not a checkpoint: a data file */
 } group_fixture;
 
 /* ---- fixture files ------------------------------------------------------- */
-
-typedef struct {
-    int vlen_strings;
-    int omit_val_labels;
-    int64_t val_labels_n; /* 0: the same as the images */
-    int omit_num_classes;
-} data_opts;
-
-static int write_string_attr(hid_t loc, const char *name, const char *s, int vlen)
-{
-    const hid_t type = H5Tcopy(H5T_C_S1);
-    if (type < 0)
-        return -1;
-    herr_t rc;
-    if (vlen) {
-        rc = H5Tset_size(type, H5T_VARIABLE);
-        if (rc >= 0)
-            rc = H5Tset_cset(type, H5T_CSET_UTF8);
-    } else {
-        rc = H5Tset_size(type, strlen(s));
-        if (rc >= 0)
-            rc = H5Tset_strpad(type, H5T_STR_NULLPAD);
-    }
-    const hid_t space = H5Screate(H5S_SCALAR);
-    const hid_t a = rc >= 0 ? H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    if (a >= 0)
-        rc = vlen ? H5Awrite(a, type, &s) : H5Awrite(a, type, s);
-    else
-        rc = -1;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(type);
-    return rc < 0 ? -1 : 0;
-}
 
 static int write_scalar_attr(hid_t loc, const char *name, hid_t type, const void *v)
 {
@@ -112,58 +66,33 @@ static int write_dataset(hid_t loc, const char *name, hid_t ftype, hid_t mtype, 
     return rc < 0 ? -1 : 0;
 }
 
-/* A data file in the layout of docs/design.md section 3, serial HDF5. */
-static int make_data_file(const char *path, const data_opts *o)
+/* A small file in the data file's layout (docs/design.md section 3): one
+ * split of 2 images of 6 pixels, the root attributes of a data file and no
+ * checkpoint attribute. */
+static int make_data_file(const char *path)
 {
     const hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0)
         return -1;
-    int rc = 0;
-    for (int s = 0; s < SPLIT_COUNT && rc == 0; s++) {
-        const int64_t n = fx_n[s];
-        float *img = calloc((size_t)(n * FX_D), sizeof *img);
-        int32_t *lab = calloc((size_t)n + 8, sizeof *lab);
-        if (!img || !lab) {
-            free(img), free(lab);
-            rc = -1;
-            break;
-        }
-        for (int64_t i = 0; i < n; i++) {
-            lab[i] = fx_label(s, i);
-            for (int j = 0; j < FX_D; j++)
-                img[i * FX_D + j] = fx_pixel(s, i, j);
-        }
-        const hid_t g = H5Gcreate2(f, data_split_names[s], H5P_DEFAULT, H5P_DEFAULT,
-                                   H5P_DEFAULT);
-        const hsize_t di[2] = {(hsize_t)n, FX_D};
-        hsize_t dl[1] = {(hsize_t)n};
-        if (s == SPLIT_VAL && o->val_labels_n > 0)
-            dl[0] = (hsize_t)o->val_labels_n;
-        rc = g < 0 ? -1 : 0;
-        if (rc == 0)
-            rc = write_dataset(g, "images", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, di, img);
-        if (rc == 0 && !(s == SPLIT_VAL && o->omit_val_labels))
-            rc = write_dataset(g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, lab);
-        if (g >= 0)
-            H5Gclose(g);
-        free(img), free(lab);
-    }
-    const int32_t k = FX_K, h = FX_H, w = FX_W;
+    const float img[2 * 6] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    const int32_t lab[2] = {0, 2};
+    const hsize_t di[2] = {2, 6}, dl[1] = {2};
+    const int32_t k = 3;
     const double vmin = 0.0, vmax = 16.0;
-    if (rc == 0 && !o->omit_num_classes)
+    const hid_t g = H5Gcreate2(f, "train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = g < 0 ? -1 : 0;
+    if (rc == 0)
+        rc = write_dataset(g, "images", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, di, img);
+    if (rc == 0)
+        rc = write_dataset(g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, lab);
+    if (g >= 0)
+        H5Gclose(g);
+    if (rc == 0)
         rc = write_scalar_attr(f, "num_classes", H5T_NATIVE_INT32, &k);
-    if (rc == 0)
-        rc = write_scalar_attr(f, "height", H5T_NATIVE_INT32, &h);
-    if (rc == 0)
-        rc = write_scalar_attr(f, "width", H5T_NATIVE_INT32, &w);
     if (rc == 0)
         rc = write_scalar_attr(f, "value_min", H5T_NATIVE_DOUBLE, &vmin);
     if (rc == 0)
         rc = write_scalar_attr(f, "value_max", H5T_NATIVE_DOUBLE, &vmax);
-    if (rc == 0)
-        rc = write_string_attr(f, "source", fx_source, o->vlen_strings);
-    if (rc == 0)
-        rc = write_string_attr(f, "license", fx_license, o->vlen_strings);
     if (H5Fclose(f) < 0)
         rc = -1;
     return rc;
@@ -180,15 +109,13 @@ static int group_setup(void **state)
     group_fixture *g = calloc(1, sizeof *g);
     if (!g)
         return -1;
-    snprintf(g->dir, sizeof g->dir, "/tmp/test_h5io.XXXXXX");
+    snprintf(g->dir, sizeof g->dir, "/tmp/test_ckpt.XXXXXX");
     if (!mkdtemp(g->dir)) {
         free(g);
         return -1;
     }
     snprintf(g->data_fixed, sizeof g->data_fixed, "%s/data.h5", g->dir);
-    snprintf(g->data_vlen, sizeof g->data_vlen, "%s/data_vlen.h5", g->dir);
-    const data_opts fixed = {0, 0, 0, 0}, vlen = {1, 0, 0, 0};
-    if (make_data_file(g->data_fixed, &fixed) || make_data_file(g->data_vlen, &vlen)) {
+    if (make_data_file(g->data_fixed)) {
         nftw(g->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
         free(g);
         return -1;
@@ -206,178 +133,6 @@ static int group_teardown(void **state)
 }
 
 static int file_exists(const char *path) { return access(path, F_OK) == 0; }
-
-/* ---- data file ---------------------------------------------------------- */
-
-static void check_info(const data_info *info)
-{
-    assert_int_equal(info->d, FX_D);
-    assert_int_equal(info->k, FX_K);
-    assert_int_equal(info->height, FX_H);
-    assert_int_equal(info->width, FX_W);
-    for (int s = 0; s < SPLIT_COUNT; s++)
-        assert_int_equal(info->n[s], fx_n[s]);
-    assert_true(info->value_min == 0.0);
-    assert_true(info->value_max == 16.0);
-    assert_string_equal(info->source, fx_source);
-    assert_string_equal(info->license, fx_license);
-}
-
-static void test_data_file_open_reads_info(void **state)
-{
-    group_fixture *g = *state;
-    data_file *f = NULL;
-    data_info info;
-    ebm_err err = {0};
-    if (data_file_open(test_ctx(), g->data_fixed, &f, &info, &err))
-        fail_msg("data_file_open: %s", err.msg);
-    assert_non_null(f);
-    check_info(&info);
-    data_file_close(f);
-}
-
-static void test_data_file_open_reads_vlen_string_attributes(void **state)
-{
-    group_fixture *g = *state;
-    data_file *f = NULL;
-    data_info info;
-    ebm_err err = {0};
-    if (data_file_open(test_ctx(), g->data_vlen, &f, &info, &err))
-        fail_msg("data_file_open: %s", err.msg);
-    check_info(&info);
-    data_file_close(f);
-}
-
-static void check_shard(data_file *f, int split, int64_t offset, int64_t n)
-{
-    data_shard sh;
-    ebm_err err = {0};
-    assert_int_equal(data_shard_alloc(&sh, fx_n[split], offset, n, FX_D, &err), 0);
-    /* Poison so that rows not read show up. */
-    for (int64_t i = 0; i < n; i++) {
-        sh.labels[i] = -777;
-        for (int j = 0; j < FX_D; j++)
-            sh.images[i * FX_D + j] = -1.0f;
-    }
-    if (data_file_read(f, split, &sh, &err))
-        fail_msg("data_file_read(%s, offset %lld, n %lld): %s", data_split_names[split],
-                 (long long)offset, (long long)n, err.msg);
-    for (int64_t i = 0; i < n; i++) {
-        if (sh.labels[i] != fx_label(split, offset + i))
-            fail_msg("%s row %lld: label %d, expected %d", data_split_names[split],
-                     (long long)(offset + i), sh.labels[i], fx_label(split, offset + i));
-        for (int j = 0; j < FX_D; j++)
-            if (sh.images[i * FX_D + j] != fx_pixel(split, offset + i, j))
-                fail_msg("%s row %lld pixel %d: %g, expected %g", data_split_names[split],
-                         (long long)(offset + i), j, (double)sh.images[i * FX_D + j],
-                         (double)fx_pixel(split, offset + i, j));
-    }
-    data_shard_free(&sh);
-}
-
-static void test_data_file_read_shard_rows(void **state)
-{
-    group_fixture *g = *state;
-    data_file *f = NULL;
-    data_info info;
-    ebm_err err = {0};
-    if (data_file_open(test_ctx(), g->data_fixed, &f, &info, &err))
-        fail_msg("data_file_open: %s", err.msg);
-    check_shard(f, SPLIT_TRAIN, 3, 4);                /* middle */
-    check_shard(f, SPLIT_TRAIN, 0, 1);                /* first row */
-    check_shard(f, SPLIT_TRAIN, 9, 1);                /* last row */
-    check_shard(f, SPLIT_TRAIN, 0, fx_n[SPLIT_TRAIN]); /* whole split */
-    check_shard(f, SPLIT_VAL, 2, 3);
-    check_shard(f, SPLIT_TEST, 1, 3);
-    data_file_close(f);
-}
-
-static void test_data_file_read_zero_rows(void **state)
-{
-    group_fixture *g = *state;
-    data_file *f = NULL;
-    data_info info;
-    ebm_err err = {0};
-    if (data_file_open(test_ctx(), g->data_fixed, &f, &info, &err))
-        fail_msg("data_file_open: %s", err.msg);
-    /* Guard buffers of one row: nothing may be written into them. */
-    float images[FX_D];
-    int32_t labels[1] = {42};
-    for (int j = 0; j < FX_D; j++)
-        images[j] = 42.0f;
-    data_shard sh = {fx_n[SPLIT_TRAIN], 5, 0, FX_D, images, labels};
-    if (data_file_read(f, SPLIT_TRAIN, &sh, &err))
-        fail_msg("data_file_read with n = 0: %s", err.msg);
-    for (int j = 0; j < FX_D; j++)
-        assert_true(images[j] == 42.0f);
-    assert_int_equal(labels[0], 42);
-    /* Also at the very end of the split (a rank past the last example). */
-    sh.offset = fx_n[SPLIT_TRAIN];
-    if (data_file_read(f, SPLIT_TRAIN, &sh, &err))
-        fail_msg("data_file_read with n = 0 at the end: %s", err.msg);
-    assert_int_equal(labels[0], 42);
-    /* The file is still usable afterwards. */
-    check_shard(f, SPLIT_VAL, 0, 5);
-    data_file_close(f);
-}
-
-static void expect_data_refused(const char *path, const char *needle)
-{
-    data_file *f = (data_file *)test_ctx(); /* must be reset to NULL */
-    data_info info;
-    ebm_err err = {0};
-    if (data_file_open(test_ctx(), path, &f, &info, &err) != -1)
-        fail_msg("data_file_open('%s') accepted a bad file", path);
-    assert_null(f);
-    if (!strstr(err.msg, needle))
-        fail_msg("message '%s' does not mention '%s'", err.msg, needle);
-}
-
-static void test_data_file_open_fails_missing_val_labels(void **state)
-{
-    group_fixture *g = *state;
-    char path[160];
-    snprintf(path, sizeof path, "%s/no_val_labels.h5", g->dir);
-    const data_opts o = {0, 1, 0, 0};
-    assert_int_equal(make_data_file(path, &o), 0);
-    expect_data_refused(path, "/val/labels");
-}
-
-static void test_data_file_open_fails_count_mismatch(void **state)
-{
-    group_fixture *g = *state;
-    char path[160];
-    snprintf(path, sizeof path, "%s/mismatch.h5", g->dir);
-    const data_opts o = {0, 0, 4, 0}; /* 4 val labels for 5 val images */
-    assert_int_equal(make_data_file(path, &o), 0);
-    expect_data_refused(path, "/val/labels");
-    expect_data_refused(path, "4 labels");
-    expect_data_refused(path, "5 images");
-}
-
-static void test_data_file_open_fails_missing_num_classes(void **state)
-{
-    group_fixture *g = *state;
-    char path[160];
-    snprintf(path, sizeof path, "%s/no_k.h5", g->dir);
-    const data_opts o = {0, 0, 0, 1};
-    assert_int_equal(make_data_file(path, &o), 0);
-    expect_data_refused(path, "num_classes");
-}
-
-static void test_data_file_open_fails_missing_or_not_hdf5(void **state)
-{
-    group_fixture *g = *state;
-    char path[160];
-    snprintf(path, sizeof path, "%s/absent.h5", g->dir);
-    expect_data_refused(path, path);
-    snprintf(path, sizeof path, "%s/text.h5", g->dir);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs("this is not an HDF5 file\n", fp);
-    fclose(fp);
-    expect_data_refused(path, "not an HDF5 file");
-}
 
 /* ---- checkpoints -------------------------------------------------------- */
 
@@ -531,7 +286,7 @@ static void check_model_matches(const ckpt_fixture *c, const ckpt_model *m)
     assert_memory_equal(m->params, c->params, c->shape.n_params * sizeof(float));
 }
 
-static void test_ckpt_write_read_model_round_trip(void **state)
+static void test_ckpt_read_model_returns_written_model(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
@@ -627,7 +382,7 @@ static void check_floats(hid_t f, const char *name, const float *expect, size_t 
     free(buf);
 }
 
-static void test_ckpt_write_layout(void **state)
+static void test_ckpt_write_stores_documented_layout(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
@@ -793,13 +548,12 @@ static void test_ckpt_read_model_fails_missing_file(void **state)
     expect_ckpt_refused(c->path, strerror(ENOENT));
 }
 
-static void test_ckpt_read_model_fails_data_file(void **state)
+static void test_ckpt_read_model_fails_on_data_file(void **state)
 {
     ckpt_fixture *c = *state;
     /* An HDF5 file that is not a checkpoint (the data file). */
     expect_ckpt_refused(c->g->data_fixed, "complete");
 }
-
 
 /* ---- resume ------------------------------------------------------------- */
 
@@ -837,7 +591,7 @@ static void resume_buffers_free(resume_buffers *b)
     free(b->params), free(b->exp_avg), free(b->exp_inf), free(b->r.history);
 }
 
-static void test_ckpt_read_resume_round_trip(void **state)
+static void test_ckpt_read_resume_restores_written_state(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
@@ -907,73 +661,218 @@ static void test_ckpt_read_resume_fails_other_data(void **state)
     resume_buffers_free(&b);
 }
 
-/* ---- metrics.h5 --------------------------------------------------------- */
+/* ---- Langevin settings, chains ------------------------------------------ */
 
-static double metrics_value(const char *path, const char *name, int row, int *rows)
+static void read_model(const char *path, ckpt_model *m)
 {
-    const hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    assert_true(f >= 0);
-    const hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
-    assert_true(ds >= 0);
-    const hid_t sp = H5Dget_space(ds);
-    hsize_t n = 0;
-    H5Sget_simple_extent_dims(sp, &n, NULL);
-    *rows = (int)n;
-    double v[16] = {0};
-    assert_true(n <= 16);
-    if (n > 0)
-        assert_true(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
-    H5Sclose(sp);
-    H5Dclose(ds);
-    H5Fclose(f);
-    return row < (int)n ? v[row] : NAN;
+    ebm_err err = {0};
+    if (ckpt_read_model(test_ctx(), path, m, &err))
+        fail_msg("ckpt_read_model('%s'): %s", path, err.msg);
 }
 
-static void test_metrics_file_sync_appends_and_truncates(void **state)
+static void test_ckpt_read_model_returns_langevin_settings(void **state)
 {
     ckpt_fixture *c = *state;
-    char path[200];
-    snprintf(path, sizeof path, "%s/metrics.h5", c->g->dir);
-    remove(path);
+    /* Unlike the preset's values and exact in binary, so == means it. */
+    c->cfg.langevin_steps = 7;
+    c->cfg.step_size = 0.5;
+    c->cfg.noise = 0.0078125;
+    c->cfg.gen_weight = 0.25;
+    c->cfg.energy_reg = 0.125;
+    c->cfg.clamp_chains = 0;
+    c->st.height = 2;
+    c->st.width = 3;
+    write_ckpt(c);
+    ckpt_model m;
+    read_model(c->path, &m);
+    check_model_matches(c, &m);
+    assert_int_equal(m.langevin_steps, 7);
+    assert_true(m.step_size == 0.5);
+    assert_true(m.noise == 0.0078125);
+    assert_true(m.gen_weight == 0.25);
+    assert_true(m.energy_reg == 0.125);
+    assert_int_equal(m.clamp_chains, 0);
+    assert_int_equal(m.height, 2);
+    assert_int_equal(m.width, 3);
+    assert_int_equal(m.n_chains, 4); /* the fixture's n_chains_total */
+    ckpt_model_free(&m);
+
+    /* The other value of the flag, so 0 above was not a default. */
+    c->cfg.clamp_chains = 1;
+    c->cfg.langevin_steps = 0;
+    write_ckpt(c);
+    read_model(c->path, &m);
+    assert_int_equal(m.clamp_chains, 1);
+    assert_int_equal(m.langevin_steps, 0);
+    ckpt_model_free(&m);
+}
+
+static void test_ckpt_read_model_reports_no_chains_for_buffer_0(void **state)
+{
+    ckpt_fixture *c = *state;
+    /* --buffer 0: /sampler/chains is [0, D]. */
+    c->cfg.buffer = 0;
+    c->st.chains = NULL;
+    c->st.n_chains_total = 0;
+    c->st.n_chains = 0;
+    write_ckpt(c);
+    ckpt_model m;
+    read_model(c->path, &m);
+    check_model_matches(c, &m);
+    assert_int_equal(m.n_chains, 0);
+    ckpt_model_free(&m);
+    const hid_t f = H5Fopen(c->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    check_dims(f, "/sampler/chains", 2, 0, 6);
+    H5Fclose(f);
+}
+
+static void test_ckpt_read_chains_returns_requested_rows(void **state)
+{
+    ckpt_fixture *c = *state;
+    enum { D = 6, N = 4, GUARD = 3 };
+    write_ckpt(c);
+    ckpt_model m;
+    read_model(c->path, &m);
+    assert_int_equal(m.n_chains, N);
+    assert_int_equal(m.shape.d, D);
+    /* All rows, a middle slice, first and last row alone, none (also at the
+     * very end, where a rank past the last chain stands). */
+    const struct {
+        int64_t first, count;
+    } ranges[] = {{0, N}, {1, 2}, {0, 1}, {N - 1, 1}, {2, 0}, {N, 0}};
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+        const int64_t first = ranges[r].first, count = ranges[r].count;
+        float out[(N + GUARD) * D];
+        for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+            out[i] = -999.0f;
+        ebm_err err = {0};
+        if (ckpt_read_chains(test_ctx(), c->path, &m, first, count, out, &err))
+            fail_msg("ckpt_read_chains(first %lld, count %lld): %s", (long long)first,
+                     (long long)count, err.msg);
+        /* Bitwise: the chains the fixture wrote, rows [first, first + count). */
+        for (int64_t i = 0; i < count * D; i++)
+            if (memcmp(&out[i], &c->chains[first * D + i], sizeof(float)) != 0)
+                fail_msg("first %lld count %lld: element %lld is %g, expected %g",
+                         (long long)first, (long long)count, (long long)i, (double)out[i],
+                         (double)c->chains[first * D + i]);
+        for (size_t i = (size_t)(count * D); i < sizeof out / sizeof out[0]; i++)
+            if (out[i] != -999.0f)
+                fail_msg("first %lld count %lld: wrote past its rows (element %zu)",
+                         (long long)first, (long long)count, i);
+    }
+    /* Rows past the end are refused, naming the file and the dataset. */
+    float out[2 * D];
     ebm_err err = {0};
-    int rows = -1;
-    /* One row per call, as training does. */
-    for (int n = 1; n <= 3; n++)
-        if (metrics_file_sync(test_ctx(), path, c->history, n, &err))
-            fail_msg("metrics_file_sync: %s", err.msg);
-    assert_true(metrics_value(path, "val_error", 2, &rows) == c->history[2].val_error);
-    assert_int_equal(rows, 3);
-    assert_true(metrics_value(path, "epoch", 0, &rows) == 1.0);
-    /* A resumed run from epoch 2 drops row 3, then writes a different one. */
-    if (metrics_file_sync(test_ctx(), path, c->history, 2, &err))
-        fail_msg("metrics_file_sync: %s", err.msg);
-    (void)metrics_value(path, "epoch", 0, &rows);
-    assert_int_equal(rows, 2);
-    metrics_row changed[3];
-    memcpy(changed, c->history, sizeof changed);
-    changed[2].val_error = 0.75;
-    if (metrics_file_sync(test_ctx(), path, changed, 3, &err))
-        fail_msg("metrics_file_sync: %s", err.msg);
-    assert_true(metrics_value(path, "val_error", 2, &rows) == 0.75);
-    assert_int_equal(rows, 3);
-    remove(path);
+    assert_int_equal(ckpt_read_chains(test_ctx(), c->path, &m, N - 1, 2, out, &err), -1);
+    if (!strstr(err.msg, c->path) || !strstr(err.msg, "/sampler/chains"))
+        fail_msg("message '%s' does not name the file and /sampler/chains", err.msg);
+    ckpt_model_free(&m);
+}
+
+/* ---- the committed format-1 fixtures ------------------------------------ */
+
+/* Reads one float dataset of n values whole with the HDF5 C API. */
+static void read_floats(hid_t f, const char *name, float *out, size_t n)
+{
+    const hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    if (ds < 0)
+        fail_msg("no dataset %s", name);
+    const hid_t sp = H5Dget_space(ds);
+    assert_int_equal(H5Sget_simple_extent_npoints(sp), (hssize_t)n);
+    H5Sclose(sp);
+    assert_true(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0);
+    H5Dclose(ds);
+}
+
+/* tests/fixtures/README.md: written by ebm_mpi 0.1.0 (format 1) with
+ * `train --hidden 16 --epochs 2 --buffer 16 --seed 3` on the shipped digits
+ * (D = 64 pixels of 8 x 8 in [0, 16], K = 10) under the default stable
+ * preset, whose Langevin settings (docs/design.md section 1, "Presets") are
+ * 20 steps of size 1 with noise 0.01, gen-weight 0.1, energy-reg 0, clamped
+ * chains, inputs mapped from [0, 16] to [-1, 1] (scale 2/16, shift -1). */
+static void check_v1_fixture(const char *name)
+{
+    enum { D = 64, H = 16, K = 10, CHAINS = 16 };
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/v1/buffer/%s", EBM_SOURCE_DIR, name);
+    const hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        fail_msg("cannot open the fixture '%s'", path);
+    assert_int_equal(root_attr_int(f, "format_version"), 1);
+
+    ckpt_model m;
+    read_model(path, &m);
+    assert_int_equal(m.shape.d, D);
+    assert_int_equal(m.shape.h, H);
+    assert_int_equal(m.shape.k, K);
+    /* 64*16+16 + 2 (16*16+16) + 16*10+10 = 1754, as the README says. */
+    assert_int_equal(m.shape.n_params, 1754);
+    assert_int_equal(m.epoch, 2);
+    assert_int_equal(m.height, 8);
+    assert_int_equal(m.width, 8);
+    assert_true(m.value_min == 0.0);
+    assert_true(m.value_max == 16.0);
+    assert_true(m.map.scale == 0.125f);
+    assert_true(m.map.shift == -1.0f);
+    assert_int_equal(m.langevin_steps, 20);
+    assert_true(m.step_size == 1.0);
+    assert_true(m.noise == 0.01);
+    assert_true(m.gen_weight == 0.1);
+    assert_true(m.energy_reg == 0.0);
+    assert_int_equal(m.clamp_chains, 1);
+    assert_int_equal(m.n_chains, CHAINS);
+
+    /* Parameters bitwise against the datasets read directly, placed by the
+     * flat layout of docs/design.md section 1: per layer W [out, in] then
+     * b [out]. */
+    const int in[EBM_LAYERS] = {D, H, H, H}, out[EBM_LAYERS] = {H, H, H, K};
+    float buf[D * H];
+    size_t off = 0;
+    for (int l = 0; l < EBM_LAYERS; l++) {
+        char ds[48];
+        const size_t nw = (size_t)out[l] * (size_t)in[l];
+        snprintf(ds, sizeof ds, "/model/layer%d/weight", l);
+        read_floats(f, ds, buf, nw);
+        if (memcmp(m.params + off, buf, nw * sizeof(float)) != 0)
+            fail_msg("%s: %s differs from the file", path, ds);
+        off += nw;
+        snprintf(ds, sizeof ds, "/model/layer%d/bias", l);
+        read_floats(f, ds, buf, (size_t)out[l]);
+        if (memcmp(m.params + off, buf, (size_t)out[l] * sizeof(float)) != 0)
+            fail_msg("%s: %s differs from the file", path, ds);
+        off += (size_t)out[l];
+    }
+    assert_int_equal(off, m.shape.n_params);
+
+    /* The persistent chains, all 16 rows and a slice of them. */
+    float want[CHAINS * D], got[CHAINS * D];
+    read_floats(f, "/sampler/chains", want, CHAINS * D);
+    ebm_err err = {0};
+    if (ckpt_read_chains(test_ctx(), path, &m, 0, CHAINS, got, &err))
+        fail_msg("ckpt_read_chains('%s'): %s", path, err.msg);
+    assert_memory_equal(got, want, sizeof want);
+    if (ckpt_read_chains(test_ctx(), path, &m, 5, 3, got, &err))
+        fail_msg("ckpt_read_chains('%s', 5, 3): %s", path, err.msg);
+    assert_memory_equal(got, want + 5 * D, 3 * D * sizeof(float));
+    H5Fclose(f);
+    ckpt_model_free(&m);
+}
+
+static void test_ckpt_read_model_loads_v1_fixtures(void **state)
+{
+    (void)state;
+    check_v1_fixture("best.h5");
+    check_v1_fixture("last.h5");
 }
 
 int main(int argc, char **argv)
 {
 #define CK(t) cmocka_unit_test_setup_teardown(t, ckpt_setup, ckpt_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_data_file_open_reads_info),
-        cmocka_unit_test(test_data_file_open_reads_vlen_string_attributes),
-        cmocka_unit_test(test_data_file_read_shard_rows),
-        cmocka_unit_test(test_data_file_read_zero_rows),
-        cmocka_unit_test(test_data_file_open_fails_missing_val_labels),
-        cmocka_unit_test(test_data_file_open_fails_count_mismatch),
-        cmocka_unit_test(test_data_file_open_fails_missing_num_classes),
-        cmocka_unit_test(test_data_file_open_fails_missing_or_not_hdf5),
-        CK(test_ckpt_write_read_model_round_trip),
+        CK(test_ckpt_read_model_returns_written_model),
         CK(test_ckpt_write_leaves_no_tmp),
-        CK(test_ckpt_write_layout),
+        CK(test_ckpt_write_stores_documented_layout),
         CK(test_ckpt_write_replaces_existing),
         CK(test_ckpt_write_overwrites_stale_tmp),
         CK(test_ckpt_write_fails_missing_directory),
@@ -981,12 +880,16 @@ int main(int argc, char **argv)
         CK(test_ckpt_read_model_fails_other_format_version),
         CK(test_ckpt_read_model_fails_not_hdf5),
         CK(test_ckpt_read_model_fails_missing_file),
-        CK(test_ckpt_read_model_fails_data_file),
-        CK(test_ckpt_read_resume_round_trip),
+        CK(test_ckpt_read_model_fails_on_data_file),
+        CK(test_ckpt_read_resume_restores_written_state),
         CK(test_ckpt_read_resume_fails_changed_hyperparameter),
         CK(test_ckpt_read_resume_fails_other_data),
-        CK(test_metrics_file_sync_appends_and_truncates),
+        CK(test_ckpt_read_model_returns_langevin_settings),
+        CK(test_ckpt_read_model_reports_no_chains_for_buffer_0),
+        CK(test_ckpt_read_chains_returns_requested_rows),
+        cmocka_unit_test(test_ckpt_read_model_loads_v1_fixtures),
     };
 #undef CK
-    return harness_run(argc, argv, "test_h5io", tests, HARNESS_COUNT(tests), group_setup, group_teardown);
+    return harness_run(argc, argv, "test_ckpt", tests, HARNESS_COUNT(tests), group_setup,
+                       group_teardown);
 }

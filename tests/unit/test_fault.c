@@ -1,0 +1,263 @@
+/* test_fault.c: the fault injection points of core/fault.h against their
+ * definitions in the header: nothing fires unless configured, the stop fires
+ * at exactly the configured global step, and the checkpoint kill SIGKILLs
+ * rank 0 at exactly the N-th checkpoint and no other rank ever.
+ *
+ * The kill is observed from outside: each scenario runs in a fork()ed child
+ * that calls only fault_* and then _exit(0)s if it survived, and the parent
+ * reads the wait status. The parent has MPI initialised (the harness); the
+ * child touches nothing of MPI and never returns into cmocka. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include "core/fault.h"
+
+/* Exit code of a child that ran every call and was not killed. */
+#define SURVIVED 0
+
+static void configure(int64_t stop_at_step, int64_t kill_at_checkpoint)
+{
+    fault_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.stop_at_step = stop_at_step;
+    cfg.kill_at_checkpoint = kill_at_checkpoint;
+    fault_configure(&cfg);
+}
+
+/* Runs `calls` checkpoints on `rank` in a child configured with kill_at
+ * (fault_configure resets the count). The child writes one byte to a pipe
+ * after each call that returned, so *returned says how many calls it lived
+ * through; returns the child's wait status. */
+static int checkpoints_in_child(int64_t kill_at, int rank, int calls, int *returned)
+{
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    fflush(NULL); /* nothing buffered is written twice by the child */
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fd[0]);
+        configure(0, kill_at);
+        for (int i = 0; i < calls; i++) {
+            fault_checkpoint_midway(rank);
+            if (write(fd[1], "x", 1) != 1)
+                _exit(SURVIVED + 1);
+        }
+        _exit(SURVIVED);
+    }
+    close(fd[1]);
+    *returned = 0;
+    char buf[256];
+    for (;;) {
+        const ssize_t got = read(fd[0], buf, sizeof buf);
+        if (got > 0)
+            *returned += (int)got;
+        else if (got == 0 || errno != EINTR)
+            break;
+    }
+    close(fd[0]);
+    int status = 0;
+    pid_t got;
+    do
+        got = waitpid(pid, &status, 0);
+    while (got < 0 && errno == EINTR);
+    assert_int_equal(got, pid);
+    return status;
+}
+
+static void expect_survived(int status, const char *what)
+{
+    if (WIFSIGNALED(status))
+        fail_msg("%s: killed by signal %d, expected to survive", what, WTERMSIG(status));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != SURVIVED)
+        fail_msg("%s: wait status 0x%x, expected a normal exit %d", what, status, SURVIVED);
+}
+
+static void expect_sigkill(int status, const char *what)
+{
+    if (!WIFSIGNALED(status))
+        fail_msg("%s: %s %d, expected death by SIGKILL", what,
+                 WIFEXITED(status) ? "exited with" : "wait status", WIFEXITED(status)
+                                                                     ? WEXITSTATUS(status)
+                                                                     : status);
+    if (WTERMSIG(status) != SIGKILL)
+        fail_msg("%s: killed by signal %d, expected SIGKILL (%d)", what, WTERMSIG(status),
+                 SIGKILL);
+}
+
+static int teardown_unconfigure(void **state)
+{
+    (void)state;
+    configure(0, 0);
+    return 0;
+}
+
+/* ---- nothing configured ------------------------------------------------- */
+
+static void test_fault_stop_at_step_unconfigured_never_fires(void **state)
+{
+    (void)state;
+    configure(0, 0);
+    for (int64_t s = -3; s <= 10000; s++)
+        if (fault_stop_at_step(s))
+            fail_msg("unconfigured: fault_stop_at_step(%lld) fired", (long long)s);
+    assert_false(fault_stop_at_step(INT64_MAX));
+    assert_false(fault_stop_at_step(INT64_MIN));
+}
+
+static void test_fault_checkpoint_midway_unconfigured_never_kills(void **state)
+{
+    (void)state;
+    /* Many checkpoints on rank 0 and on another rank: every call returns. */
+    int returned = -1;
+    expect_survived(checkpoints_in_child(0, 0, 1000, &returned),
+                    "unconfigured, rank 0, 1000 checkpoints");
+    assert_int_equal(returned, 1000);
+    expect_survived(checkpoints_in_child(0, 1, 1000, &returned),
+                    "unconfigured, rank 1, 1000 checkpoints");
+    assert_int_equal(returned, 1000);
+}
+
+/* ---- fault_stop_at_step --------------------------------------------------- */
+
+static void test_fault_stop_at_step_fires_exactly_at_step(void **state)
+{
+    (void)state;
+    const int64_t at[] = {1, 2, 7, 40, 1000, INT64_C(5000000000)};
+    for (size_t c = 0; c < sizeof at / sizeof at[0]; c++) {
+        configure(at[c], 0);
+        const int64_t lo = at[c] > 200 ? at[c] - 200 : -2;
+        for (int64_t s = lo; s <= at[c] + 200; s++) {
+            const int want = s == at[c];
+            if (fault_stop_at_step(s) != want)
+                fail_msg("stop_at_step = %lld: fault_stop_at_step(%lld) = %d, expected %d",
+                         (long long)at[c], (long long)s, fault_stop_at_step(s), want);
+        }
+    }
+}
+
+static void test_fault_stop_at_step_depends_only_on_step(void **state)
+{
+    (void)state;
+    /* A query, not a one-shot: asking again gives the same answer. */
+    configure(5, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_true(fault_stop_at_step(5));
+        assert_false(fault_stop_at_step(4));
+        assert_false(fault_stop_at_step(6));
+    }
+}
+
+static void test_fault_stop_at_step_negative_config_never_fires(void **state)
+{
+    (void)state;
+    /* Only N >= 1 is a step (1-based); a negative N is "never", like 0. */
+    configure(-4, 0);
+    for (int64_t s = -10; s <= 10; s++)
+        assert_false(fault_stop_at_step(s));
+}
+
+/* ---- fault_checkpoint_midway ------------------------------------------------ */
+
+static void test_fault_checkpoint_midway_kills_rank0_at_nth(void **state)
+{
+    (void)state;
+    const int at[] = {1, 2, 3, 10};
+    for (size_t c = 0; c < sizeof at / sizeof at[0]; c++) {
+        const int n = at[c];
+        char what[96];
+        int returned = -1;
+        /* N - 1 checkpoints: alive, every call returned. */
+        snprintf(what, sizeof what, "kill_at_checkpoint = %d, rank 0, %d checkpoints", n, n - 1);
+        expect_survived(checkpoints_in_child(n, 0, n - 1, &returned), what);
+        assert_int_equal(returned, n - 1);
+        /* 2N attempted: SIGKILL inside the N-th call, so exactly N - 1 returned. */
+        snprintf(what, sizeof what, "kill_at_checkpoint = %d, rank 0, %d checkpoints", n, 2 * n);
+        expect_sigkill(checkpoints_in_child(n, 0, 2 * n, &returned), what);
+        if (returned != n - 1)
+            fail_msg("kill_at_checkpoint = %d: %d calls returned before the kill, expected %d", n,
+                     returned, n - 1);
+    }
+}
+
+static void test_fault_checkpoint_midway_never_kills_other_ranks(void **state)
+{
+    (void)state;
+    const int ranks[] = {1, 2, 7, 63};
+    const int at[] = {1, 3};
+    for (size_t r = 0; r < sizeof ranks / sizeof ranks[0]; r++)
+        for (size_t c = 0; c < sizeof at / sizeof at[0]; c++) {
+            char what[96];
+            int returned = -1;
+            snprintf(what, sizeof what, "kill_at_checkpoint = %d, rank %d, 50 checkpoints", at[c],
+                     ranks[r]);
+            expect_survived(checkpoints_in_child(at[c], ranks[r], 50, &returned), what);
+            assert_int_equal(returned, 50);
+        }
+}
+
+static void test_fault_configure_resets_checkpoint_count(void **state)
+{
+    (void)state;
+    /* Two checkpoints, reconfigure with N = 3, two more: the count restarted,
+     * so the process is alive; the third after the reset kills it. */
+    for (int third = 0; third <= 1; third++) {
+        fflush(NULL);
+        const pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            configure(0, 3);
+            fault_checkpoint_midway(0);
+            fault_checkpoint_midway(0);
+            configure(0, 3);
+            fault_checkpoint_midway(0);
+            fault_checkpoint_midway(0);
+            if (third)
+                fault_checkpoint_midway(0);
+            _exit(SURVIVED);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (third)
+            expect_sigkill(status, "reset, then 3 checkpoints");
+        else
+            expect_survived(status, "2 checkpoints, reset, 2 checkpoints");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_fault_stop_at_step_unconfigured_never_fires,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_checkpoint_midway_unconfigured_never_kills,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_stop_at_step_fires_exactly_at_step,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_stop_at_step_depends_only_on_step,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_stop_at_step_negative_config_never_fires,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_checkpoint_midway_kills_rank0_at_nth,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_checkpoint_midway_never_kills_other_ranks,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_configure_resets_checkpoint_count,
+                                  teardown_unconfigure),
+    };
+    return harness_run(argc, argv, "test_fault", tests, HARNESS_COUNT(tests), NULL, NULL);
+}

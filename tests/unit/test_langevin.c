@@ -1,0 +1,694 @@
+/* test_langevin.c: the Langevin sampler (src/ebm/langevin.h). langevin_run on
+ * energies whose stationary law is known in closed form, clamping, restarts
+ * of non-finite chains, reproducibility, the persistent buffer of
+ * langevin_draw, and on a real model the direction langevin_draw_fresh
+ * follows (central finite differences of model_forward). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include "core/rng.h"
+#include "ebm/langevin.h"
+#include "num/model.h"
+
+/* ---- targets with known laws ---------------------------------------------- */
+
+/* E(x) = kappa x^2 / 2 per coordinate: grad log p = -kappa x. */
+typedef struct {
+    int d;
+    float kappa;
+} quad_target;
+
+static void quad_grad(void *data, const float *x, int n, float *grad)
+{
+    const quad_target *q = data;
+    for (size_t i = 0; i < (size_t)n * q->d; i++)
+        grad[i] = -q->kappa * x[i];
+}
+
+/* A constant push: +push for the first half of the chains, -push for the
+ * second half (drives chains out of any box). */
+typedef struct {
+    int d;
+    float push;
+} push_target;
+
+static void push_grad(void *data, const float *x, int n, float *grad)
+{
+    const push_target *p = data;
+    (void)x;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < p->d; j++)
+            grad[(size_t)i * p->d + j] = i < n / 2 ? p->push : -p->push;
+}
+
+/* The quadratic, with row i % 4 == 1 poisoned by a NaN in its first
+ * coordinate and row i % 4 == 3 by +inf in its last one, at every step. */
+static void poisoned_grad(void *data, const float *x, int n, float *grad)
+{
+    const quad_target *q = data;
+    quad_grad(data, x, n, grad);
+    for (int i = 0; i < n; i++) {
+        if (i % 4 == 1)
+            grad[(size_t)i * q->d] = NAN;
+        if (i % 4 == 3)
+            grad[(size_t)i * q->d + q->d - 1] = INFINITY;
+    }
+}
+
+static int is_poisoned(int i) { return i % 4 == 1 || i % 4 == 3; }
+
+static langevin_params quad_params(int steps, float eta, float sigma)
+{
+    langevin_params p;
+    memset(&p, 0, sizeof p);
+    p.steps = steps;
+    p.step_size = eta;
+    p.noise = sigma;
+    p.reinit = 0.0f;
+    p.clamp = 0;
+    p.lo = -1.0f;
+    p.hi = 1.0f;
+    p.target_class = -1;
+    return p;
+}
+
+/* A sampler without buffer chains for n chains of dimension d. */
+static void init_fresh(langevin_sampler *s, const langevin_params *p, int d, int k, int n)
+{
+    ebm_rng unused;
+    rng_seed(&unused, 1, 0);
+    ebm_err err = {0};
+    if (langevin_init(s, p, d, k, n, 0, 0, &unused, &err) != 0)
+        fail_msg("langevin_init: %s", err.msg);
+    assert_true(s->restarted_nonfinite == 0);
+}
+
+/* ---- (1) stationary law on a quadratic energy ----------------------------- */
+
+/* The update as implemented, x <- x - eta kappa x + sigma eps, is the AR(1)
+ * chain x_{t+1} = a x_t + sigma eps with a = 1 - eta kappa; for |a| < 1 its
+ * stationary law is N(0, sigma^2 / (1 - a^2)) (not the continuous-time 1/kappa:
+ * the discretisation is not corrected). From a U[-1,1] start, after t steps
+ * E x_t = a^t E x_0 and Var x_t = a^{2t} Var x_0 + (1 - a^{2t}) var_inf, so
+ * with |a| <= 0.7 and t = 80 steps the start is forgotten to 0.7^80 = 4e-13,
+ * far below the tolerances below.
+ *
+ * N = 4096 chains x 8 coordinates = 32768 independent values (independent
+ * starts, independent noise per coordinate). Tolerances: 5 standard errors
+ * of the sample statistic under the stationary law, SE(mean) = sqrt(var/N),
+ * SE(variance) = var sqrt(2/(N-1)) (normal values), SE(share within one sd)
+ * = sqrt(p(1-p)/N) with p = erf(1/sqrt 2). The seeds are fixed, so the test
+ * is deterministic; 5 SE means a correct sampler with another stream would
+ * still pass with probability ~1 - 6e-7 per check. */
+#define STAT_CHAINS 4096
+#define STAT_D 8
+#define STAT_STEPS 80
+
+typedef struct {
+    float kappa, eta, sigma;
+} ar1_case;
+
+static void check_stationary(const ar1_case *c, uint64_t seed)
+{
+    const int n = STAT_CHAINS, d = STAT_D;
+    const size_t m = (size_t)n * d;
+    const langevin_params p = quad_params(STAT_STEPS, c->eta, c->sigma);
+    langevin_sampler s;
+    init_fresh(&s, &p, d, 1, n);
+    float *x = malloc(m * sizeof *x);
+    assert_non_null(x);
+    ebm_rng rng;
+    rng_seed(&rng, seed, 0);
+    rng_fill_uniform(&rng, x, m, -1.0f, 1.0f);
+    quad_target q = {d, c->kappa};
+    const langevin_target target = {quad_grad, &q};
+    langevin_run(&s, &target, &rng, n, x);
+    assert_true(s.restarted_nonfinite == 0);
+
+    const double a = 1.0 - (double)c->eta * c->kappa;
+    const double var_th = (double)c->sigma * c->sigma / (1.0 - a * a);
+    const double var_ideal = 1.0 / c->kappa;
+    const double nn = (double)m;
+    double sum = 0.0;
+    for (size_t i = 0; i < m; i++)
+        sum += x[i];
+    const double mean = sum / nn;
+    double ss = 0.0;
+    for (size_t i = 0; i < m; i++)
+        ss += (x[i] - mean) * (x[i] - mean);
+    const double var = ss / (nn - 1.0);
+    size_t within = 0;
+    const double sd_th = sqrt(var_th);
+    for (size_t i = 0; i < m; i++)
+        within += fabs(x[i]) < sd_th;
+    const double share = (double)within / nn, p1 = erf(1.0 / sqrt(2.0));
+
+    const double se_mean = sqrt(var_th / nn);
+    const double se_var = var_th * sqrt(2.0 / (nn - 1.0));
+    const double se_share = sqrt(p1 * (1.0 - p1) / nn);
+    print_message("kappa=%g eta=%g sigma=%g: mean %.5f (SE %.5f), var %.5f vs "
+                  "sigma^2/(1-a^2) = %.5f (SE %.5f), ideal 1/kappa = %.5f is %.0f SE away; "
+                  "share within 1 sd %.4f vs %.4f\n",
+                  c->kappa, c->eta, c->sigma, mean, se_mean, var, var_th, se_var, var_ideal,
+                  fabs(var - var_ideal) / (var_ideal * sqrt(2.0 / (nn - 1.0))), share, p1);
+    if (fabs(mean) > 5.0 * se_mean)
+        fail_msg("mean %.6f is more than 5 SE (%.6f) from 0", mean, se_mean);
+    if (fabs(var - var_th) > 5.0 * se_var)
+        fail_msg("variance %.6f, stationary law says %.6f (5 SE = %.6f)", var, var_th,
+                 5.0 * se_var);
+    if (fabs(share - p1) > 5.0 * se_share)
+        fail_msg("share within one sd %.5f, normal law %.5f (5 SE = %.5f)", share, p1,
+                 5.0 * se_share);
+    /* The same criterion, with the ideal-Langevin variance 1/kappa as the
+     * expected value (its own SE), rejects: the test tells the two apart. */
+    const double se_ideal = var_ideal * sqrt(2.0 / (nn - 1.0));
+    assert_true(fabs(var - var_ideal) > 5.0 * se_ideal);
+    free(x);
+    langevin_free(&s);
+}
+
+static void test_langevin_run_quadratic_stationary_variance(void **state)
+{
+    (void)state;
+    /* a = 0.7 (the example of the brief: 0.25 / 0.51), a = 0.6 with kappa = 2,
+     * and a = -0.6 (eta kappa > 1: overshooting, still stable). */
+    const ar1_case cases[] = {{1.0f, 0.3f, 0.5f}, {2.0f, 0.2f, 0.3f}, {1.0f, 1.6f, 0.4f}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_stationary(&cases[i], 1000 + i);
+}
+
+/* ---- (2) clamping ------------------------------------------------------------ */
+
+static void test_langevin_run_clamp_keeps_chains_in_box(void **state)
+{
+    (void)state;
+    const int n = 64, d = 5;
+    const size_t m = (size_t)n * d;
+    langevin_params p = quad_params(6, 0.1f, 0.3f);
+    p.clamp = 1;
+    p.lo = -0.25f;
+    p.hi = 0.4f;
+    langevin_sampler s;
+    init_fresh(&s, &p, d, 1, n);
+    float *x = malloc(m * sizeof *x), *free_x = malloc(m * sizeof *free_x);
+    assert_non_null(x);
+    assert_non_null(free_x);
+    push_target pt = {d, 4.0f};
+    const langevin_target target = {push_grad, &pt};
+
+    ebm_rng rng;
+    rng_seed(&rng, 77, 0);
+    rng_fill_uniform(&rng, x, m, -1.0f, 1.0f); /* starts mostly outside the box */
+    langevin_run(&s, &target, &rng, n, x);
+    size_t at_lo = 0, at_hi = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (!(x[i] >= p.lo && x[i] <= p.hi))
+            fail_msg("x[%zu] = %.9g outside [%g, %g]", i, x[i], p.lo, p.hi);
+        at_lo += x[i] == p.lo;
+        at_hi += x[i] == p.hi;
+    }
+    /* The push (0.4 per step against noise 0.3) pins chains on both walls:
+     * the clamp was active, the check above is not vacuous. */
+    assert_true(at_hi > m / 4);
+    assert_true(at_lo > m / 4);
+
+    /* The same run without clamping leaves the box on both sides. */
+    p.clamp = 0;
+    langevin_sampler s2;
+    init_fresh(&s2, &p, d, 1, n);
+    rng_seed(&rng, 77, 0);
+    rng_fill_uniform(&rng, free_x, m, -1.0f, 1.0f);
+    langevin_run(&s2, &target, &rng, n, free_x);
+    size_t above = 0, below = 0;
+    for (size_t i = 0; i < m; i++) {
+        above += free_x[i] > p.hi;
+        below += free_x[i] < p.lo;
+    }
+    assert_true(above > 0 && below > 0);
+    free(x);
+    free(free_x);
+    langevin_free(&s);
+    langevin_free(&s2);
+}
+
+/* ---- (3) non-finite chains are restarted ----------------------------------- */
+
+static void test_langevin_run_nonfinite_chains_restarted_and_counted(void **state)
+{
+    (void)state;
+    const int n = 2000, d = 4;
+    const size_t m = (size_t)n * d;
+    const langevin_params p = quad_params(5, 0.3f, 0.5f);
+    langevin_sampler s, clean_s;
+    init_fresh(&s, &p, d, 1, n);
+    init_fresh(&clean_s, &p, d, 1, n);
+    float *x = malloc(m * sizeof *x), *clean = malloc(m * sizeof *clean);
+    assert_non_null(x);
+    assert_non_null(clean);
+    quad_target q = {d, 1.0f};
+    const langevin_target bad = {poisoned_grad, &q}, good = {quad_grad, &q};
+
+    ebm_rng rng, clean_rng;
+    rng_seed(&rng, 4242, 0);
+    rng_fill_uniform(&rng, x, m, -1.0f, 1.0f);
+    clean_rng = rng;
+    memcpy(clean, x, m * sizeof *x);
+    langevin_run(&s, &bad, &rng, n, x);
+    langevin_run(&clean_s, &good, &clean_rng, n, clean);
+
+    int64_t poisoned = 0;
+    double sum = 0.0, sq = 0.0;
+    for (int i = 0; i < n; i++) {
+        const float *row = x + (size_t)i * d, *crow = clean + (size_t)i * d;
+        if (!is_poisoned(i)) {
+            /* Healthy chains saw the same noise as the clean run: unaffected,
+             * bit for bit. */
+            if (memcmp(row, crow, (size_t)d * sizeof *row) != 0)
+                fail_msg("healthy chain %d differs from the clean run", i);
+            continue;
+        }
+        poisoned++;
+        for (int j = 0; j < d; j++) {
+            /* The whole row is a fresh U[-1,1) start, finite, even where only
+             * one coordinate went bad. */
+            if (!isfinite(row[j]) || row[j] < -1.0f || row[j] >= 1.0f)
+                fail_msg("restarted chain %d coordinate %d = %g", i, j, row[j]);
+            assert_true(row[j] != crow[j]);
+            sum += row[j];
+            sq += (double)row[j] * row[j];
+        }
+    }
+    assert_true(s.restarted_nonfinite == poisoned);
+    assert_true(poisoned == n / 2);
+    assert_true(clean_s.restarted_nonfinite == 0);
+    /* U[-1,1): mean 0, E x^2 = 1/3, Var x^2 = 1/5 - 1/9 = 4/45. 4000 values:
+     * 5 SE = 5 sqrt(1/3 / 4000) for the mean, 5 sqrt(4/45 / 4000) for the
+     * second moment (a zeroed or frozen restart would fail both). */
+    const double nv = (double)poisoned * d;
+    assert_true(fabs(sum / nv) < 5.0 * sqrt(1.0 / 3.0 / nv));
+    assert_true(fabs(sq / nv - 1.0 / 3.0) < 5.0 * sqrt(4.0 / 45.0 / nv));
+
+    /* The counter accumulates over runs. */
+    langevin_run(&s, &bad, &rng, n, x);
+    assert_true(s.restarted_nonfinite == 2 * poisoned);
+    free(x);
+    free(clean);
+    langevin_free(&s);
+    langevin_free(&clean_s);
+}
+
+/* ---- (4) reproducibility ------------------------------------------------------ */
+
+static void run_quadratic(uint64_t seed, int n, int d, float *x)
+{
+    const langevin_params p = quad_params(10, 0.3f, 0.5f);
+    langevin_sampler s;
+    init_fresh(&s, &p, d, 1, n);
+    ebm_rng rng;
+    rng_seed(&rng, seed, 3);
+    rng_fill_uniform(&rng, x, (size_t)n * d, -1.0f, 1.0f);
+    quad_target q = {d, 1.0f};
+    const langevin_target target = {quad_grad, &q};
+    langevin_run(&s, &target, &rng, n, x);
+    langevin_free(&s);
+}
+
+/* ---- a small real model ------------------------------------------------------- */
+
+#define M_D 5
+#define M_H 12
+#define M_K 4
+
+typedef struct {
+    model_shape shape;
+    float *params;
+    model_workspace ws;
+} small_model;
+
+/* PyTorch-style initialisation, scaled by 2 so that the logits and their
+ * input gradients are O(1) rather than small. */
+static void small_model_init(small_model *sm, int capacity, uint64_t seed)
+{
+    model_shape_init(&sm->shape, M_D, M_H, M_K);
+    sm->params = malloc(sm->shape.n_params * sizeof(float));
+    assert_non_null(sm->params);
+    ebm_rng rng;
+    rng_seed(&rng, seed, 0);
+    model_init_params(&sm->shape, sm->params, &rng);
+    for (size_t j = 0; j < sm->shape.n_params; j++)
+        sm->params[j] *= 2.0f;
+    ebm_err err = {0};
+    if (model_workspace_init(&sm->ws, &sm->shape, capacity, &err) != 0)
+        fail_msg("model_workspace_init: %s", err.msg);
+}
+
+static void small_model_free(small_model *sm)
+{
+    model_workspace_free(&sm->ws);
+    free(sm->params);
+}
+
+static void test_langevin_run_same_seed_bitwise_identical(void **state)
+{
+    (void)state;
+    const int n = 100, d = 6;
+    const size_t m = (size_t)n * d;
+    float *a = malloc(m * sizeof *a), *b = malloc(m * sizeof *b), *c = malloc(m * sizeof *c);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    run_quadratic(9, n, d, a);
+    run_quadratic(9, n, d, b);
+    run_quadratic(10, n, d, c);
+    assert_memory_equal(a, b, m * sizeof *a);
+    size_t differ = 0;
+    for (size_t i = 0; i < m; i++)
+        differ += a[i] != c[i];
+    assert_true(differ == m); /* another seed: every value differs */
+
+    /* The same through the model: langevin_draw_fresh with a seed. */
+    small_model sm;
+    small_model_init(&sm, 8, 5);
+    langevin_params p = quad_params(4, 0.2f, 0.05f);
+    langevin_sampler s;
+    init_fresh(&s, &p, M_D, M_K, 8);
+    float fa[8 * M_D], fb[8 * M_D], fc[8 * M_D];
+    ebm_rng r1, r2, r3;
+    rng_seed(&r1, 31, 1);
+    rng_seed(&r2, 31, 1);
+    rng_seed(&r3, 32, 1);
+    langevin_draw_fresh(&s, &sm.shape, sm.params, &sm.ws, &r1, 8, fa);
+    langevin_draw_fresh(&s, &sm.shape, sm.params, &sm.ws, &r2, 8, fb);
+    langevin_draw_fresh(&s, &sm.shape, sm.params, &sm.ws, &r3, 8, fc);
+    assert_memory_equal(fa, fb, sizeof fa);
+    assert_memory_equal(&r1, &r2, sizeof r1); /* the streams advanced alike */
+    differ = 0;
+    for (int i = 0; i < 8 * M_D; i++)
+        differ += fa[i] != fc[i];
+    assert_true(differ == 8 * M_D);
+    langevin_free(&s);
+    small_model_free(&sm);
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* ---- (5) the persistent buffer ---------------------------------------------- */
+
+#define BUF_CHAINS 10
+#define BUF_DRAW 6
+
+/* Buffer chain c gets values 5 + c + j/10 (outside [-1,1], and each row
+ * names its chain). */
+static void mark_buffer(langevin_sampler *s)
+{
+    for (int c = 0; c < s->n_chains; c++)
+        for (int j = 0; j < s->d; j++)
+            s->chains[(size_t)c * s->d + j] = 5.0f + (float)c + 0.1f * (float)j;
+}
+
+/* After a draw: for every buffer row, the output row of the last draw slot
+ * that picked it (the one written back last), or the old value if unpicked. */
+static void check_written_back(const langevin_sampler *s, const float *before, const float *out,
+                               int n)
+{
+    const size_t d = (size_t)s->d;
+    for (int64_t c = 0; c < s->n_chains; c++) {
+        int last = -1;
+        for (int i = 0; i < n; i++)
+            if (s->picked[i] == c)
+                last = i;
+        const float *want = last >= 0 ? out + last * d : before + c * d;
+        if (memcmp(s->chains + c * d, want, d * sizeof(float)) != 0)
+            fail_msg("buffer chain %lld: not the %s", (long long)c,
+                     last >= 0 ? "drawn output row" : "old value (not picked)");
+    }
+}
+
+static void test_langevin_draw_buffer_reads_and_writes_back_chains(void **state)
+{
+    (void)state;
+    small_model sm;
+    small_model_init(&sm, BUF_DRAW, 11);
+    langevin_params p = quad_params(3, 0.05f, 0.01f);
+    langevin_sampler s;
+    ebm_rng rng;
+    rng_seed(&rng, 12, 0);
+    ebm_err err = {0};
+    assert_int_equal(langevin_init(&s, &p, M_D, M_K, BUF_DRAW, BUF_CHAINS, 40, &rng, &err), 0);
+    assert_true(s.n_chains == BUF_CHAINS && s.first_chain == 40);
+    /* Buffer chains start U[-1,1). */
+    for (int i = 0; i < BUF_CHAINS * M_D; i++)
+        assert_true(s.chains[i] >= -1.0f && s.chains[i] < 1.0f);
+    mark_buffer(&s);
+
+    float before[BUF_CHAINS * M_D], out[BUF_DRAW * M_D];
+    int picked_count[BUF_CHAINS] = {0};
+    /* With 0 steps a draw is its start: every output row is a copy of the
+     * buffer row it picked (reinit = 0), and is written back unchanged. */
+    s.p.steps = 0;
+    for (int draw = 0; draw < 20; draw++) {
+        memcpy(before, s.chains, sizeof before);
+        langevin_draw(&s, &sm.shape, sm.params, &sm.ws, &rng, BUF_DRAW, out);
+        for (int i = 0; i < BUF_DRAW; i++) {
+            assert_true(s.picked[i] >= 0 && s.picked[i] < BUF_CHAINS);
+            picked_count[s.picked[i]]++;
+            assert_memory_equal(out + i * M_D, before + s.picked[i] * M_D, M_D * sizeof(float));
+        }
+        check_written_back(&s, before, out, BUF_DRAW);
+    }
+    for (int c = 0; c < BUF_CHAINS; c++)
+        assert_true(picked_count[c] > 0); /* 120 picks reach every chain */
+
+    /* With steps the chains move and the moved rows are written back; the
+     * next 0-step draw then starts from them. */
+    s.p.steps = 3;
+    memcpy(before, s.chains, sizeof before);
+    langevin_draw(&s, &sm.shape, sm.params, &sm.ws, &rng, BUF_DRAW, out);
+    int moved = 0;
+    for (int i = 0; i < BUF_DRAW; i++)
+        moved += memcmp(out + i * M_D, before + s.picked[i] * M_D, M_D * sizeof(float)) != 0;
+    assert_int_equal(moved, BUF_DRAW);
+    check_written_back(&s, before, out, BUF_DRAW);
+    s.p.steps = 0;
+    memcpy(before, s.chains, sizeof before);
+    langevin_draw(&s, &sm.shape, sm.params, &sm.ws, &rng, BUF_DRAW, out);
+    for (int i = 0; i < BUF_DRAW; i++)
+        assert_memory_equal(out + i * M_D, before + s.picked[i] * M_D, M_D * sizeof(float));
+
+    /* reinit = 1: every draw starts fresh in U[-1,1) (the marked buffer is
+     * outside it), and the fresh rows are what is written back. */
+    s.p.reinit = 1.0f;
+    for (int draw = 0; draw < 5; draw++) {
+        mark_buffer(&s);
+        memcpy(before, s.chains, sizeof before);
+        langevin_draw(&s, &sm.shape, sm.params, &sm.ws, &rng, BUF_DRAW, out);
+        for (int i = 0; i < BUF_DRAW * M_D; i++)
+            if (!(out[i] >= -1.0f && out[i] < 1.0f))
+                fail_msg("reinit = 1, draw %d: out[%d] = %g is not a fresh start", draw, i,
+                         out[i]);
+        check_written_back(&s, before, out, BUF_DRAW);
+    }
+    langevin_free(&s);
+    small_model_free(&sm);
+}
+
+/* Without buffer chains langevin_draw is a fresh draw: U[-1,1) starts. */
+static void test_langevin_draw_without_buffer_starts_fresh(void **state)
+{
+    (void)state;
+    small_model sm;
+    small_model_init(&sm, BUF_DRAW, 11);
+    langevin_params p = quad_params(0, 0.05f, 0.01f);
+    langevin_sampler s;
+    init_fresh(&s, &p, M_D, M_K, BUF_DRAW);
+    float out[BUF_DRAW * M_D], fresh[BUF_DRAW * M_D];
+    ebm_rng r1, r2;
+    rng_seed(&r1, 3, 0);
+    r2 = r1;
+    langevin_draw(&s, &sm.shape, sm.params, &sm.ws, &r1, BUF_DRAW, out);
+    langevin_draw_fresh(&s, &sm.shape, sm.params, &sm.ws, &r2, BUF_DRAW, fresh);
+    for (int i = 0; i < BUF_DRAW * M_D; i++)
+        assert_true(out[i] >= -1.0f && out[i] < 1.0f);
+    assert_memory_equal(out, fresh, sizeof out);
+    langevin_free(&s);
+    small_model_free(&sm);
+}
+
+/* ---- (6) the gradient followed on a real model -------------------------------- */
+
+/* One step with sigma = 0 and no clamp: x1 = x0 + eta * grad, so
+ * (x1 - x0) / eta is the gradient the sampler followed. x0 is the fresh start
+ * of the same call with 0 steps from the same stream state (the start is drawn
+ * before any step, so it does not depend on steps).
+ *
+ * Reference: central differences with h = 1e-2 of the float32 model_forward:
+ * target_class = k: f(x)[k]; target_class = -1: LSE f(x), formed in double
+ * from the float logits. Error budget: forward rounding ~1e-6 on O(1) logits
+ * gives ~1e-6 / (2h) = 5e-5; truncation h^2 |f'''| / 6 ~ 2e-5 for smooth
+ * parts, more where the stencil straddles an ELU kink (ELU'' jumps by 1 at 0,
+ * an O(h) error there); (x1 - x0) / eta adds ulp(1) / eta = 2.4e-7. Accept
+ * |g - g_fd| <= 1e-3 + 5e-3 |g_fd|: about 5 times the measured worst case
+ * (2e-4, printed), and still more than 20 times below the difference
+ * between the objectives' gradients (checked below, so the comparison can
+ * tell which one was followed). */
+#define FD_H 1e-2
+#define FD_TOL_ABS 1e-3
+#define FD_TOL_REL 5e-3
+#define G_ROWS 6
+#define G_ETA 0.5f
+
+/* FD gradient (G_ROWS, M_D) of the objective `cls` (or LSE when cls < 0). */
+static void fd_gradient(small_model *sm, const float *x0, int cls, double *g)
+{
+    float xp[G_ROWS * M_D], xm[G_ROWS * M_D];
+    double fp[G_ROWS], fm[G_ROWS];
+    for (int j = 0; j < M_D; j++) {
+        memcpy(xp, x0, sizeof xp);
+        memcpy(xm, x0, sizeof xm);
+        for (int i = 0; i < G_ROWS; i++) {
+            xp[i * M_D + j] += (float)FD_H;
+            xm[i * M_D + j] -= (float)FD_H;
+        }
+        /* The actual float step (x +- h is rounded). */
+        double step[G_ROWS];
+        for (int i = 0; i < G_ROWS; i++)
+            step[i] = (double)xp[i * M_D + j] - (double)xm[i * M_D + j];
+        for (int pass = 0; pass < 2; pass++) {
+            const float *lg = model_forward(&sm->shape, sm->params, &sm->ws, pass ? xm : xp,
+                                            G_ROWS);
+            for (int i = 0; i < G_ROWS; i++) {
+                const float *row = lg + i * M_K;
+                double v;
+                if (cls >= 0) {
+                    v = row[cls];
+                } else {
+                    double mx = row[0], s = 0.0;
+                    for (int c = 1; c < M_K; c++)
+                        mx = row[c] > mx ? row[c] : mx;
+                    for (int c = 0; c < M_K; c++)
+                        s += exp(row[c] - mx);
+                    v = mx + log(s);
+                }
+                (pass ? fm : fp)[i] = v;
+            }
+        }
+        for (int i = 0; i < G_ROWS; i++)
+            g[i * M_D + j] = (fp[i] - fm[i]) / step[i];
+    }
+}
+
+static void followed_gradient(small_model *sm, int cls, uint64_t seed, float *x0, double *g)
+{
+    langevin_params p = quad_params(0, G_ETA, 0.0f);
+    p.target_class = cls;
+    langevin_sampler s;
+    init_fresh(&s, &p, M_D, M_K, G_ROWS);
+    float x1[G_ROWS * M_D];
+    ebm_rng r0, r1;
+    rng_seed(&r0, seed, 2);
+    r1 = r0;
+    langevin_draw_fresh(&s, &sm->shape, sm->params, &sm->ws, &r0, G_ROWS, x0);
+    s.p.steps = 1;
+    langevin_draw_fresh(&s, &sm->shape, sm->params, &sm->ws, &r1, G_ROWS, x1);
+    for (int i = 0; i < G_ROWS * M_D; i++)
+        g[i] = ((double)x1[i] - (double)x0[i]) / G_ETA;
+    langevin_free(&s);
+}
+
+static void test_langevin_draw_fresh_target_class_follows_class_logit(void **state)
+{
+    (void)state;
+    small_model sm;
+    small_model_init(&sm, G_ROWS, 2024);
+    double fd[M_K + 1][G_ROWS * M_D];
+    float x0[G_ROWS * M_D], x0_again[G_ROWS * M_D];
+    double worst = 0.0, worst_scaled = 0.0;
+    /* cls = -1 (unconditional, LSE) and every class. */
+    for (int cls = -1; cls < M_K; cls++) {
+        double g[G_ROWS * M_D];
+        followed_gradient(&sm, cls, 77, cls < 0 ? x0 : x0_again, g);
+        if (cls >= 0)
+            assert_memory_equal(x0, x0_again, sizeof x0); /* same starts */
+        double *ref = fd[cls + 1];
+        fd_gradient(&sm, x0, cls, ref);
+        for (int i = 0; i < G_ROWS * M_D; i++) {
+            const double dev = fabs(g[i] - ref[i]);
+            worst = fmax(worst, dev);
+            worst_scaled = fmax(worst_scaled, dev / (FD_TOL_ABS + FD_TOL_REL * fabs(ref[i])));
+            if (dev > FD_TOL_ABS + FD_TOL_REL * fabs(ref[i]))
+                fail_msg("class %d, row %d coord %d: followed %.6g, finite difference %.6g", cls,
+                         i / M_D, i % M_D, g[i], ref[i]);
+        }
+    }
+    /* Non-vacuity: the gradients of different objectives differ by far more
+     * than the tolerance, so following the wrong one would fail above. */
+    double closest = INFINITY;
+    for (int a = 0; a <= M_K; a++)
+        for (int b = a + 1; b <= M_K; b++) {
+            double diff = 0.0;
+            for (int i = 0; i < G_ROWS * M_D; i++)
+                diff = fmax(diff, fabs(fd[a][i] - fd[b][i]));
+            closest = fmin(closest, diff);
+            if (diff < 20.0 * FD_TOL_ABS)
+                fail_msg("objectives %d and %d have nearly equal gradients (%.3g)", a - 1,
+                         b - 1, diff);
+        }
+    print_message("followed gradient vs finite differences: max |dev| %.3g, worst fraction "
+                  "of tolerance %.3g; closest two objectives differ by %.3g\n",
+                  worst, worst_scaled, closest);
+    small_model_free(&sm);
+}
+
+/* langevin_continue follows the same gradient from a given x. */
+static void test_langevin_continue_steps_from_given_chains(void **state)
+{
+    (void)state;
+    small_model sm;
+    small_model_init(&sm, G_ROWS, 2024);
+    const int cls = 2;
+    float x0[G_ROWS * M_D], x[G_ROWS * M_D];
+    double g[G_ROWS * M_D], ref[G_ROWS * M_D];
+    followed_gradient(&sm, cls, 78, x0, g); /* only to get starts */
+    fd_gradient(&sm, x0, cls, ref);
+    langevin_params p = quad_params(1, G_ETA, 0.0f);
+    p.target_class = cls;
+    langevin_sampler s;
+    init_fresh(&s, &p, M_D, M_K, G_ROWS);
+    memcpy(x, x0, sizeof x);
+    ebm_rng rng;
+    rng_seed(&rng, 5, 0);
+    langevin_continue(&s, &sm.shape, sm.params, &sm.ws, &rng, G_ROWS, x);
+    for (int i = 0; i < G_ROWS * M_D; i++) {
+        const double gi = ((double)x[i] - (double)x0[i]) / G_ETA;
+        if (fabs(gi - ref[i]) > FD_TOL_ABS + FD_TOL_REL * fabs(ref[i]))
+            fail_msg("row %d coord %d: continued along %.6g, finite difference %.6g", i / M_D,
+                     i % M_D, gi, ref[i]);
+    }
+    langevin_free(&s);
+    small_model_free(&sm);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_langevin_run_quadratic_stationary_variance),
+        cmocka_unit_test(test_langevin_run_clamp_keeps_chains_in_box),
+        cmocka_unit_test(test_langevin_run_nonfinite_chains_restarted_and_counted),
+        cmocka_unit_test(test_langevin_run_same_seed_bitwise_identical),
+        cmocka_unit_test(test_langevin_draw_buffer_reads_and_writes_back_chains),
+        cmocka_unit_test(test_langevin_draw_without_buffer_starts_fresh),
+        cmocka_unit_test(test_langevin_draw_fresh_target_class_follows_class_logit),
+        cmocka_unit_test(test_langevin_continue_steps_from_given_chains),
+    };
+    return harness_run(argc, argv, "test_langevin", tests, HARNESS_COUNT(tests), NULL, NULL);
+}
