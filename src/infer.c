@@ -80,11 +80,7 @@ static int write_dump(const dist_ctx *ctx, const ebm_config *cfg, const run_info
     for (size_t i = 0; i < n && rc == 0; i++) {
         const float *row = logits + i * k;
         energy[i] = -model_logsumexp(row, k);
-        int best = 0;
-        for (int j = 1; j < k; j++)
-            if (row[j] > row[best])
-                best = j;
-        pred[i] = best;
+        pred[i] = model_argmax(row, k);
     }
     const rows_column cols[] = {
         {"logits", 0, k, logits, "f(x), one row per example of the split, in file order"},
@@ -148,7 +144,7 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
     if (rc == 0) {
         ebm_rng rng;
         /* Fixed streams: the same checkpoint gives the same figures. */
-        rng_seed(&rng, 0x65766131ULL, (uint64_t)ctx->rank + 1);
+        rng_derive(&rng, 0x65766131ULL, RNG_RANK, 0, ctx->rank);
         eval_result r;
         rc = evaluator_run_keep(&ev, ctx, m.params, &shard, &m.map, (float)m.gen_weight,
                                     (float)m.energy_reg, &rng, logits, &r, err);
@@ -203,7 +199,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
     float *x = NULL, *energy = NULL, *conf = NULL;
     int32_t *pred = NULL;
     ebm_rng rng;
-    rng_seed(&rng, (uint64_t)cfg->seed, (uint64_t)ctx->rank + 1);
+    rng_derive(&rng, (uint64_t)cfg->seed, RNG_RANK, 0, ctx->rank);
     if (rc == 0) {
         x = ebm_calloc((size_t)(n > 0 ? n : 1) * d, sizeof(float), "samples", err);
         energy = ebm_calloc((size_t)(n > 0 ? n : 1), sizeof(float), "samples", err);
@@ -232,10 +228,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
         for (int i = 0; i < c; i++) {
             const float *row = logits + (size_t)i * k;
             const float lse = model_logsumexp(row, k);
-            int best = 0;
-            for (int j = 1; j < k; j++)
-                if (row[j] > row[best])
-                    best = j;
+            const int best = model_argmax(row, k);
             energy[start + i] = -lse;
             pred[start + i] = best;
             conf[start + i] = expf(row[best] - lse);

@@ -50,6 +50,39 @@ static void rng_jump(ebm_rng *rng)
         rng->s[k] = t[k];
 }
 
+/* A seed per item or part: murmur3's finaliser, so neighbouring ids give unrelated
+ * xoshiro states (rng_seed(seed + id) would give shifted copies of one
+ * splitmix sequence). */
+uint64_t rng_subseed(uint64_t seed, uint64_t id)
+{
+    uint64_t z = seed ^ (id * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL);
+    z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdULL;
+    z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ULL;
+    return z ^ (z >> 33);
+}
+
+void rng_derive(ebm_rng *rng, uint64_t seed, rng_purpose purpose, int64_t index, int rank)
+{
+    const uint64_t own = (uint64_t)rank + 1; /* stream 0 is the parameters' */
+    switch (purpose) {
+    case RNG_PARAMS:
+        rng_seed(rng, seed, 0);
+        return;
+    case RNG_RANK:
+        rng_seed(rng, seed, own);
+        return;
+    case RNG_EVAL:
+        rng_seed(rng, seed ^ (0xD1B54A32D192ED03ULL * (uint64_t)(index + 1)), own);
+        return;
+    case RNG_RESHARD:
+        rng_seed(rng, seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)index), own);
+        return;
+    case RNG_ITEM:
+        rng_seed(rng, rng_subseed(seed, (uint64_t)index), 0);
+        return;
+    }
+}
+
 void rng_seed(ebm_rng *rng, uint64_t seed, uint64_t stream)
 {
     uint64_t x = seed;

@@ -31,18 +31,6 @@
 #define AIS_SEED_LOGZ 0x6c6f675aULL    /* "logZ" */
 #define AIS_SEED_DEQUANT 0x64657175ULL /* "dequ" */
 
-/* A seed per (stream, item): murmur3's finaliser, so neighbouring ids give
- * unrelated xoshiro states (rng_seed(seed + id) would give shifted copies of
- * one splitmix sequence). Items own their streams, so a result does not depend
- * on how items are split over ranks. */
-static uint64_t item_seed(uint64_t seed, uint64_t id)
-{
-    uint64_t z = seed ^ (id * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL);
-    z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdULL;
-    z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ULL;
-    return z ^ (z >> 33);
-}
-
 /* Uniform in [0, 1) with 53 bits: the Metropolis test compares it with
  * acceptance probabilities that can be tiny. */
 static double uniform53(ebm_rng *rng) { return (double)(rng_next(rng) >> 11) * 0x1.0p-53; }
@@ -160,7 +148,7 @@ static int chains_init(ais_chains *c, const ais_energy *en, const ais_params *p,
         return -1;
     }
     for (int64_t i = 0; i < n; i++) {
-        rng_seed(&c->rng[i], item_seed(seed, (uint64_t)(first_id + i)), 0);
+        rng_derive(&c->rng[i], seed, RNG_ITEM, first_id + i, 0);
         rng_fill_uniform(&c->rng[i], c->x + (size_t)i * d, d, p->lo, p->hi);
     }
     if (energy_rows(en, c->x, n, c->e, c->g, err)) {
@@ -338,7 +326,7 @@ int ais_log_z(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p
 
     /* Pilot: a separate, smaller run whose only product is the step sizes. */
     shard_range(p->n_pilot, ctx->size, ctx->rank, &off, &n);
-    rc = chains_init(&c, energy, p, n, off, item_seed(p->seed, 0x70696c6fULL), err);
+    rc = chains_init(&c, energy, p, n, off, rng_subseed(p->seed, 0x70696c6fULL), err);
     rc = dist_agree(ctx, rc, err);
     if (rc == 0) {
         rc = anneal(ctx, &c, p, beta, eps, 1, p->n_pilot, &acc, err);
@@ -522,7 +510,7 @@ static int shard_log_density(const ais_energy *en, const ais_dequant *q,
             const float *px = shard->images + (size_t)i * d;
             /* The example's own stream: its draws do not depend on the ranks. */
             ebm_rng rng;
-            rng_seed(&rng, item_seed(AIS_SEED_DEQUANT, (uint64_t)(shard->offset + i)), 0);
+            rng_derive(&rng, AIS_SEED_DEQUANT, RNG_ITEM, shard->offset + i, 0);
             for (int s = 0; s < S; s++, r++)
                 for (int j = 0; j < d; j++)
                     z[(size_t)r * d + j] =

@@ -19,7 +19,7 @@ int evaluator_init(evaluator *ev, const model_shape *shape, const langevin_param
     if (model_workspace_init(&ev->ws, shape, (int)rows, err))
         return ebm_trace(err);
     ebm_rng unused;
-    rng_seed(&unused, 0, 0);
+    rng_derive(&unused, 0, RNG_PARAMS, 0, 0);
     if (langevin_init(&ev->fresh, lp, shape->d, shape->k, capacity, 0, 0, &unused, err))
         goto fail;
     ev->x = ebm_calloc(rows * shape->d, sizeof(float), "evaluation inputs", err);
@@ -77,10 +77,7 @@ int evaluator_run_keep(evaluator *ev, const dist_ctx *ctx, const float *params,
         model_jem_loss(c, n_samples, k, logits, labels, gen_weight, energy_reg, ev->dlogits, &ls);
         for (int i = 0; i < c; i++) {
             const float *row = logits + (size_t)i * k;
-            int pred = 0;
-            for (int j = 1; j < k; j++)
-                if (row[j] > row[pred])
-                    pred = j;
+            const int pred = model_argmax(row, k);
             confusion[(size_t)labels[i] * k + pred] += 1.0;
             /* Confidence = softmax probability of the predicted class. */
             const double conf = exp((double)row[pred] - (double)model_logsumexp(row, k));

@@ -207,6 +207,15 @@ static inline float lse_row(const float *row, int k)
 }
 
 EBM_VECTOR_CLONES
+int model_argmax(const float *row, int k)
+{
+    int best = 0;
+    for (int j = 1; j < k; j++)
+        if (row[j] > row[best])
+            best = j;
+    return best;
+}
+
 float model_logsumexp(const float *row, int k)
 {
     return lse_row(row, k);
@@ -229,10 +238,7 @@ void model_jem_loss(int n, int n_samples, int k, const float *logits, const int3
         float *drow = dlogits + (size_t)i * k;
         const float lse = lse_row(row, k);
         const int y = labels[i];
-        int argmax = 0;
-        for (int j = 1; j < k; j++)
-            if (row[j] > row[argmax])
-                argmax = j;
+        const int argmax = model_argmax(row, k);
         const float ce = lse - row[y];
         softmax_row(row, lse, k, drow);
         /* d/dlogits [CE - w LSE + w alpha LSE^2] = p (1 - w + 2 w alpha LSE) - onehot */

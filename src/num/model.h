@@ -67,6 +67,9 @@ typedef struct {
 /* logsumexp of one row of k logits, computed stably. */
 float model_logsumexp(const float *row, int k);
 
+/* The predicted class of a row of k logits: the first index of the largest. */
+int model_argmax(const float *row, int k);
+
 /* The joint loss on n data rows (logits rows [0,n), labels) paired with
  * n_samples = n or 0 model samples (rows [n, 2n)). Per example:
  *   CE(f(x), y) + w [LSE f(x~) - LSE f(x) + alpha (LSE f(x)^2 + LSE f(x~)^2)]

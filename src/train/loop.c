@@ -35,8 +35,7 @@ int trainer_write_metrics(trainer *t, ebm_err *err)
 /* A per-purpose stream: evaluation must not consume the training stream. */
 void trainer_eval_rng(const trainer *t, int epoch, ebm_rng *rng)
 {
-    rng_seed(rng, (uint64_t)t->cfg->seed ^ (0xD1B54A32D192ED03ULL * (uint64_t)(epoch + 1)),
-             (uint64_t)t->ctx->rank + 1);
+    rng_derive(rng, (uint64_t)t->cfg->seed, RNG_EVAL, epoch, t->ctx->rank);
 }
 
 /* Loads batch rows (mapped, with training noise) and their labels. */

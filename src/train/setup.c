@@ -125,10 +125,10 @@ static int build(trainer *t, ebm_err *err)
     /* Parameters come from stream 0 on every rank (identical for any P);
      * rank r's own stream is r + 1. */
     ebm_rng init;
-    rng_seed(&init, (uint64_t)cfg->seed, 0);
+    rng_derive(&init, (uint64_t)cfg->seed, RNG_PARAMS, 0, ctx->rank);
     if (rc == 0)
         model_init_params(&t->shape, t->params, &init);
-    rng_seed(&t->rng, (uint64_t)cfg->seed, (uint64_t)ctx->rank + 1);
+    rng_derive(&t->rng, (uint64_t)cfg->seed, RNG_RANK, 0, ctx->rank);
 
     const langevin_params lp = {
         .steps = cfg->langevin_steps,
@@ -203,9 +203,8 @@ static int resume(trainer *t, char *note, size_t len, ebm_err *err)
         /* Another rank count: the chains were re-sharded by global id; fresh
          * streams (keyed by the step so they differ from the first run's), and
          * the interrupted epoch, if any, starts again from its beginning. */
-        rng_seed(&t->rng,
-                 (uint64_t)cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)r.progress.global_step),
-                 (uint64_t)ctx->rank + 1);
+        rng_derive(&t->rng, (uint64_t)cfg->seed, RNG_RESHARD, r.progress.global_step,
+                   ctx->rank);
     }
     int used = snprintf(note, len, "  resumed from %s: %d epoch(s) done", path,
                         t->progress.epoch);
