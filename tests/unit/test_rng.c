@@ -514,9 +514,54 @@ static void test_rng_shuffle_uniform_over_permutations(void **state)
                  chi2, CHI2_DF5_P1E4);
 }
 
+/* rng_derive reproduces, purpose by purpose, the streams earlier versions
+ * derived inline (the formulas below are those versions' code), so old
+ * checkpoints resume and old figures reproduce bit for bit. */
+static void test_rng_derive_matches_earlier_streams(void **state)
+{
+    (void)state;
+    const uint64_t seed = 0x123456789ULL;
+    for (int rank = 0; rank < 3; rank++) {
+        ebm_rng a, b;
+        rng_derive(&a, seed, RNG_PARAMS, 0, rank);
+        rng_seed(&b, seed, 0);
+        assert_memory_equal(a.s, b.s, sizeof a.s);
+        rng_derive(&a, seed, RNG_RANK, 0, rank);
+        rng_seed(&b, seed, (uint64_t)rank + 1);
+        assert_memory_equal(a.s, b.s, sizeof a.s);
+        for (int epoch = -2; epoch < 4; epoch++) {
+            rng_derive(&a, seed, RNG_EVAL, epoch, rank);
+            rng_seed(&b, seed ^ (0xD1B54A32D192ED03ULL * (uint64_t)(epoch + 1)),
+                     (uint64_t)rank + 1);
+            assert_memory_equal(a.s, b.s, sizeof a.s);
+        }
+        rng_derive(&a, seed, RNG_RESHARD, 400, rank);
+        rng_seed(&b, seed ^ (0x9E3779B97F4A7C15ULL * 400ULL), (uint64_t)rank + 1);
+        assert_memory_equal(a.s, b.s, sizeof a.s);
+    }
+    for (uint64_t id = 0; id < 5; id++) {
+        uint64_t z = seed ^ (id * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL);
+        z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdULL;
+        z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ULL;
+        z ^= z >> 33;
+        assert_true(rng_subseed(seed, id) == z);
+        ebm_rng a, b;
+        rng_derive(&a, seed, RNG_ITEM, (int64_t)id, 7);
+        rng_seed(&b, z, 0);
+        assert_memory_equal(a.s, b.s, sizeof a.s);
+    }
+    /* Purposes do not share streams. */
+    ebm_rng p, r, e;
+    rng_derive(&p, seed, RNG_PARAMS, 0, 0);
+    rng_derive(&r, seed, RNG_RANK, 0, 0);
+    rng_derive(&e, seed, RNG_EVAL, 0, 0);
+    assert_true(memcmp(p.s, r.s, sizeof p.s) != 0 && memcmp(r.s, e.s, sizeof r.s) != 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rng_derive_matches_earlier_streams),
         cmocka_unit_test(test_rng_next_matches_reference_outputs),
         cmocka_unit_test(test_rng_next_matches_reference_long_run),
         cmocka_unit_test(test_rng_seed_streams_are_jumps_apart),
