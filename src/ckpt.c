@@ -52,8 +52,7 @@ static int write_history(const dist_ctx *ctx, h5file *f, const metrics_row *rows
     for (size_t c = 0; c < n_cols && rc == 0; c++) {
         char name[96];
         snprintf(name, sizeof name, "/metrics/%s", cols[c].name);
-        for (int i = 0; i < n; i++)
-            column[i] = *(const double *)((const char *)&rows[i] + cols[c].offset);
+        metrics_gather(rows, n, &cols[c], column);
         const int64_t dims[2] = {n, 0};
         rc = h5file_write_all(ctx, f, name, H5FILE_F64, 1, dims, column, err);
     }
@@ -151,22 +150,22 @@ static int write_contents(const dist_ctx *ctx, h5file *f, const ckpt_state *st, 
     return h5file_flush(f, err);
 }
 
+typedef struct {
+    const dist_ctx *ctx;
+    const ckpt_state *st;
+} write_job;
+
+/* h5file_write_atomic's writer. */
+static int write_job_run(h5file *f, void *data, ebm_err *err)
+{
+    const write_job *job = data;
+    return write_contents(job->ctx, f, job->st, err);
+}
+
 int ckpt_write(const dist_ctx *ctx, const char *path, const ckpt_state *st, ebm_err *err)
 {
-    const size_t len = strlen(path) + sizeof ".tmp";
-    char *tmp = ebm_calloc(len, 1, "file name", err);
-    if (!tmp)
-        return ebm_pass(err, dist_agree(ctx, -1, err));
-    snprintf(tmp, len, "%s.tmp", path);
-    h5file *f = NULL;
-    int rc = h5file_create(ctx, tmp, &f, err);
-    if (rc == 0)
-        rc = write_contents(ctx, f, st, err);
-    if (f && h5file_close(f, rc == 0 ? err : NULL) && rc == 0)
-        rc = -1;
-    rc = h5file_publish(ctx, rc, tmp, path, err);
-    free(tmp);
-    return ebm_pass(err, rc);
+    write_job job = {ctx, st};
+    return ebm_pass(err, h5file_write_atomic(ctx, path, write_job_run, &job, err));
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -460,8 +459,8 @@ static int read_history(h5file *f, const char *path, int version, int n, metrics
                 column[i] = NAN;
         else
             rc = h5file_read_rows(f, name, H5FILE_F64, 1, dims, 0, n, column, NULL);
-        for (int i = 0; i < n && rc == 0; i++)
-            *(double *)((char *)&rows[i] + cols[c].offset) = column[i];
+        if (rc == 0)
+            metrics_scatter(rows, n, &cols[c], column);
     }
     free(column);
     if (rc)

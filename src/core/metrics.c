@@ -54,3 +54,15 @@ const metrics_column *metrics_columns(size_t *count)
     *count = sizeof columns / sizeof columns[0];
     return columns;
 }
+
+void metrics_gather(const metrics_row *rows, int n, const metrics_column *col, double *out)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = *(const double *)((const char *)&rows[i] + col->offset);
+}
+
+void metrics_scatter(metrics_row *rows, int n, const metrics_column *col, const double *in)
+{
+    for (int i = 0; i < n; i++)
+        *(double *)((char *)&rows[i] + col->offset) = in[i];
+}

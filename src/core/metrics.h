@@ -33,6 +33,10 @@ typedef struct {
 /* The columns of metrics_row, in order. */
 const metrics_column *metrics_columns(size_t *count);
 
+/* Column `col` of rows[0, n) into out[0, n), and back. */
+void metrics_gather(const metrics_row *rows, int n, const metrics_column *col, double *out);
+void metrics_scatter(metrics_row *rows, int n, const metrics_column *col, const double *in);
+
 /* Sums over the current epoch's steps that ride on the step's allreduce. */
 enum {
     EPOCH_COUNT,

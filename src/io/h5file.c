@@ -516,6 +516,26 @@ void h5file_attr_read_string(h5file *f, const char *obj, const char *name, char 
 
 /* ---- atomic files ------------------------------------------------------------------ */
 
+int h5file_write_atomic(const dist_ctx *ctx, const char *path,
+                        int (*write)(h5file *file, void *data, ebm_err *err), void *data,
+                        ebm_err *err)
+{
+    const size_t len = strlen(path) + sizeof ".tmp";
+    char *tmp = ebm_calloc(len, 1, "file name", err);
+    if (!tmp)
+        return ebm_pass(err, dist_agree(ctx, -1, err));
+    snprintf(tmp, len, "%s.tmp", path);
+    h5file *f = NULL;
+    int rc = h5file_create(ctx, tmp, &f, err);
+    if (rc == 0)
+        rc = write(f, data, err);
+    if (f && h5file_close(f, rc == 0 ? err : NULL) && rc == 0)
+        rc = -1;
+    rc = h5file_publish(ctx, rc, tmp, path, err);
+    free(tmp);
+    return ebm_pass(err, rc);
+}
+
 /* fsync of the directory holding `path`, so that a rename in it survives a
  * crash of the machine. */
 static int sync_parent(const char *path, ebm_err *err)

@@ -110,6 +110,12 @@ void h5file_attr_read_string(h5file *file, const char *obj, const char *name, ch
 
 /* ---- atomic files --------------------------------------------------------- */
 
+/* Collective. Writes `path` atomically: creates <path>.tmp, lets `write`
+ * fill it, closes it and publishes it (below); on any failure no .tmp stays. */
+int h5file_write_atomic(const dist_ctx *ctx, const char *path,
+                        int (*write)(h5file *file, void *data, ebm_err *err), void *data,
+                        ebm_err *err);
+
 /* Collective. The end of an atomic write: agrees on rc (every rank's result
  * of writing and closing `tmp`); then rank 0 makes `tmp` durable (fsync) and
  * renames it to `path`, so a reader sees the previous file or the complete
