@@ -12,7 +12,7 @@ from . import ROOT
 
 
 def mpirun_cmd(np_):
-    return [os.path.join(ROOT, "tests", "mpirun.sh"), str(np_)]
+    return [os.path.join(ROOT, "tests", "mpi", "mpirun.sh"), str(np_)]
 
 
 def run_ebm(build, np_, epochs, workdir, preset="seed", extra=(), timev=False):
