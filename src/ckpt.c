@@ -195,13 +195,18 @@ static int open_checkpoint(const dist_ctx *ctx, const char *path, h5file **f, in
     return rc;
 }
 
-/* Reads the named root attributes into doubles; the first missing one is the
- * error. */
-static int read_doubles(h5file *f, const char *const *names, double *const *out, int n,
-                        ebm_err *err)
+/* A root attribute and where its value goes. */
+typedef struct {
+    const char *name;
+    double *value;
+} attr_field;
+
+/* Reads every field; the first missing or non-numeric one is the error,
+ * naming the attribute and the file. */
+static int read_fields(h5file *f, const attr_field *fields, size_t n, ebm_err *err)
 {
-    for (int i = 0; i < n; i++)
-        EBM_TRY(h5file_attr_read_double(f, "/", names[i], out[i], err));
+    for (size_t i = 0; i < n; i++)
+        EBM_TRY(h5file_attr_read_double(f, "/", fields[i].name, fields[i].value, err));
     return 0;
 }
 
@@ -237,7 +242,8 @@ static int read_layers(const dist_ctx *ctx, h5file *f, const char *group_fmt,
     return 0;
 }
 
-static int read_model_contents(h5file *f, const char *path, ckpt_model *m, ebm_err *err)
+static int read_model_contents(const dist_ctx *ctx, h5file *f, const char *path, ckpt_model *m,
+                               ebm_err *err)
 {
     int64_t first[2], last[2];
     if (weight_dims(f, 0, first) || weight_dims(f, EBM_LAYERS - 1, last))
@@ -247,37 +253,25 @@ static int read_model_contents(h5file *f, const char *path, ckpt_model *m, ebm_e
     m->params = ebm_calloc(m->shape.n_params, sizeof(float), "model parameters", err);
     if (!m->params)
         return ebm_trace(err);
-    for (int l = 0; l < EBM_LAYERS; l++) {
-        char wname[48], bname[48];
-        snprintf(wname, sizeof wname, "/model/layer%d/weight", l);
-        snprintf(bname, sizeof bname, "/model/layer%d/bias", l);
-        const int64_t wd[2] = {m->shape.out[l], m->shape.in[l]};
-        if (h5file_read_rows(f, wname, H5FILE_F32, 2, wd, 0, wd[0],
-                             m->params + m->shape.w_off[l], NULL) ||
-            h5file_read_rows(f, bname, H5FILE_F32, 1, wd, 0, wd[0],
-                             m->params + m->shape.b_off[l], NULL))
-            return ebm_fail(err, "checkpoint '%s': layer %d does not match a %d-%d-%d MLP", path,
-                            l, m->shape.d, m->shape.h, m->shape.k);
-    }
+    if (read_layers(ctx, f, "/model/layer%d", &m->shape, m->params, 1, NULL))
+        return ebm_fail(err, "checkpoint '%s': /model does not match a %d-%d-%d MLP", path,
+                        m->shape.d, m->shape.h, m->shape.k);
     double scale = 1, shift = 0, epoch = 0;
-    {
-        const char *const names[] = {"input_scale", "input_shift", "value_min", "value_max",
-                                     "epoch"};
-        double *const out[] = {&scale, &shift, &m->value_min, &m->value_max, &epoch};
-        if (read_doubles(f, names, out, 5, NULL))
-            return ebm_fail(err, "checkpoint '%s' lacks its input mapping attributes", path);
-    }
+    const attr_field mapping[] = {{"input_scale", &scale},
+                                  {"input_shift", &shift},
+                                  {"value_min", &m->value_min},
+                                  {"value_max", &m->value_max},
+                                  {"epoch", &epoch}};
+    if (read_fields(f, mapping, sizeof mapping / sizeof mapping[0], NULL))
+        return ebm_fail(err, "checkpoint '%s' lacks its input mapping attributes", path);
     m->map.scale = (float)scale, m->map.shift = (float)shift;
     m->epoch = (int)epoch;
     double steps = 0, clamp = 0, height = 0, width = 0;
-    {
-        const char *const names[] = {"langevin-steps", "clamp_chains", "step-size",
-                                     "noise",          "gen-weight",   "energy-reg"};
-        double *const out[] = {&steps,    &clamp,          &m->step_size,
-                               &m->noise, &m->gen_weight, &m->energy_reg};
-        if (read_doubles(f, names, out, 6, NULL))
-            return ebm_fail(err, "checkpoint '%s' lacks its training attributes", path);
-    }
+    const attr_field training[] = {{"langevin-steps", &steps},     {"clamp_chains", &clamp},
+                                   {"step-size", &m->step_size},   {"noise", &m->noise},
+                                   {"gen-weight", &m->gen_weight}, {"energy-reg", &m->energy_reg}};
+    if (read_fields(f, training, sizeof training / sizeof training[0], NULL))
+        return ebm_fail(err, "checkpoint '%s' lacks its training attributes", path);
     h5file_attr_read_double(f, "/", "height", &height, NULL);
     h5file_attr_read_double(f, "/", "width", &width, NULL);
     m->langevin_steps = (int)steps, m->clamp_chains = (int)clamp;
@@ -298,7 +292,7 @@ int ckpt_read_model(const dist_ctx *ctx, const char *path, ckpt_model *m, ebm_er
     h5file *f;
     int version;
     EBM_TRY(open_checkpoint(ctx, path, &f, &version, err));
-    int rc = read_model_contents(f, path, m, err);
+    int rc = read_model_contents(ctx, f, path, m, err);
     h5file_close(f, NULL);
     if (rc)
         ckpt_model_free(m);
@@ -373,22 +367,20 @@ static int check_data_checksum(h5file *f, const char *path, const run_info *run,
 }
 
 /* Where training stood, from the root attributes. */
-static int read_progress(h5file *f, const char *path, ckpt_resume *r, double *step_in_epoch,
-                         ebm_err *err)
+static int read_progress(h5file *f, ckpt_resume *r, double *step_in_epoch, ebm_err *err)
 {
     double world = 0, epoch = 0, global_step = 0, best_epoch = 0, skipped = 0;
     train_progress *pr = &r->progress;
     memset(pr, 0, sizeof *pr);
-    const char *const names[] = {"world_size",  "epoch",      "step_in_epoch",
-                                 "global_step", "best_epoch", "best_val_error",
-                                 "best_val_loss", "skipped_steps"};
-    double *const out[] = {&world,      &epoch,
-                           step_in_epoch, &global_step,
-                           &best_epoch, &pr->best_val_error,
-                           &pr->best_val_loss, &skipped};
-    for (int i = 0; i < 8; i++)
-        if (h5file_attr_read_double(f, "/", names[i], out[i], NULL))
-            return ebm_fail(err, "checkpoint '%s' lacks attribute %s", path, names[i]);
+    const attr_field fields[] = {{"world_size", &world},
+                                 {"epoch", &epoch},
+                                 {"step_in_epoch", step_in_epoch},
+                                 {"global_step", &global_step},
+                                 {"best_epoch", &best_epoch},
+                                 {"best_val_error", &pr->best_val_error},
+                                 {"best_val_loss", &pr->best_val_loss},
+                                 {"skipped_steps", &skipped}};
+    EBM_TRY(read_fields(f, fields, sizeof fields / sizeof fields[0], err));
     r->world_size = (int)world;
     pr->epoch = (int)epoch;
     pr->global_step = (int64_t)global_step;
@@ -475,7 +467,7 @@ static int read_resume_contents(const dist_ctx *ctx, h5file *f, const char *path
     double step_in_epoch = 0;
     EBM_TRY(compare_hyperparameters(f, path, cfg, err));
     EBM_TRY(check_data_checksum(f, path, run, err));
-    EBM_TRY(read_progress(f, path, r, &step_in_epoch, err));
+    EBM_TRY(read_progress(f, r, &step_in_epoch, err));
     r->same_world = r->world_size == ctx->size;
     if (read_layers(ctx, f, "/model/layer%d", shape, r->params, 1, NULL) ||
         read_layers(ctx, f, "/optimizer/layer%d/exp_avg", shape, r->exp_avg, 0, NULL) ||
