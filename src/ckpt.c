@@ -210,6 +210,62 @@ static int read_fields(h5file *f, const attr_field *fields, size_t n, ebm_err *e
     return 0;
 }
 
+/* ---- what a checkpoint may hold: every value is checked where it enters --- */
+
+/* `what` (an attribute) of `path` must be a whole number in [lo, hi]. */
+static int check_whole(const char *path, const char *what, double v, double lo, double hi,
+                       ebm_err *err)
+{
+    if (!isfinite(v) || v != floor(v) || v < lo || v > hi)
+        return ebm_fail(err, "checkpoint '%s': %s = %g is not a whole number in [%g, %g]", path,
+                        what, v, lo, hi);
+    return 0;
+}
+
+/* `what` of `path` must be a finite number in [lo, hi]. */
+static int check_range(const char *path, const char *what, double v, double lo, double hi,
+                       ebm_err *err)
+{
+    if (!isfinite(v) || v < lo || v > hi)
+        return ebm_fail(err, "checkpoint '%s': %s = %g is outside [%g, %g]", path, what, v, lo,
+                        hi);
+    return 0;
+}
+
+/* Every value of a float dataset finite (and >= 0 when nonneg). */
+static int check_floats(const char *path, const char *what, const float *v, size_t n,
+                        int nonneg, ebm_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]) || (nonneg && v[i] < 0))
+            return ebm_fail(err, "checkpoint '%s': %s[%zu] = %g is %s", path, what, i,
+                            (double)v[i], nonneg ? "not a finite number >= 0" : "not finite");
+    return 0;
+}
+
+/* The hyperparameter attributes present, against the ranges the command line
+ * accepts for them (an attribute the option table does not know is not
+ * checked here). */
+static int check_hyperparameters(h5file *f, const char *path, ebm_err *err)
+{
+    size_t n_opts;
+    const cli_option *opts = cli_options(&n_opts);
+    for (size_t i = 0; i < n_opts; i++) {
+        const cli_option *o = &opts[i];
+        double v;
+        if (!o->hyper || (o->type != OPT_INT && o->type != OPT_DOUBLE && o->type != OPT_SEED) ||
+            h5file_attr_read_double(f, "/", o->name, &v, NULL))
+            continue;
+        char what[80];
+        snprintf(what, sizeof what, "--%s", o->name);
+        if (o->type == OPT_DOUBLE)
+            EBM_TRY(check_range(path, what, v, o->min, o->max, err));
+        else
+            EBM_TRY(check_whole(path, what, v, o->min, o->max, err));
+    }
+    return 0;
+}
+
 /* Shape of /model/layer{l}/weight, which must be 2-D. */
 static int weight_dims(h5file *f, int layer, int64_t dims[2])
 {
@@ -249,6 +305,13 @@ static int read_model_contents(const dist_ctx *ctx, h5file *f, const char *path,
     if (weight_dims(f, 0, first) || weight_dims(f, EBM_LAYERS - 1, last))
         return ebm_fail(err, "checkpoint '%s' has no valid /model/layer{0..%d}/weight", path,
                         EBM_LAYERS - 1);
+    /* The sizes the command line and the data layout allow. */
+    if (first[1] < 1 || first[1] > 1 << 24 || first[0] < 1 || first[0] > 65536 || last[0] < 1 ||
+        last[0] > 1000000)
+        return ebm_fail(err,
+                        "checkpoint '%s': /model has %lld inputs, width %lld, %lld classes: "
+                        "not a model this program builds",
+                        path, (long long)first[1], (long long)first[0], (long long)last[0]);
     model_shape_init(&m->shape, (int)first[1], (int)first[0], (int)last[0]);
     m->params = ebm_calloc(m->shape.n_params, sizeof(float), "model parameters", err);
     if (!m->params)
@@ -256,24 +319,38 @@ static int read_model_contents(const dist_ctx *ctx, h5file *f, const char *path,
     if (read_layers(ctx, f, "/model/layer%d", &m->shape, m->params, 1, NULL))
         return ebm_fail(err, "checkpoint '%s': /model does not match a %d-%d-%d MLP", path,
                         m->shape.d, m->shape.h, m->shape.k);
+    EBM_TRY(check_floats(path, "/model", m->params, m->shape.n_params, 0, err));
+    EBM_TRY(check_hyperparameters(f, path, err));
     double scale = 1, shift = 0, epoch = 0;
     const attr_field mapping[] = {{"input_scale", &scale},
                                   {"input_shift", &shift},
                                   {"value_min", &m->value_min},
                                   {"value_max", &m->value_max},
                                   {"epoch", &epoch}};
-    if (read_fields(f, mapping, sizeof mapping / sizeof mapping[0], NULL))
-        return ebm_fail(err, "checkpoint '%s' lacks its input mapping attributes", path);
+    EBM_TRY(read_fields(f, mapping, sizeof mapping / sizeof mapping[0], err));
+    EBM_TRY(check_range(path, "input_scale", fabs(scale), 1e-30, 1e30, err));
+    EBM_TRY(check_range(path, "input_shift", shift, -1e30, 1e30, err));
+    EBM_TRY(check_range(path, "value_min", m->value_min, -1e30, 1e30, err));
+    EBM_TRY(check_range(path, "value_max", m->value_max, -1e30, 1e30, err));
+    if (!(m->value_max > m->value_min))
+        return ebm_fail(err, "checkpoint '%s': value_max = %g is not above value_min = %g", path,
+                        m->value_max, m->value_min);
+    EBM_TRY(check_whole(path, "epoch", epoch, 0, 1e6, err));
     m->map.scale = (float)scale, m->map.shift = (float)shift;
     m->epoch = (int)epoch;
     double steps = 0, clamp = 0, height = 0, width = 0;
     const attr_field training[] = {{"langevin-steps", &steps},     {"clamp_chains", &clamp},
                                    {"step-size", &m->step_size},   {"noise", &m->noise},
                                    {"gen-weight", &m->gen_weight}, {"energy-reg", &m->energy_reg}};
-    if (read_fields(f, training, sizeof training / sizeof training[0], NULL))
-        return ebm_fail(err, "checkpoint '%s' lacks its training attributes", path);
+    EBM_TRY(read_fields(f, training, sizeof training / sizeof training[0], err));
+    EBM_TRY(check_whole(path, "clamp_chains", clamp, 0, 1, err));
     h5file_attr_read_double(f, "/", "height", &height, NULL);
     h5file_attr_read_double(f, "/", "width", &width, NULL);
+    EBM_TRY(check_whole(path, "height", height, 0, 1 << 24, err));
+    EBM_TRY(check_whole(path, "width", width, 0, 1 << 24, err));
+    if (height * width != 0 && height * width != m->shape.d)
+        return ebm_fail(err, "checkpoint '%s': height x width = %g x %g, the model has %d inputs",
+                        path, height, width, m->shape.d);
     m->langevin_steps = (int)steps, m->clamp_chains = (int)clamp;
     m->height = (int)height, m->width = (int)width;
     int64_t chain_dims[2] = {0, 0};
@@ -381,6 +458,19 @@ static int read_progress(h5file *f, ckpt_resume *r, double *step_in_epoch, ebm_e
                                  {"best_val_loss", &pr->best_val_loss},
                                  {"skipped_steps", &skipped}};
     EBM_TRY(read_fields(f, fields, sizeof fields / sizeof fields[0], err));
+    const char *path = h5file_path(f);
+    EBM_TRY(check_whole(path, "world_size", world, 1, 1 << 24, err));
+    EBM_TRY(check_whole(path, "epoch", epoch, 0, 1e6, err));
+    EBM_TRY(check_whole(path, "step_in_epoch", *step_in_epoch, 0,
+                        r->steps_per_epoch > 0 ? r->steps_per_epoch - 1 : 0, err));
+    EBM_TRY(check_whole(path, "global_step", global_step, 0, 9007199254740992.0, err));
+    EBM_TRY(check_whole(path, "skipped_steps", skipped, 0, global_step, err));
+    EBM_TRY(check_whole(path, "best_epoch", best_epoch, 0, epoch, err));
+    if (best_epoch > 0) {
+        EBM_TRY(check_range(path, "best_val_error", pr->best_val_error, 0, 1, err));
+        if (isnan(pr->best_val_loss))
+            return ebm_fail(err, "checkpoint '%s': best_val_loss is NaN", path);
+    }
     r->world_size = (int)world;
     pr->epoch = (int)epoch;
     pr->global_step = (int64_t)global_step;
@@ -399,20 +489,26 @@ static int read_position(const dist_ctx *ctx, h5file *f, const char *path, ckpt_
     const int64_t rng_dims[2] = {ctx->size, EBM_RNG_WORDS};
     EBM_TRY(h5file_read_rows(f, "/rng/state", H5FILE_U64, 2, rng_dims, ctx->rank, 1,
                              r->rng_state, err));
+    uint64_t any = 0;
+    for (int i = 0; i < EBM_RNG_WORDS; i++)
+        any |= r->rng_state[i];
+    if (!any) /* xoshiro's one invalid state: it would draw zeros forever */
+        return ebm_fail(err, "checkpoint '%s': /rng/state row %d is all zero", path, ctx->rank);
     int rank = 0;
     int64_t od[2] = {0, 0};
     h5file_class cls;
     EBM_TRY(h5file_dims(f, "/data_order", &rank, od, &cls, err));
     double skipped_epoch = 0, in_a_row = 0;
+    for (int i = 0; i < EPOCH_SUMS; i++)
+        EBM_TRY(h5file_attr_read_double(f, "/data_order", sum_names[i], &pr->sums[i], err));
+    EBM_TRY(h5file_attr_read_double(f, "/data_order", "skipped_in_epoch", &skipped_epoch, err));
+    EBM_TRY(h5file_attr_read_double(f, "/data_order", "skipped_in_a_row", &in_a_row, err));
     int rc = 0;
-    for (int i = 0; i < EPOCH_SUMS && rc == 0; i++)
-        rc = h5file_attr_read_double(f, "/data_order", sum_names[i], &pr->sums[i], NULL);
-    if (rc == 0)
-        rc = h5file_attr_read_double(f, "/data_order", "skipped_in_epoch", &skipped_epoch, NULL);
-    if (rc == 0)
-        rc = h5file_attr_read_double(f, "/data_order", "skipped_in_a_row", &in_a_row, NULL);
-    if (rc)
-        return ebm_fail(err, "checkpoint '%s': /data_order lacks its attributes", path);
+    for (int i = 0; i < EPOCH_SUMS; i++)
+        EBM_TRY(check_range(path, sum_names[i], pr->sums[i], -1e300, 1e300, err));
+    EBM_TRY(check_whole(path, "partial_count", pr->sums[EPOCH_COUNT], 0, 9007199254740992.0, err));
+    EBM_TRY(check_whole(path, "skipped_in_epoch", skipped_epoch, 0, 1e9, err));
+    EBM_TRY(check_whole(path, "skipped_in_a_row", in_a_row, 0, 1e9, err));
     pr->skipped_epoch = (int64_t)skipped_epoch;
     pr->skipped_in_a_row = (int)in_a_row;
     if (rank != 2 || od[0] != ctx->size || od[1] < r->n_local)
@@ -477,12 +573,21 @@ static int read_resume_contents(const dist_ctx *ctx, h5file *f, const char *path
     double step = 0;
     if (h5file_attr_read_double(f, "/optimizer", "step", &step, NULL))
         return ebm_fail(err, "checkpoint '%s': /optimizer lacks its step attribute", path);
+    EBM_TRY(check_whole(path, "/optimizer step", step, 0, 9007199254740992.0, err));
     r->adam_step = (int64_t)step;
+    EBM_TRY(check_floats(path, "/model", r->params, shape->n_params, 0, err));
+    /* The moments live on rank 0 only: a rank-local check, agreed below. */
+    int rc = 0;
+    if (ctx->rank == 0)
+        rc = check_floats(path, "/optimizer exp_avg", r->exp_avg, shape->n_params, 0, err);
+    if (rc == 0 && ctx->rank == 0)
+        rc = check_floats(path, "/optimizer exp_inf", r->exp_inf, shape->n_params, 1, err);
     const int64_t chain_dims[2] = {cfg->buffer, shape->d};
+    EBM_TRY(dist_agree(ctx, rc, err));
     EBM_TRY(h5file_read_rows(f, "/sampler/chains", H5FILE_F32, 2, chain_dims, r->first_chain,
                              r->n_chains, r->chains, err));
-    int rc = 0;
-    if (r->same_world) {
+    rc = check_floats(path, "/sampler/chains", r->chains, (size_t)r->n_chains * shape->d, 0, err);
+    if (rc == 0 && r->same_world) {
         r->progress.step = (int)step_in_epoch;
         rc = read_position(ctx, f, path, r, err);
     }

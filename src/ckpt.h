@@ -73,6 +73,7 @@ typedef struct {
     uint64_t *rng_state;
     int32_t *order;
     int64_t n_local;
+    int steps_per_epoch; /* this run's, to check the position in the epoch */
     train_progress progress;
     metrics_row *history;
     int world_size, same_world;

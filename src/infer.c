@@ -13,9 +13,13 @@
 #include "num/model.h"
 #include "core/rng.h"
 #include "core/shard.h"
+#include "core/timer.h"
 #include "io/data_file.h"
 #include "io/rows_file.h"
 
+
+/* Seconds between progress lines of a long sample run. */
+#define INFER_PROGRESS_SECONDS 10.0
 
 static int split_index(const char *name)
 {
@@ -124,6 +128,8 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
                       run->data_path, info.d, info.value_min, info.value_max, info.k, cfg->ckpt,
                       m.shape.d, m.value_min, m.value_max, m.shape.k);
     const int split = split_index(cfg->split);
+    if (rc == 0 && info.n[split] == 0)
+        rc = ebm_fail(err, "data file '%s' has no %s examples", run->data_path, cfg->split);
     if (rc == 0) {
         int64_t off, n;
         shard_range(info.n[split], ctx->size, ctx->rank, &off, &n);
@@ -217,6 +223,8 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
         rc = dist_agree(ctx, ckpt_read_chains(ctx, cfg->ckpt, &m, off, n, x, err),
                         err);
     int64_t restarted = 0;
+    const double t_start = timer_now();
+    double last_progress = t_start;
     for (int64_t start = 0; rc == 0 && start < n; start += cap) {
         const int c = (int)(n - start < cap ? n - start : cap);
         float *chunk = x + (size_t)start * d;
@@ -236,6 +244,15 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
         /* Back to data units, the units of the data file. */
         for (size_t i = 0; i < (size_t)c * d; i++)
             chunk[i] = (chunk[i] - m.map.shift) / m.map.scale;
+        /* A long run says how far it is, as train does (rank 0's share: the
+         * ranks draw equal shares at the same pace). */
+        const double now = timer_now();
+        if (ctx->rank == 0 && now - last_progress > INFER_PROGRESS_SECONDS) {
+            last_progress = now;
+            printf("  sample: %lld of rank 0's %lld samples, %.0f samples/s per rank\n",
+                   (long long)(start + c), (long long)n, (double)(start + c) / (now - t_start));
+            fflush(stdout);
+        }
     }
     restarted = sampler.restarted_nonfinite;
     if (rc == 0) {

@@ -3,6 +3,7 @@
 #include "io/data_file.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +47,22 @@ static int check_layout(h5file *f, data_info *info, ebm_err *err)
     info->k = (int)v;
     if (h5file_attr_read_double(f, "/", "value_min", &info->value_min, NULL) ||
         h5file_attr_read_double(f, "/", "value_max", &info->value_max, NULL) ||
+        !isfinite(info->value_min) || !isfinite(info->value_max) ||
         !(info->value_max > info->value_min))
         return ebm_fail(err,
-                        "data file '%s': root attributes value_min < value_max missing or invalid",
+                        "data file '%s': root attributes value_min < value_max missing, not finite or invalid",
                         path);
-    info->height = h5file_attr_read_double(f, "/", "height", &v, NULL) ? 0 : (int)v;
-    info->width = h5file_attr_read_double(f, "/", "width", &v, NULL) ? 0 : (int)v;
+    info->height = 0, info->width = 0;
+    if (h5file_attr_read_double(f, "/", "height", &v, NULL) == 0) {
+        if (!(v >= 0 && v <= 1 << 24 && v == floor(v)))
+            return ebm_fail(err, "data file '%s': root attribute height = %g is invalid", path, v);
+        info->height = (int)v;
+    }
+    if (h5file_attr_read_double(f, "/", "width", &v, NULL) == 0) {
+        if (!(v >= 0 && v <= 1 << 24 && v == floor(v)))
+            return ebm_fail(err, "data file '%s': root attribute width = %g is invalid", path, v);
+        info->width = (int)v;
+    }
     h5file_attr_read_string(f, "/", "source", info->source, sizeof info->source);
     h5file_attr_read_string(f, "/", "license", info->license, sizeof info->license);
     for (int s = 0; s < SPLIT_COUNT; s++) {

@@ -161,7 +161,14 @@ int train_report(trainer *t, ebm_err *err)
     trainer_lap(t, PHASE_REPORT, &mark);
     if (rc == 0)
         rc = print_timers(t, err);
-    if (rc == 0 && ctx->rank == 0) {
+    if (rc == 0 && ctx->rank == 0 && test.n == 0) {
+        const train_progress *pr = &t->progress;
+        printf("done in %.1fs: %lld steps (%lld skipped). best.h5 = epoch %d: val error "
+               "%.2f%%; no test examples in the data file\n",
+               seconds, (long long)pr->global_step, (long long)pr->skipped_total,
+               pr->best_epoch, 100.0 * pr->best_val_error);
+        fflush(stdout);
+    } else if (rc == 0 && ctx->rank == 0) {
         const train_progress *pr = &t->progress;
         printf("done in %.1fs: %lld steps (%lld skipped). best.h5 = epoch %d: val error "
                "%.2f%%, test error %.2f%% (test loss %.4f, %lld examples)\n",

@@ -185,6 +185,7 @@ static int resume(trainer *t, char *note, size_t len, ebm_err *err)
         .rng_state = t->rng.s,
         .order = t->order,
         .n_local = t->split[SPLIT_TRAIN].n,
+        .steps_per_epoch = t->plan.n_steps,
     };
     if (ckpt_read_resume(ctx, path, cfg, &t->shape, &t->run, &r, err)) {
         free(r.history);

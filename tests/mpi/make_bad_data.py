@@ -123,6 +123,14 @@ def main():
     d["test"] = (d["test"][0][:20].copy(), d["test"][1][:20].copy())
     emit("tiny3.h5", d)
 
+    # A value range that is not finite: the input map would be 0 * x + nan.
+    emit("inf_range.h5", copy(good), dict(attrs, value_max=np.float32(np.inf)))
+
+    # No test examples: training works, the report says there is no test.
+    d = copy(good)
+    d["test"] = (d["test"][0][:0].copy(), d["test"][1][:0].copy())
+    emit("empty_test.h5", d)
+
     # A regular file, so that <file>/sub can never be created as a directory
     # (root ignores permission bits; this fails for root too).
     with open(os.path.join(out, "regular_file"), "w") as f:
