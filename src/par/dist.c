@@ -200,6 +200,18 @@ int dist_gather_bytes(const dist_ctx *ctx, const void *in, size_t n, void *out, 
     return 0;
 }
 
+int dist_local_size(const dist_ctx *ctx, int *local, ebm_err *err)
+{
+    MPI_Comm node;
+    MPI_TRY(MPI_Comm_split_type(ctx->comm->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL,
+                                &node),
+            "MPI_Comm_split_type");
+    const int rc = MPI_Comm_size(node, local);
+    MPI_Comm_free(&node);
+    MPI_TRY(rc, "MPI_Comm_size");
+    return 0;
+}
+
 void dist_host_name(char *buf, size_t len)
 {
     char name[MPI_MAX_PROCESSOR_NAME];

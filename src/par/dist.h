@@ -56,6 +56,8 @@ int dist_max_loc(const dist_ctx *ctx, double local, double *max, int *rank, ebm_
 /* Rank i's n bytes at out + i * n on root (out: size * n bytes there). */
 int dist_gather_bytes(const dist_ctx *ctx, const void *in, size_t n, void *out, int root,
                       ebm_err *err);
+/* Collective. How many ranks share this rank's host (its memory). */
+int dist_local_size(const dist_ctx *ctx, int *local, ebm_err *err);
 /* This process's host name, as MPI reports it. */
 void dist_host_name(char *buf, size_t len);
 

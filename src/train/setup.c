@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/sysmem.h"
 #include "ebm/eval.h"
 #include "io/data_file.h"
 #include "train/trainer.h"
@@ -87,6 +88,49 @@ static int load_data(trainer *t, ebm_err *err)
     }
     data_file_close(file);
     return ebm_pass(err, rc);
+}
+
+/* Collective. Refuses up front a run that needs more memory than this rank
+ * may use, naming the options that decide it, rather than meeting the
+ * kernel's OOM killer half-way. The estimate counts what build() allocates
+ * (within a few percent: the libraries' own memory is not counted). */
+static int check_memory(trainer *t, ebm_err *err)
+{
+    const dist_ctx *ctx = t->ctx;
+    const ebm_config *cfg = t->cfg;
+    model_shape s;
+    model_shape_init(&s, t->info.d, cfg->hidden, t->info.k);
+    const double f = sizeof(float), np = (double)s.n_params, d = s.d, k = s.k;
+    const double wide = s.d > s.h ? s.d : s.h;
+    const double n_local = (double)t->split[SPLIT_TRAIN].n;
+    const double cap = cfg->batch_size < n_local ? cfg->batch_size : n_local;
+    const double per_row = 3.0 * s.h + k + 2.0 * wide; /* activations, backward scratch */
+    const double chains = cfg->buffer > 0 ? (double)cfg->buffer / ctx->size + 1 : 0;
+    /* Parameters and gradients everywhere, Adamax's two moments on rank 0. */
+    const double params = f * np * (ctx->rank == 0 ? 4 : 2);
+    const double buffers = f * (2 * cap * per_row + 2 * cap * (d + k) + cap * (2 * d + k) +
+                                2.0 * EBM_CHUNK_ROWS * (per_row + d + k)) +
+                           4.0 * n_local + (double)cfg->epochs * sizeof(metrics_row);
+    const double chain_bytes = f * chains * d;
+    const double need = params + buffers + chain_bytes;
+    int local = 1;
+    EBM_TRY(dist_local_size(ctx, &local, err));
+    const char *source;
+    const uint64_t avail = sysmem_available(local, &source);
+    int rc = 0;
+    if (need > (double)avail) {
+        char n[32], a[32], p[32], c[32];
+        sysmem_format((uint64_t)need, n, sizeof n);
+        sysmem_format(avail, a, sizeof a);
+        sysmem_format((uint64_t)params, p, sizeof p);
+        sysmem_format((uint64_t)chain_bytes, c, sizeof c);
+        rc = ebm_fail(err,
+                      "not enough memory: --hidden %d and --buffer %d need about %s on rank %d "
+                      "(%s of parameters, gradients and Adamax state, %s of chains), %s "
+                      "available (%s, %d rank(s) on this host)",
+                      cfg->hidden, cfg->buffer, n, ctx->rank, p, c, a, source, local);
+    }
+    return ebm_pass(err, dist_agree(ctx, rc, err));
 }
 
 /* The model, the optimizer state, the sampler, the evaluator and the step's
@@ -240,6 +284,7 @@ int train_setup(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
     EBM_TRY(dist_bcast_bytes(ctx, &t->run.data_checksum, sizeof t->run.data_checksum, 0, err));
     record_build(&t->record, cfg, &t->run);
     EBM_TRY(load_data(t, err));
+    EBM_TRY(check_memory(t, err));
     EBM_TRY(build(t, err));
     char note[EBM_PATH_LEN + 160] = "";
     EBM_TRY(dist_agree(ctx, resume(t, note, sizeof note, err), err));
