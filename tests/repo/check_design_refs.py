@@ -224,9 +224,9 @@ def selftest():
          dict(good_files, **{"docs/y.md": f"{d} sections 2-5\n"}), 1),
         ("design.md missing", None, good_files, 1),
         ("forbidden path", good_design,
-         dict(good_files, **{"docs/z.md": "copied from " + ".." + "/shared/notes\n"}), 1),
+         dict(good_files, **{"docs/z.md": "copied from " + ".." + "/sha" + "red/notes\n"}), 1),
         ("forbidden path, other spelling", good_design,
-         dict(good_files, **{"src/f.c": "/* see /work/" + "shared/" + "DESIGN.md */\n"}), 1),
+         dict(good_files, **{"src/f.c": "/* see /work/" + "sha" + "red/" + "DESIGN.md */\n"}), 1),
         ("duplicate heading", good_design + "\n## 3. Again\n", good_files, 1),
     ]
     failures, git_runs = 0, 0
