@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "par/dist_mpi.h"
@@ -17,7 +19,21 @@ struct h5file {
     hid_t id;
     const dist_ctx *ctx;
     char *path;
+    /* Written by several ranks (h5file_write_atomic with size > 1): a failed
+     * call ends the job (abandon), `tmp` removed first. */
+    int shared;
+    const char *tmp;
+    /* HDF5's error stack as the failing call left it (every later HDF5 call
+     * clears the current one): kept for the message, -1 when none. */
+    hid_t failed_stack;
 };
+
+/* Keeps HDF5's error stack of the call that just failed for write_fail. */
+static void keep_error(h5file *f)
+{
+    if (f->failed_stack < 0)
+        f->failed_stack = H5Eget_current_stack();
+}
 
 void h5file_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
@@ -57,6 +73,123 @@ __attribute__((format(printf, 6, 7))) static int h5_fail_at(ebm_err *err, const 
     if (detail[0])
         return ebm_fail_at(err, file, line, func, "'%s': %s (HDF5: %s)", path, what, detail);
     return ebm_fail_at(err, file, line, func, "'%s': %s", path, what);
+}
+
+/* Why a write into `path` failed, asked of the OS after the fact: MPI-IO
+ * reports a short write without errno, so HDF5 says only "file write
+ * failed". Looks, in order, for a vanished directory, a full file system
+ * (under 1 MiB left for us) and a write the OS refuses now (a quota, EIO). */
+static void os_reason(const char *path, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    char *dir = strdup(path);
+    if (!dir)
+        return;
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    struct statvfs vfs;
+    if (stat(dir, &st) != 0) {
+        snprintf(buf, len, "directory '%s': %s", dir, strerror(errno));
+    } else if (statvfs(dir, &vfs) == 0) {
+        const unsigned long long blocks = geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail;
+        const unsigned long long free_bytes = blocks * (unsigned long long)vfs.f_frsize;
+        if (free_bytes < (1ull << 20))
+            snprintf(buf, len, "%s (%llu bytes free in '%s')", strerror(ENOSPC), free_bytes,
+                     dir);
+    }
+    if (!buf[0]) {
+        const int fd = open(path, O_WRONLY);
+        if (fd < 0) {
+            snprintf(buf, len, "%s", strerror(errno));
+        } else {
+            const off_t end = lseek(fd, 0, SEEK_END);
+            if (end >= 0 && pwrite(fd, "", 1, end) != 1)
+                snprintf(buf, len, "%s", strerror(errno));
+            else if (end >= 0 && ftruncate(fd, end) != 0)
+                snprintf(buf, len, "%s", strerror(errno));
+            close(fd);
+        }
+    }
+    free(dir);
+}
+
+/* A failed write into f: the message names the file, what was written, the
+ * OS reason and HDF5's innermost message. */
+#define write_fail(f, err, ...) write_fail_at((f), (err), __FILE__, __LINE__, __func__, __VA_ARGS__)
+__attribute__((format(printf, 6, 7))) static int write_fail_at(h5file *f, ebm_err *err,
+                                                               const char *file, int line,
+                                                               const char *func,
+                                                               const char *fmt, ...)
+{
+    char what[256], detail[200] = "", reason[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (f->failed_stack >= 0) {
+        H5Ewalk2(f->failed_stack, H5E_WALK_UPWARD, innermost_cb, detail);
+        H5Eclose_stack(f->failed_stack);
+        f->failed_stack = -1;
+    } else {
+        H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, detail);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    os_reason(f->tmp ? f->tmp : f->path, reason, sizeof reason);
+    return ebm_fail_at(err, file, line, func, "'%s': %s: %s%s%s%s", f->path, what,
+                       reason[0] ? reason : "the OS reports no error",
+                       detail[0] ? " (HDF5: " : "", detail, detail[0] ? ")" : "");
+}
+
+/* The end of a file several ranks write, after a failure on this rank: the
+ * temporary file is removed, the error printed and the job ended
+ * (MPI_Abort), without waiting for the other ranks. Parallel HDF5 reports a
+ * failure on the failing rank only, and the others may by then wait inside
+ * one of its collectives (the next H5Dwrite's agreement, H5Fclose's metadata
+ * flush and barrier) where no agreement of ours reaches; a file that failed
+ * cannot be closed either, its close being such a collective. Nothing is
+ * lost: the trainer cannot go on without its checkpoint, and the previous
+ * complete files are untouched. A rank other than 0 waits a second first, so
+ * that when rank 0 failed too, its line is the one printed. */
+static _Noreturn void abandon(h5file *f, const ebm_err *err)
+{
+    const dist_ctx *ctx = f->ctx;
+    if (f->tmp)
+        unlink(f->tmp);
+    if (ctx->rank != 0)
+        nanosleep(&(struct timespec){1, 0}, NULL);
+    ebm_err_print(stderr, err, ctx->size > 1 ? ctx->rank : -1, ctx->show_trail);
+    dist_abort(ctx, NULL);
+}
+
+/* A failed call on a file several ranks write ends the job (abandon); on
+ * one rank the failure returns, to close_written. */
+static int write_failed(h5file *f, int rc, ebm_err *err)
+{
+    if (rc == 0 || !f->shared)
+        return rc;
+    abandon(f, err);
+}
+
+/* Closes and frees a file h5file_write_atomic wrote (`failed`: its writer
+ * failed, on one rank). A close that fails ends the job (abandon), with the
+ * earlier failure's message when there was one: HDF5 1.10 keeps a file whose
+ * closing flush failed open, and closes it again in MPI_Finalize, where it
+ * crashes. */
+static void close_written(h5file *f, int failed, ebm_err *err)
+{
+    if (H5Fclose(f->id) < 0) {
+        if (!failed)
+            write_fail(f, err, "cannot close");
+        abandon(f, err);
+    }
+    free(f->path);
+    free(f);
 }
 
 /* ---- types and property lists --------------------------------------------- */
@@ -119,6 +252,7 @@ static int wrap(const dist_ctx *ctx, const char *path, hid_t id, h5file **out, e
     f->id = id;
     f->ctx = ctx;
     f->path = copy;
+    f->failed_stack = -1;
     *out = f;
     return 0;
 }
@@ -144,8 +278,12 @@ int h5file_create(const dist_ctx *ctx, const char *path, h5file **file, ebm_err 
     const hid_t id = fapl >= 0 ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
     if (fapl >= 0)
         H5Pclose(fapl);
-    if (id < 0)
-        return h5_fail(err, path, "cannot create file");
+    if (id < 0) {
+        char reason[300];
+        os_reason(path, reason, sizeof reason);
+        return h5_fail(err, path, "cannot create file: %s",
+                       reason[0] ? reason : "the OS reports no error");
+    }
     return wrap(ctx, path, id, file, err);
 }
 
@@ -167,7 +305,7 @@ int h5file_open(const dist_ctx *ctx, const char *path, const char *kind, int wri
 int h5file_flush(h5file *f, ebm_err *err)
 {
     if (H5Fflush(f->id, H5F_SCOPE_GLOBAL) < 0)
-        return h5_fail(err, f->path, "cannot flush");
+        return write_failed(f, write_fail(f, err, "cannot flush"), err);
     return 0;
 }
 
@@ -246,8 +384,8 @@ static herr_t select_rows(hid_t fspace, hid_t mspace, hsize_t row0, hsize_t nrow
 }
 
 /* The collective transfer of this rank's rows between `ds` (file space
- * `space`) and data. */
-static herr_t transfer_rows(hid_t ds, hid_t space, hid_t mtype, int rank, hsize_t row0,
+ * `space`) and data; a failure's error stack is kept in f. */
+static herr_t transfer_rows(h5file *f, hid_t ds, hid_t space, hid_t mtype, int rank, hsize_t row0,
                             hsize_t nrows, hsize_t cols, void *data, int write)
 {
     const hsize_t mdims[2] = {nrows > 0 ? nrows : 1, cols};
@@ -257,6 +395,8 @@ static herr_t transfer_rows(hid_t ds, hid_t space, hid_t mtype, int rank, hsize_
     if (rc >= 0)
         rc = write ? H5Dwrite(ds, mtype, mspace, space, dxpl, data)
                    : H5Dread(ds, mtype, mspace, space, dxpl, data);
+    if (rc < 0)
+        keep_error(f);
     if (dxpl >= 0)
         H5Pclose(dxpl);
     if (mspace >= 0)
@@ -277,8 +417,10 @@ int h5file_write_rows(h5file *f, const char *name, h5file_type type, int rank,
     herr_t rc = ds < 0 ? -1 : 0;
     /* An empty dataset (no chains): nothing to transfer, on any rank. */
     if (rc >= 0 && hd[0] > 0 && hd[1] > 0)
-        rc = transfer_rows(ds, space, memory_type(type), rank, (hsize_t)row0, (hsize_t)nrows,
+        rc = transfer_rows(f, ds, space, memory_type(type), rank, (hsize_t)row0, (hsize_t)nrows,
                            hd[1], (void *)data, 1);
+    if (rc < 0)
+        keep_error(f);
     if (ds >= 0)
         H5Dclose(ds);
     if (space >= 0)
@@ -286,7 +428,7 @@ int h5file_write_rows(h5file *f, const char *name, h5file_type type, int rank,
     if (lcpl >= 0)
         H5Pclose(lcpl);
     if (rc < 0)
-        return h5_fail(err, f->path, "cannot write %s", name);
+        return write_failed(f, write_fail(f, err, "cannot write %s", name), err);
     return 0;
 }
 
@@ -316,7 +458,7 @@ int h5file_read_rows(h5file *f, const char *name, h5file_type type, int rank,
                          (rank == 1 || have[1] == (hsize_t)dims[1]);
     herr_t rc = shape_ok ? 0 : -1;
     if (shape_ok && dims[0] > 0 && cols > 0)
-        rc = transfer_rows(ds, space, memory_type(type), rank, (hsize_t)row0, (hsize_t)nrows,
+        rc = transfer_rows(f, ds, space, memory_type(type), rank, (hsize_t)row0, (hsize_t)nrows,
                            cols, data, 0);
     if (space >= 0)
         H5Sclose(space);
@@ -346,6 +488,8 @@ int h5file_column_create(h5file *f, const char *name, int64_t chunk, ebm_err *er
     hid_t ds = -1;
     if (space >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, 1, ch) >= 0)
         ds = H5Dcreate2(f->id, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (ds < 0)
+        keep_error(f);
     if (ds >= 0)
         H5Dclose(ds);
     if (dcpl >= 0)
@@ -353,7 +497,7 @@ int h5file_column_create(h5file *f, const char *name, int64_t chunk, ebm_err *er
     if (space >= 0)
         H5Sclose(space);
     if (ds < 0)
-        return h5_fail(err, f->path, "cannot create %s", name);
+        return write_failed(f, write_fail(f, err, "cannot create %s", name), err);
     return 0;
 }
 
@@ -362,7 +506,7 @@ int h5file_column_resize(h5file *f, const char *name, int64_t n, const double *r
 {
     const hid_t ds = h5file_exists(f, name) ? H5Dopen2(f->id, name, H5P_DEFAULT) : -1;
     if (ds < 0)
-        return h5_fail(err, f->path, "has no column %s", name);
+        return write_failed(f, h5_fail(err, f->path, "has no column %s", name), err);
     hid_t space = H5Dget_space(ds);
     hsize_t have = 0;
     herr_t rc = (space >= 0 && H5Sget_simple_extent_ndims(space) == 1) ? 0 : -1;
@@ -371,21 +515,23 @@ int h5file_column_resize(h5file *f, const char *name, int64_t n, const double *r
     if (space >= 0)
         H5Sclose(space);
     const hsize_t want = (hsize_t)n;
-    if (rc >= 0 && have != want)
-        rc = H5Dset_extent(ds, &want);
+    if (rc >= 0 && have != want && (rc = H5Dset_extent(ds, &want)) < 0)
+        keep_error(f);
     if (rc >= 0 && have < want) {
         /* Rows [have, want) from rank 0; the others select nothing. */
         space = H5Dget_space(ds);
         rc = space < 0 ? -1
-                       : transfer_rows(ds, space, H5T_NATIVE_DOUBLE, 1, have,
+                       : transfer_rows(f, ds, space, H5T_NATIVE_DOUBLE, 1, have,
                                        f->ctx->rank == 0 ? want - have : 0, 1,
                                        (void *)(rows + have), 1);
+        if (rc < 0)
+            keep_error(f);
         if (space >= 0)
             H5Sclose(space);
     }
     H5Dclose(ds);
     if (rc < 0)
-        return h5_fail(err, f->path, "cannot write column %s", name);
+        return write_failed(f, write_fail(f, err, "cannot write column %s", name), err);
     if (old_length)
         *old_length = (int64_t)have;
     return 0;
@@ -409,12 +555,15 @@ static int attr_write(h5file *f, const char *obj, const char *name, hid_t type,
                                        H5P_DEFAULT)
                    : -1;
     const herr_t rc = a >= 0 ? H5Awrite(a, type, value) : -1;
+    if (rc < 0)
+        keep_error(f);
     if (a >= 0)
         H5Aclose(a);
     if (space >= 0)
         H5Sclose(space);
     if (rc < 0)
-        return h5_fail(err, f->path, "cannot write attribute %s of %s", name, obj);
+        return write_failed(f, write_fail(f, err, "cannot write attribute %s of %s", name, obj),
+                            err);
     return 0;
 }
 
@@ -438,7 +587,8 @@ int h5file_attr_write_string(h5file *f, const char *obj, const char *name, const
         H5Tset_strpad(type, H5T_STR_NULLTERM) < 0) {
         if (type >= 0)
             H5Tclose(type);
-        return h5_fail(err, f->path, "cannot write attribute %s of %s", name, obj);
+        return write_failed(f, h5_fail(err, f->path, "cannot write attribute %s of %s", name, obj),
+                            err);
     }
     const int rc = attr_write(f, obj, name, type, value, err);
     H5Tclose(type);
@@ -527,10 +677,25 @@ int h5file_write_atomic(const dist_ctx *ctx, const char *path,
     snprintf(tmp, len, "%s.tmp", path);
     h5file *f = NULL;
     int rc = h5file_create(ctx, tmp, &f, err);
-    if (rc == 0)
+    /* A create fails alike on every rank (a missing directory, no
+     * permission): agreed, and no file is open that would need closing. */
+    if (ctx->size > 1 && dist_agree(ctx, rc, err) != 0 && f) {
+        f->shared = 1, f->tmp = tmp;
+        abandon(f, err);
+    }
+    if (rc == 0 && f) {
+        /* Messages name the file the user asked for, not the temporary. */
+        char *shown = strdup(path);
+        if (shown) {
+            free(f->path);
+            f->path = shown;
+        }
+        f->shared = ctx->size > 1;
+        f->tmp = tmp;
         rc = write(f, data, err);
-    if (f && h5file_close(f, rc == 0 ? err : NULL) && rc == 0)
-        rc = -1;
+    }
+    if (f)
+        close_written(f, rc, err);
     rc = h5file_publish(ctx, rc, tmp, path, err);
     free(tmp);
     return ebm_pass(err, rc);

@@ -96,7 +96,8 @@ int dist_agree(const dist_ctx *ctx, int local_rc, ebm_err *err)
 
 _Noreturn void dist_abort(const dist_ctx *ctx, const ebm_err *err)
 {
-    ebm_err_print(stderr, err, ctx->size > 1 ? ctx->rank : -1, ctx->show_trail);
+    if (err)
+        ebm_err_print(stderr, err, ctx->size > 1 ? ctx->rank : -1, ctx->show_trail);
     MPI_Abort(ctx->comm->comm, 1);
     exit(1); /* not reached: MPI_Abort ends every process of the job */
 }

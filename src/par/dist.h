@@ -35,8 +35,8 @@ void dist_self_free(dist_ctx *self);
 int dist_agree(const dist_ctx *ctx, int local_rc, ebm_err *err);
 
 /* For a failure only this rank sees, outside any collective: prints the one
- * error line (and the trail when ctx->show_trail) and ends the whole job
- * (MPI_Abort). */
+ * error line (and the trail when ctx->show_trail; nothing when err is NULL:
+ * the caller printed it) and ends the whole job (MPI_Abort). */
 _Noreturn void dist_abort(const dist_ctx *ctx, const ebm_err *err);
 
 /* In-place sums over ranks. */
