@@ -1,6 +1,8 @@
 /* cli.c: option table, presets, strict number parsing and help texts. */
 #include "cli.h"
 
+#include "io/h5file.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -240,6 +242,47 @@ static const cli_option *lookup(ebm_command cmd, const char *arg, char *name, si
     return opt;
 }
 
+/* `opt`'s path with `suffix` appended is a name MPI-IO can open (the longest
+ * name the command derives from it: "<out>/metrics.h5.tmp"). */
+static int path_fits(const char *opt, const char *path, const char *suffix, ebm_err *err)
+{
+    if (path[0] == '\0')
+        return 0;
+    char what[64];
+    snprintf(what, sizeof what, "--%s", opt);
+    const size_t n = strlen(path) + strlen(suffix);
+    char *name = ebm_calloc(n + 1, 1, "file name", err);
+    if (!name)
+        return ebm_trace(err);
+    snprintf(name, n + 1, "%s%s", path, suffix);
+    const int rc = h5file_path_ok(name, what, err);
+    free(name);
+    return ebm_pass(err, rc);
+}
+
+/* Every file name a command opens, checked before anything runs, so that
+ * what train writes eval and sample can read. */
+static int check_paths(const ebm_config *cfg, ebm_err *err)
+{
+    EBM_TRY(path_fits("data", cfg->data, "", err));
+    switch (cfg->command) {
+    case CMD_TRAIN:
+        EBM_TRY(path_fits("out", cfg->out, "/metrics.h5.tmp", err));
+        if (strcmp(cfg->resume, "auto") != 0)
+            EBM_TRY(path_fits("resume", cfg->resume, "", err));
+        return 0;
+    case CMD_EVAL:
+        EBM_TRY(path_fits("ckpt", cfg->ckpt, "", err));
+        return ebm_pass(err, path_fits("dump", cfg->dump, ".tmp", err));
+    case CMD_SAMPLE:
+        EBM_TRY(path_fits("ckpt", cfg->ckpt, "", err));
+        return ebm_pass(err, path_fits("out", cfg->samples_out, ".tmp", err));
+    case CMD_NONE:
+        break;
+    }
+    return 0;
+}
+
 int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
 {
     config_defaults(cfg);
@@ -302,7 +345,7 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
     }
     if (cmd != CMD_TRAIN && cfg->ckpt[0] == '\0')
         return ebm_fail(err, "%s needs --ckpt F", command_name(cmd));
-    return 0;
+    return ebm_pass(err, check_paths(cfg, err));
 }
 
 double cli_option_number(const cli_option *opt, const ebm_config *cfg)

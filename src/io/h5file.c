@@ -257,8 +257,21 @@ static int wrap(const dist_ctx *ctx, const char *path, hid_t id, h5file **out, e
     return 0;
 }
 
+int h5file_path_ok(const char *path, const char *what, ebm_err *err)
+{
+    const size_t n = strlen(path);
+    if (n <= H5FILE_PATH_MAX)
+        return 0;
+    return ebm_fail(err,
+                    "%s: the file name '%.40s...%s' is %zu characters; a file opened through "
+                    "MPI-IO may have at most %d (Open MPI 4.1 builds '<name>.locktest.<rank>' "
+                    "in 256 bytes): use a shorter or relative path, or a symbolic link",
+                    what, path, path + n - 24, n, H5FILE_PATH_MAX);
+}
+
 int h5file_precheck(const char *path, const char *kind, ebm_err *err)
 {
+    EBM_TRY(h5file_path_ok(path, kind, err));
     struct stat st;
     if (stat(path, &st) != 0)
         return ebm_fail(err, "cannot open %s '%s': %s", kind, path, strerror(errno));
@@ -274,6 +287,7 @@ int h5file_precheck(const char *path, const char *kind, ebm_err *err)
 int h5file_create(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err)
 {
     *file = NULL;
+    EBM_TRY(h5file_path_ok(path, "output file", err));
     const hid_t fapl = mpio_fapl(ctx);
     const hid_t id = fapl >= 0 ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
     if (fapl >= 0)

@@ -20,6 +20,19 @@
 
 typedef struct h5file h5file;
 
+/* The longest file name (as passed, relative or absolute) that MPI-IO may
+ * open: Open MPI 4.1's shared-file-pointer component builds
+ * "<name>.locktest.<rank>" in a 256-byte buffer while it opens a file, and a
+ * longer name ends the process ("buffer overflow detected"). 256, less the
+ * suffix, 7 digits of rank and the terminating NUL. Names are checked against
+ * it before they reach the library (h5file_path_ok; the command line checks
+ * each option's names up front). */
+#define H5FILE_PATH_MAX 238
+
+/* Fails naming `what` (an option, "data file") when `path` is too long for
+ * MPI-IO. */
+int h5file_path_ok(const char *path, const char *what, ebm_err *err);
+
 /* Element types, as stored (little-endian) and as held in memory. */
 typedef enum { H5FILE_F32, H5FILE_F64, H5FILE_I32, H5FILE_I64, H5FILE_U64 } h5file_type;
 

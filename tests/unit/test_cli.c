@@ -15,6 +15,7 @@
 #include "harness.h"
 
 #include "cli.h"
+#include "io/h5file.h"
 
 #define MAX_ARGS 64
 
@@ -432,11 +433,21 @@ static void test_cli_parse_fails_too_long_string(void **state)
     memset(longv, 'a', EBM_PATH_LEN + 9);
     longv[EBM_PATH_LEN + 9] = '\0';
     EXPECT_ERROR("--out", "train", "--out", longv);
-    /* The longest that fits is accepted. */
-    longv[EBM_PATH_LEN - 1] = '\0';
+    /* Names MPI-IO opens: the longest --out whose <out>/metrics.h5.tmp fits
+     * H5FILE_PATH_MAX is accepted, one more is refused; the same for a file
+     * name option and its .tmp (--dump). */
+    const size_t out_max = H5FILE_PATH_MAX - strlen("/metrics.h5.tmp");
     ebm_config c;
+    longv[out_max] = '\0';
     PARSE_OK(&c, "train", "--out", longv);
-    assert_int_equal(strlen(c.out), EBM_PATH_LEN - 1);
+    assert_int_equal(strlen(c.out), out_max);
+    longv[out_max] = 'a', longv[out_max + 1] = '\0';
+    EXPECT_ERROR("MPI-IO", "train", "--out", longv);
+    memset(longv, 'a', EBM_PATH_LEN + 9);
+    longv[H5FILE_PATH_MAX - 4] = '\0';
+    PARSE_OK(&c, "eval", "--ckpt", "x", "--dump", longv);
+    longv[H5FILE_PATH_MAX - 4] = 'a', longv[H5FILE_PATH_MAX - 3] = '\0';
+    EXPECT_ERROR("--dump: the file name", "eval", "--ckpt", "x", "--dump", longv);
     free(longv);
 }
 
