@@ -63,8 +63,14 @@ if [ "$mode" = train ]; then
     np=${NP:-8}
     oversubscribe=()
     [ "$(nproc)" -lt "$np" ] && oversubscribe=(--oversubscribe)
-    echo "== mpirun -np $np ${oversubscribe[*]} build/bin/ebm_mpi train $*"
-    exec mpirun -np "$np" "${oversubscribe[@]}" build/bin/ebm_mpi train "$@"
+    # --resume auto unless told otherwise: run again, the same command
+    # continues an interrupted run, or reports a finished one.
+    resume=(--resume auto)
+    for a in "$@"; do
+        case $a in --resume | --resume=* | --overwrite) resume=() ;; esac
+    done
+    echo "== mpirun -np $np ${oversubscribe[*]} build/bin/ebm_mpi train ${resume[*]} $*"
+    exec mpirun -np "$np" "${oversubscribe[@]}" build/bin/ebm_mpi train "${resume[@]}" "$@"
 fi
 
 echo "== building with AddressSanitizer + UBSan (build-asan/)"

@@ -31,6 +31,9 @@ typedef struct {
      * and which ranks ran where: "node1: 0-3; node2: 4-7". */
     char command_line[4096];
     char hosts[2048];
+    /* SLURM_JOB_ID ("" outside SLURM): the output directory's lock lets an
+     * earlier run of the same job go (core/dir_lock.h). Not stored. */
+    char job_id[64];
 } run_info;
 
 /* What a checkpoint holds. params are the same on every rank; exp_avg and

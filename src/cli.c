@@ -44,6 +44,10 @@ static const cli_option options[] = {
     {"checkpoint-every", OPT_DOUBLE, F(checkpoint_every), 0, 0, 1e9, T, 0, "MINUTES",
      "write last.h5 also every MINUTES (0: off)"},
     {"resume", STR(resume), 0, 0, T, 0, "auto|FILE", "continue from a checkpoint"},
+    {"overwrite", OPT_FLAG, F(overwrite), 0, 0, 1, T, 0, "",
+     "start afresh in an --out that holds a run (its files are removed)"},
+    {"break-lock", OPT_FLAG, F(break_lock), 0, 0, 1, T, 0, "",
+     "take over --out's lock held by a run on another host that is gone"},
     {"allow-single", OPT_FLAG, F(allow_single), 0, 0, 1, T | E | S, 0, "",
      "run as 1 process in a multi-task SLURM job"},
     {"dry-run", OPT_FLAG, F(dry_run), 0, 0, 1, T, 0, "",
@@ -345,6 +349,8 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
     }
     if (cmd != CMD_TRAIN && cfg->ckpt[0] == '\0')
         return ebm_fail(err, "%s needs --ckpt F", command_name(cmd));
+    if (cfg->overwrite && cfg->resume[0])
+        return ebm_fail(err, "--overwrite starts afresh and --resume continues: give one of them");
     return ebm_pass(err, check_paths(cfg, err));
 }
 

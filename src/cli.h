@@ -31,6 +31,8 @@ typedef struct {
     char resume[EBM_PATH_LEN];
     int allow_single; /* run as one process even inside a multi-task SLURM allocation */
     int dry_run;      /* train: print the settings it would use and exit */
+    int overwrite;    /* train: a fresh run may replace the run in --out */
+    int break_lock;   /* train: take over a lock held on another host */
     /* Fixed by the preset, not options: map inputs to [-1,1] by the file's
      * value range, clamp chains to that range, select best.h5 by val error
      * (else by val loss). */

@@ -21,6 +21,7 @@
 typedef struct {
     int show_trail;     /* EBM_MPI_DEBUG=1: errors also print their file:line trail */
     long slurm_ntasks;  /* SLURM_NTASKS, 0 outside an allocation */
+    char job_id[64];    /* SLURM_JOB_ID, "" outside SLURM: the --out lock's job */
     fault_config fault; /* EBM_MPI_FAULT_*: the tests' fault injection (README) */
 } environment;
 
@@ -35,6 +36,8 @@ static void read_environment(environment *env)
     const char *debug = getenv("EBM_MPI_DEBUG");
     env->show_trail = debug && debug[0] && strcmp(debug, "0") != 0;
     env->slurm_ntasks = (long)env_number("SLURM_NTASKS", 0);
+    const char *job = getenv("SLURM_JOB_ID");
+    snprintf(env->job_id, sizeof env->job_id, "%s", job ? job : "");
     env->fault.stop_at_step = env_number("EBM_MPI_FAULT_STOP_AT_STEP", 0);
     env->fault.kill_at_checkpoint = env_number("EBM_MPI_FAULT_KILL_AT_CHECKPOINT", 0);
 }
@@ -224,6 +227,7 @@ int main(int argc, char **argv)
     if (rc == 0) {
         blas_set_threads(cfg.threads);
         rc = fill_run_info(&ctx, &cfg, argc, argv, &run, &err);
+        snprintf(run.job_id, sizeof run.job_id, "%s", env.job_id);
     }
 
     /* Run the command. */

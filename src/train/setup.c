@@ -44,6 +44,35 @@ int train_prepare_out_dir(const char *dir, ebm_err *err)
     return 0;
 }
 
+/* Rank 0. The run takes --out for itself (core/dir_lock.h), and a fresh run
+ * (no --resume) into a directory that holds another run's files is refused
+ * unless --overwrite says to replace them, which removes them first: no
+ * best.h5 of one run is ever left beside the last.h5 of another. */
+static int own_out_dir(trainer *t, char *note, size_t len, ebm_err *err)
+{
+    const ebm_config *cfg = t->cfg;
+    dir_lock_self(&t->lock, t->run.job_id);
+    EBM_TRY(dir_lock_take(cfg->out, &t->lock, cfg->break_lock, note, len, err));
+    t->lock_held = 1;
+    if (cfg->resume[0])
+        return 0;
+    static const char *const files[] = {"last.h5", "best.h5", "metrics.h5"};
+    char path[EBM_PATH_LEN + 32];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", cfg->out, files[i]);
+        if (access(path, F_OK) != 0)
+            continue;
+        if (!cfg->overwrite)
+            return ebm_fail(err,
+                            "--out '%s' holds a run (%s): continue it with --resume auto, or "
+                            "start afresh over it with --overwrite",
+                            cfg->out, files[i]);
+        if (unlink(path) != 0)
+            return ebm_fail(err, "--overwrite: cannot remove '%s': %s", path, strerror(errno));
+    }
+    return 0;
+}
+
 void train_free(trainer *t)
 {
     if (!t)
@@ -57,6 +86,8 @@ void train_free(trainer *t)
     evaluator_free(&t->eval);
     free(t->order), free(t->x), free(t->dlogits), free(t->labels);
     free(t->history);
+    if (t->lock_held)
+        dir_lock_release(t->cfg->out, &t->lock);
     free(t);
 }
 
@@ -277,7 +308,10 @@ int train_setup(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
     t->ctx = ctx;
     t->cfg = cfg;
     t->run = *run;
+    char lock_note[1024] = "";
     int rc = train_prepare_out_dir(cfg->out, err);
+    if (rc == 0 && ctx->rank == 0)
+        rc = own_out_dir(t, lock_note, sizeof lock_note, err);
     if (rc == 0 && ctx->rank == 0)
         rc = data_file_checksum(t->run.data_path, &t->run.data_checksum, err);
     EBM_TRY(dist_agree(ctx, rc, err));
@@ -286,8 +320,12 @@ int train_setup(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
     EBM_TRY(load_data(t, err));
     EBM_TRY(check_memory(t, err));
     EBM_TRY(build(t, err));
-    char note[EBM_PATH_LEN + 160] = "";
+    char note[EBM_PATH_LEN + 1200] = "";
     EBM_TRY(dist_agree(ctx, resume(t, note, sizeof note, err), err));
+    if (lock_note[0]) {
+        const size_t used = strlen(note);
+        snprintf(note + used, sizeof note - used, "%s%s", used ? "\n" : "", lock_note);
+    }
     /* Only once everything has loaded: an error before this is the one line
      * the run prints. */
     trainer_print_banner(t, note);

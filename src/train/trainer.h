@@ -9,6 +9,7 @@
 #include "ckpt.h"
 #include "cli.h"
 #include "core/data.h"
+#include "core/dir_lock.h"
 #include "core/metrics.h"
 #include "core/rng.h"
 #include "core/shard.h"
@@ -59,6 +60,8 @@ struct trainer {
     double last_ckpt;     /* when last.h5 was last written */
     phase_times epoch;    /* this rank's seconds since the last epoch's row */
     phase_times run_time; /* this rank's seconds in each phase of the whole run */
+    dir_lock_holder lock; /* rank 0: the lock on cfg->out it holds (lock_held) */
+    int lock_held;
 };
 
 /* loop.c: a per-purpose stream for evaluation (epoch -2: the final test). */
