@@ -217,8 +217,16 @@ case "$status" in
         exit 0 ;;
     75) ;;
     *)
-        log "$launcher exited with status $status at $(date '+%T')"
-        exit "$status" ;;
+        # mpirun answers SIGTERM by ending its ranks (SIGKILL 1 s after
+        # forwarding it) and exits 1 whatever they did, so after a SIGTERM the
+        # status cannot tell a stop from an error: last.h5 (always complete,
+        # written atomically) says whether there is something to resume.
+        if [ -n "$got_term" ] && [ "$launcher" = mpirun ] && [ -f "$out/last.h5" ]; then
+            log "$launcher exited with status $status after SIGTERM: $out/last.h5 is there to resume"
+        else
+            log "$launcher exited with status $status at $(date '+%T')"
+            exit "$status"
+        fi ;;
 esac
 
 # Status 75: stopped on request, last.h5 written.

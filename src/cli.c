@@ -45,9 +45,9 @@ static const cli_option options[] = {
      "write last.h5 also every MINUTES (0: off)"},
     {"resume", STR(resume), 0, 0, T, 0, "auto|FILE", "continue from a checkpoint"},
     {"overwrite", OPT_FLAG, F(overwrite), 0, 0, 1, T, 0, "",
-     "start afresh in an --out that holds a run (its files are removed)"},
+     "replace the run in --out (its files removed)"},
     {"break-lock", OPT_FLAG, F(break_lock), 0, 0, 1, T, 0, "",
-     "take over --out's lock held by a run on another host that is gone"},
+     "take over a lock a lost host left on --out"},
     {"allow-single", OPT_FLAG, F(allow_single), 0, 0, 1, T | E | S, 0, "",
      "run as 1 process in a multi-task SLURM job"},
     {"dry-run", OPT_FLAG, F(dry_run), 0, 0, 1, T, 0, "",
@@ -507,7 +507,8 @@ void cli_print_config(FILE *out, const ebm_config *cfg)
 static const char exit_text[] =
     "Exit status: 0 done; 1 error (one 'ebm_mpi: error:' line says what);\n"
     "75 stopped on request (SIGUSR1/SIGTERM), last.h5 written: run again with\n"
-    "--resume auto to continue.\n";
+    "--resume auto to continue. mpirun forwards SIGUSR1 and exits 75 too; after\n"
+    "SIGTERM it kills the ranks 1 s later and exits 1 (README: Exit status).\n";
 
 /* Prints `text` wrapped at 78 columns, every line after the first indented. */
 static void print_wrapped(FILE *out, const char *text, int indent)

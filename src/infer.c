@@ -18,8 +18,25 @@
 #include "io/rows_file.h"
 
 
-/* Seconds between progress lines of a long sample run. */
+/* Seconds between progress lines of a long sample or loglik run. */
 #define INFER_PROGRESS_SECONDS 10.0
+
+/* An AIS run's progress line on rank 0, at most every INFER_PROGRESS_SECONDS. */
+typedef struct {
+    int rank;
+    double start, last;
+} loglik_progress;
+
+static void print_loglik_progress(void *data, const char *stage, int done, int total)
+{
+    loglik_progress *lp = data;
+    const double now = timer_now();
+    if (lp->rank != 0 || now - lp->last < INFER_PROGRESS_SECONDS)
+        return;
+    lp->last = now;
+    printf("  loglik: %s, temperature %d of %d, %.0f s\n", stage, done, total, now - lp->start);
+    fflush(stdout);
+}
 
 static int split_index(const char *name)
 {
@@ -165,7 +182,10 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
         if (rc == 0 && cfg->loglik) {
             ais_loglik_result ll;
             const ais_model am = {m.shape, m.params, m.map, m.value_min, m.value_max};
-            rc = ais_loglik_run(ctx, &am, &shard, cfg->ais_steps, cfg->ais_chains, &ll, err);
+            loglik_progress lp = {ctx->rank, timer_now(), timer_now()};
+            const ais_progress progress = {print_loglik_progress, &lp};
+            rc = ais_loglik_run(ctx, &am, &shard, cfg->ais_steps, cfg->ais_chains, &progress,
+                                &ll, err);
             if (rc == 0 && ctx->rank == 0)
                 ais_loglik_print(stdout, &ll);
         }

@@ -13,10 +13,11 @@
 #include <unistd.h>
 
 /* Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), 0 when
- * it cannot be read. The command name (field 2) may hold spaces and ')', so
- * fields are counted from the last ')'. */
-static unsigned long long start_ticks(long pid)
+ * it cannot be read; *state gets field 3 ('?' unknown). The command name
+ * (field 2) may hold spaces and ')', so fields are counted from the last ')'. */
+static unsigned long long proc_stat(long pid, char *state)
 {
+    *state = '?';
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE *f = fopen(path, "r");
@@ -28,6 +29,8 @@ static unsigned long long start_ticks(long pid)
     const char *p = strrchr(buf, ')');
     if (!p)
         return 0;
+    if (p[1] == ' ' && p[2])
+        *state = p[2];
     /* After ")": field 3 (state) ... field 22. */
     int field = 2;
     for (p++; *p && field < 22; p++)
@@ -42,7 +45,8 @@ void dir_lock_self(dir_lock_holder *me, const char *job)
     if (gethostname(me->host, sizeof me->host - 1) != 0 || !me->host[0])
         snprintf(me->host, sizeof me->host, "unknown-host");
     me->pid = (long)getpid();
-    me->start_ticks = start_ticks(me->pid);
+    char state;
+    me->start_ticks = proc_stat(me->pid, &state);
     snprintf(me->job, sizeof me->job, "%s", job && job[0] ? job : "-");
     const time_t now = time(NULL);
     struct tm tm;
@@ -83,8 +87,13 @@ int dir_lock_holder_alive(const dir_lock_holder *h)
 {
     if (kill((pid_t)h->pid, 0) != 0 && errno == ESRCH)
         return 0;
-    /* A running PID: the holder's, unless it started at another time. */
-    const unsigned long long now = start_ticks(h->pid);
+    /* A PID in use: the holder's, unless it started at another time or has
+     * ended and waits to be reaped (a zombie: an aborted rank whose mpirun
+     * has just exited). */
+    char state;
+    const unsigned long long now = proc_stat(h->pid, &state);
+    if (state == 'Z' || state == 'X')
+        return 0;
     return !(h->start_ticks && now && now != h->start_ticks);
 }
 

@@ -250,6 +250,8 @@ static int anneal(const dist_ctx *ctx, ais_chains *c, const ais_params *p, const
     int failed_any = 0;
     const double target = p->leapfrog > 1 ? AIS_TARGET_ACCEPT_HMC : AIS_TARGET_ACCEPT_MALA;
     for (int t = 1; t <= T; t++) {
+        if (p->progress.fn)
+            p->progress.fn(p->progress.ctx, adapt ? "pilot" : "annealing", t, T);
         const double db = beta[t] - beta[t - 1];
         for (int64_t i = 0; i < c->n; i++)
             c->lw[i] -= db * c->e[i];
@@ -534,7 +536,8 @@ static int shard_log_density(const ais_energy *en, const ais_dequant *q,
 }
 
 int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *shard,
-                   int n_temps, int64_t n_chains, ais_loglik_result *res, ebm_err *err)
+                   int n_temps, int64_t n_chains, const ais_progress *progress,
+                   ais_loglik_result *res, ebm_err *err)
 {
     const double t0 = timer_now();
     memset(res, 0, sizeof *res);
@@ -552,6 +555,8 @@ int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *sh
     const ais_energy en = {model_energy_fn, &me, d, EBM_CHUNK_ROWS};
     ais_params p;
     ais_params_default(&p, n_temps, n_chains, q.lo, q.hi, AIS_SEED_LOGZ);
+    if (progress)
+        p.progress = *progress;
     rc = ais_log_z(ctx, &en, &p, &res->z, err);
 
     const int64_t n_total = shard->n_total;

@@ -29,6 +29,14 @@ typedef struct {
 
 typedef enum { AIS_SCHEDULE_SIGMOID = 0, AIS_SCHEDULE_GEOMETRIC = 1 } ais_schedule;
 
+/* Called after each temperature of the pilot ("pilot") and the main run
+ * ("annealing"), on every rank, so that a long run can say how far it is
+ * (the caller decides how often to print). fn NULL: nothing. */
+typedef struct {
+    void (*fn)(void *ctx, const char *stage, int done, int total);
+    void *ctx;
+} ais_progress;
+
 typedef struct {
     int n_temps;           /* T: beta_0 = 0 < beta_1 < ... < beta_T = 1 */
     ais_schedule schedule;
@@ -43,6 +51,7 @@ typedef struct {
     int64_t n_pilot;       /* chains of the step-size pilot run, over all ranks */
     float lo, hi;          /* the box [lo, hi]^d */
     uint64_t seed;
+    ais_progress progress;
 } ais_params;
 
 /* Defaults: sigmoid schedule, one reflected MALA transition per temperature
@@ -129,7 +138,8 @@ typedef struct {
  * fixed seeds), then the log-likelihood of each rank's shard (data units,
  * integer levels), gathered so every rank gets the result. */
 int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *shard,
-                   int n_temps, int64_t n_chains, ais_loglik_result *res, ebm_err *err);
+                   int n_temps, int64_t n_chains, const ais_progress *progress,
+                   ais_loglik_result *res, ebm_err *err);
 
 void ais_loglik_print(FILE *out, const ais_loglik_result *r);
 

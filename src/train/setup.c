@@ -54,10 +54,17 @@ static int own_out_dir(trainer *t, char *note, size_t len, ebm_err *err)
     dir_lock_self(&t->lock, t->run.job_id);
     EBM_TRY(dir_lock_take(cfg->out, &t->lock, cfg->break_lock, note, len, err));
     t->lock_held = 1;
-    if (cfg->resume[0])
-        return 0;
     static const char *const files[] = {"last.h5", "best.h5", "metrics.h5"};
     char path[EBM_PATH_LEN + 32];
+    /* A run killed while writing (SIGKILL, a lost node) leaves its temporary
+     * file; holding the lock, no other run is writing it now. */
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s.tmp", cfg->out, files[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return ebm_fail(err, "cannot remove the stale '%s': %s", path, strerror(errno));
+    }
+    if (cfg->resume[0])
+        return 0;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", cfg->out, files[i]);
         if (access(path, F_OK) != 0)

@@ -117,6 +117,25 @@ static double quadratic_log_z(const test_energy *t, double lo, double hi)
     return s;
 }
 
+/* Counts ais_progress calls per stage and checks their order. */
+typedef struct {
+    int pilot, annealing, last_done, out_of_order;
+} progress_count;
+
+static void count_progress(void *data, const char *stage, int done, int total)
+{
+    progress_count *c = data;
+    const int annealing = strcmp(stage, "annealing") == 0;
+    if (annealing) {
+        c->annealing++;
+        if (done != c->last_done + 1 || done > total)
+            c->out_of_order++;
+        c->last_done = done;
+    } else {
+        c->pilot++;
+    }
+}
+
 static void linear_energy(test_energy *t)
 {
     memset(t, 0, sizeof *t);
@@ -404,8 +423,15 @@ static void check_uniform_model(int map_to_box)
     const data_shard shard = {N, 0, N, D, images, labels};
     ais_loglik_result r;
     ebm_err err = {0};
-    if (ais_loglik_run(test_ctx(), &m, &shard, 20, 8, &r, &err))
+    progress_count count = {0};
+    const ais_progress progress = {count_progress, &count};
+    if (ais_loglik_run(test_ctx(), &m, &shard, 20, 8, &progress, &r, &err))
         fail_msg("ais_loglik_run: %s", err.msg);
+    /* Progress: every temperature of the main run, in order, to the last. */
+    assert_int_equal(count.annealing, 20);
+    assert_int_equal(count.last_done, 20);
+    assert_true(count.pilot > 0);
+    assert_int_equal(count.out_of_order, 0);
     print_message("uniform model (map %d): log Z %.6f, log p %.9f (exact %.9f), %.6f bits/dim\n",
                   map_to_box, r.z.log_z, r.logp_disc, -D * log(17.0), r.bits_per_dim);
     assert_true(fabs(r.z.log_z - (log((double)K) + r.z.log_z0)) < 1e-5);
@@ -447,7 +473,7 @@ static void test_ais_loglik_run_rejects_non_integer_pixels(void **state)
     const data_shard shard = {2, 0, 2, D, images, labels};
     ais_loglik_result r;
     ebm_err err = {0};
-    assert_int_equal(ais_loglik_run(test_ctx(), &m, &shard, 5, 4, &r, &err), -1);
+    assert_int_equal(ais_loglik_run(test_ctx(), &m, &shard, 5, 4, NULL, &r, &err), -1);
     assert_non_null(strstr(err.msg, "pixel 1 of example 1 is 2.5"));
     free((float *)m.params);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -101,6 +102,28 @@ static void test_dir_lock_alive_tells_a_gone_or_reused_pid(void **state)
     dir_lock_holder gone = me;
     gone.pid = gone_pid();
     assert_int_equal(dir_lock_holder_alive(&gone), 0);
+    /* A child that has exited but is not reaped yet (a zombie, as an aborted
+     * rank is for a moment): its PID still answers kill(pid, 0). */
+    const pid_t zombie = fork();
+    assert_true(zombie >= 0);
+    if (zombie == 0)
+        _exit(0);
+    char path[64], buf[512] = "";
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)zombie);
+    for (int i = 0; i < 500 && !strstr(buf, ") Z "); i++) {
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+        fclose(f);
+        if (!strstr(buf, ") Z "))
+            nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    assert_non_null(strstr(buf, ") Z "));
+    dir_lock_holder z = me;
+    z.pid = (long)zombie, z.start_ticks = 0;
+    assert_int_equal(dir_lock_holder_alive(&z), 0);
+    int status;
+    assert_int_equal(waitpid(zombie, &status, 0), zombie);
 }
 
 static void test_dir_lock_judge_policy(void **state)
