@@ -31,12 +31,12 @@ wait_for_lock() {
 }
 
 # 1. Two runs at once.
-"$here/mpirun.sh" 2 "$bin" "${train[@]}" --epochs 20 --out "$out" >"$work/a.txt" 2>&1 &
+"$here/mpirun.sh" 2 "$bin" "${train[@]}" --epochs 10 --out "$out" >"$work/a.txt" 2>&1 &
 a=$!
 wait_for_lock
 holder_pid=$(sed -n 's/^pid //p' "$lock")
 "$here/expect_error.sh" "^ebm_mpi: error: --out '$out' is in use by another run: host $(hostname), pid $holder_pid, .*started .*Wait for it to end or use another --out" \
-    "$here/mpirun.sh" 2 "$bin" "${train[@]}" --epochs 20 --out "$out" --resume auto ||
+    "$here/mpirun.sh" 2 "$bin" "${train[@]}" --epochs 10 --out "$out" --resume auto ||
     fail "the second run into a busy --out was not refused as expected"
 wait "$a" || { cat "$work/a.txt"; fail "the first run did not end normally"; }
 [ -e "$lock" ] && fail "the lock outlived its run"
