@@ -56,6 +56,8 @@ static const cli_option options[] = {
     {"split", OPT_SPLIT, F(split), sizeof(((ebm_config *)0)->split), 0, 0, E, 0,
      "train|val|test", "split to evaluate"},
     {"dump", STR(dump), 0, 0, E, 0, "F", "write per-example logits and energies to F"},
+    {"ood", STR(ood), 0, 0, E, 0, "F|uniform|shuffled",
+     "AUROC of telling the split from F's inputs"},
     {"loglik", OPT_FLAG, F(loglik), 0, 0, 1, E, 0, "",
      "also the log-likelihood by AIS (docs/loglik.md)"},
     {"ais-steps", OPT_INT, F(ais_steps), 0, 1, 1e7, E, 0, "N", "AIS temperatures"},
@@ -277,6 +279,8 @@ static int check_paths(const ebm_config *cfg, ebm_err *err)
         return 0;
     case CMD_EVAL:
         EBM_TRY(path_fits("ckpt", cfg->ckpt, "", err));
+        if (strcmp(cfg->ood, "uniform") != 0 && strcmp(cfg->ood, "shuffled") != 0)
+            EBM_TRY(path_fits("ood", cfg->ood, "", err));
         return ebm_pass(err, path_fits("dump", cfg->dump, ".tmp", err));
     case CMD_SAMPLE:
         EBM_TRY(path_fits("ckpt", cfg->ckpt, "", err));

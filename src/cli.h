@@ -39,6 +39,7 @@ typedef struct {
     int map_inputs, clamp_chains, select_by_error;
     /* eval / sample */
     char ckpt[EBM_PATH_LEN], split[8], dump[EBM_PATH_LEN], samples_out[EBM_PATH_LEN];
+    char ood[EBM_PATH_LEN]; /* eval: a data file, "uniform" or "shuffled" ("": none) */
     int n_samples, class_label, sample_steps;
     int from_chains; /* sample: start from the checkpoint's /sampler/chains */
     /* eval --loglik: AIS temperatures and chains over all ranks (docs/loglik.md) */

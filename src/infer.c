@@ -10,6 +10,7 @@
 #include "core/data.h"
 #include "ebm/eval.h"
 #include "ebm/langevin.h"
+#include "ebm/ood.h"
 #include "num/model.h"
 #include "core/rng.h"
 #include "core/shard.h"
@@ -125,6 +126,162 @@ static int write_dump(const dist_ctx *ctx, const ebm_config *cfg, const run_info
     return ebm_pass(err, rc);
 }
 
+/* The two scores of each of n examples from their logits: the energy score
+ * -E(x) = logsumexp f(x) (the joint model's density, up to log Z) and the
+ * classifier's max softmax probability. */
+static void ood_scores(const float *logits, int64_t n, int k, double *energy_score,
+                       double *max_softmax)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const float *row = logits + i * k;
+        const float lse = model_logsumexp(row, k);
+        energy_score[i] = lse;
+        max_softmax[i] = exp((double)row[model_argmax(row, k)] - lse);
+    }
+}
+
+/* Collective. Both scores of this rank's n examples, gathered on rank 0 into
+ * all[2][n_total] (in global order; shards are contiguous and in rank order). */
+static int gather_scores(const dist_ctx *ctx, const float *logits, int64_t n, int64_t n_total,
+                         int k, double *all, ebm_err *err)
+{
+    const int64_t max_local = (n_total + ctx->size - 1) / ctx->size;
+    double *mine = ebm_calloc((size_t)(2 * max_local + 1), sizeof(double), "scores", err);
+    double *every = ctx->rank == 0 && mine
+                        ? ebm_calloc((size_t)ctx->size * (2 * max_local + 1), sizeof(double),
+                                     "scores", err)
+                        : NULL;
+    int rc = dist_agree(ctx, mine && (ctx->rank != 0 || every) ? 0 : -1, err);
+    if (rc == 0) {
+        mine[0] = (double)n;
+        ood_scores(logits, n, k, mine + 1, mine + 1 + max_local);
+        rc = dist_gather_bytes(ctx, mine, (2 * max_local + 1) * sizeof(double), every, 0, err);
+    }
+    if (rc == 0 && ctx->rank == 0) {
+        int64_t at = 0;
+        for (int r = 0; r < ctx->size; r++) {
+            const double *part = every + (size_t)r * (2 * max_local + 1);
+            const int64_t m = (int64_t)part[0];
+            for (int64_t i = 0; i < m && at + i < n_total; i++) {
+                all[at + i] = part[1 + i];
+                all[n_total + at + i] = part[1 + max_local + i];
+            }
+            at += m;
+        }
+    }
+    free(every);
+    free(mine);
+    return ebm_pass(err, rc);
+}
+
+/* Collective. eval --ood's inputs (this rank's rows of them), made or read
+ * before anything is printed, so that a bad --ood file is the one line. */
+static int ood_inputs(const dist_ctx *ctx, const ebm_config *cfg, const ckpt_model *m,
+                      const data_shard *split, ebm_rng *rng, data_shard *out, ebm_err *err)
+{
+    const int d = m->shape.d;
+    const int synthetic_uniform = strcmp(cfg->ood, "uniform") == 0;
+    const int synthetic_shuffled = strcmp(cfg->ood, "shuffled") == 0;
+    data_shard o = {0};
+    int rc = 0;
+    if (synthetic_uniform || synthetic_shuffled) {
+        rc = data_shard_alloc(&o, split->n_total, split->offset, split->n, d, err);
+        if (rc == 0 && synthetic_uniform)
+            ood_uniform(o.images, o.n, d, (float)m->value_min, (float)m->value_max, rng);
+        if (rc == 0 && synthetic_shuffled) {
+            memcpy(o.images, split->images, (size_t)o.n * d * sizeof(float));
+            ood_shuffle_rows(o.images, o.n, d, rng);
+        }
+        rc = dist_agree(ctx, rc, err);
+    } else {
+        data_file *file = NULL;
+        data_info info;
+        rc = data_file_open(ctx, cfg->ood, &file, &info, err);
+        const int s = split_index(cfg->split);
+        if (rc == 0 && (info.d != d || info.value_min != m->value_min ||
+                        info.value_max != m->value_max))
+            rc = ebm_fail(err,
+                          "--ood '%s' (%d pixels in [%g, %g]) does not match checkpoint '%s' "
+                          "(%d inputs in [%g, %g])",
+                          cfg->ood, info.d, info.value_min, info.value_max, cfg->ckpt, d,
+                          m->value_min, m->value_max);
+        if (rc == 0 && info.n[s] == 0)
+            rc = ebm_fail(err, "--ood '%s' has no %s examples", cfg->ood, cfg->split);
+        if (rc == 0) {
+            int64_t off, n;
+            shard_range(info.n[s], ctx->size, ctx->rank, &off, &n);
+            rc = data_shard_alloc(&o, info.n[s], off, n, d, err);
+            rc = dist_agree(ctx, rc, err);
+            if (rc == 0)
+                rc = data_file_read(file, s, &o, err);
+            if (rc == 0)
+                rc = data_validate(&o, &info, cfg->ood, cfg->split, err);
+            /* Its labels may be of another set of classes: not used. */
+            if (rc == 0)
+                memset(o.labels, 0, (size_t)o.n * sizeof(int32_t));
+        }
+        rc = dist_agree(ctx, rc, err);
+        data_file_close(file);
+    }
+    *out = o;
+    return ebm_pass(err, rc);
+}
+
+/* Collective. eval --ood's figures: the logits of its inputs, and on rank 0
+ * the AUROC of both scores against the split's. */
+static int ood_report(const dist_ctx *ctx, const ebm_config *cfg, const ckpt_model *m,
+                      evaluator *ev, const data_shard *split, const float *split_logits,
+                      const data_shard *ood, ebm_rng *rng, ebm_err *err)
+{
+    const int k = m->shape.k;
+    const data_shard o = *ood;
+    const int synthetic_uniform = strcmp(cfg->ood, "uniform") == 0;
+    const int synthetic_shuffled = strcmp(cfg->ood, "shuffled") == 0;
+    int rc = 0;
+    float *o_logits = NULL;
+    double *in_all = NULL, *out_all = NULL;
+    if (rc == 0) {
+        o_logits = ebm_calloc((size_t)(o.n > 0 ? o.n : 1) * k, sizeof(float), "logits", err);
+        if (ctx->rank == 0) {
+            in_all = ebm_calloc((size_t)split->n_total * 2, sizeof(double), "scores", err);
+            out_all = ebm_calloc((size_t)o.n_total * 2, sizeof(double), "scores", err);
+        }
+        rc = dist_agree(ctx, o_logits && (ctx->rank != 0 || (in_all && out_all)) ? 0 : -1, err);
+    }
+    if (rc == 0) {
+        eval_result r;
+        rc = evaluator_run_keep(ev, ctx, m->params, &o, &m->map, 0.0f, 0.0f, rng, o_logits, &r,
+                                err);
+    }
+    if (rc == 0)
+        rc = gather_scores(ctx, split_logits, split->n, split->n_total, k, in_all, err);
+    if (rc == 0)
+        rc = gather_scores(ctx, o_logits, o.n, o.n_total, k, out_all, err);
+    double auc_energy = 0.0, auc_msp = 0.0;
+    if (rc == 0 && ctx->rank == 0) {
+        rc = ood_auroc(in_all, split->n_total, out_all, o.n_total, &auc_energy, err);
+        if (rc == 0)
+            rc = ood_auroc(in_all + split->n_total, split->n_total, out_all + o.n_total,
+                           o.n_total, &auc_msp, err);
+    }
+    rc = dist_agree(ctx, rc, err);
+    if (rc == 0 && ctx->rank == 0) {
+        printf("  out-of-distribution: %s (%lld inputs) against the %s split (%lld)\n",
+               synthetic_uniform    ? "uniform noise in the data range"
+               : synthetic_shuffled ? "the split's images with their pixels shuffled"
+                                    : cfg->ood,
+               (long long)o.n_total, cfg->split, (long long)split->n_total);
+        printf("    AUROC: energy score -E(x) %.4f, max softmax %.4f (0.5: chance, 1: every "
+               "input told apart)\n",
+               auc_energy, auc_msp);
+        fflush(stdout);
+    }
+    free(in_all);
+    free(out_all);
+    free(o_logits);
+    return ebm_pass(err, rc);
+}
+
 int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
                    ebm_err *err)
 {
@@ -151,7 +308,7 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
         int64_t off, n;
         shard_range(info.n[split], ctx->size, ctx->rank, &off, &n);
         rc = data_shard_alloc(&shard, info.n[split], off, n, info.d, err);
-        if (rc == 0 && cfg->dump[0])
+        if (rc == 0 && (cfg->dump[0] || cfg->ood[0]))
             rc = (logits = ebm_calloc((size_t)n * info.k, sizeof(float), "logits", err)) ? 0 : -1;
         const langevin_params lp = model_langevin(&m, m.langevin_steps, -1);
         if (rc == 0)
@@ -164,6 +321,11 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
         rc = dist_agree(ctx, rc, err);
     }
     data_file_close(file);
+    data_shard ood = {0};
+    ebm_rng ood_rng;
+    rng_derive(&ood_rng, 0x6f6f6431ULL, RNG_RANK, 0, ctx->rank); /* fixed: same figures */
+    if (rc == 0 && cfg->ood[0])
+        rc = ood_inputs(ctx, cfg, &m, &shard, &ood_rng, &ood, err);
     if (rc == 0) {
         ebm_rng rng;
         /* Fixed streams: the same checkpoint gives the same figures. */
@@ -178,6 +340,8 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
             if (rc == 0 && ctx->rank == 0)
                 printf("  wrote %s\n", cfg->dump);
         }
+        if (rc == 0 && cfg->ood[0])
+            rc = ood_report(ctx, cfg, &m, &ev, &shard, logits, &ood, &ood_rng, err);
         /* --loglik: AIS on the checkpoint's box, then this split (src/ais.c). */
         if (rc == 0 && cfg->loglik) {
             ais_loglik_result ll;
@@ -193,6 +357,7 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
     free(logits);
     evaluator_free(&ev);
     data_shard_free(&shard);
+    data_shard_free(&ood);
     ckpt_model_free(&m);
     return ebm_pass(err, rc);
 }
