@@ -112,6 +112,7 @@ static int write_attributes(h5file *f, const ckpt_state *st, ebm_err *err)
     } ints[] = {
         {"epoch", pr->epoch},          {"step_in_epoch", pr->step},
         {"global_step", pr->global_step}, {"skipped_steps", pr->skipped_total},
+        {"rollbacks", pr->rollbacks},
         {"best_epoch", pr->best_epoch}, {"height", st->height},
         {"width", st->width},
     };
@@ -444,7 +445,8 @@ static int check_data_checksum(h5file *f, const char *path, const run_info *run,
 }
 
 /* Where training stood, from the root attributes. */
-static int read_progress(h5file *f, ckpt_resume *r, double *step_in_epoch, ebm_err *err)
+static int read_progress(h5file *f, int version, ckpt_resume *r, double *step_in_epoch,
+                         ebm_err *err)
 {
     double world = 0, epoch = 0, global_step = 0, best_epoch = 0, skipped = 0;
     train_progress *pr = &r->progress;
@@ -476,6 +478,13 @@ static int read_progress(h5file *f, ckpt_resume *r, double *step_in_epoch, ebm_e
     pr->global_step = (int64_t)global_step;
     pr->best_epoch = (int)best_epoch;
     pr->skipped_total = (int64_t)skipped;
+    /* Format 3 counts rollbacks; older files had none. */
+    if (version >= 3) {
+        double rollbacks = 0;
+        EBM_TRY(h5file_attr_read_double(f, "/", "rollbacks", &rollbacks, err));
+        EBM_TRY(check_whole(path, "rollbacks", rollbacks, 0, EBM_MAX_ROLLBACKS, err));
+        pr->rollbacks = (int)rollbacks;
+    }
     return 0;
 }
 
@@ -563,7 +572,7 @@ static int read_resume_contents(const dist_ctx *ctx, h5file *f, const char *path
     double step_in_epoch = 0;
     EBM_TRY(compare_hyperparameters(f, path, cfg, err));
     EBM_TRY(check_data_checksum(f, path, run, err));
-    EBM_TRY(read_progress(f, r, &step_in_epoch, err));
+    EBM_TRY(read_progress(f, version, r, &step_in_epoch, err));
     r->same_world = r->world_size == ctx->size;
     if (read_layers(ctx, f, "/model/layer%d", shape, r->params, 1, NULL) ||
         read_layers(ctx, f, "/optimizer/layer%d/exp_avg", shape, r->exp_avg, 0, NULL) ||

@@ -17,8 +17,12 @@
 #include "par/dist.h"
 
 /* 2: /metrics gained the time_* columns, the root the run record's
- * command_line and hosts. Every earlier version is still read. */
-#define EBM_CKPT_FORMAT_VERSION 2
+ * command_line and hosts. 3: the root attribute rollbacks and the /metrics
+ * column of the same name. Every earlier version is still read. */
+#define EBM_CKPT_FORMAT_VERSION 3
+
+/* Rollbacks after which a diverging run stops with an error instead. */
+#define EBM_MAX_ROLLBACKS 5
 
 /* Versions and identity of this run, stored as checkpoint attributes. */
 typedef struct {

@@ -40,6 +40,7 @@ static void read_environment(environment *env)
     snprintf(env->job_id, sizeof env->job_id, "%s", job ? job : "");
     env->fault.stop_at_step = env_number("EBM_MPI_FAULT_STOP_AT_STEP", 0);
     env->fault.kill_at_checkpoint = env_number("EBM_MPI_FAULT_KILL_AT_CHECKPOINT", 0);
+    env->fault.diverge_at_step = env_number("EBM_MPI_FAULT_DIVERGE_AT_STEP", 0);
 }
 
 /* The shipped digits file: ../share/ebm_mpi/digits.h5 next to the binary, in

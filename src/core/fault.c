@@ -18,6 +18,12 @@ int fault_stop_at_step(int64_t step)
     return configured.stop_at_step > 0 && step == configured.stop_at_step;
 }
 
+double fault_lr_factor(int64_t step, int rollbacks)
+{
+    const int64_t at = configured.diverge_at_step;
+    return at > 0 && rollbacks == 0 && step >= at && step < at + 5 ? 1e4 : 1.0;
+}
+
 void fault_checkpoint_midway(int rank)
 {
     /* Every rank counts, so the count means "the N-th checkpoint" everywhere. */

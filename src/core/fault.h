@@ -18,12 +18,20 @@ typedef struct {
     /* EBM_MPI_FAULT_KILL_AT_CHECKPOINT=N: rank 0 kills itself (SIGKILL)
      * half-way through writing its N-th checkpoint (0: never). */
     int64_t kill_at_checkpoint;
+    /* EBM_MPI_FAULT_DIVERGE_AT_STEP=N: global steps N to N+4 run with 10^4
+     * times the learning rate, until the first rollback (0: never): a
+     * divergence forced through the real detector. */
+    int64_t diverge_at_step;
 } fault_config;
 
 void fault_configure(const fault_config *cfg);
 
 /* Whether a stop is to be injected into global step `step`. */
 int fault_stop_at_step(int64_t step);
+
+/* The factor on the learning rate of global step `step` (1 unless forced to
+ * diverge; `rollbacks` so far). */
+double fault_lr_factor(int64_t step, int rollbacks);
 
 /* Inside a checkpoint write, after its first datasets: counts checkpoints and
  * SIGKILLs the calling process on rank 0 at the configured one. */

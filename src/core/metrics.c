@@ -47,6 +47,10 @@ static const metrics_column columns[] = {
      2},
     {"time_slowest_rank", offsetof(metrics_row, time_slowest_rank),
      "the rank with the most seconds of sampling + forward/backward in the epoch", 2},
+    {"rollbacks", offsetof(metrics_row, rollbacks),
+     "rollbacks so far: times a diverging step sent training back to the start of its "
+     "epoch (rollback.h5) with fresh random streams",
+     3},
 };
 
 const metrics_column *metrics_columns(size_t *count)

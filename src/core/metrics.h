@@ -21,6 +21,8 @@ typedef struct {
     double time[PHASE_EPOCH_COUNT][3];
     double time_wait_mean;    /* mean over ranks of the collectives' time past the fastest rank's */
     double time_slowest_rank; /* the rank with the most sampling + forward/backward seconds */
+    /* Since format 3: rollbacks after a divergence so far (core/diverge.h) */
+    double rollbacks;
 } metrics_row;
 
 typedef struct {
@@ -59,6 +61,7 @@ typedef struct {
     int skipped_in_a_row;
     int best_epoch; /* 0: none yet */
     double best_val_error, best_val_loss;
+    int rollbacks; /* times training went back to an epoch's start (core/diverge.h) */
 } train_progress;
 
 #endif

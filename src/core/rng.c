@@ -80,6 +80,9 @@ void rng_derive(ebm_rng *rng, uint64_t seed, rng_purpose purpose, int64_t index,
     case RNG_ITEM:
         rng_seed(rng, rng_subseed(seed, (uint64_t)index), 0);
         return;
+    case RNG_ROLLBACK:
+        rng_seed(rng, rng_subseed(seed, 0x726F6C6C6261636BULL ^ (uint64_t)index), own);
+        return;
     }
 }
 

@@ -27,6 +27,7 @@ typedef enum {
                     global step) */
     RNG_ITEM,    /* item `index`'s own stream, whichever rank holds it (AIS chains,
                     dequantisation): results do not depend on the split over ranks */
+    RNG_ROLLBACK, /* a rank's stream after the `index`-th rollback (core/diverge.h) */
 } rng_purpose;
 
 /* A seed of its own for a part of a computation (`salt` names it, e.g. the

@@ -17,7 +17,7 @@
 
 /* 1: no format_version attribute, columns extended in place (ebm_mpi 0.1.0);
  * 2: written whole, the time_* columns, the run record. */
-#define METRICS_FORMAT_VERSION 2
+#define METRICS_FORMAT_VERSION 3
 
 /* Collective. Writes `path` with rows[0, n_rows) and the attributes. */
 int metrics_file_write(const dist_ctx *ctx, const char *path, const metrics_row *rows,

@@ -2,11 +2,14 @@
  * step one allreduce of gradient sums + status, Adamax on rank 0, broadcast
  * (docs/design.md section 2). */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/diverge.h"
 #include "core/fault.h"
 #include "core/timer.h"
 #include "io/metrics_file.h"
@@ -147,7 +150,8 @@ static int64_t position_after(const shard_plan *plan, int rank, int steps)
 static int update(trainer *t, const float *status, double *mark, ebm_err *err)
 {
     const size_t np = t->shape.n_params;
-    const adamax_config adam = {t->cfg->lr, 0.9, 0.999, 1e-8};
+    const double lr = t->cfg->lr * fault_lr_factor(t->progress.global_step, t->progress.rollbacks);
+    const adamax_config adam = {lr, 0.9, 0.999, 1e-8};
     if (t->ctx->rank == 0) {
         const float inv = 1.0f / status[EPOCH_COUNT];
         for (size_t i = 0; i < np; i++)
@@ -162,9 +166,76 @@ static int update(trainer *t, const float *status, double *mark, ebm_err *err)
     return 0;
 }
 
+/* Collective. A step ran away (`why`): training goes back to the start of
+ * this epoch, the state rollback.h5 holds (written at the last epoch end),
+ * with fresh random streams for every rank (so the chains and the data
+ * order differ from the attempt that diverged), and counts it. Every rank
+ * decides alike (the step's reduced figures); the counter travels in the
+ * checkpoints, so a resumed run rolls back exactly as an uninterrupted one. */
+static int roll_back(trainer *t, const char *why, ebm_err *err)
+{
+    const dist_ctx *ctx = t->ctx;
+    const ebm_config *cfg = t->cfg;
+    const train_progress was = t->progress;
+    const int count = was.rollbacks + 1;
+    if (count > EBM_MAX_ROLLBACKS)
+        return ebm_fail(err,
+                        "training diverged again (%s, epoch %d step %d) after %d rollbacks; "
+                        "%s/best.h5 and last.h5 keep the last good state. Try a smaller --lr "
+                        "or --step-size",
+                        why, was.epoch + 1, was.step, EBM_MAX_ROLLBACKS, cfg->out);
+    char path[EBM_PATH_LEN + 32];
+    snprintf(path, sizeof path, "%s/rollback.h5", cfg->out);
+    int same_world = 0, world_size = 0;
+    if (trainer_load(t, path, &same_world, &world_size, err)) {
+        char cause[EBM_ERR_LEN];
+        snprintf(cause, sizeof cause, "%s", err->msg);
+        return ebm_fail(err,
+                        "training diverged (%s, epoch %d step %d) and its rollback point "
+                        "cannot be read: %s",
+                        why, was.epoch + 1, was.step, cause);
+    }
+    if (t->progress.epoch != was.epoch || t->progress.step != 0 || !same_world)
+        return ebm_fail(err,
+                        "training diverged (%s, epoch %d) and '%s' is not the start of that "
+                        "epoch (it holds epoch %d, step %d, %d ranks)",
+                        why, was.epoch + 1, path, t->progress.epoch, t->progress.step,
+                        world_size);
+    t->progress.rollbacks = count;
+    rng_derive(&t->rng, (uint64_t)cfg->seed, RNG_ROLLBACK, count, ctx->rank);
+    if (ctx->rank == 0) {
+        printf("  epoch %d step %d: %s: rolled back to the start of epoch %d (rollback %d of "
+               "at most %d), fresh random streams\n",
+               was.epoch + 1, was.step, why, was.epoch + 1, count, EBM_MAX_ROLLBACKS);
+        fflush(stdout);
+    }
+    return 0;
+}
+
+/* Collective. <out>/rollback.h5 becomes the epoch-end last.h5 just written
+ * (a hard link: no copy, and the next last.h5 replaces its name, not its
+ * contents), the state a divergence in the next epoch goes back to. */
+static int set_rollback_point(trainer *t, ebm_err *err)
+{
+    char last[EBM_PATH_LEN + 32], point[EBM_PATH_LEN + 32], tmp[EBM_PATH_LEN + 40];
+    snprintf(last, sizeof last, "%s/last.h5", t->cfg->out);
+    snprintf(point, sizeof point, "%s/rollback.h5", t->cfg->out);
+    snprintf(tmp, sizeof tmp, "%s/rollback.h5.tmp", t->cfg->out);
+    int rc = 0;
+    if (t->ctx->rank == 0) {
+        unlink(tmp);
+        if (link(last, tmp) != 0 || rename(tmp, point) != 0) {
+            rc = ebm_fail(err, "cannot make '%s' from '%s': %s", point, last, strerror(errno));
+            unlink(tmp);
+        }
+    }
+    return ebm_pass(err, dist_agree(t->ctx, rc, err));
+}
+
 /* Runs the rest of the current epoch's steps; sets *stopped after writing
- * last.h5 on a stop request. */
-static int run_steps(trainer *t, int *stopped, ebm_err *err)
+ * last.h5 on a stop request, *rolled_back after going back to the epoch's
+ * start. */
+static int run_steps(trainer *t, int *stopped, int *rolled_back, ebm_err *err)
 {
     const dist_ctx *ctx = t->ctx;
     const ebm_config *cfg = t->cfg;
@@ -173,6 +244,8 @@ static int run_steps(trainer *t, int *stopped, ebm_err *err)
     const double t_epoch = timer_now();
     double last_progress = t_epoch;
     int64_t pos = position_after(&t->plan, ctx->rank, pr->step);
+    const diverge_bounds bounds =
+        diverge_bounds_from(t->history, pr->epoch, cfg->gen_weight > 0);
     while (pr->step < t->plan.n_steps) {
         const int c = shard_count(&t->plan, pr->step, ctx->rank);
         double mark = timer_now();
@@ -191,6 +264,15 @@ static int run_steps(trainer *t, int *stopped, ebm_err *err)
         pr->global_step++;
         /* Every rank holds the same reduced vector, so every rank takes the
          * same decision without another message. */
+        const double n_step = status[EPOCH_COUNT] > 0 ? status[EPOCH_COUNT] : 1;
+        char why[160];
+        if (status[ST_NONFINITE] == 0 &&
+            diverge_check(&bounds, status[EPOCH_LOSS] / n_step, status[EPOCH_E_DATA] / n_step,
+                          status[EPOCH_E_SAMPLE] / n_step, why, sizeof why)) {
+            EBM_TRY(roll_back(t, why, err));
+            *rolled_back = 1;
+            return 0;
+        }
         if (status[ST_NONFINITE] > 0 || !all_finite(t->grad, np)) {
             pr->skipped_epoch++, pr->skipped_total++;
             if (++pr->skipped_in_a_row >= EBM_MAX_SKIPPED_IN_A_ROW)
@@ -286,6 +368,7 @@ static int end_epoch(trainer *t, double train_seconds, ebm_err *err)
         .time_wait_mean = (mmm[2 + PHASE_REDUCE][1] - mmm[2 + PHASE_REDUCE][0]) +
                           (mmm[2 + PHASE_BCAST][1] - mmm[2 + PHASE_BCAST][0]),
         .time_slowest_rank = slowest_rank,
+        .rollbacks = pr->rollbacks,
     };
     for (int p = 0; p < PHASE_EPOCH_COUNT; p++)
         for (int j = 0; j < 3; j++)
@@ -307,6 +390,7 @@ static int end_epoch(trainer *t, double train_seconds, ebm_err *err)
     if (better)
         EBM_TRY(write_checkpoint(t, "best.h5", err));
     EBM_TRY(write_checkpoint(t, "last.h5", err));
+    EBM_TRY(set_rollback_point(t, err));
     trainer_lap(t, PHASE_CHECKPOINT, &mark);
     return 0;
 }
@@ -321,8 +405,9 @@ int train_loop(trainer *t, train_outcome *outcome, ebm_err *err)
         if (t->progress.step == 0)
             rng_shuffle(&t->rng, t->order, (size_t)t->split[SPLIT_TRAIN].n);
         const double t_epoch = timer_now();
-        EBM_TRY(run_steps(t, &stopped, err));
-        if (!stopped)
+        int rolled_back = 0;
+        EBM_TRY(run_steps(t, &stopped, &rolled_back, err));
+        if (!stopped && !rolled_back)
             EBM_TRY(end_epoch(t, timer_now() - t_epoch, err));
     }
     if (stopped)

@@ -63,13 +63,16 @@ void trainer_print_epoch(const trainer *t, const metrics_row *row, int better)
     const train_progress *pr = &t->progress;
     if (t->ctx->rank != 0)
         return;
+    char rolled[32] = "";
+    if (pr->rollbacks > 0)
+        snprintf(rolled, sizeof rolled, "  rollbacks %d", pr->rollbacks);
     printf("epoch %3d/%d  train loss %.4f err %5.2f%%  val loss %.4f err %5.2f%%  "
-           "gen %+.4f  E(x) %.2f E(x~) %.2f  %.2fs  %.0f ex/s  comm %.0f%%%s%s\n",
+           "gen %+.4f  E(x) %.2f E(x~) %.2f  %.2fs  %.0f ex/s  comm %.0f%%%s%s%s\n",
            pr->epoch + 1, t->cfg->epochs, row->train_loss, 100.0 * row->train_error,
            row->val_loss, 100.0 * row->val_error, row->val_gen, row->energy_data,
            row->energy_sample, row->wall_seconds, row->examples_per_second,
            100.0 * row->comm_mean / (row->comm_mean + row->compute_mean + 1e-12),
-           pr->skipped_epoch ? "  (skipped steps)" : "", better ? "  *best" : "");
+           pr->skipped_epoch ? "  (skipped steps)" : "", rolled, better ? "  *best" : "");
     fflush(stdout);
 }
 
@@ -171,10 +174,10 @@ int train_report(trainer *t, ebm_err *err)
     } else if (rc == 0 && ctx->rank == 0) {
         const train_progress *pr = &t->progress;
         printf("done in %.1fs: %lld steps (%lld skipped). best.h5 = epoch %d: val error "
-               "%.2f%%, test error %.2f%% (test loss %.4f, %lld examples)\n",
+               "%.2f%%, test error %.2f%% (test loss %.4f, %lld examples)%s\n",
                seconds, (long long)pr->global_step, (long long)pr->skipped_total,
                pr->best_epoch, 100.0 * pr->best_val_error, 100.0 * test.error, test.loss,
-               (long long)test.n);
+               (long long)test.n, pr->rollbacks ? "; rolled back after a divergence" : "");
         fflush(stdout);
     }
     ckpt_model_free(&best);

@@ -54,7 +54,7 @@ static int own_out_dir(trainer *t, char *note, size_t len, ebm_err *err)
     dir_lock_self(&t->lock, t->run.job_id);
     EBM_TRY(dir_lock_take(cfg->out, &t->lock, cfg->break_lock, note, len, err));
     t->lock_held = 1;
-    static const char *const files[] = {"last.h5", "best.h5", "metrics.h5"};
+    static const char *const files[] = {"last.h5", "best.h5", "metrics.h5", "rollback.h5"};
     char path[EBM_PATH_LEN + 32];
     /* A run killed while writing (SIGKILL, a lost node) leaves its temporary
      * file; holding the lock, no other run is writing it now. */
@@ -257,6 +257,29 @@ static int resume(trainer *t, char *note, size_t len, ebm_err *err)
     } else {
         snprintf(path, sizeof path, "%s", cfg->resume);
     }
+    int same_world = 0, world_size = 0;
+    EBM_TRY(trainer_load(t, path, &same_world, &world_size, err));
+    int used = snprintf(note, len, "  resumed from %s: %d epoch(s) done", path,
+                        t->progress.epoch);
+    if (t->progress.step > 0 && used < (int)len)
+        used += snprintf(note + used, len - used, ", continuing after step %d/%d of epoch %d",
+                         t->progress.step, t->plan.n_steps, t->progress.epoch + 1);
+    if (used < (int)len)
+        used += snprintf(note + used, len - used, ", global step %lld",
+                         (long long)t->progress.global_step);
+    if (t->progress.rollbacks > 0 && used < (int)len)
+        used += snprintf(note + used, len - used, ", %d rollback(s)", t->progress.rollbacks);
+    if (!same_world && used < (int)len)
+        snprintf(note + used, len - used,
+                 " (written by %d ranks: chains re-sharded over %d, epoch restarted)",
+                 world_size, ctx->size);
+    return 0;
+}
+
+int trainer_load(trainer *t, const char *path, int *same_world, int *world_size, ebm_err *err)
+{
+    const dist_ctx *ctx = t->ctx;
+    const ebm_config *cfg = t->cfg;
     ckpt_resume r = {
         .params = t->params,
         .exp_avg = t->exp_avg,
@@ -289,18 +312,8 @@ static int resume(trainer *t, char *note, size_t len, ebm_err *err)
         rng_derive(&t->rng, (uint64_t)cfg->seed, RNG_RESHARD, r.progress.global_step,
                    ctx->rank);
     }
-    int used = snprintf(note, len, "  resumed from %s: %d epoch(s) done", path,
-                        t->progress.epoch);
-    if (t->progress.step > 0 && used < (int)len)
-        used += snprintf(note + used, len - used, ", continuing after step %d/%d of epoch %d",
-                         t->progress.step, t->plan.n_steps, t->progress.epoch + 1);
-    if (used < (int)len)
-        used += snprintf(note + used, len - used, ", global step %lld",
-                         (long long)t->progress.global_step);
-    if (!r.same_world && used < (int)len)
-        snprintf(note + used, len - used,
-                 " (written by %d ranks: chains re-sharded over %d, epoch restarted)",
-                 r.world_size, ctx->size);
+    *same_world = r.same_world;
+    *world_size = r.world_size;
     return 0;
 }
 

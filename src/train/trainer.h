@@ -64,6 +64,10 @@ struct trainer {
     int lock_held;
 };
 
+/* setup.c: loads the checkpoint at `path` into t, as a resume does (also
+ * the rollback: loop.c); *same_world and *world_size say who wrote it. */
+int trainer_load(trainer *t, const char *path, int *same_world, int *world_size, ebm_err *err);
+
 /* loop.c: a per-purpose stream for evaluation (epoch -2: the final test). */
 void trainer_eval_rng(const trainer *t, int epoch, ebm_rng *rng);
 

@@ -6,6 +6,9 @@ compute_*, comm_*, time_*) are skipped, and nothing else: docs/design.md section
 
 usage: compare_ckpt.py A.h5 B.h5 PATH [PATH...]      (e.g. /model /optimizer)
        compare_ckpt.py --differ A.h5 B.h5 PATH       (must NOT be identical)
+       compare_ckpt.py --newer-has NAME A.h5 B.h5 PATH...
+           B, written by a newer format, may hold datasets named NAME (a column
+           that format added) that A lacks; everything else is compared as usual
 """
 import sys
 
@@ -37,11 +40,16 @@ def main():
     differ = args[:1] == ["--differ"]
     if differ:
         args = args[1:]
+    newer = set()
+    while args[:1] == ["--newer-has"] and len(args) > 1:
+        newer.add(args[1])
+        args = args[2:]
     if len(args) < 3:
         sys.exit(__doc__)
     fa, fb = h5py.File(args[0], "r"), h5py.File(args[1], "r")
     for path in args[2:]:
         da, db = datasets(fa, path), datasets(fb, path)
+        db = {k: v for k, v in db.items() if k in da or k.split("/")[-1] not in newer}
         if not da:
             sys.exit(f"FAIL: {args[0]}: {path} holds no dataset")
         if sorted(da) != sorted(db):

@@ -239,6 +239,23 @@ static void test_fault_configure_resets_checkpoint_count(void **state)
     }
 }
 
+static void test_fault_lr_factor_five_steps_before_a_rollback(void **state)
+{
+    (void)state;
+    configure(0, 0);
+    for (int64_t step = 1; step < 40; step++)
+        assert_true(fault_lr_factor(step, 0) == 1.0);
+    fault_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.diverge_at_step = 21;
+    fault_configure(&cfg);
+    for (int64_t step = 1; step < 40; step++) {
+        const double want = step >= 21 && step <= 25 ? 1e4 : 1.0;
+        assert_true(fault_lr_factor(step, 0) == want);
+        assert_true(fault_lr_factor(step, 1) == 1.0); /* once rolled back, never again */
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +274,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_fault_checkpoint_midway_never_kills_other_ranks,
                                   teardown_unconfigure),
         cmocka_unit_test_teardown(test_fault_configure_resets_checkpoint_count,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_lr_factor_five_steps_before_a_rollback,
                                   teardown_unconfigure),
     };
     return harness_run(argc, argv, "test_fault", tests, HARNESS_COUNT(tests), NULL, NULL);

@@ -69,7 +69,8 @@
     X(time_metrics_mean, time[PHASE_METRICS][1], 44.25, 2)                                     \
     X(time_metrics_max, time[PHASE_METRICS][2], 45.25, 2)                                      \
     X(time_wait_mean, time_wait_mean, 46.25, 2)                                                \
-    X(time_slowest_rank, time_slowest_rank, 47.25, 2)
+    X(time_slowest_rank, time_slowest_rank, 47.25, 2)                                          \
+    X(rollbacks, rollbacks, 48.25, 3)
 
 typedef struct {
     const char *name;

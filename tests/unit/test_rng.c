@@ -550,12 +550,21 @@ static void test_rng_derive_matches_earlier_streams(void **state)
         rng_seed(&b, z, 0);
         assert_memory_equal(a.s, b.s, sizeof a.s);
     }
+    /* Rollback streams: a subseed of their own, per rollback and rank. */
+    for (int64_t k = 1; k < 4; k++) {
+        ebm_rng a, b;
+        rng_derive(&a, seed, RNG_ROLLBACK, k, 2);
+        rng_seed(&b, rng_subseed(seed, 0x726F6C6C6261636BULL ^ (uint64_t)k), 3);
+        assert_memory_equal(a.s, b.s, sizeof a.s);
+    }
     /* Purposes do not share streams. */
-    ebm_rng p, r, e;
+    ebm_rng p, r, e, k;
     rng_derive(&p, seed, RNG_PARAMS, 0, 0);
     rng_derive(&r, seed, RNG_RANK, 0, 0);
     rng_derive(&e, seed, RNG_EVAL, 0, 0);
+    rng_derive(&k, seed, RNG_ROLLBACK, 1, 0);
     assert_true(memcmp(p.s, r.s, sizeof p.s) != 0 && memcmp(r.s, e.s, sizeof r.s) != 0);
+    assert_true(memcmp(k.s, r.s, sizeof k.s) != 0 && memcmp(k.s, e.s, sizeof k.s) != 0);
 }
 
 int main(int argc, char **argv)
