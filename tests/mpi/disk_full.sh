@@ -29,17 +29,33 @@ if [ "$(id -u)" != 0 ]; then
     echo "SKIP: mounting the small tmpfs needs root (CI runs as root)"
     exit 77
 fi
-if [ "${EBM_DISK_FULL_NS:-}" != 1 ]; then
-    EBM_DISK_FULL_NS=1 exec unshare --mount --propagation private "$0" "$@"
+if [ -z "${EBM_DISK_FULL_NS:-}" ]; then
+    if unshare --mount --propagation private true 2>/dev/null; then
+        EBM_DISK_FULL_NS=private exec unshare --mount --propagation private "$0" "$@"
+    fi
+    # In a chroot (CI's fresh root) "/" is not a mount point and cannot be
+    # made private; a new namespace that keeps the propagation is as private
+    # when the mount holding WORKDIR shares with no other (checked below).
+    EBM_DISK_FULL_NS=unchanged exec unshare --mount --propagation unchanged "$0" "$@"
 fi
 work=$1 np=$2 kind=$3
 shift 3
+if [ "$EBM_DISK_FULL_NS" = unchanged ]; then
+    mkdir -p "$work" || exit 1
+    prop=$(findmnt -n -o PROPAGATION -T "$work")
+    case $prop in
+        *shared*) echo "FAIL: the mount holding $work is shared ($prop): a tmpfs there would show on the host"; exit 1 ;;
+    esac
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 case $kind in metrics|checkpoint) ;; *) echo "unknown KIND $kind" >&2; exit 2 ;; esac
 
 rm -rf "$work"
 mkdir -p "$work/disk" || exit 1
 mount -t tmpfs -o size=64m tmpfs "$work/disk" || { echo "FAIL: cannot mount a tmpfs"; exit 1; }
+# Unmounted explicitly too, also on failure: the namespace's end would drop
+# it anyway, but an unmount is what propagates should a mount be shared.
+trap 'umount "$work/disk" 2>/dev/null' EXIT
 out=$work/disk/out
 fail() { echo "FAIL: $*"; [ -f "$work/stderr.txt" ] && sed 's/^/  stderr: /' "$work/stderr.txt" | head -20; exit 1; }
 
