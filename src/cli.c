@@ -13,7 +13,7 @@
 #define STR(field) OPT_STRING, F(field), sizeof(((ebm_config *)0)->field)
 
 static const cli_option options[] = {
-    {"data", STR(data), 0, 0, T | E, 0, "F", "data file"},
+    {"data", STR(data), 0, 0, T | E | S, 0, "F", "data file"},
     {"out", STR(out), 0, 0, T, 0, "DIR", "directory for best.h5, last.h5 and metrics.h5"},
     {"epochs", OPT_INT, F(epochs), 0, 1, 1e6, T, 1, "N", "training epochs"},
     {"batch-size", OPT_INT, F(batch_size), 0, 1, 1e6, T, 1, "B", "global batch over all ranks"},
@@ -29,6 +29,8 @@ static const cli_option options[] = {
      "persistent chains over all ranks (0: none)"},
     {"reinit", OPT_DOUBLE, F(reinit), 0, 0, 1, T, 1, "X",
      "share of buffer chains restarted per draw"},
+    {"chain-init", OPT_INT, F(chain_init), 0, 0, 1, T, 1, "N",
+     "chain starts: 0 U[-1,1], 1 class Gaussians of data"},
     {"energy-reg", OPT_DOUBLE, F(energy_reg), 0, 0, 1e6, T, 1, "X",
      "alpha: weight of LSE(f(x))^2 + LSE(f(x~))^2"},
     {"gen-weight", OPT_DOUBLE, F(gen_weight), 0, 0, 1e6, T, 1, "X",
@@ -82,6 +84,7 @@ void cli_apply_preset(ebm_config *cfg, ebm_preset preset)
     cfg->step_size = 1.0;
     cfg->noise = 0.01;
     cfg->train_noise = 0.03;
+    cfg->chain_init = 0;
     if (preset == PRESET_SEED) {
         /* The notebook: raw inputs, fresh U[-1,1] chains every step, w = 1. */
         cfg->buffer = 0;
@@ -423,7 +426,8 @@ void cli_describe(const ebm_config *c, char *buf, size_t len)
                  "a persistent buffer of %d chains (%g restarted per draw)", c->buffer,
                  c->reinit);
     else
-        snprintf(chains, sizeof chains, "fresh U[-1,1] chains every step");
+        snprintf(chains, sizeof chains, "fresh %s chains every step",
+                 c->chain_init ? "per-class Gaussian" : "U[-1,1]");
     if (c->energy_reg > 0)
         snprintf(reg, sizeof reg, "energy regulariser alpha = %g", c->energy_reg);
     else
