@@ -27,7 +27,9 @@ split's size (fewer rows is an error):
   (with --split val: the first N training images, a contiguous block of
   writers as the splits are, so choices made on val never read test; with
   --split test: the val images), and the chains' starting
-  points, U[value_min, value_max]^D in data units (the 0-step sampler, seed 0).
+  points, U[value_min, value_max]^D in data units (the 0-step sampler, seed 0),
+  and the starts of --chain-init 1 (per-class Gaussians, written here
+  independently of the program).
 
 Sample files are in data units (ebm_mpi maps inputs to [-1, 1] internally;
 `sample --steps 0` writes values spread over 0..16).
@@ -153,6 +155,7 @@ def measure(samples, data_path, split="val", k=3):
     else:
         other, other_name = xva.astype(np.float64), "val"
     uniform = np.random.default_rng(0).uniform(lo, hi, size=real.shape)
+    gauss = class_gaussian_draws(xtr.astype(np.float64), ytr, n, lo, hi)
     sh = np.bincount(pred[:n], minlength=ncls) / n
     r.update({
         "split": split, "k": k, "n_split": n,
@@ -167,7 +170,27 @@ def measure(samples, data_path, split="val", k=3):
     r.update(ref_precision=m["precision"], ref_recall=m["recall"], ref_fd=m["fd"])
     m = distribution_measures(uniform, real, k)
     r.update(uniform_precision=m["precision"], uniform_recall=m["recall"], uniform_fd=m["fd"])
+    m = distribution_measures(gauss, real, k)
+    r.update(gauss_precision=m["precision"], gauss_recall=m["recall"], gauss_fd=m["fd"])
     return r
+
+
+def class_gaussian_draws(x, y, n, lo, hi, ridge=1e-3 * 64.0, seed=0):
+    """n draws from the starts of ebm_mpi train --chain-init 1, written here
+    from its definition: class k by its share of the training images, then
+    N(mean_k, cov_k + ridge I) clipped to [lo, hi]. The ridge is the program's
+    1e-3 in input units ([-1, 1]) in data units (x 8^2 for 0..16)."""
+    rng = np.random.default_rng(seed)
+    ks = np.unique(y)
+    share = np.array([(y == c).mean() for c in ks])
+    pick = rng.choice(ks, size=n, p=share)
+    out = np.empty((n, x.shape[1]))
+    for c in ks:
+        rows = np.flatnonzero(pick == c)
+        xc = x[y == c]
+        cov = np.cov(xc, rowvar=False) + ridge * np.eye(x.shape[1])
+        out[rows] = rng.multivariate_normal(xc.mean(0), cov, size=len(rows), method="cholesky")
+    return np.clip(out, lo, hi)
 
 
 def selftest():
@@ -296,6 +319,8 @@ def main():
           f"{r['ref_fd']:10.1f}")
     print(f"    {'uniform starts (0 steps)':28s} {r['uniform_precision']:9.3f} "
           f"{r['uniform_recall']:7.3f} {r['uniform_fd']:10.1f}")
+    print(f"    {'class-Gaussian starts (0 st.)':28s} {r['gauss_precision']:9.3f} "
+          f"{r['gauss_recall']:7.3f} {r['gauss_fd']:10.1f}")
     print(f"    class shares of these {n}: {r['split_class_share']} "
           f"(min {r['split_min_class_share']:.3f})")
 
