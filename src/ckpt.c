@@ -355,6 +355,8 @@ static int read_model_contents(const dist_ctx *ctx, h5file *f, const char *path,
     double chain_init = 0; /* absent before --chain-init existed: U[-1,1] */
     h5file_attr_read_double(f, "/", "chain-init", &chain_init, NULL);
     m->chain_init = (int)chain_init; /* range checked with the hyperparameters */
+    m->step_decay = 1; /* absent before --step-decay existed: constant steps */
+    h5file_attr_read_double(f, "/", "step-decay", &m->step_decay, NULL);
     h5file_attr_read_string(f, "/", "data_checksum_fnv1a64", m->data_checksum,
                             sizeof m->data_checksum);
     m->height = (int)height, m->width = (int)width;
@@ -425,6 +427,8 @@ static int compare_hyperparameters(h5file *f, const char *path, const ebm_config
                 snprintf(stored, sizeof stored, "%.17g", v);
             else if (strcmp(o->name, "chain-init") == 0)
                 snprintf(stored, sizeof stored, "0"); /* files before the option */
+            else if (strcmp(o->name, "step-decay") == 0)
+                snprintf(stored, sizeof stored, "1"); /* files before the option */
             snprintf(current, sizeof current, "%.17g", cli_option_number(o, cfg));
         }
         if (strcmp(stored, current) != 0)

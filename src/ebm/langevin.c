@@ -213,11 +213,16 @@ void langevin_run(langevin_sampler *s, const langevin_target *target, ebm_rng *r
                   float *x)
 {
     const size_t m = (size_t)n * s->d;
-    const float eta = s->p.step_size, lo = s->p.lo, hi = s->p.hi;
+    const float lo = s->p.lo, hi = s->p.hi;
+    const double gamma = s->p.step_decay > 0 ? s->p.step_decay : 1.0;
+    double scale = 1.0; /* gamma^t: annealed steps, noise tied to the step */
     for (int t = 0; t < s->p.steps; t++) {
+        const float eta = (float)(s->p.step_size * scale);
+        const float sigma = gamma == 1.0 ? s->p.noise : (float)(s->p.noise * sqrt(scale));
         target->grad_log_density(target->data, x, n, s->grad);
-        rng_fill_normal(rng, s->noise, m, s->p.noise);
+        rng_fill_normal(rng, s->noise, m, sigma);
         langevin_update(x, s->grad, s->noise, m, eta, s->p.clamp, lo, hi);
+        scale *= gamma;
     }
     /* A chain that left the floats is worthless and would poison the buffer:
      * start it again (NaN fails every comparison, so test isfinite). */

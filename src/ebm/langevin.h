@@ -38,6 +38,8 @@ void langevin_gauss_free(langevin_gauss *g);
 typedef struct {
     int steps;
     float step_size, noise; /* eta, sigma (input space) */
+    float step_decay;       /* step t (0-based) uses eta gamma^t, sigma gamma^(t/2); 1: fixed.
+                             * 0 (a zeroed struct) means 1 too */
     float reinit;           /* buffer: probability of a fresh start per draw */
     int clamp;              /* keep chains inside [lo, hi] after every step */
     float lo, hi;

@@ -179,6 +179,7 @@ static int build(trainer *t, ebm_err *err)
         .steps = cfg->langevin_steps,
         .step_size = (float)cfg->step_size,
         .noise = (float)cfg->noise,
+        .step_decay = (float)cfg->step_decay,
         .reinit = (float)cfg->reinit,
         .clamp = cfg->clamp_chains,
         .lo = t->map.scale * (float)t->info.value_min + t->map.shift,
