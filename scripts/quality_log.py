@@ -49,9 +49,10 @@ def main():
     ap.add_argument("dirs", nargs="+")
     ap.add_argument("--summary", action="store_true", help="mean over seeds per option set")
     ap.add_argument("--header", action="store_true")
+    ap.add_argument("--split", default="val", help="split named in the header [val]")
     args = ap.parse_args()
     if args.header:
-        print("| " + " | ".join(COLS) + " |")
+        print("| " + " | ".join(c.replace("val ", args.split + " ") for c in COLS) + " |")
         print("|" + "---|" * len(COLS))
     groups = OrderedDict()
     for d in args.dirs:
@@ -67,6 +68,8 @@ def main():
             mean[8] = min(v[8] for v in vs)      # the worst seed's min class share
             seeds = ",".join(r["seed"] for r in rs)
             print("| " + " | ".join(cells(label, np_, f"mean {seeds}", mean)) + " |")
+            errs = sorted(v[0] for v in vs)
+            print(f"<!-- {label} np {np_}: median error {errs[len(errs) // 2]:.2f}% -->")
 
 
 if __name__ == "__main__":
