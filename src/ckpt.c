@@ -352,11 +352,15 @@ static int read_model_contents(const dist_ctx *ctx, h5file *f, const char *path,
         return ebm_fail(err, "checkpoint '%s': height x width = %g x %g, the model has %d inputs",
                         path, height, width, m->shape.d);
     m->langevin_steps = (int)steps, m->clamp_chains = (int)clamp;
-    double chain_init = 0; /* absent before --chain-init existed: U[-1,1] */
-    h5file_attr_read_double(f, "/", "chain-init", &chain_init, NULL);
-    m->chain_init = (int)chain_init; /* range checked with the hyperparameters */
-    m->step_decay = 1; /* absent before --step-decay existed: constant steps */
-    h5file_attr_read_double(f, "/", "step-decay", &m->step_decay, NULL);
+    /* Absent before the options existed: U[-1,1] starts, constant steps.
+     * Present, they must read as numbers (ranges: check_hyperparameters). */
+    double chain_init = 0;
+    m->step_decay = 1;
+    if (h5file_attr_exists(f, "/", "chain-init"))
+        EBM_TRY(h5file_attr_read_double(f, "/", "chain-init", &chain_init, err));
+    if (h5file_attr_exists(f, "/", "step-decay"))
+        EBM_TRY(h5file_attr_read_double(f, "/", "step-decay", &m->step_decay, err));
+    m->chain_init = (int)chain_init;
     h5file_attr_read_string(f, "/", "data_checksum_fnv1a64", m->data_checksum,
                             sizeof m->data_checksum);
     m->height = (int)height, m->width = (int)width;
