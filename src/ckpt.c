@@ -353,6 +353,17 @@ static int read_model_contents(const dist_ctx *ctx, h5file *f, const char *path,
         return ebm_fail(err, "checkpoint '%s': height x width = %g x %g, the model has %d inputs",
                         path, height, width, m->shape.d);
     m->langevin_steps = (int)steps, m->clamp_chains = (int)clamp;
+    /* Absent before the options existed: U[-1,1] starts, constant steps.
+     * Present, they must read as numbers (ranges: check_hyperparameters). */
+    double chain_init = 0;
+    m->step_decay = 1;
+    if (h5file_attr_exists(f, "/", "chain-init"))
+        EBM_TRY(h5file_attr_read_double(f, "/", "chain-init", &chain_init, err));
+    if (h5file_attr_exists(f, "/", "step-decay"))
+        EBM_TRY(h5file_attr_read_double(f, "/", "step-decay", &m->step_decay, err));
+    m->chain_init = (int)chain_init;
+    h5file_attr_read_string(f, "/", "data_checksum_fnv1a64", m->data_checksum,
+                            sizeof m->data_checksum);
     m->height = (int)height, m->width = (int)width;
     int64_t chain_dims[2] = {0, 0};
     int chain_rank = 0;
@@ -419,6 +430,10 @@ static int compare_hyperparameters(h5file *f, const char *path, const ebm_config
             double v;
             if (h5file_attr_read_double(f, "/", o->name, &v, NULL) == 0)
                 snprintf(stored, sizeof stored, "%.17g", v);
+            else if (strcmp(o->name, "chain-init") == 0)
+                snprintf(stored, sizeof stored, "0"); /* files before the option */
+            else if (strcmp(o->name, "step-decay") == 0)
+                snprintf(stored, sizeof stored, "1"); /* files before the option */
             snprintf(current, sizeof current, "%.17g", cli_option_number(o, cfg));
         }
         if (strcmp(stored, current) != 0)

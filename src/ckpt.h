@@ -105,6 +105,9 @@ typedef struct {
     /* How it was trained: what evaluation and sampling reuse. */
     int langevin_steps, clamp_chains;
     double step_size, noise, gen_weight, energy_reg;
+    int chain_init; /* --chain-init (absent in older files: 0, U[-1,1] starts) */
+    double step_decay; /* --step-decay (absent in older files: 1, constant steps) */
+    char data_checksum[24]; /* data_checksum_fnv1a64 of the run record ("" if absent) */
     int64_t n_chains; /* rows of /sampler/chains, the persistent buffer (0: none) */
 } ckpt_model;
 

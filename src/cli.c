@@ -15,7 +15,7 @@
 #define STR(field) OPT_STRING, F(field), sizeof(((ebm_config *)0)->field)
 
 static const cli_option options[] = {
-    {"data", STR(data), 0, 0, T | E, 0, "F", "data file"},
+    {"data", STR(data), 0, 0, T | E | S, 0, "F", "data file"},
     {"out", STR(out), 0, 0, T, 0, "DIR", "directory for best.h5, last.h5 and metrics.h5"},
     {"epochs", OPT_INT, F(epochs), 0, 1, 1e6, T, 1, "N", "training epochs"},
     {"batch-size", OPT_INT, F(batch_size), 0, 1, 1e6, T, 1, "B", "global batch over all ranks"},
@@ -31,6 +31,10 @@ static const cli_option options[] = {
      "persistent chains over all ranks (0: none)"},
     {"reinit", OPT_DOUBLE, F(reinit), 0, 0, 1, T, 1, "X",
      "share of buffer chains restarted per draw"},
+    {"step-decay", OPT_DOUBLE, F(step_decay), 0, 1e-6, 1, T, 1, "X",
+     "step t: eta X^t, sigma X^(t/2) (1: fixed)"},
+    {"chain-init", OPT_INT, F(chain_init), 0, 0, 1, T, 1, "N",
+     "chain starts: 0 U[-1,1], 1 class Gaussians of data"},
     {"energy-reg", OPT_DOUBLE, F(energy_reg), 0, 0, 1e6, T, 1, "X",
      "alpha: weight of LSE(f(x))^2 + LSE(f(x~))^2"},
     {"gen-weight", OPT_DOUBLE, F(gen_weight), 0, 0, 1e6, T, 1, "X",
@@ -90,6 +94,8 @@ void cli_apply_preset(ebm_config *cfg, ebm_preset preset)
     cfg->step_size = 1.0;
     cfg->noise = 0.01;
     cfg->train_noise = 0.03;
+    cfg->chain_init = 0;
+    cfg->step_decay = 1.0;
     if (preset == PRESET_SEED) {
         /* The notebook: raw inputs, fresh U[-1,1] chains every step, w = 1. */
         cfg->buffer = 0;
@@ -470,21 +476,24 @@ static void print_usage_line(FILE *out, const char *lead, ebm_command cmd)
 
 void cli_describe(const ebm_config *c, char *buf, size_t len)
 {
-    char chains[96], reg[64];
+    char chains[96], reg[64], steps[48] = "";
     if (c->buffer > 0)
         snprintf(chains, sizeof chains,
                  "a persistent buffer of %d chains (%g restarted per draw)", c->buffer,
                  c->reinit);
     else
-        snprintf(chains, sizeof chains, "fresh U[-1,1] chains every step");
+        snprintf(chains, sizeof chains, "fresh %s chains every step",
+                 c->chain_init ? "per-class Gaussian" : "U[-1,1]");
+    if (c->step_decay < 1)
+        snprintf(steps, sizeof steps, " (step t: eta x %g^t)", c->step_decay);
     if (c->energy_reg > 0)
         snprintf(reg, sizeof reg, "energy regulariser alpha = %g", c->energy_reg);
     else
         snprintf(reg, sizeof reg, "no energy regulariser");
     snprintf(buf, len,
-             "inputs %s; %s of %d Langevin steps, %s; %s; generative weight w = %g; training "
+             "inputs %s; %s of %d Langevin steps%s, %s; %s; generative weight w = %g; training "
              "noise %g data units; best.h5 by %s",
-             c->map_inputs ? "mapped to [-1,1]" : "raw", chains, c->langevin_steps,
+             c->map_inputs ? "mapped to [-1,1]" : "raw", chains, c->langevin_steps, steps,
              c->clamp_chains ? "clamped to the data range" : "unclamped", reg, c->gen_weight,
              c->train_noise, c->select_by_error ? "validation error (ties: loss)" : "validation loss");
 }

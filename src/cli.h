@@ -24,6 +24,8 @@ typedef struct {
     char data[EBM_PATH_LEN]; /* empty: the shipped digits file */
     char out[EBM_PATH_LEN];
     int epochs, batch_size, hidden, langevin_steps, buffer, threads;
+    int chain_init; /* 0: chains start U[-1,1]; 1: per-class Gaussians (langevin_gauss) */
+    double step_decay; /* Langevin step t uses eta step_decay^t (1: constant) */
     double lr, step_size, noise, reinit, energy_reg, gen_weight, train_noise;
     double checkpoint_every; /* minutes, 0 = only at epoch ends */
     ebm_preset preset;

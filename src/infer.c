@@ -54,6 +54,7 @@ static langevin_params model_langevin(const ckpt_model *m, int steps, int target
         .steps = steps,
         .step_size = (float)m->step_size,
         .noise = (float)m->noise,
+        .step_decay = (float)m->step_decay,
         .reinit = 0.0f,
         .clamp = m->clamp_chains,
         .lo = m->map.scale * (float)m->value_min + m->map.shift,
@@ -61,6 +62,48 @@ static langevin_params model_langevin(const ckpt_model *m, int steps, int target
         .target_class = target_class,
     };
     return lp;
+}
+
+/* --chain-init 1: the Gaussians fitted to the training images of the data
+ * file (which must be the one the checkpoint was trained on: its checksum),
+ * as training fitted them. Collective. */
+static int fit_start(const dist_ctx *ctx, const run_info *run, const ebm_config *cfg,
+                     const ckpt_model *m, langevin_gauss *g, ebm_err *err)
+{
+    data_file *file = NULL;
+    data_info info;
+    data_shard shard = {0};
+    uint64_t sum = 0;
+    char hex[24];
+    int rc = dist_agree(ctx, data_file_checksum(run->data_path, &sum, err), err);
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)sum);
+    if (rc == 0 && m->data_checksum[0] && strcmp(m->data_checksum, hex) != 0)
+        rc = ebm_fail(err,
+                      "checkpoint '%s' (--chain-init 1) starts its chains from Gaussians fitted "
+                      "to the training images of data with checksum %s; '%s' has %s (--data F)",
+                      cfg->ckpt, m->data_checksum, run->data_path, hex);
+    if (rc == 0)
+        rc = data_file_open(ctx, run->data_path, &file, &info, err);
+    if (rc == 0 && (info.d != m->shape.d || info.k != m->shape.k))
+        rc = ebm_fail(err, "data file '%s' does not match checkpoint '%s'", run->data_path,
+                      cfg->ckpt);
+    if (rc == 0) {
+        int64_t off, n;
+        shard_range(info.n[SPLIT_TRAIN], ctx->size, ctx->rank, &off, &n);
+        rc = data_shard_alloc(&shard, info.n[SPLIT_TRAIN], off, n, info.d, err);
+        rc = dist_agree(ctx, rc, err);
+        if (rc == 0)
+            rc = data_file_read(file, SPLIT_TRAIN, &shard, err);
+        if (rc == 0)
+            rc = data_validate(&shard, &info, run->data_path, "train", err);
+        rc = dist_agree(ctx, rc, err);
+    }
+    data_file_close(file);
+    if (rc == 0)
+        rc = langevin_gauss_fit(ctx, shard.images, shard.labels, shard.n, info.d, info.k,
+                                m->map.scale, m->map.shift, g, err);
+    data_shard_free(&shard);
+    return ebm_pass(err, rc);
 }
 
 static void print_eval(const ebm_config *cfg, const run_info *run, const ckpt_model *m,
@@ -292,6 +335,7 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
     data_info info;
     data_shard shard = {0};
     evaluator ev = {0};
+    langevin_gauss start = {0};
     float *logits = NULL;
     int rc = data_file_open(ctx, run->data_path, &file, &info, err);
     if (rc == 0 && (info.d != m.shape.d || info.k != m.shape.k ||
@@ -310,7 +354,13 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
         rc = data_shard_alloc(&shard, info.n[split], off, n, info.d, err);
         if (rc == 0 && (cfg->dump[0] || cfg->ood[0]))
             rc = (logits = ebm_calloc((size_t)n * info.k, sizeof(float), "logits", err)) ? 0 : -1;
-        const langevin_params lp = model_langevin(&m, m.langevin_steps, -1);
+        langevin_params lp = model_langevin(&m, m.langevin_steps, -1);
+        if (m.chain_init) {
+            rc = dist_agree(ctx, rc, err);
+            if (rc == 0)
+                rc = fit_start(ctx, run, cfg, &m, &start, err);
+            lp.start = &start;
+        }
         if (rc == 0)
             rc = evaluator_init(&ev, &m.shape, &lp, EBM_CHUNK_ROWS, err);
         rc = dist_agree(ctx, rc, err);
@@ -356,13 +406,15 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
     }
     free(logits);
     evaluator_free(&ev);
+    langevin_gauss_free(&start);
     data_shard_free(&shard);
     data_shard_free(&ood);
     ckpt_model_free(&m);
     return ebm_pass(err, rc);
 }
 
-int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
+int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+                     ebm_err *err)
 {
     ckpt_model m;
     if (ckpt_read_model(ctx, cfg->ckpt, &m, err))
@@ -384,7 +436,13 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
     int64_t off = 0, n = 0;
     shard_range(cfg->n_samples, ctx->size, ctx->rank, &off, &n);
     const int cap = (int)(n < EBM_CHUNK_ROWS ? (n > 0 ? n : 1) : EBM_CHUNK_ROWS);
-    const langevin_params lp = model_langevin(&m, steps, cfg->class_label);
+    langevin_params lp = model_langevin(&m, steps, cfg->class_label);
+    langevin_gauss gauss = {0};
+    rc = dist_agree(ctx, rc, err);
+    if (rc == 0 && m.chain_init && !cfg->from_chains) {
+        rc = fit_start(ctx, run, cfg, &m, &gauss, err);
+        lp.start = &gauss;
+    }
     langevin_sampler sampler = {0};
     model_workspace ws = {0};
     float *x = NULL, *energy = NULL, *conf = NULL;
@@ -453,11 +511,14 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
             {"steps", steps, NULL},
             {"step_size", m.step_size, NULL},
             {"noise", m.noise, NULL},
+            {"step_decay", m.step_decay, NULL},
             {"clamped", m.clamp_chains, NULL},
             {"class", cfg->class_label, NULL},
             {"seed", (double)cfg->seed, NULL},
             {"start", 0,
              cfg->from_chains ? "the checkpoint's persistent chains 0..n-1 (/sampler/chains)"
+             : m.chain_init   ? "fresh chains from per-class Gaussians of the training images "
+                                "(--chain-init 1), in the model's input space"
                               : "fresh chains, U[-1,1] in the model's input space"},
             {"height", m.height, NULL},
             {"width", m.width, NULL},
@@ -487,6 +548,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err)
     }
     free(x), free(energy), free(conf), free(pred);
     langevin_free(&sampler);
+    langevin_gauss_free(&gauss);
     model_workspace_free(&ws);
     ckpt_model_free(&m);
     return ebm_pass(err, rc);

@@ -15,7 +15,9 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
 
 /* Collective. --n samples (unconditional, or of --class K) from fresh
  * U[-1,1] chains, or continuing the checkpoint's persistent ones with
- * --from-chains, in data units, to --out. */
-int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, ebm_err *err);
+ * --from-chains, in data units, to --out. A --chain-init 1 checkpoint starts
+ * its chains from the Gaussians fitted to the training images of --data. */
+int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+                     ebm_err *err);
 
 #endif

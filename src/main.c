@@ -242,7 +242,7 @@ int main(int argc, char **argv)
             rc = infer_eval_run(&ctx, &cfg, &run, &err);
             break;
         case CMD_SAMPLE:
-            rc = infer_sample_run(&ctx, &cfg, &err);
+            rc = infer_sample_run(&ctx, &cfg, &run, &err);
             break;
         default:
             rc = ebm_fail(&err, "no command");

@@ -7,6 +7,136 @@
 
 #include "num/vmath.h"
 
+int langevin_gauss_fit(const dist_ctx *ctx, const float *images, const int32_t *labels,
+                       int64_t n, int d, int k, float scale, float shift, langevin_gauss *g,
+                       ebm_err *err)
+{
+    memset(g, 0, sizeof *g);
+    const size_t dd = (size_t)d * d, per = 1 + (size_t)d + dd;
+    double *sums = ebm_calloc((size_t)k * per, sizeof(double), "chain-init Gaussians", err);
+    double *row = ebm_calloc((size_t)d, sizeof(double), "chain-init Gaussians", err);
+    g->cum = ebm_calloc((size_t)k, sizeof(double), "chain-init Gaussians", err);
+    g->mean = ebm_calloc((size_t)k * d, sizeof(float), "chain-init Gaussians", err);
+    g->chol = ebm_calloc((size_t)k * dd, sizeof(float), "chain-init Gaussians", err);
+    int rc = (!sums || !row || !g->cum || !g->mean || !g->chol) ? -1 : 0;
+    /* Per class: count, sum x, sum x x^T (upper triangle), in double. */
+    for (int64_t i = 0; rc == 0 && i < n; i++) {
+        double *s = sums + (size_t)labels[i] * per;
+        for (int j = 0; j < d; j++)
+            row[j] = (double)scale * images[(size_t)i * d + j] + shift;
+        s[0] += 1;
+        for (int j = 0; j < d; j++) {
+            s[1 + j] += row[j];
+            double *c = s + 1 + d + (size_t)j * d;
+            for (int l = j; l < d; l++)
+                c[l] += row[j] * row[l];
+        }
+    }
+    rc = dist_agree(ctx, rc, err);
+    if (rc == 0)
+        rc = dist_sum_doubles(ctx, sums, (size_t)k * per, err);
+    double total = 0;
+    for (int c = 0; rc == 0 && c < k; c++)
+        total += sums[(size_t)c * per];
+    /* Same arithmetic on every rank: every rank holds the same g. */
+    double acc = 0;
+    for (int c = 0; rc == 0 && c < k; c++) {
+        const double *s = sums + (size_t)c * per;
+        const double cnt = s[0];
+        acc += cnt;
+        g->cum[c] = total > 0 ? acc / total : (double)(c + 1) / k;
+        double *cov = ebm_calloc(dd, sizeof(double), "chain-init Gaussians", err);
+        if (!cov) {
+            rc = -1;
+            break;
+        }
+        for (int j = 0; j < d; j++)
+            row[j] = cnt > 0 ? s[1 + j] / cnt : 0.0;
+        for (int j = 0; j < d; j++)
+            for (int l = j; l < d; l++) {
+                double v = cnt > 1 ? (s[1 + d + (size_t)j * d + l] - cnt * row[j] * row[l]) /
+                                         (cnt - 1)
+                                   : 0.0;
+                cov[(size_t)j * d + l] = cov[(size_t)l * d + j] = v;
+            }
+        for (int j = 0; j < d; j++) {
+            cov[(size_t)j * d + j] += LANGEVIN_GAUSS_RIDGE;
+            g->mean[(size_t)c * d + j] = (float)row[j];
+        }
+        /* Cholesky in place (lower triangle); the ridge keeps it positive. */
+        for (int j = 0; j < d && rc == 0; j++) {
+            double v = cov[(size_t)j * d + j];
+            for (int l = 0; l < j; l++)
+                v -= cov[(size_t)j * d + l] * cov[(size_t)j * d + l];
+            if (!(v > 0)) {
+                rc = ebm_fail(err, "--chain-init 1: the covariance of class %d is not "
+                                   "positive definite",
+                              c);
+                break;
+            }
+            const double djj = sqrt(v);
+            cov[(size_t)j * d + j] = djj;
+            for (int i = j + 1; i < d; i++) {
+                double w = cov[(size_t)i * d + j];
+                for (int l = 0; l < j; l++)
+                    w -= cov[(size_t)i * d + l] * cov[(size_t)j * d + l];
+                cov[(size_t)i * d + j] = w / djj;
+            }
+        }
+        float *L = g->chol + (size_t)c * dd;
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j <= i; j++)
+                L[(size_t)i * d + j] = (float)cov[(size_t)i * d + j];
+        free(cov);
+    }
+    if (rc == 0)
+        g->cum[k - 1] = 1.0;
+    g->d = d, g->k = k;
+    free(sums);
+    free(row);
+    if (rc)
+        langevin_gauss_free(g);
+    return rc;
+}
+
+void langevin_gauss_free(langevin_gauss *g)
+{
+    free(g->cum);
+    free(g->mean);
+    free(g->chol);
+    memset(g, 0, sizeof *g);
+}
+
+/* n rows of x (n, d) from where chains start: U[-1,1], or the Gaussians
+ * (then z goes through the noise scratch, one row at a time). */
+static void start_chains(langevin_sampler *s, ebm_rng *rng, float *x, int64_t n)
+{
+    const size_t d = (size_t)s->d;
+    const langevin_gauss *g = s->p.start;
+    if (!g) {
+        rng_fill_uniform(rng, x, (size_t)n * d, -1.0f, 1.0f);
+        return;
+    }
+    float *z = s->noise;
+    for (int64_t i = 0; i < n; i++) {
+        const double u = rng_uniform(rng);
+        int c = 0;
+        while (c < g->k - 1 && u >= g->cum[c])
+            c++;
+        rng_fill_normal(rng, z, d, 1.0f);
+        const float *m = g->mean + (size_t)c * d, *L = g->chol + (size_t)c * d * d;
+        float *row = x + (size_t)i * d;
+        for (size_t j = 0; j < d; j++) {
+            float v = m[j];
+            for (size_t l = 0; l <= j; l++)
+                v += L[j * d + l] * z[l];
+            if (s->p.clamp)
+                v = v < s->p.lo ? s->p.lo : v > s->p.hi ? s->p.hi : v;
+            row[j] = v;
+        }
+    }
+}
+
 int langevin_init(langevin_sampler *s, const langevin_params *p, int d, int k, int capacity,
                   int64_t n_chains, int64_t first_chain, ebm_rng *rng, ebm_err *err)
 {
@@ -24,7 +154,7 @@ int langevin_init(langevin_sampler *s, const langevin_params *p, int d, int k, i
         langevin_free(s);
         return -1;
     }
-    rng_fill_uniform(rng, s->chains, (size_t)n_chains * d, -1.0f, 1.0f);
+    start_chains(s, rng, s->chains, n_chains);
     return 0;
 }
 
@@ -83,11 +213,16 @@ void langevin_run(langevin_sampler *s, const langevin_target *target, ebm_rng *r
                   float *x)
 {
     const size_t m = (size_t)n * s->d;
-    const float eta = s->p.step_size, lo = s->p.lo, hi = s->p.hi;
+    const float lo = s->p.lo, hi = s->p.hi;
+    const double gamma = s->p.step_decay > 0 ? s->p.step_decay : 1.0;
+    double scale = 1.0; /* gamma^t: annealed steps, noise tied to the step */
     for (int t = 0; t < s->p.steps; t++) {
+        const float eta = (float)(s->p.step_size * scale);
+        const float sigma = gamma == 1.0 ? s->p.noise : (float)(s->p.noise * sqrt(scale));
         target->grad_log_density(target->data, x, n, s->grad);
-        rng_fill_normal(rng, s->noise, m, s->p.noise);
+        rng_fill_normal(rng, s->noise, m, sigma);
         langevin_update(x, s->grad, s->noise, m, eta, s->p.clamp, lo, hi);
+        scale *= gamma;
     }
     /* A chain that left the floats is worthless and would poison the buffer:
      * start it again (NaN fails every comparison, so test isfinite). */
@@ -97,7 +232,7 @@ void langevin_run(langevin_sampler *s, const langevin_target *target, ebm_rng *r
         for (int j = 0; j < s->d; j++)
             finite &= isfinite(row[j]) != 0;
         if (!finite) {
-            rng_fill_uniform(rng, row, (size_t)s->d, -1.0f, 1.0f);
+            start_chains(s, rng, row, 1);
             s->restarted_nonfinite++;
         }
     }
@@ -115,7 +250,7 @@ static void run_chains(langevin_sampler *s, const model_shape *shape, const floa
 void langevin_draw_fresh(langevin_sampler *s, const model_shape *shape, const float *params,
                          model_workspace *ws, ebm_rng *rng, int n, float *out)
 {
-    rng_fill_uniform(rng, out, (size_t)n * s->d, -1.0f, 1.0f);
+    start_chains(s, rng, out, n);
     run_chains(s, shape, params, ws, rng, n, out);
 }
 
@@ -137,7 +272,7 @@ void langevin_draw(langevin_sampler *s, const model_shape *shape, const float *p
         s->picked[i] = (int64_t)rng_below(rng, (uint64_t)s->n_chains);
         float *row = out + i * d;
         if (rng_uniform(rng) < s->p.reinit)
-            rng_fill_uniform(rng, row, d, -1.0f, 1.0f);
+            start_chains(s, rng, row, 1);
         else
             memcpy(row, s->chains + s->picked[i] * d, d * sizeof(float));
     }

@@ -9,14 +9,42 @@
 #include "core/err.h"
 #include "num/model.h"
 #include "core/rng.h"
+#include "par/dist.h"
+
+/* Where fresh chains start with --chain-init 1 (JEM++'s informative
+ * initialisation): a class k drawn with its share of the training images,
+ * then x0 = mean_k + L_k z, z ~ N(0, I), L_k L_k^T = cov_k + ridge I, the
+ * Gaussian fitted to class k's training images in input space; clamped to
+ * [lo, hi] when the chains are. */
+typedef struct {
+    int d, k;
+    double *cum;  /* [k] cumulative class shares (cum[k-1] = 1) */
+    float *mean;  /* [k, d] */
+    float *chol;  /* [k, d, d] lower triangular, row major */
+} langevin_gauss;
+
+/* Ridge added to every class covariance (input units squared): digits have
+ * pixels that are always 0, whose variance would be 0. */
+#define LANGEVIN_GAUSS_RIDGE 1e-3
+
+/* Collective. Fits g to this rank's shard of labelled images (n rows of d
+ * data-unit pixels, labels in [0, k)) over all ranks, in input space
+ * (x_in = scale * x + shift): every rank ends with the same g. */
+int langevin_gauss_fit(const dist_ctx *ctx, const float *images, const int32_t *labels,
+                       int64_t n, int d, int k, float scale, float shift, langevin_gauss *g,
+                       ebm_err *err);
+void langevin_gauss_free(langevin_gauss *g);
 
 typedef struct {
     int steps;
     float step_size, noise; /* eta, sigma (input space) */
+    float step_decay;       /* step t (0-based) uses eta gamma^t, sigma gamma^(t/2); 1: fixed.
+                             * 0 (a zeroed struct) means 1 too */
     float reinit;           /* buffer: probability of a fresh start per draw */
     int clamp;              /* keep chains inside [lo, hi] after every step */
     float lo, hi;
     int target_class;       /* -1: climb LSE f(x) (unconditional); k: climb f(x)[k] */
+    const langevin_gauss *start; /* fresh starts from these Gaussians; NULL: U[-1,1] */
 } langevin_params;
 
 typedef struct {
@@ -32,7 +60,9 @@ typedef struct {
     int64_t restarted_nonfinite; /* chains that went non-finite and were restarted */
 } langevin_sampler;
 
-/* capacity: most samples one draw asks for. Buffer chains start U[-1,1]. */
+/* capacity: most samples one draw asks for. Buffer chains start where fresh
+ * chains do (U[-1,1], or p->start's Gaussians). "Fresh" and "restarted" below
+ * mean the same start. */
 int langevin_init(langevin_sampler *s, const langevin_params *p, int d, int k, int capacity,
                   int64_t n_chains, int64_t first_chain, ebm_rng *rng, ebm_err *err);
 void langevin_free(langevin_sampler *s);

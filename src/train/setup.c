@@ -90,6 +90,7 @@ void train_free(trainer *t)
     free(t->params), free(t->grad), free(t->exp_avg), free(t->exp_inf);
     model_workspace_free(&t->ws);
     langevin_free(&t->sampler);
+    langevin_gauss_free(&t->start);
     evaluator_free(&t->eval);
     free(t->order), free(t->x), free(t->dlogits), free(t->labels);
     free(t->history);
@@ -216,12 +217,21 @@ static int build(trainer *t, ebm_err *err)
         .steps = cfg->langevin_steps,
         .step_size = (float)cfg->step_size,
         .noise = (float)cfg->noise,
+        .step_decay = (float)cfg->step_decay,
         .reinit = (float)cfg->reinit,
         .clamp = cfg->clamp_chains,
         .lo = t->map.scale * (float)t->info.value_min + t->map.shift,
         .hi = t->map.scale * (float)t->info.value_max + t->map.shift,
         .target_class = -1,
+        .start = cfg->chain_init ? &t->start : NULL,
     };
+    if (cfg->chain_init)
+        rc = dist_agree(ctx, rc, err); /* the fit is collective */
+    if (rc == 0 && cfg->chain_init) {
+        const data_shard *tr = &t->split[SPLIT_TRAIN];
+        rc = langevin_gauss_fit(ctx, tr->images, tr->labels, tr->n, t->info.d, t->info.k,
+                                t->map.scale, t->map.shift, &t->start, err);
+    }
     if (cfg->buffer > 0)
         shard_range(cfg->buffer, ctx->size, ctx->rank, &t->first_chain, &t->n_chains);
     if (rc == 0)

@@ -45,6 +45,7 @@ struct trainer {
     int64_t adam_step;
     model_workspace ws;
     langevin_sampler sampler;
+    langevin_gauss start; /* --chain-init 1: where chains start */
     evaluator eval;
     ebm_rng rng;
     int32_t *order;  /* this epoch's permutation of the local train shard */

@@ -47,6 +47,8 @@ MUST = {
     "langevin-steps": (READ, BAD_NUMBER),
     "step-size": (READ, BAD_NUMBER),
     "noise": (READ, BAD_NUMBER),
+    "chain-init": (READ, BAD_NUMBER),
+    "step-decay": (READ, BAD_NUMBER),
     "/optimizer/layer0/exp_inf/weight": (RESUME, ("nan", "-1", "shape")),
     "/optimizer@step": (RESUME, BAD_NUMBER),
     "/rng/state": (RESUME, ("nan", "shape")),  # nan: all zero for an integer set
@@ -58,7 +60,7 @@ MUST = {
 # The root attributes eval and sample read (the rest is training state).
 READ_ATTRS = {"input_scale", "input_shift", "value_min", "value_max", "epoch", "langevin-steps",
               "clamp_chains", "step-size", "noise", "gen-weight", "energy-reg", "height", "width",
-              "format_version"}
+              "format_version", "chain-init", "step-decay"}
 
 
 def variants(path):
@@ -165,7 +167,7 @@ RESUME_ATTRS = {"format_version", "world_size", "epoch", "step_in_epoch", "globa
                 "skipped_steps", "best_epoch", "best_val_error", "best_val_loss",
                 "data_checksum_fnv1a64", "epochs", "batch-size", "lr", "hidden", "langevin-steps",
                 "step-size", "noise", "buffer", "reinit", "energy-reg", "gen-weight",
-                "train-noise", "preset", "seed"}
+                "train-noise", "preset", "seed", "chain-init", "step-decay"}
 
 
 def reads(cmd, field):

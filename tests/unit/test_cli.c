@@ -484,6 +484,8 @@ static int field_number(const char *name, const ebm_config *c, double *v)
         {"hidden", offsetof(ebm_config, hidden), 0},
         {"langevin-steps", offsetof(ebm_config, langevin_steps), 0},
         {"buffer", offsetof(ebm_config, buffer), 0},
+        {"chain-init", offsetof(ebm_config, chain_init), 0},
+        {"step-decay", offsetof(ebm_config, step_decay), 1},
         {"lr", offsetof(ebm_config, lr), 1},
         {"step-size", offsetof(ebm_config, step_size), 1},
         {"noise", offsetof(ebm_config, noise), 1},
@@ -549,7 +551,9 @@ static void test_cli_options_hyper_have_values(void **state)
         case OPT_SEED:
         case OPT_DOUBLE: {
             /* A value inside the range that no default uses. */
-            const double v = o->type == OPT_DOUBLE ? o->min + (o->max - o->min) / 4 : o->min + 3;
+            const double v = o->type == OPT_DOUBLE ? o->min + (o->max - o->min) / 4
+                             : o->min + 3 <= o->max ? o->min + 3
+                                                    : o->max; /* a 0/1 choice: not the default 0 */
             assert_true(v >= o->min && v <= o->max);
             snprintf(arg, sizeof arg, "--%s=%.17g", o->name, v);
             if (PARSE(&c, &err, "train", arg))

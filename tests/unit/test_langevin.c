@@ -678,6 +678,134 @@ static void test_langevin_continue_steps_from_given_chains(void **state)
     small_model_free(&sm);
 }
 
+/* ---- (9) annealed steps and per-class Gaussian starts (issue 14) ------------ */
+
+static void const_grad(void *data, const float *x, int n, float *grad)
+{
+    const float c = *(const float *)data;
+    (void)x;
+    for (int i = 0; i < n * 3; i++)
+        grad[i] = c;
+}
+
+/* --step-decay: with a constant gradient c and no noise, T steps move every
+ * coordinate by c eta (1 - g^T) / (1 - g) (a geometric sum); with zero
+ * gradient and noise sigma, the displacement's variance is
+ * sigma^2 (1 - g^T) / (1 - g). */
+static void test_langevin_run_step_decay_geometric(void **state)
+{
+    (void)state;
+    const int d = 3, T = 25;
+    const float g = 0.8f, eta = 0.5f, c = 2.0f;
+    langevin_params p = quad_params(T, eta, 0.0f);
+    p.step_decay = g;
+    langevin_sampler s;
+    ebm_rng rng;
+    ebm_err err = {0};
+    rng_seed(&rng, 7, 0);
+    assert_int_equal(langevin_init(&s, &p, d, 1, 4, 0, 0, &rng, &err), 0);
+    float x[4 * 3] = {0};
+    float cc = c;
+    const langevin_target t = {const_grad, &cc};
+    langevin_run(&s, &t, &rng, 4, x);
+    const double want = c * eta * (1.0 - pow(g, T)) / (1.0 - g);
+    for (int i = 0; i < 4 * d; i++)
+        assert_true(fabs(x[i] - want) < 1e-5 * want);
+    langevin_free(&s);
+
+    const int n = 20000;
+    p = quad_params(T, eta, 0.3f);
+    p.step_decay = g;
+    assert_int_equal(langevin_init(&s, &p, d, 1, n, 0, 0, &rng, &err), 0);
+    float *y = calloc((size_t)n * d, sizeof(float));
+    assert_non_null(y);
+    cc = 0.0f;
+    langevin_run(&s, &t, &rng, n, y);
+    double ss = 0;
+    for (int i = 0; i < n * d; i++)
+        ss += (double)y[i] * y[i];
+    const double var = ss / (n * d), var_th = 0.09 * (1.0 - pow(g, T)) / (1.0 - g);
+    const double se = var_th * sqrt(2.0 / (n * d));
+    if (fabs(var - var_th) > 5 * se)
+        fail_msg("variance %.5f, geometric sum says %.5f (5 SE %.5f)", var, var_th, 5 * se);
+    free(y);
+    langevin_free(&s);
+}
+
+/* --chain-init 1: the fit of two classes with known means and covariances
+ * (the 2d points m +- a e_j of a class have mean m and covariance
+ * diag(2 a^2 / (2d - 1)) with the N - 1 denominator), and the starts drawn
+ * from it: class shares, means and variances. */
+static void test_langevin_gauss_fit_and_start(void **state)
+{
+    (void)state;
+    enum { D = 3, K = 2 };
+    const float mean[K][D] = {{0.1f, -0.2f, 0.3f}, {-0.4f, 0.0f, 0.2f}};
+    const float a[K] = {0.2f, 0.1f};
+    /* class 0: one copy of its 2D points, class 1: three: shares 1/4, 3/4 */
+    const int copies[K] = {1, 3};
+    float img[8 * 2 * D][D];
+    int32_t lab[8 * 2 * D];
+    int n = 0;
+    for (int c = 0; c < K; c++)
+        for (int r = 0; r < copies[c]; r++)
+            for (int j = 0; j < 2 * D; j++, n++) {
+                for (int l = 0; l < D; l++)
+                    img[n][l] = mean[c][l] + (l == j / 2 ? (j % 2 ? -a[c] : a[c]) : 0.0f);
+                lab[n] = c;
+            }
+    langevin_gauss g;
+    ebm_err err = {0};
+    dist_ctx self;
+    assert_int_equal(dist_self(test_ctx(), &self, &err), 0);
+    assert_int_equal(langevin_gauss_fit(&self, &img[0][0], lab, n, D, K, 1.0f, 0.0f, &g, &err),
+                     0);
+    dist_self_free(&self);
+    assert_true(fabs(g.cum[0] - 0.25) < 1e-12 && g.cum[1] == 1.0);
+    for (int c = 0; c < K; c++) {
+        const double nc = 2.0 * D * copies[c];
+        /* copies repeat the points: the covariance's N - 1 is 2D copies - 1 */
+        const double v = 2.0 * a[c] * a[c] * copies[c] / (nc - 1) + LANGEVIN_GAUSS_RIDGE;
+        for (int j = 0; j < D; j++) {
+            assert_true(fabs(g.mean[c * D + j] - mean[c][j]) < 1e-6);
+            for (int l = 0; l < D; l++) {
+                const double want = j == l ? sqrt(v) : 0.0;
+                assert_true(fabs(g.chol[(size_t)c * D * D + j * D + l] - want) < 1e-6);
+            }
+        }
+    }
+    /* Draws: class 1 (3/4 of them) has mean[1] and variance v1 per pixel. */
+    langevin_params p = quad_params(0, 0.0f, 0.0f);
+    p.start = &g;
+    langevin_sampler s;
+    ebm_rng rng;
+    rng_seed(&rng, 11, 0);
+    const int m = 40000;
+    assert_int_equal(langevin_init(&s, &p, D, K, 1, m, 0, &rng, &err), 0);
+    double sum[D] = {0}, sum2[D] = {0};
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < D; j++) {
+            sum[j] += s.chains[(size_t)i * D + j];
+            sum2[j] += (double)s.chains[(size_t)i * D + j] * s.chains[(size_t)i * D + j];
+        }
+    for (int j = 0; j < D; j++) {
+        /* mixture: mean 1/4 m0 + 3/4 m1; variance of the mixture */
+        const double v0 = 2.0 * a[0] * a[0] / (2.0 * D - 1) + LANGEVIN_GAUSS_RIDGE;
+        const double v1 = 2.0 * a[1] * a[1] * 3 / (6.0 * D - 1) + LANGEVIN_GAUSS_RIDGE;
+        const double mu = 0.25 * mean[0][j] + 0.75 * mean[1][j];
+        const double ex2 = 0.25 * (v0 + mean[0][j] * mean[0][j]) +
+                           0.75 * (v1 + mean[1][j] * mean[1][j]);
+        const double var = ex2 - mu * mu;
+        const double gm = sum[j] / m, gv = sum2[j] / m - gm * gm;
+        if (fabs(gm - mu) > 5 * sqrt(var / m))
+            fail_msg("pixel %d: mean %.5f, mixture %.5f", j, gm, mu);
+        if (fabs(gv - var) > 0.05 * var)
+            fail_msg("pixel %d: variance %.5f, mixture %.5f", j, gv, var);
+    }
+    langevin_free(&s);
+    langevin_gauss_free(&g);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -689,6 +817,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_langevin_draw_without_buffer_starts_fresh),
         cmocka_unit_test(test_langevin_draw_fresh_target_class_follows_class_logit),
         cmocka_unit_test(test_langevin_continue_steps_from_given_chains),
+        cmocka_unit_test(test_langevin_run_step_decay_geometric),
+        cmocka_unit_test(test_langevin_gauss_fit_and_start),
     };
     return harness_run(argc, argv, "test_langevin", tests, HARNESS_COUNT(tests), NULL, NULL);
 }
