@@ -7,7 +7,7 @@
 set -eu
 sweep=$1 root=$2 np=$3
 shift 3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+[ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 grep -v '^[[:space:]]*\(#\|$\)' "$sweep" | while IFS='|' read -r label opts; do
     dir=$root/$(printf '%s' "$label" | tr -c 'A-Za-z0-9._=-' '_')
     if [ -f "$dir/results.tsv" ] && [ "$(grep -vc '^#' "$dir/results.tsv")" -gt "$#" ]; then

@@ -90,7 +90,9 @@ static void test_cli_parse_train_defaults_stable(void **state)
     assert_true(cfg.train_noise == 2.0);
     assert_int_equal(cfg.buffer, 0);
     assert_true(cfg.reinit == 0.05);
-    assert_true(cfg.gen_weight == 0.1);
+    assert_true(cfg.gen_weight == 0.2);
+    assert_int_equal(cfg.chain_init, 1);
+    assert_true(cfg.step_decay == 0.8);
     assert_true(cfg.energy_reg == 0.0);
     assert_int_equal(cfg.map_inputs, 1);
     assert_int_equal(cfg.clamp_chains, 1);
