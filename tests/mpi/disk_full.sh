@@ -12,9 +12,11 @@
 # the files use plus a margin too small for the next write, and the run
 # resumed: KIND metrics leaves less than one metrics.h5 (the first file an
 # epoch writes), KIND checkpoint room for metrics.h5 but not for a checkpoint
-# (which must then be larger: --hidden 128 is).
+# (which must then be larger: --hidden 128 is). KIND outputs leaves 4 KiB and
+# writes the per-example files instead: a sample file (sample --out) and a
+# dump (eval --dump), with the same checks.
 #
-# usage: disk_full.sh WORKDIR NP metrics|checkpoint PROGRAM [TRAIN-ARGS...]
+# usage: disk_full.sh WORKDIR NP metrics|checkpoint|outputs PROGRAM [TRAIN-ARGS...]
 # Needs root (mount); exit 77 (skipped) otherwise, 1 under CI=true.
 set -u
 if [ $# -lt 4 ]; then
@@ -48,7 +50,7 @@ if [ "$EBM_DISK_FULL_NS" = unchanged ]; then
     esac
 fi
 here=$(cd "$(dirname "$0")" && pwd)
-case $kind in metrics|checkpoint) ;; *) echo "unknown KIND $kind" >&2; exit 2 ;; esac
+case $kind in metrics|checkpoint|outputs) ;; *) echo "unknown KIND $kind" >&2; exit 2 ;; esac
 
 rm -rf "$work"
 mkdir -p "$work/disk" || exit 1
@@ -78,6 +80,41 @@ run() {
 
 run "$@" --epochs 1
 [ "$rc" = 0 ] || fail "the first epoch, with room, exited $rc"
+prog=$1
+
+# KIND outputs: sample and eval --dump into the full disk.
+if [ "$kind" = outputs ]; then
+    used=$(du -sb "$out" | cut -f1)
+    mount -o remount,size=$(((used + 4096) / 1024 + 4))k "$work/disk" || fail "cannot shrink the tmpfs"
+    sums_before=$(cd "$out" && sha256sum best.h5 last.h5 metrics.h5)
+    for what in sample eval; do
+        if [ "$what" = sample ]; then
+            file=$out/s.h5
+            cmd=("$prog" sample --ckpt "$out/best.h5" --n 20000 --out "$file")
+        else
+            file=$out/d.h5
+            cmd=("$prog" eval --ckpt "$out/best.h5" --split train --dump "$file")
+        fi
+        "$here/mpirun.sh" "$np" "${cmd[@]}" >"$work/stdout.txt" 2>"$work/stderr.txt" &
+        pid=$! waited=0
+        while kill -0 "$pid" 2>/dev/null; do
+            [ "$waited" -ge 600 ] && { kill -KILL "$pid"; wait "$pid"; fail "$what: no exit after 60 s: a hang"; }
+            sleep 0.1; waited=$((waited + 1))
+        done
+        wait "$pid"
+        rc=$?
+        [ "$rc" = 1 ] || fail "$what into a full disk exited $rc, expected 1"
+        n_err=$(grep -c '^ebm_mpi: error:' "$work/stderr.txt")
+        [ "$n_err" = 1 ] || fail "$what: $n_err error lines, expected exactly one"
+        grep -q "^ebm_mpi: error: .*'$file': .*No space left on device" "$work/stderr.txt" ||
+            fail "$what: the error line does not name $file and 'No space left on device'"
+        [ -e "$file" ] || [ -e "$file.tmp" ] && fail "$what left $file or its .tmp"
+        echo "$what into a full disk: exit 1 after $((waited / 10)).$((waited % 10))s: $(grep '^ebm_mpi: error:' "$work/stderr.txt")"
+    done
+    [ "$sums_before" = "$(cd "$out" && sha256sum best.h5 last.h5 metrics.h5)" ] || fail "the checkpoints changed"
+    echo "PASS: sample and eval --dump on a full disk at np $np: one error line each, nothing left"
+    exit 0
+fi
 for f in best.h5 last.h5 metrics.h5; do [ -f "$out/$f" ] || fail "no $f after the first epoch"; done
 sums_before=$(cd "$out" && sha256sum best.h5 last.h5 metrics.h5)
 used=$(du -sb "$out" | cut -f1)
