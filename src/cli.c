@@ -34,7 +34,7 @@ static const cli_option options[] = {
     {"step-decay", OPT_DOUBLE, F(step_decay), 0, 1e-6, 1, T, 1, "X",
      "step t: eta X^t, sigma X^(t/2) (1: fixed)"},
     {"chain-init", OPT_INT, F(chain_init), 0, 0, 1, T, 1, "N",
-     "chain starts: 0 U[-1,1], 1 class Gaussians of data"},
+     "chain starts: 0 U[-1,1], 1 class Gaussians"},
     {"energy-reg", OPT_DOUBLE, F(energy_reg), 0, 0, 1e6, T, 1, "X",
      "alpha: weight of LSE(f(x))^2 + LSE(f(x~))^2"},
     {"gen-weight", OPT_DOUBLE, F(gen_weight), 0, 0, 1e6, T, 1, "X",
@@ -52,6 +52,8 @@ static const cli_option options[] = {
      "replace the run in --out (its files removed)"},
     {"break-lock", OPT_FLAG, F(break_lock), 0, 0, 1, T, 0, "",
      "take over a lock a lost host left on --out"},
+    {"stall-timeout", OPT_DOUBLE, F(stall_timeout), 0, 0, 1e9, T | E | S, 0, "SECONDS",
+     "end a job stalled this long (0: never)"},
     {"allow-single", OPT_FLAG, F(allow_single), 0, 0, 1, T | E | S, 0, "",
      "run as 1 process in a multi-task SLURM job"},
     {"dry-run", OPT_FLAG, F(dry_run), 0, 0, 1, T, 0, "",
@@ -133,6 +135,7 @@ static void config_defaults(ebm_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cli_apply_preset(cfg, PRESET_STABLE);
+    cfg->stall_timeout = -1;
     strcpy(cfg->out, "checkpoints");
     strcpy(cfg->split, "test");
     strcpy(cfg->samples_out, "samples.h5");
@@ -365,6 +368,9 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
     }
     if (cmd != CMD_TRAIN && cfg->ckpt[0] == '\0')
         return ebm_fail(err, "%s needs --ckpt F", command_name(cmd));
+    if (cfg->stall_timeout > 0 && cfg->stall_timeout < 1)
+        return ebm_fail(err, "--stall-timeout: %g is too short: 0 (off) or at least 1 second",
+                        cfg->stall_timeout);
     if (cfg->overwrite && cfg->resume[0])
         return ebm_fail(err, "--overwrite starts afresh and --resume continues: give one of them");
     return ebm_pass(err, check_paths(cfg, err));
@@ -413,6 +419,8 @@ static const char *default_text(const cli_option *o, const ebm_config *cfg, char
         return "the checkpoint's --langevin-steps";
     if (!strcmp(o->name, "class") && cfg->class_label < 0)
         return NULL; /* unconditional */
+    if (!strcmp(o->name, "stall-timeout") && cfg->stall_timeout < 0)
+        return "auto";
     const char *s = cli_option_string(o, cfg);
     if (s) {
         if (!s[0])
@@ -513,6 +521,8 @@ void cli_print_config(FILE *out, const ebm_config *cfg)
         const char *s = cli_option_string(o, cfg);
         if (s && !s[0] && !strcmp(o->name, "data"))
             fprintf(out, "--%s (the shipped digits.h5)\n", o->name);
+        else if (!strcmp(o->name, "stall-timeout") && cfg->stall_timeout < 0)
+            fprintf(out, "--%s auto\n", o->name);
         else if (s)
             fprintf(out, "--%s %s\n", o->name, s[0] ? s : "(none)");
         else

@@ -35,6 +35,9 @@ typedef struct {
     int dry_run;      /* train: print the settings it would use and exit */
     int overwrite;    /* train: a fresh run may replace the run in --out */
     int break_lock;   /* train: take over a lock held on another host */
+    /* Seconds a collective may wait before the job is ended (0: never; < 0:
+     * auto, the larger of 300 s and 20 times the slowest step so far). */
+    double stall_timeout;
     /* Fixed by the preset, not options: map inputs to [-1,1] by the file's
      * value range, clamp chains to that range, select best.h5 by val error
      * (else by val loss). */

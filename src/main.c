@@ -41,6 +41,13 @@ static void read_environment(environment *env)
     env->fault.stop_at_step = env_number("EBM_MPI_FAULT_STOP_AT_STEP", 0);
     env->fault.kill_at_checkpoint = env_number("EBM_MPI_FAULT_KILL_AT_CHECKPOINT", 0);
     env->fault.diverge_at_step = env_number("EBM_MPI_FAULT_DIVERGE_AT_STEP", 0);
+    const char *stall = getenv("EBM_MPI_FAULT_STALL");
+    const char *colon = stall ? strchr(stall, ':') : NULL;
+    if (colon && (size_t)(colon - stall) < sizeof env->fault.stall_where) {
+        memcpy(env->fault.stall_where, stall, (size_t)(colon - stall));
+        env->fault.stall_at = atoll(colon + 1);
+    }
+    env->fault.stall_rank = (int)env_number("EBM_MPI_FAULT_STALL_RANK", 1);
 }
 
 /* The shipped digits file: ../share/ebm_mpi/digits.h5 next to the binary, in
@@ -224,6 +231,9 @@ int main(int argc, char **argv)
                       "started as 1 MPI process inside a SLURM allocation of %ld tasks (srun "
                       "without PMI support?): launch with mpirun, or pass --allow-single",
                       env.slurm_ntasks);
+    /* Every command's collectives are watched (--stall-timeout). */
+    if (rc == 0)
+        rc = dist_watchdog_start(&ctx, cfg.stall_timeout < 0 ? 300.0 : cfg.stall_timeout, &err);
     run_info run;
     if (rc == 0) {
         blas_set_threads(cfg.threads);

@@ -3,6 +3,7 @@
 #include "core/fault.h"
 
 #include <signal.h>
+#include <string.h>
 
 static fault_config configured;
 static int64_t checkpoints_seen;
@@ -24,9 +25,17 @@ double fault_lr_factor(int64_t step, int rollbacks)
     return at > 0 && rollbacks == 0 && step >= at && step < at + 5 ? 1e4 : 1.0;
 }
 
+void fault_stall(const char *where, int64_t n, int rank)
+{
+    if (configured.stall_at > 0 && n == configured.stall_at && rank == configured.stall_rank &&
+        strcmp(where, configured.stall_where) == 0)
+        raise(SIGSTOP);
+}
+
 void fault_checkpoint_midway(int rank)
 {
     /* Every rank counts, so the count means "the N-th checkpoint" everywhere. */
     if (++checkpoints_seen == configured.kill_at_checkpoint && rank == 0)
         raise(SIGKILL); /* mpirun then ends the other ranks */
+    fault_stall("checkpoint", checkpoints_seen, rank);
 }

@@ -22,6 +22,14 @@ typedef struct {
      * times the learning rate, until the first rollback (0: never): a
      * divergence forced through the real detector. */
     int64_t diverge_at_step;
+    /* EBM_MPI_FAULT_STALL=step:N | eval:E | checkpoint:N and
+     * EBM_MPI_FAULT_STALL_RANK=R (default 1): rank R stops itself (SIGSTOP)
+     * at the start of global step N, before the validation after epoch E, or
+     * half-way through the N-th checkpoint write: a rank that stops
+     * answering, for the stall watchdog's tests. */
+    char stall_where[16];
+    int64_t stall_at;
+    int stall_rank;
 } fault_config;
 
 void fault_configure(const fault_config *cfg);
@@ -32,6 +40,10 @@ int fault_stop_at_step(int64_t step);
 /* The factor on the learning rate of global step `step` (1 unless forced to
  * diverge; `rollbacks` so far). */
 double fault_lr_factor(int64_t step, int rollbacks);
+
+/* Stops the calling process (SIGSTOP) if `where` and `n` are the configured
+ * stall point and `rank` its rank. */
+void fault_stall(const char *where, int64_t n, int rank);
 
 /* Inside a checkpoint write, after its first datasets: counts checkpoints and
  * SIGKILLs the calling process on rank 0 at the configured one. */

@@ -183,7 +183,10 @@ static int write_failed(h5file *f, int rc, ebm_err *err)
  * crashes. */
 static void close_written(h5file *f, int failed, ebm_err *err)
 {
-    if (H5Fclose(f->id) < 0) {
+    dist_watch_begin(f->ctx, "H5Fclose");
+    const herr_t closed = H5Fclose(f->id);
+    dist_watch_end(f->ctx);
+    if (closed < 0) {
         if (!failed)
             write_fail(f, err, "cannot close");
         abandon(f, err);
@@ -284,7 +287,7 @@ int h5file_precheck(const char *path, const char *kind, ebm_err *err)
     return 0;
 }
 
-int h5file_create(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err)
+static int h5file_create_unwatched(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err)
 {
     *file = NULL;
     EBM_TRY(h5file_path_ok(path, "output file", err));
@@ -301,7 +304,15 @@ int h5file_create(const dist_ctx *ctx, const char *path, h5file **file, ebm_err 
     return wrap(ctx, path, id, file, err);
 }
 
-int h5file_open(const dist_ctx *ctx, const char *path, const char *kind, int writable,
+int h5file_create(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err)
+{
+    dist_watch_begin(ctx, "H5Fcreate");
+    const int rc = h5file_create_unwatched(ctx, path, file, err);
+    dist_watch_end(ctx);
+    return rc;
+}
+
+static int h5file_open_unwatched(const dist_ctx *ctx, const char *path, const char *kind, int writable,
                 h5file **file, ebm_err *err)
 {
     *file = NULL;
@@ -316,11 +327,28 @@ int h5file_open(const dist_ctx *ctx, const char *path, const char *kind, int wri
     return wrap(ctx, path, id, file, err);
 }
 
-int h5file_flush(h5file *f, ebm_err *err)
+int h5file_open(const dist_ctx *ctx, const char *path, const char *kind, int writable,
+                h5file **file, ebm_err *err)
+{
+    dist_watch_begin(ctx, "H5Fopen");
+    const int rc = h5file_open_unwatched(ctx, path, kind, writable, file, err);
+    dist_watch_end(ctx);
+    return rc;
+}
+
+static int h5file_flush_unwatched(h5file *f, ebm_err *err)
 {
     if (H5Fflush(f->id, H5F_SCOPE_GLOBAL) < 0)
         return write_failed(f, write_fail(f, err, "cannot flush"), err);
     return 0;
+}
+
+int h5file_flush(h5file *f, ebm_err *err)
+{
+    dist_watch_begin(f->ctx, "H5Fflush");
+    const int rc = h5file_flush_unwatched(f, err);
+    dist_watch_end(f->ctx);
+    return rc;
 }
 
 int h5file_close(h5file *f, ebm_err *err)
@@ -328,7 +356,10 @@ int h5file_close(h5file *f, ebm_err *err)
     if (!f)
         return 0;
     int rc = 0;
-    if (H5Fclose(f->id) < 0) {
+    dist_watch_begin(f->ctx, "H5Fclose");
+    const herr_t closed = H5Fclose(f->id);
+    dist_watch_end(f->ctx);
+    if (closed < 0) {
         if (err)
             rc = h5_fail(err, f->path, "cannot close");
         else
@@ -418,7 +449,7 @@ static herr_t transfer_rows(h5file *f, hid_t ds, hid_t space, hid_t mtype, int r
     return rc;
 }
 
-int h5file_write_rows(h5file *f, const char *name, h5file_type type, int rank,
+static int h5file_write_rows_unwatched(h5file *f, const char *name, h5file_type type, int rank,
                       const int64_t dims[2], int64_t row0, int64_t nrows, const void *data,
                       ebm_err *err)
 {
@@ -446,6 +477,16 @@ int h5file_write_rows(h5file *f, const char *name, h5file_type type, int rank,
     return 0;
 }
 
+int h5file_write_rows(h5file *f, const char *name, h5file_type type, int rank,
+                      const int64_t dims[2], int64_t row0, int64_t nrows, const void *data,
+                      ebm_err *err)
+{
+    dist_watch_begin(f->ctx, "a collective H5Dwrite");
+    const int rc = h5file_write_rows_unwatched(f, name, type, rank, dims, row0, nrows, data, err);
+    dist_watch_end(f->ctx);
+    return rc;
+}
+
 int h5file_write_all(const dist_ctx *ctx, h5file *f, const char *name, h5file_type type,
                      int rank, const int64_t dims[2], const void *data, ebm_err *err)
 {
@@ -453,7 +494,7 @@ int h5file_write_all(const dist_ctx *ctx, h5file *f, const char *name, h5file_ty
                              err);
 }
 
-int h5file_read_rows(h5file *f, const char *name, h5file_type type, int rank,
+static int h5file_read_rows_unwatched(h5file *f, const char *name, h5file_type type, int rank,
                      const int64_t dims[2], int64_t row0, int64_t nrows, void *data,
                      ebm_err *err)
 {
@@ -492,6 +533,16 @@ int h5file_read_rows(h5file *f, const char *name, h5file_type type, int rank,
     return 0;
 }
 
+int h5file_read_rows(h5file *f, const char *name, h5file_type type, int rank,
+                     const int64_t dims[2], int64_t row0, int64_t nrows, void *data,
+                     ebm_err *err)
+{
+    dist_watch_begin(f->ctx, "a collective H5Dread");
+    const int rc = h5file_read_rows_unwatched(f, name, type, rank, dims, row0, nrows, data, err);
+    dist_watch_end(f->ctx);
+    return rc;
+}
+
 /* ---- growing columns ---------------------------------------------------------- */
 
 int h5file_column_create(h5file *f, const char *name, int64_t chunk, ebm_err *err)
@@ -515,7 +566,7 @@ int h5file_column_create(h5file *f, const char *name, int64_t chunk, ebm_err *er
     return 0;
 }
 
-int h5file_column_resize(h5file *f, const char *name, int64_t n, const double *rows,
+static int h5file_column_resize_unwatched(h5file *f, const char *name, int64_t n, const double *rows,
                          int64_t *old_length, ebm_err *err)
 {
     const hid_t ds = h5file_exists(f, name) ? H5Dopen2(f->id, name, H5P_DEFAULT) : -1;
@@ -551,6 +602,15 @@ int h5file_column_resize(h5file *f, const char *name, int64_t n, const double *r
     return 0;
 }
 
+int h5file_column_resize(h5file *f, const char *name, int64_t n, const double *rows,
+                         int64_t *old_length, ebm_err *err)
+{
+    dist_watch_begin(f->ctx, "a collective H5Dwrite");
+    const int rc = h5file_column_resize_unwatched(f, name, n, rows, old_length, err);
+    dist_watch_end(f->ctx);
+    return rc;
+}
+
 /* ---- attributes ------------------------------------------------------------------ */
 
 int h5file_attr_exists(h5file *f, const char *obj, const char *name)
@@ -563,12 +623,14 @@ int h5file_attr_exists(h5file *f, const char *obj, const char *name)
 static int attr_write(h5file *f, const char *obj, const char *name, hid_t type,
                       const void *value, ebm_err *err)
 {
+    dist_watch_begin(f->ctx, "an HDF5 attribute write");
     const hid_t space = H5Screate(H5S_SCALAR);
     const hid_t a =
         space >= 0 ? H5Acreate_by_name(f->id, obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT,
                                        H5P_DEFAULT)
                    : -1;
     const herr_t rc = a >= 0 ? H5Awrite(a, type, value) : -1;
+    dist_watch_end(f->ctx);
     if (rc < 0)
         keep_error(f);
     if (a >= 0)
@@ -689,6 +751,9 @@ int h5file_write_atomic(const dist_ctx *ctx, const char *path,
     if (!tmp)
         return ebm_pass(err, dist_agree(ctx, -1, err));
     snprintf(tmp, len, "%s.tmp", path);
+    char where[EBM_ERR_LEN];
+    snprintf(where, sizeof where, "writing %s", path);
+    dist_watch_where(ctx, where, DIST_WATCH_KEEP);
     h5file *f = NULL;
     int rc = h5file_create(ctx, tmp, &f, err);
     /* A create fails alike on every rank (a missing directory, no

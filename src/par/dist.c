@@ -2,6 +2,7 @@
 #include "par/dist.h"
 
 #include "par/dist_mpi.h"
+#include "par/watchdog.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -35,7 +36,50 @@ static int count_ok(size_t n, ebm_err *err)
 
 struct dist_handle {
     MPI_Comm comm;
+    struct dist_watch *watch; /* NULL: no stall watchdog */
 };
+
+/* An MPI collective under the stall watchdog. */
+#define COLL_TRY(call, name)                                                                   \
+    do {                                                                                       \
+        dist_watch_enter(ctx->comm->watch, name);                                              \
+        const int mpi_rc_ = (call);                                                            \
+        dist_watch_leave(ctx->comm->watch);                                                    \
+        if (mpi_rc_ != MPI_SUCCESS)                                                            \
+            return mpi_fail_at(err, name, mpi_rc_, __FILE__, __LINE__, __func__);              \
+    } while (0)
+
+int dist_watchdog_start(const dist_ctx *ctx, double timeout_seconds, ebm_err *err)
+{
+    if (ctx->comm->watch || timeout_seconds <= 0)
+        return 0;
+    ctx->comm->watch = dist_watch_new(ctx->comm->comm, ctx->rank, timeout_seconds);
+    if (!ctx->comm->watch)
+        return ebm_fail(err, "cannot start the stall watchdog's thread");
+    return 0;
+}
+
+void dist_watchdog_timeout(const dist_ctx *ctx, double timeout_seconds)
+{
+    dist_watch_set_timeout(ctx->comm->watch, timeout_seconds);
+}
+
+double dist_watchdog_current(const dist_ctx *ctx)
+{
+    return dist_watch_get_timeout(ctx->comm->watch);
+}
+
+void dist_watch_begin(const dist_ctx *ctx, const char *what)
+{
+    dist_watch_enter(ctx->comm->watch, what);
+}
+
+void dist_watch_end(const dist_ctx *ctx) { dist_watch_leave(ctx->comm->watch); }
+
+void dist_watch_where(const dist_ctx *ctx, const char *where, long long number)
+{
+    dist_watch_place(ctx->comm->watch, where, number);
+}
 
 MPI_Comm dist_comm(const dist_ctx *ctx) { return ctx->comm->comm; }
 
@@ -46,7 +90,10 @@ int dist_init(int *argc, char ***argv, int show_trail, dist_ctx *ctx, ebm_err *e
     ctx->comm = ebm_calloc(1, sizeof *ctx->comm, "MPI context", err);
     if (!ctx->comm)
         return -1;
-    MPI_TRY(MPI_Init(argc, argv), "MPI_Init");
+    /* FUNNELED: MPI calls come from the main thread; the stall watchdog's
+     * thread only ever calls MPI_Abort, to end a job that cannot go on. */
+    int provided = 0;
+    MPI_TRY(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
     ctx->comm->comm = MPI_COMM_WORLD;
     MPI_TRY(MPI_Comm_set_errhandler(ctx->comm->comm, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     MPI_TRY(MPI_Comm_rank(ctx->comm->comm, &ctx->rank), "MPI_Comm_rank");
@@ -73,6 +120,8 @@ void dist_self_free(dist_ctx *self)
 
 void dist_finalize(dist_ctx *ctx)
 {
+    if (ctx->comm)
+        dist_watch_free(ctx->comm->watch);
     free(ctx->comm);
     ctx->comm = NULL;
     MPI_Finalize();
@@ -81,14 +130,14 @@ void dist_finalize(dist_ctx *ctx)
 int dist_agree(const dist_ctx *ctx, int local_rc, ebm_err *err)
 {
     int first_failed = local_rc != 0 ? ctx->rank : ctx->size;
-    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &first_failed, 1, MPI_INT, MPI_MIN, ctx->comm->comm),
+    COLL_TRY(MPI_Allreduce(MPI_IN_PLACE, &first_failed, 1, MPI_INT, MPI_MIN, ctx->comm->comm),
             "MPI_Allreduce");
     if (first_failed == ctx->size)
         return 0;
     ebm_err shared;
     if (ctx->rank == first_failed)
         shared = *err;
-    MPI_TRY(MPI_Bcast(&shared, sizeof shared, MPI_BYTE, first_failed, ctx->comm->comm), "MPI_Bcast");
+    COLL_TRY(MPI_Bcast(&shared, sizeof shared, MPI_BYTE, first_failed, ctx->comm->comm), "MPI_Bcast");
     shared.msg[sizeof shared.msg - 1] = '\0';
     *err = shared;
     return ebm_trace(err);
@@ -106,7 +155,7 @@ int dist_sum_floats(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err)
 {
     if (count_ok(n, err))
         return -1;
-    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, ctx->comm->comm),
+    COLL_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, ctx->comm->comm),
             "MPI_Allreduce");
     return 0;
 }
@@ -115,7 +164,7 @@ int dist_sum_doubles(const dist_ctx *ctx, double *buf, size_t n, ebm_err *err)
 {
     if (count_ok(n, err))
         return -1;
-    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, ctx->comm->comm),
+    COLL_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, ctx->comm->comm),
             "MPI_Allreduce");
     return 0;
 }
@@ -124,7 +173,7 @@ int dist_bcast_floats(const dist_ctx *ctx, float *buf, size_t n, int root, ebm_e
 {
     if (count_ok(n, err))
         return -1;
-    MPI_TRY(MPI_Bcast(buf, (int)n, MPI_FLOAT, root, ctx->comm->comm), "MPI_Bcast");
+    COLL_TRY(MPI_Bcast(buf, (int)n, MPI_FLOAT, root, ctx->comm->comm), "MPI_Bcast");
     return 0;
 }
 
@@ -132,7 +181,7 @@ int dist_bcast_bytes(const dist_ctx *ctx, void *buf, size_t n, int root, ebm_err
 {
     if (count_ok(n, err))
         return -1;
-    MPI_TRY(MPI_Bcast(buf, (int)n, MPI_BYTE, root, ctx->comm->comm), "MPI_Bcast");
+    COLL_TRY(MPI_Bcast(buf, (int)n, MPI_BYTE, root, ctx->comm->comm), "MPI_Bcast");
     return 0;
 }
 
@@ -141,11 +190,11 @@ int dist_min_mean_max(const dist_ctx *ctx, double local, double out[3], ebm_err 
     double sum = local;
     out[0] = local;
     out[2] = local;
-    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &out[0], 1, MPI_DOUBLE, MPI_MIN, ctx->comm->comm),
+    COLL_TRY(MPI_Allreduce(MPI_IN_PLACE, &out[0], 1, MPI_DOUBLE, MPI_MIN, ctx->comm->comm),
             "MPI_Allreduce");
-    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, ctx->comm->comm),
+    COLL_TRY(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, ctx->comm->comm),
             "MPI_Allreduce");
-    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &out[2], 1, MPI_DOUBLE, MPI_MAX, ctx->comm->comm),
+    COLL_TRY(MPI_Allreduce(MPI_IN_PLACE, &out[2], 1, MPI_DOUBLE, MPI_MAX, ctx->comm->comm),
             "MPI_Allreduce");
     out[1] = sum / ctx->size;
     return 0;
@@ -158,11 +207,11 @@ int dist_min_mean_max_n(const dist_ctx *ctx, const double *local, size_t n, doub
     double lo[MAX_N], sum[MAX_N], hi[MAX_N];
     if (n > MAX_N)
         return ebm_fail(err, "dist_min_mean_max_n: %zu values, at most %d", n, MAX_N);
-    MPI_TRY(MPI_Allreduce(local, lo, (int)n, MPI_DOUBLE, MPI_MIN, ctx->comm->comm),
+    COLL_TRY(MPI_Allreduce(local, lo, (int)n, MPI_DOUBLE, MPI_MIN, ctx->comm->comm),
             "MPI_Allreduce");
-    MPI_TRY(MPI_Allreduce(local, sum, (int)n, MPI_DOUBLE, MPI_SUM, ctx->comm->comm),
+    COLL_TRY(MPI_Allreduce(local, sum, (int)n, MPI_DOUBLE, MPI_SUM, ctx->comm->comm),
             "MPI_Allreduce");
-    MPI_TRY(MPI_Allreduce(local, hi, (int)n, MPI_DOUBLE, MPI_MAX, ctx->comm->comm),
+    COLL_TRY(MPI_Allreduce(local, hi, (int)n, MPI_DOUBLE, MPI_MAX, ctx->comm->comm),
             "MPI_Allreduce");
     for (size_t i = 0; i < n; i++) {
         out[i][0] = lo[i];
@@ -174,7 +223,7 @@ int dist_min_mean_max_n(const dist_ctx *ctx, const double *local, size_t n, doub
 
 int dist_barrier(const dist_ctx *ctx, ebm_err *err)
 {
-    MPI_TRY(MPI_Barrier(ctx->comm->comm), "MPI_Barrier");
+    COLL_TRY(MPI_Barrier(ctx->comm->comm), "MPI_Barrier");
     return 0;
 }
 
@@ -184,7 +233,7 @@ int dist_max_loc(const dist_ctx *ctx, double local, double *max, int *rank, ebm_
         double value;
         int rank;
     } in = {local, ctx->rank}, out;
-    MPI_TRY(MPI_Allreduce(&in, &out, 1, MPI_DOUBLE_INT, MPI_MAXLOC, ctx->comm->comm),
+    COLL_TRY(MPI_Allreduce(&in, &out, 1, MPI_DOUBLE_INT, MPI_MAXLOC, ctx->comm->comm),
             "MPI_Allreduce");
     *max = out.value;
     *rank = out.rank;
@@ -196,7 +245,7 @@ int dist_gather_bytes(const dist_ctx *ctx, const void *in, size_t n, void *out, 
 {
     if (count_ok(n, err))
         return ebm_trace(err);
-    MPI_TRY(MPI_Gather(in, (int)n, MPI_BYTE, out, (int)n, MPI_BYTE, root, ctx->comm->comm),
+    COLL_TRY(MPI_Gather(in, (int)n, MPI_BYTE, out, (int)n, MPI_BYTE, root, ctx->comm->comm),
             "MPI_Gather");
     return 0;
 }
@@ -204,7 +253,7 @@ int dist_gather_bytes(const dist_ctx *ctx, const void *in, size_t n, void *out, 
 int dist_local_size(const dist_ctx *ctx, int *local, ebm_err *err)
 {
     MPI_Comm node;
-    MPI_TRY(MPI_Comm_split_type(ctx->comm->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL,
+    COLL_TRY(MPI_Comm_split_type(ctx->comm->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL,
                                 &node),
             "MPI_Comm_split_type");
     const int rc = MPI_Comm_size(node, local);

@@ -39,6 +39,25 @@ int dist_agree(const dist_ctx *ctx, int local_rc, ebm_err *err);
  * the caller printed it) and ends the whole job (MPI_Abort). */
 _Noreturn void dist_abort(const dist_ctx *ctx, const ebm_err *err);
 
+/* ---- the stall watchdog (docs/design.md section 2) ------------------------
+ * A thread per rank that ends the job when this rank has waited in one
+ * collective (every one of this file's, and the parallel HDF5 calls, which
+ * src/io brackets with dist_watch_begin/end) longer than the timeout: it
+ * prints one error line (the lowest waiting rank first) and calls MPI_Abort.
+ * Time during which this process was stopped (SIGSTOP, a suspended job) does
+ * not count. It sleeps between looks: no busy waiting. */
+int dist_watchdog_start(const dist_ctx *ctx, double timeout_seconds, ebm_err *err);
+void dist_watchdog_timeout(const dist_ctx *ctx, double timeout_seconds);
+/* The timeout in force (0: no watchdog). */
+double dist_watchdog_current(const dist_ctx *ctx);
+/* Brackets a collective call made outside this file (they nest). */
+void dist_watch_begin(const dist_ctx *ctx, const char *what);
+void dist_watch_end(const dist_ctx *ctx);
+/* What the program is doing, for the message: "a training step" at global
+ * step 45 (number < 0: none; DIST_WATCH_KEEP: the one set before). */
+#define DIST_WATCH_KEEP (-2LL)
+void dist_watch_where(const dist_ctx *ctx, const char *where, long long number);
+
 /* In-place sums over ranks. */
 int dist_sum_floats(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err);
 int dist_sum_doubles(const dist_ctx *ctx, double *buf, size_t n, ebm_err *err);

@@ -248,6 +248,8 @@ static int run_steps(trainer *t, int *stopped, int *rolled_back, ebm_err *err)
         diverge_bounds_from(t->history, pr->epoch, cfg->gen_weight > 0);
     while (pr->step < t->plan.n_steps) {
         const int c = shard_count(&t->plan, pr->step, ctx->rank);
+        dist_watch_where(ctx, "a training step", pr->global_step + 1);
+        fault_stall("step", pr->global_step + 1, ctx->rank); /* tests only */
         double mark = timer_now();
         const double t0 = mark;
         const int stop = train_stop_requested() || fault_stop_at_step(pr->global_step + 1);
@@ -296,6 +298,13 @@ static int run_steps(trainer *t, int *stopped, int *rolled_back, ebm_err *err)
             }
         }
         const double now = timer_now();
+        /* --stall-timeout auto: the larger of 300 s and 20 times the slowest
+         * step so far (identical on every rank up to clock noise). */
+        if (now - t0 > t->slowest_step) {
+            t->slowest_step = now - t0;
+            if (cfg->stall_timeout < 0 && 20.0 * t->slowest_step > 300.0)
+                dist_watchdog_timeout(ctx, 20.0 * t->slowest_step);
+        }
         if (ctx->rank == 0 && now - last_progress > PROGRESS_SECONDS) {
             last_progress = now;
             printf("  epoch %d step %d/%d: loss %.4f, %.0f examples/s\n", pr->epoch + 1,
@@ -315,6 +324,10 @@ static int end_epoch(trainer *t, double train_seconds, ebm_err *err)
     train_progress *pr = &t->progress;
     eval_result val;
     ebm_rng erng;
+    char where[64];
+    snprintf(where, sizeof where, "the validation after epoch %d", pr->epoch + 1);
+    dist_watch_where(ctx, where, DIST_WATCH_KEEP);
+    fault_stall("eval", pr->epoch + 1, ctx->rank); /* tests only */
     double mark = timer_now();
     trainer_eval_rng(t, pr->epoch, &erng);
     EBM_TRY(evaluator_run(&t->eval, ctx, t->params, &t->split[SPLIT_VAL], &t->map,

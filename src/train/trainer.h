@@ -61,6 +61,7 @@ struct trainer {
     double last_ckpt;     /* when last.h5 was last written */
     phase_times epoch;    /* this rank's seconds since the last epoch's row */
     phase_times run_time; /* this rank's seconds in each phase of the whole run */
+    double slowest_step;  /* seconds: --stall-timeout auto */
     dir_lock_holder lock; /* rank 0: the lock on cfg->out it holds (lock_held) */
     int lock_held;
 };

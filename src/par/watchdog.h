@@ -1,0 +1,21 @@
+/* watchdog.h: the stall watchdog's thread and state, private to src/par
+ * (dist.h has the interface the rest of the program uses). */
+#ifndef EBM_PAR_WATCHDOG_H
+#define EBM_PAR_WATCHDOG_H
+
+#include <mpi.h>
+
+struct dist_watch;
+
+/* Starts the thread; NULL when it cannot. */
+struct dist_watch *dist_watch_new(MPI_Comm comm, int rank, double timeout_seconds);
+/* Stops and joins the thread; NULL is a no-op. */
+void dist_watch_free(struct dist_watch *w);
+void dist_watch_set_timeout(struct dist_watch *w, double timeout_seconds);
+double dist_watch_get_timeout(const struct dist_watch *w);
+/* Main thread only; they nest, the outermost counts. NULL: no-ops. */
+void dist_watch_enter(struct dist_watch *w, const char *what);
+void dist_watch_leave(struct dist_watch *w);
+void dist_watch_place(struct dist_watch *w, const char *where, long long number);
+
+#endif
