@@ -17,12 +17,13 @@ py=${EBM_PYTHON:-/usr/bin/python3}
 fail() { echo "FAIL: $*"; [ -f "$work/run.txt" ] && tail -5 "$work/run.txt"; exit 1; }
 rm -rf "$work" && mkdir -p "$work" || exit 1
 cd "$work" || exit 1
+work=$(pwd) # absolute: the --out paths below name this test's processes alone
 args=(train --hidden 64 --seed 1)
 
 "$here/mpirun.sh" 2 "$bin" "${args[@]}" --epochs 1 --out ref >ref.txt 2>&1 || fail "the 1-epoch reference failed"
 
 for point in step:30 eval:2 checkpoint:3; do
-    out=stall-${point%%:*}
+    out=$work/stall-${point%%:*}
     start=$(date +%s%N)
     EBM_MPI_FAULT_STALL=$point "$here/mpirun.sh" 2 -x EBM_MPI_FAULT_STALL "$bin" "${args[@]}" \
         --epochs 5 --stall-timeout 4 --out "$out" >run.txt 2>&1 &
@@ -52,7 +53,7 @@ for point in step:30 eval:2 checkpoint:3; do
 done
 
 # 4. The whole job stopped and continued.
-out=whole
+out=$work/whole
 "$here/mpirun.sh" 2 "$bin" "${args[@]}" --epochs 100 --stall-timeout 4 --out "$out" >run.txt 2>&1 &
 pid=$!
 for _ in $(seq 100); do [ -f "$out/last.h5" ] && break; sleep 0.05; done
