@@ -478,8 +478,10 @@ static int read_progress(h5file *f, int version, ckpt_resume *r, double *step_in
     const char *path = h5file_path(f);
     EBM_TRY(check_whole(path, "world_size", world, 1, 1 << 24, err));
     EBM_TRY(check_whole(path, "epoch", epoch, 0, 1e6, err));
-    EBM_TRY(check_whole(path, "step_in_epoch", *step_in_epoch, 0,
-                        r->steps_per_epoch > 0 ? r->steps_per_epoch - 1 : 0, err));
+    /* Up to steps_per_epoch: a stop during an epoch's last step is written
+     * after it and before the epoch's end (validation, metrics), which the
+     * resumed run then does first. */
+    EBM_TRY(check_whole(path, "step_in_epoch", *step_in_epoch, 0, r->steps_per_epoch, err));
     EBM_TRY(check_whole(path, "global_step", global_step, 0, 9007199254740992.0, err));
     EBM_TRY(check_whole(path, "skipped_steps", skipped, 0, global_step, err));
     EBM_TRY(check_whole(path, "best_epoch", best_epoch, 0, epoch, err));

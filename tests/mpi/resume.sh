@@ -58,6 +58,15 @@ run 2 "$bin" train "${args[@]}" --epochs 4 --out mid --resume auto > mid2.log 2>
 "$py" "$here/compare_ckpt.py" straight/last.h5 mid/last.h5 "${groups[@]}" || exit 1
 "$py" "$here/compare_ckpt.py" straight/metrics.h5 mid/metrics.h5 / || exit 1
 
+echo "== stopped during the last step of epoch 1 (global step 20), then resumed"
+EBM_MPI_FAULT_STOP_AT_STEP=20 run 2 -x EBM_MPI_FAULT_STOP_AT_STEP "$bin" train "${args[@]}" \
+    --epochs 4 --out laststep > last1.log 2>&1
+[ $? = 75 ] || fail "stop at the last step: exit status not 75"
+run 2 "$bin" train "${args[@]}" --epochs 4 --out laststep --resume auto > last2.log 2>&1 ||
+    fail "resume after a stop at an epoch's last step failed: $(grep error last2.log)"
+"$py" "$here/compare_ckpt.py" straight/last.h5 laststep/last.h5 "${groups[@]}" || exit 1
+"$py" "$here/compare_ckpt.py" straight/metrics.h5 laststep/metrics.h5 / || exit 1
+
 echo "== killed while writing the third checkpoint (epoch 2's best.h5)"
 EBM_MPI_FAULT_KILL_AT_CHECKPOINT=3 run 2 -x EBM_MPI_FAULT_KILL_AT_CHECKPOINT "$bin" train \
     "${args[@]}" --epochs 4 --out killed > killed1.log 2>&1
