@@ -75,6 +75,16 @@ __attribute__((format(printf, 6, 7))) static int h5_fail_at(ebm_err *err, const 
     return ebm_fail_at(err, file, line, func, "'%s': %s", path, what);
 }
 
+/* The directory holding `path` ("." for a bare name), in a new string; NULL
+ * when out of memory. */
+static char *parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
 /* Why a write into `path` failed, asked of the OS after the fact: MPI-IO
  * reports a short write without errno, so HDF5 says only "file write
  * failed". Looks, in order, for a vanished directory, a full file system
@@ -82,16 +92,9 @@ __attribute__((format(printf, 6, 7))) static int h5_fail_at(ebm_err *err, const 
 static void os_reason(const char *path, char *buf, size_t len)
 {
     buf[0] = '\0';
-    char *dir = strdup(path);
+    char *dir = parent_dir(path);
     if (!dir)
         return;
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
     struct stat st;
     struct statvfs vfs;
     if (stat(dir, &st) != 0) {
@@ -784,16 +787,9 @@ int h5file_write_atomic(const dist_ctx *ctx, const char *path,
  * crash of the machine. */
 static int sync_parent(const char *path, ebm_err *err)
 {
-    char *dir = strdup(path);
+    char *dir = parent_dir(path);
     if (!dir)
         return ebm_fail(err, "out of memory syncing the directory of '%s'", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
     const int fd = open(dir, O_RDONLY | O_DIRECTORY);
     int rc = 0;
     if (fd < 0 || fsync(fd) != 0)
