@@ -262,6 +262,71 @@ int dist_local_size(const dist_ctx *ctx, int *local, ebm_err *err)
     return 0;
 }
 
+/* Appends to out[*used..len); on overflow ends it with "..." and returns -1. */
+static int append(char *out, size_t len, size_t *used, const char *text)
+{
+    const size_t n = strlen(text);
+    if (*used + n + 4 > len) {
+        if (*used + 4 <= len)
+            memcpy(out + *used, "...", 4);
+        *used = len;
+        return -1;
+    }
+    memcpy(out + *used, text, n + 1);
+    *used += n;
+    return 0;
+}
+
+int dist_host_summary(const dist_ctx *ctx, char *out, size_t len, ebm_err *err)
+{
+    enum { NAME = MPI_MAX_PROCESSOR_NAME };
+    char mine[NAME] = {0};
+    dist_host_name(mine, sizeof mine);
+    char *all = NULL;
+    int rc = 0;
+    if (ctx->rank == 0) {
+        all = calloc((size_t)ctx->size, NAME);
+        if (!all)
+            rc = ebm_fail(err, "out of memory for %d host names", ctx->size);
+    }
+    EBM_TRY(dist_agree(ctx, rc, err));
+    if (dist_gather_bytes(ctx, mine, NAME, all, 0, err)) {
+        free(all);
+        return ebm_trace(err);
+    }
+    if (ctx->rank != 0)
+        return 0;
+    int hosts = 0;
+    for (int r = 0; r < ctx->size; r++) {
+        int seen = 0;
+        for (int q = 0; q < r && !seen; q++)
+            seen = strncmp(all + (size_t)q * NAME, all + (size_t)r * NAME, NAME) == 0;
+        hosts += !seen;
+    }
+    char item[NAME + 48];
+    snprintf(item, sizeof item, "%d (", hosts);
+    size_t used = 0;
+    out[0] = '\0';
+    int r = 0, full = append(out, len, &used, item);
+    while (r < ctx->size && !full) {
+        const char *host = all + (size_t)r * NAME;
+        int last = r;
+        while (last + 1 < ctx->size && strncmp(all + (size_t)(last + 1) * NAME, host, NAME) == 0)
+            last++;
+        if (last > r)
+            snprintf(item, sizeof item, "%s%.*s: ranks %d-%d", r ? "; " : "", NAME - 1, host, r,
+                     last);
+        else
+            snprintf(item, sizeof item, "%s%.*s: rank %d", r ? "; " : "", NAME - 1, host, r);
+        full = append(out, len, &used, item);
+        r = last + 1;
+    }
+    if (!full)
+        append(out, len, &used, ")");
+    free(all);
+    return 0;
+}
+
 void dist_host_name(char *buf, size_t len)
 {
     char name[MPI_MAX_PROCESSOR_NAME];

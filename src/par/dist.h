@@ -77,6 +77,11 @@ int dist_gather_bytes(const dist_ctx *ctx, const void *in, size_t n, void *out, 
                       ebm_err *err);
 /* Collective. How many ranks share this rank's host (its memory). */
 int dist_local_size(const dist_ctx *ctx, int *local, ebm_err *err);
+/* Collective. Where the ranks run, for the banner: on root, `out` gets the
+ * number of hosts and each host's ranks in rank order, e.g. "2 (node1: ranks
+ * 0-1; node2: ranks 2-3)", shortened with "..." when it does not fit. */
+int dist_host_summary(const dist_ctx *ctx, char *out, size_t len, ebm_err *err);
+
 /* This process's host name, as MPI reports it. */
 void dist_host_name(char *buf, size_t len);
 

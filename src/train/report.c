@@ -18,6 +18,7 @@ void trainer_print_banner(const trainer *t, const char *resume_note)
     printf("ebm_mpi %s (%s)\n", run->program_version, run->git_revision);
     printf("  MPI: %s, %d ranks; BLAS: %s, %d thread(s) per rank; HDF5 %s\n", run->mpi_version,
            ctx->size, run->blas_version, cfg->threads, run->hdf5_version);
+    printf("  hosts: %s\n", t->hosts);
     printf("  data: %s\n        train %lld / val %lld / test %lld, %d pixels (%dx%d) in "
            "[%g, %g], %d classes\n",
            run->data_path, (long long)t->info.n[SPLIT_TRAIN], (long long)t->info.n[SPLIT_VAL],

@@ -349,6 +349,7 @@ int train_setup(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
     record_build(&t->record, cfg, &t->run);
     EBM_TRY(load_data(t, err));
     EBM_TRY(check_memory(t, err));
+    EBM_TRY(dist_host_summary(ctx, t->hosts, sizeof t->hosts, err));
     EBM_TRY(build(t, err));
     char note[EBM_PATH_LEN + 1200] = "";
     EBM_TRY(dist_agree(ctx, resume(t, note, sizeof note, err), err));

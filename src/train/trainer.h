@@ -64,6 +64,7 @@ struct trainer {
     double slowest_step;  /* seconds: --stall-timeout auto */
     dir_lock_holder lock; /* rank 0: the lock on cfg->out it holds (lock_held) */
     int lock_held;
+    char hosts[512]; /* rank 0: where the ranks run (dist_host_summary) */
 };
 
 /* setup.c: loads the checkpoint at `path` into t, as a resume does (also

@@ -429,6 +429,33 @@ static void test_dist_host_name_non_empty_and_terminated(void **state)
     assert_true(strncmp(small, name, strlen(small)) == 0);
 }
 
+/* On one host (every rank of this test runs on one): "1 (NAME: rank 0)" or
+ * "1 (NAME: ranks 0-N)", built from dist_host_name; a short buffer ends in
+ * "..." and stays terminated. */
+static void test_dist_host_summary_one_host_and_truncation(void **state)
+{
+    (void)state;
+    const dist_ctx *ctx = test_ctx();
+    char name[256], want[400], got[400];
+    dist_host_name(name, sizeof name);
+    if (ctx->size == 1)
+        snprintf(want, sizeof want, "1 (%s: rank 0)", name);
+    else
+        snprintf(want, sizeof want, "1 (%s: ranks 0-%d)", name, ctx->size - 1);
+    ebm_err err = {0};
+    memset(got, 'x', sizeof got);
+    assert_int_equal(dist_host_summary(ctx, got, sizeof got, &err), 0);
+    if (ctx->rank == 0)
+        assert_string_equal(got, want);
+    char small[8];
+    memset(small, 'x', sizeof small);
+    assert_int_equal(dist_host_summary(ctx, small, sizeof small, &err), 0);
+    if (ctx->rank == 0) {
+        assert_non_null(memchr(small, '\0', sizeof small));
+        assert_string_equal(small, "1 (...");
+    }
+}
+
 static void test_dist_barrier_returns_zero(void **state)
 {
     (void)state;
@@ -538,6 +565,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dist_max_loc_lowest_rank_of_maximum),
         cmocka_unit_test(test_dist_gather_bytes_to_nonzero_root),
         cmocka_unit_test(test_dist_host_name_non_empty_and_terminated),
+        cmocka_unit_test(test_dist_host_summary_one_host_and_truncation),
         cmocka_unit_test(test_dist_barrier_returns_zero),
         cmocka_unit_test(test_dist_self_rank_zero_of_one_collectives_identity),
         cmocka_unit_test(test_dist_library_version_names_open_mpi),
