@@ -233,7 +233,8 @@ int main(int argc, char **argv)
                       env.slurm_ntasks);
     /* Every command's collectives are watched (--stall-timeout). */
     if (rc == 0)
-        rc = dist_watchdog_start(&ctx, cfg.stall_timeout < 0 ? 300.0 : cfg.stall_timeout, &err);
+        rc = dist_watchdog_start(&ctx, cfg.stall_timeout < 0 ? 300.0 : cfg.stall_timeout,
+                                 train_terminate_requested, &err);
     run_info run;
     if (rc == 0) {
         blas_set_threads(cfg.threads);

@@ -49,11 +49,12 @@ struct dist_handle {
             return mpi_fail_at(err, name, mpi_rc_, __FILE__, __LINE__, __func__);              \
     } while (0)
 
-int dist_watchdog_start(const dist_ctx *ctx, double timeout_seconds, ebm_err *err)
+int dist_watchdog_start(const dist_ctx *ctx, double timeout_seconds, int (*ending)(void),
+                        ebm_err *err)
 {
     if (ctx->comm->watch || timeout_seconds <= 0)
         return 0;
-    ctx->comm->watch = dist_watch_new(ctx->comm->comm, ctx->rank, timeout_seconds);
+    ctx->comm->watch = dist_watch_new(ctx->comm->comm, ctx->rank, timeout_seconds, ending);
     if (!ctx->comm->watch)
         return ebm_fail(err, "cannot start the stall watchdog's thread");
     return 0;

@@ -45,8 +45,12 @@ _Noreturn void dist_abort(const dist_ctx *ctx, const ebm_err *err);
  * src/io brackets with dist_watch_begin/end) longer than the timeout: it
  * prints one error line (the lowest waiting rank first) and calls MPI_Abort.
  * Time during which this process was stopped (SIGSTOP, a suspended job) does
- * not count. It sleeps between looks: no busy waiting. */
-int dist_watchdog_start(const dist_ctx *ctx, double timeout_seconds, ebm_err *err);
+ * not count. It sleeps between looks: no busy waiting. `ending` (may be
+ * NULL) tells whether this process has been sent SIGTERM: a rank other than
+ * 0 that has been, when its turn to speak comes, ends the job silently (an
+ * MPI_Abort elsewhere is ending it). */
+int dist_watchdog_start(const dist_ctx *ctx, double timeout_seconds, int (*ending)(void),
+                        ebm_err *err);
 void dist_watchdog_timeout(const dist_ctx *ctx, double timeout_seconds);
 /* The timeout in force (0: no watchdog). */
 double dist_watchdog_current(const dist_ctx *ctx);

@@ -7,8 +7,10 @@
 
 struct dist_watch;
 
-/* Starts the thread; NULL when it cannot. */
-struct dist_watch *dist_watch_new(MPI_Comm comm, int rank, double timeout_seconds);
+/* Starts the thread; NULL when it cannot. `ending` (may be NULL) says
+ * whether this process has been asked to terminate (SIGTERM). */
+struct dist_watch *dist_watch_new(MPI_Comm comm, int rank, double timeout_seconds,
+                                  int (*ending)(void));
 /* Stops and joins the thread; NULL is a no-op. */
 void dist_watch_free(struct dist_watch *w);
 void dist_watch_set_timeout(struct dist_watch *w, double timeout_seconds);

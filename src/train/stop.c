@@ -25,3 +25,5 @@ int train_install_stop_handlers(ebm_err *err)
 }
 
 int train_stop_requested(void) { return stop_signal != 0; }
+
+int train_terminate_requested(void) { return stop_signal == SIGTERM; }

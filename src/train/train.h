@@ -38,6 +38,9 @@ void train_free(trainer *t);
 int train_install_stop_handlers(ebm_err *err);
 /* Whether a stop signal has arrived (rank-local). */
 int train_stop_requested(void);
+/* Whether the last stop signal was SIGTERM (mpirun ending the job, or the
+ * user): for the stall watchdog. */
+int train_terminate_requested(void);
 
 /* Creates `dir` (and parents) if needed and checks a file can be made in it.
  * Rank-local; callers combine the result with dist_agree. */

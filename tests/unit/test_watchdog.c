@@ -33,7 +33,7 @@ static void test_watchdog_quiet_when_in_time(void **state)
     (void)state;
     const dist_ctx *ctx = test_ctx();
     ebm_err err = {0};
-    assert_int_equal(dist_watchdog_start(ctx, 2.0, &err), 0);
+    assert_int_equal(dist_watchdog_start(ctx, 2.0, NULL, &err), 0);
     assert_true(dist_watchdog_current(ctx) == 2.0);
     dist_watch_where(ctx, "a test", 7);
     dist_watch_begin(ctx, "a test collective");
