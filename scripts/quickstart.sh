@@ -23,7 +23,8 @@ build_pkgs=(build-essential cmake pkg-config git openmpi-bin libopenmpi-dev
 # The SLURM harness (tests/slurm) runs a private slurmctld/slurmd/munged;
 # libpmix-dev holds the library SLURM's pmix plugin loads for srun --mpi=pmix.
 # python3-torch: tests/mpi/torch_check.py rebuilds the network to check eval and sample.
-test_pkgs=(libcmocka-dev python3-h5py python3-numpy python3-torch slurm-wlm munge libpmix-dev)
+# iproute2: the emulated cluster's nodes (tests/cluster: ip link, veth, bridge).
+test_pkgs=(libcmocka-dev python3-h5py python3-numpy python3-torch slurm-wlm munge libpmix-dev iproute2)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 if [ "$list_only" = 1 ]; then

@@ -1,0 +1,410 @@
+#!/bin/bash
+# shellcheck disable=SC2317  # functions run from traps look unreachable
+# harness.sh: the emulated cluster and its scenarios. Run only by
+# tests/cluster/run.sh, inside a network namespace of its own (unshare --net)
+# and a mount namespace of its own; it refuses to start unless its network
+# namespace is not the host's, `lo` is its only interface and it has no
+# route but loopback's, so nothing it runs can reach an address beyond the
+# namespaces it makes.
+#
+#   usage (from run.sh): harness.sh mpirun|slurm EBM_MPI_BINARY SOURCE_DIR
+#
+# The cluster (tests/cluster/lib.sh has the node primitives): node1
+# 10.77.0.1 and node2 10.77.0.2, and for the slurm group a head 10.77.0.254
+# that runs slurmctld; each a network + UTS namespace with its own hostname
+# and one veth interface on a bridge in a namespace of its own; no default
+# route anywhere. One munged serves all (its socket is a file on the shared
+# filesystem). Everything lives in $EBM_CLUSTER_DIR. On exit, also on
+# failure: jobs cancelled, daemons stopped by PID, every process left in a
+# node's namespace killed (found by namespace inode), the anchors ended: the
+# namespaces, veths and bridge go with them.
+#
+# Timing: Open MPI's ranks see the nodes' cores as free and would busy-poll,
+# 4 ranks on the machine's 2 real cores ran 20-40x slower: every launch here
+# yields (mpi_yield_when_idle 1). Each scenario has a deadline; the whole
+# group has a budget (EBM_CLUSTER_BUDGET, seconds).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+group=$1
+bin=$2
+src=$3   # slurm.sh: slurm/train.sh
+export src
+t0=$SECONDS
+say() { printf '[cluster %s %4ds] %s\n' "$group" $((SECONDS - t0)) "$*"; }
+fail() {
+    say "FAIL: $*"
+    exit 1
+}
+budget=${EBM_CLUSTER_BUDGET:-200}
+deadline=$((SECONDS + budget))
+
+# ------------------------------------------------------------- the safety rule
+ip link set lo up || fail "cannot bring loopback up"
+me_ns=$(readlink /proc/self/ns/net)
+CL=${EBM_CLUSTER_DIR:?harness.sh runs only from tests/cluster/run.sh}
+if [ "$me_ns" = "$(cat "$CL/host_netns")" ] || [ "$me_ns" = "$(readlink /proc/1/ns/net)" ]; then
+    fail "refusing to start: this is the host's network namespace ($me_ns); run tests/cluster/run.sh"
+fi
+links=$(ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')
+[ "$links" = "lo " ] || fail "refusing to start: interfaces other than lo here: $links"
+routes=$(
+    ip -o -4 route show table all
+    ip -o -6 route show table all
+)
+if printf '%s\n' "$routes" | grep -v '^$' | grep -qv ' dev lo '; then
+    fail "refusing to start: a route not through lo: $(printf '%s\n' "$routes" | grep -v ' dev lo ' | head -n 1)"
+fi
+echo "$me_ns" >>"$CL/netns.list"
+# shellcheck source=tests/cluster/lib.sh
+. "$here/lib.sh"
+cluster_require_inside
+say "harness in $me_ns (only lo, no route out; mounts: ${EBM_CLUSTER_MOUNTS:-?} namespace), cluster in $CL"
+
+export EBM_MPI=$bin OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OPENBLAS_NUM_THREADS=1 HWLOC_COMPONENTS=-gl
+for v in $(compgen -e); do
+    case "$v" in SLURM_* | EBM_OUT | EBM_LAUNCHER | EBM_MPIRUN_ARGS | EBM_REQUEUE | EBM_MPI_FAULT_*) unset "$v" ;; esac
+done
+mkdir -p "$CL/nodes" "$CL/log" "$CL/runs" "$CL/run" || fail "mkdir in $CL"
+
+# ------------------------------------------------------------------- cleanup
+anchors=()
+daemons=()   # "pid name" of every daemon started, stopped in reverse order
+stop_pid() {   # stop_pid PID NAME: TERM, up to 10 s, then KILL
+    local pid=$1
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "cleanup: $2 (pid $pid) ignored SIGTERM: SIGKILL"
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+}
+cleanup() {
+    local rc=$? i n ns p left=
+    trap - EXIT INT TERM
+    [ "$rc" = 0 ] || [ -z "${current_log:-}" ] || [ ! -f "$current_log" ] || {
+        say "last lines of $current_log:"
+        tail -n 25 "$current_log" | sed 's/^/    | /'
+    }
+    if [ "$group" = slurm ] && [ -n "${ctld_pid:-}" ] && kill -0 "$ctld_pid" 2>/dev/null; then
+        in_node head scancel --quiet --user=root 2>/dev/null
+        for _ in $(seq 30); do
+            [ -z "$(in_node head squeue -h -o %i 2>/dev/null)" ] && break
+            sleep 0.5
+        done
+    fi
+    for ((i = ${#daemons[@]} - 1; i >= 0; i--)); do
+        # shellcheck disable=SC2086  # "pid name"
+        stop_pid ${daemons[i]}
+    done
+    # Whatever is left in a node (ranks, orted, slurmstepd, job shells):
+    # found by the node's namespace, killed, then the anchors end.
+    for n in "$CL"/nodes/*; do
+        [ -f "$n" ] || continue
+        read -r p ns _ <"$n"
+        for q in $(procs_in_netns "$ns"); do
+            [ "$q" = "$p" ] && continue
+            left="$left $q($(basename "$n"): $(tr "\0" " " <"/proc/$q/cmdline" 2>/dev/null | cut -c1-40))"
+            kill -KILL "$q" 2>/dev/null
+        done
+    done
+    if [ -n "$left" ]; then
+        say "cleanup: killed processes left in the nodes after the daemons stopped:$left"
+        [ "$rc" = 0 ] && { say "FAIL: the teardown left processes"; rc=1; }
+    fi
+    for p in "${anchors[@]}"; do
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    say "cluster removed (${#anchors[@]} namespaces); exit $rc"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT TERM
+
+# --------------------------------------------------------------- the nodes
+unshare --net sleep infinity &
+bridge=$!
+anchors+=("$bridge")
+sleep 0.1
+bridge_ns=$(readlink "/proc/$bridge/ns/net")
+if [ -z "$bridge_ns" ] || [ "$bridge_ns" = "$me_ns" ]; then fail "the bridge's namespace was not made"; fi
+echo "$bridge_ns" >>"$CL/netns.list"
+nsenter -t "$bridge" --net ip link add br0 type bridge || fail "no bridge"
+nsenter -t "$bridge" --net ip link set br0 up
+
+make_node() {   # make_node NAME ADDRESS
+    local name=$1 addr=$2 pid ns
+    unshare --net --uts sleep infinity &
+    pid=$!
+    anchors+=("$pid")
+    for _ in $(seq 50); do
+        ns=$(readlink "/proc/$pid/ns/net")
+        [ -n "$ns" ] && [ "$ns" != "$me_ns" ] && break
+        sleep 0.02
+    done
+    [ "$ns" != "$me_ns" ] || fail "node $name: no namespace of its own"
+    echo "$ns" >>"$CL/netns.list"
+    echo "$pid $ns $addr" >"$CL/nodes/$name"
+    ip link add "v-$name" type veth peer name eth0 netns "$pid" || fail "node $name: veth"
+    ip link set "v-$name" netns "$bridge" || fail "node $name: veth to the bridge"
+    nsenter -t "$bridge" --net ip link set "v-$name" master br0
+    nsenter -t "$bridge" --net ip link set "v-$name" up
+    in_node "$name" ip addr add "$addr/24" dev eth0 || fail "node $name: address"
+    in_node "$name" ip link set eth0 up
+    in_node "$name" ip link set lo up
+    in_node "$name" hostname "$name"
+    [ "$(in_node "$name" hostname)" = "$name" ] || fail "node $name: hostname"
+    [ -z "$(in_node "$name" ip route show default)" ] || fail "node $name has a default route"
+}
+make_node node1 10.77.0.1
+make_node node2 10.77.0.2
+[ "$group" = slurm ] && make_node head 10.77.0.254
+# A node reaches another over the bridge (bash's /dev/tcp, no ping needed).
+in_node node2 timeout 5 bash -c 'exec 3<>/dev/tcp/10.77.0.1/9' 2>"$CL/log/probe" ||
+    grep -q 'refused' "$CL/log/probe" || fail "node2 cannot reach node1: $(cat "$CL/log/probe")"
+say "nodes up: $(for n in "$CL"/nodes/*; do printf '%s=%s ' "$(basename "$n")" "$(node_field "$(basename "$n")" addr)"; done)(bridge in its own namespace)"
+
+# ---------------------------------------------------------------- helpers
+settings=(--hidden 64 --seed 7 --batch-size 64)
+current_log=
+
+left_for() {   # left_for SECONDS: that, or what is left of the budget
+    local left=$((deadline - SECONDS))
+    [ "$left" -gt 5 ] || fail "the harness budget ($budget s) is used up"
+    [ "$1" -lt "$left" ] && echo "$1" || echo "$left"
+}
+
+h5attr() {   # h5attr FILE ATTR
+    h5dump -a "/$2" "$1" 2>/dev/null | sed -n 's/^ *(0): *//p' | head -n 1
+}
+
+same_model() {   # same_model A B WHAT GROUP...
+    local a=$1 b=$2 what=$3 g
+    shift 3
+    for g in "$@"; do
+        h5diff "$a" "$b" "$g" "$g" >"$CL/h5diff.out" 2>&1 ||
+            { head -n 20 "$CL/h5diff.out"; fail "$what: $g differs between $a and $b"; }
+    done
+    say "$what: $* bitwise identical to the one-host run (h5diff)"
+}
+
+checksums() {   # checksums DIR: the complete files' sha256, sorted
+    (cd "$1" && sha256sum -- *.h5 2>/dev/null | sort -k2)
+}
+
+# Nothing of ours in any node but the anchors and the daemons.
+nothing_left() {   # nothing_left WHAT
+    local n p ns q keep extra=
+    keep=" ${anchors[*]} "
+    for d in "${daemons[@]}"; do keep="$keep${d%% *} "; done
+    for n in "$CL"/nodes/*; do
+        read -r p ns _ <"$n"
+        for q in $(procs_in_netns "$ns"); do
+            case $keep in *" $q "*) continue ;; esac
+            # a daemon's own helpers (slurmctld's slurmscriptd) belong to it
+            case $keep in *" $(awk '/^PPid:/ {print $2}' "/proc/$q/status" 2>/dev/null) "*) continue ;; esac
+            extra="$extra $q:$(basename "$n"):$(tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null | cut -c1-60)"
+        done
+    done
+    [ -z "$extra" ] || fail "$1: processes left in the nodes:$extra"
+}
+
+proc_state() { sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null; }
+
+wait_stopped() {   # wait_stopped NODE TIMEOUT: a rank of ours in NODE stopped itself
+    local end=$((SECONDS + $2)) p
+    while [ "$SECONDS" -lt "$end" ]; do
+        for p in $(node_procs_of "$1" "$bin"); do
+            [ "$(proc_state "$p")" = T ] && return 0
+        done
+        kill -0 "$launcher_pid" 2>/dev/null || fail "the job ended before a rank on $1 stopped"
+        sleep 0.1
+    done
+    fail "no rank on $1 stopped within $2 s"
+}
+
+wait_exit() {   # wait_exit PID TIMEOUT: rc= its status (fails after TIMEOUT)
+    local end=$((SECONDS + $2))
+    while kill -0 "$1" 2>/dev/null; do
+        [ "$SECONDS" -lt "$end" ] || fail "process $1 did not end within $2 s"
+        sleep 0.05
+    done
+    wait "$1"
+    rc=$?
+}
+
+now_ms() { date +%s%3N; }
+
+# -------------------------------------------------------------- mpirun group
+# mpirun is started inside node1; ranks 0-1 on node1, 2-3 on node2.
+printf 'node1 slots=2\nnode2 slots=2\n' >"$CL/hostfile"
+# shellcheck disable=SC2054  # commas inside one MCA value
+mpi_common=(--mca btl tcp,vader,self --mca btl_tcp_if_include eth0 --mca oob_tcp_if_include eth0
+    --mca mpi_yield_when_idle 1 --bind-to none -x OPENBLAS_NUM_THREADS -x HWLOC_COMPONENTS)
+mpirun_2nodes() {   # mpirun_2nodes NP LOG [mpirun options] -- PROGRAM ARGS: in the background
+    local np=$1 log=$2
+    shift 2
+    node_exec node1 mpirun -np "$np" --hostfile "$CL/hostfile" --mca plm_rsh_agent "$here/ssh.sh" \
+        "${mpi_common[@]}" "$@" >"$log" 2>&1 &
+    launcher_pid=$!
+}
+mpirun_1node() {   # mpirun_1node NODE NP LOG [mpirun options] -- PROGRAM ARGS: in the background
+    local node=$1 np=$2 log=$3
+    shift 3
+    node_exec "$node" mpirun -np "$np" --oversubscribe "${mpi_common[@]}" "$@" >"$log" 2>&1 &
+    launcher_pid=$!
+}
+
+group_mpirun() {
+    local out ref rc t_kill t_end before after
+
+    # 1. Training over 2 nodes equals the same 4 ranks on one host.
+    say "1: mpirun --hostfile over node1 + node2, 4 ranks, 3 epochs; the same on node1 alone"
+    out=$CL/runs/two ref=$CL/runs/one
+    current_log=$CL/log/two.log
+    mpirun_2nodes 4 "$current_log" -- "$bin" train --out "$out" "${settings[@]}" --epochs 3
+    local two=$launcher_pid
+    mpirun_1node node1 4 "$CL/log/one.log" -- "$bin" train --out "$ref" "${settings[@]}" --epochs 3
+    local one=$launcher_pid
+    wait_exit "$two" "$(left_for 90)"
+    [ "$rc" = 0 ] || fail "1: the 2-node run ended with status $rc"
+    wait_exit "$one" "$(left_for 60)"
+    [ "$rc" = 0 ] || { current_log=$CL/log/one.log; fail "1: the one-host run ended with status $rc"; }
+    grep -q '^  hosts: 2 (node1: ranks 0-1; node2: ranks 2-3)$' "$current_log" ||
+        fail "1: the banner does not show ranks 0-1 on node1 and 2-3 on node2: $(grep -m1 'hosts:' "$current_log")"
+    grep -q '^  hosts: 1 (node1: ranks 0-3)$' "$CL/log/one.log" || fail "1: the one-host run is not on node1 alone"
+    say "1: $(grep -m1 '^  hosts:' "$current_log" | sed 's/^ *//'); $(grep -m1 '^done in' "$current_log")"
+    same_model "$out/last.h5" "$ref/last.h5" "1" /model /optimizer /sampler /rng
+    same_model "$out/best.h5" "$ref/best.h5" "1 (best.h5)" /model
+
+    # 2. node2 lost in the middle of an epoch (ranks 2 and 3 SIGKILLed at
+    # global step 50 = epoch 3, step 10 of 20), then the resume on node1.
+    say "2: node2 lost in an epoch: rank 2 stops at step 50, every rank on node2 SIGKILLed"
+    out=$CL/runs/lost-step
+    current_log=$CL/log/lost-step.log
+    mpirun_2nodes 4 "$current_log" -x EBM_MPI_FAULT_STALL=step:50 -x EBM_MPI_FAULT_STALL_RANK=2 -- \
+        "$bin" train --out "$out" "${settings[@]}" --epochs 6 --stall-timeout 0
+    wait_stopped node2 "$(left_for 60)"
+    before=$(checksums "$out")
+    local ranks
+    ranks=$(node_procs_of node2 "$bin" | tr '\n' ' ')
+    t_kill=$(now_ms)
+    # shellcheck disable=SC2086
+    kill -KILL $ranks
+    wait_exit "$launcher_pid" 30
+    t_end=$(now_ms)
+    [ "$rc" != 0 ] || fail "2: the job ended with status 0 after losing node2"
+    say "2: killed ranks $ranks on node2; mpirun exited with status $rc after $((t_end - t_kill)) ms"
+    sleep 0.5
+    nothing_left "2"
+    after=$(checksums "$out")
+    [ "$before" = "$after" ] || fail "2: the checkpoints changed: before $before after $after"
+    say "2: nothing left on any node; $(echo "$after" | awk '{printf "%s %s.. ", $2, substr($1,1,12)}')unchanged"
+    current_log=$CL/log/lost-step-resume.log
+    mpirun_1node node1 2 "$current_log" -- "$bin" train --out "$out" "${settings[@]}" --epochs 6 --resume auto
+    wait_exit "$launcher_pid" "$(left_for 60)"
+    [ "$rc" = 0 ] || fail "2: the resume on node1 with 2 ranks ended with status $rc"
+    grep -Eq 'resumed from .*last\.h5' "$current_log" || fail "2: the resume did not say 'resumed from'"
+    grep -q 'took over the lock' "$current_log" || fail "2: the resume did not take over the dead run's lock"
+    say "2: resumed on node1 with 2 ranks: $(grep -m1 -o 'resumed from [^:]*: [^,]*' "$current_log"); $(grep -m1 -o 'took over the lock[^:]*' "$current_log"); $(grep -m1 '^done in' "$current_log")"
+
+    # 3. node1 (rank 0's node, where mpirun runs) loses its ranks in the
+    # middle of a checkpoint write; the run resumes on node2.
+    say "3: node1 lost in a checkpoint write: rank 0 stops half-way through checkpoint 3, ranks 0 and 1 SIGKILLed"
+    out=$CL/runs/lost-ckpt
+    current_log=$CL/log/lost-ckpt.log
+    mpirun_2nodes 4 "$current_log" -x EBM_MPI_FAULT_STALL=checkpoint:3 -x EBM_MPI_FAULT_STALL_RANK=0 -- \
+        "$bin" train --out "$out" "${settings[@]}" --epochs 6 --stall-timeout 0
+    wait_stopped node1 "$(left_for 60)"
+    ls "$out"/*.tmp >/dev/null 2>&1 || fail "3: no checkpoint was being written when rank 0 stopped"
+    before=$(checksums "$out")
+    ranks=$(node_procs_of node1 "$bin" | tr '\n' ' ')
+    t_kill=$(now_ms)
+    # shellcheck disable=SC2086
+    kill -KILL $ranks
+    wait_exit "$launcher_pid" 30
+    t_end=$(now_ms)
+    [ "$rc" != 0 ] || fail "3: the job ended with status 0 after losing node1's ranks"
+    say "3: killed ranks $ranks on node1 while $(cd "$out" && ls -- *.tmp | tr '\n' ' ')was written; mpirun exited with status $rc after $((t_end - t_kill)) ms"
+    sleep 0.5
+    nothing_left "3"
+    after=$(checksums "$out")
+    [ "$before" = "$after" ] || fail "3: the complete checkpoints changed: before $before after $after"
+    say "3: nothing left on any node; the complete files unchanged: $(echo "$after" | awk '{printf "%s ", $2}')"
+    # From node2 the lock of node1's run cannot be judged: refused, with the
+    # hint; --break-lock lets the resume through.
+    current_log=$CL/log/lost-ckpt-refused.log
+    mpirun_1node node2 2 "$current_log" -- "$bin" train --out "$out" "${settings[@]}" --epochs 6 --resume auto
+    wait_exit "$launcher_pid" "$(left_for 60)"
+    [ "$rc" != 0 ] || fail "3: a resume on node2 took node1's lock without --break-lock"
+    grep -q "^ebm_mpi: error: --out '.*' is in use by another run: host node1, .*pass --break-lock" "$current_log" ||
+        fail "3: the refusal on node2 does not name node1 and --break-lock"
+    say "3: on node2 without --break-lock: refused (status $rc): $(grep -m1 -o 'is in use by another run: host node1, pid [0-9]*' "$current_log")"
+    current_log=$CL/log/lost-ckpt-resume.log
+    mpirun_1node node2 2 "$current_log" -- "$bin" train --out "$out" "${settings[@]}" --epochs 6 --resume auto --break-lock
+    wait_exit "$launcher_pid" "$(left_for 60)"
+    [ "$rc" = 0 ] || fail "3: the resume on node2 with --break-lock ended with status $rc"
+    grep -Eq 'resumed from .*last\.h5' "$current_log" || fail "3: the resume did not say 'resumed from'"
+    ls "$out"/*.tmp >/dev/null 2>&1 && fail "3: the half-written .tmp is still there after the resume"
+    say "3: resumed on node2 with 2 ranks (--break-lock): $(grep -m1 -o 'resumed from [^:]*: [^,]*' "$current_log"); $(grep -m1 '^done in' "$current_log")"
+
+    # 4. A rank stops answering, in a step (rank 3, on node2), in the
+    # validation after epoch 2 (rank 2, node2) and half-way through a
+    # checkpoint write (rank 0, node1: another rank must speak): the
+    # watchdog ends the job with one error line.
+    local point at rank node
+    for point in step:30:3:node2 eval:2:2:node2 checkpoint:2:0:node1; do
+        IFS=: read -r point at rank node <<<"$point"
+        say "4: rank $rank ($node) stops itself at $point $at, --stall-timeout 3"
+        out=$CL/runs/stall-$point
+        current_log=$CL/log/stall-$point.log
+        mpirun_2nodes 4 "$current_log" -x EBM_MPI_FAULT_STALL="$point:$at" -x EBM_MPI_FAULT_STALL_RANK="$rank" -- \
+            "$bin" train --out "$out" "${settings[@]}" --epochs 6 --stall-timeout 3
+        wait_stopped "$node" "$(left_for 60)"
+        t_kill=$(now_ms)
+        wait_exit "$launcher_pid" 20
+        t_end=$(now_ms)
+        [ "$rc" != 0 ] || fail "4 ($point): the stalled job ended with status 0"
+        [ "$(grep -c '^ebm_mpi: error:' "$current_log")" = 1 ] || fail "4 ($point): not exactly one error line"
+        grep -q '^ebm_mpi: error: rank [0-9]*: stalled: waited [0-9]* s in .*more than --stall-timeout 3 s' "$current_log" ||
+            fail "4 ($point): the error line is not the watchdog's"
+        sleep 0.5
+        nothing_left "4 ($point)"
+        say "4 ($point): status $rc, $((t_end - t_kill)) ms after rank $rank stopped: $(grep '^ebm_mpi: error:' "$current_log" | cut -c1-150)..."
+    done
+
+    # 5. The whole job stopped (every rank on both nodes) for twice the
+    # timeout, then continued: it must finish normally.
+    say "5: every rank on both nodes SIGSTOPped for 7 s (--stall-timeout 3), then SIGCONT"
+    out=$CL/runs/pause
+    current_log=$CL/log/pause.log
+    mpirun_2nodes 4 "$current_log" -- "$bin" train --out "$out" "${settings[@]}" --epochs 4 --stall-timeout 3
+    local end=$((SECONDS + 60)) all=
+    while [ "$SECONDS" -lt "$end" ]; do
+        grep -q '^epoch *2/' "$current_log" 2>/dev/null && break
+        kill -0 "$launcher_pid" 2>/dev/null || fail "5: the job ended before epoch 2"
+        sleep 0.1
+    done
+    all="$(node_procs_of node1 "$bin") $(node_procs_of node2 "$bin")"
+    # shellcheck disable=SC2086
+    kill -STOP $all
+    sleep 7
+    # shellcheck disable=SC2086
+    kill -CONT $all
+    wait_exit "$launcher_pid" "$(left_for 60)"
+    [ "$rc" = 0 ] || fail "5: the stopped and continued job ended with status $rc"
+    grep -q '^ebm_mpi: error:' "$current_log" && fail "5: the continued job printed an error"
+    say "5: ranks ${all//$'\n'/ } stopped 7 s and continued: status 0, $(grep -m1 '^done in' "$current_log")"
+}
+
+case $group in
+    mpirun) group_mpirun ;;
+    slurm) . "$here/slurm.sh" ;;
+esac
+say "all passed in $((SECONDS - t0)) s"
