@@ -403,7 +403,35 @@ group_mpirun() {
     say "5: ranks ${all//$'\n'/ } stopped 7 s and continued: status 0, $(grep -m1 '^done in' "$current_log")"
 }
 
+# ------------------------------------------------------- bench (not a test)
+# The communication share on one host and on two nodes, 4 ranks each, for
+# docs/cluster.md: EBM_CLUSTER_BENCH_ARGS are the train options (default: the
+# default model, 3 epochs), EBM_CLUSTER_BENCH_REPEAT the runs per placement.
+group_bench() {
+    local args=() place log i
+    read -r -a args <<<"${EBM_CLUSTER_BENCH_ARGS:---epochs 3 --seed 0}"
+    for place in one-host two-nodes; do
+        for i in $(seq "${EBM_CLUSTER_BENCH_REPEAT:-1}"); do
+            log=$CL/log/bench-$place-$i.log
+            if [ $place = one-host ]; then
+                mpirun_1node node1 4 "$log" -- "$bin" train --out "$CL/runs/b-$place-$i" "${args[@]}"
+            else
+                mpirun_2nodes 4 "$log" -- "$bin" train --out "$CL/runs/b-$place-$i" "${args[@]}"
+            fi
+            wait_exit "$launcher_pid" "$(left_for 3000)"
+            [ "$rc" = 0 ] || { current_log=$log; fail "bench $place: status $rc"; }
+            # epochs after the first: seconds and communication share
+            awk -v place="$place" -v run="$i" '
+                /^epoch / { n++; if (n > 1) { for (f = 1; f <= NF; f++) { if ($f ~ /^[0-9.]+s$/) { s += $f + 0 } if ($f == "comm") { c += $(f + 1) + 0 } } m++ } }
+                /^  (gradient allreduce|parameter broadcast|Langevin sampling|forward\/backward of the batch) / { printf "    %s %s: %s\n", place, run, $0 }
+                END { if (m) printf "BENCH %s run %s: %d epochs after the first: %.2f s per epoch, communication %.0f%% of the step\n", place, run, m, s / m, c / m }' "$log"
+            grep -m1 '^  hosts:' "$log"
+        done
+    done
+}
+
 case $group in
+    bench) EBM_CLUSTER_BUDGET=${EBM_CLUSTER_BUDGET:-3000}; deadline=$((t0 + EBM_CLUSTER_BUDGET)); group_bench ;;
     mpirun) group_mpirun ;;
     slurm) . "$here/slurm.sh" ;;
 esac

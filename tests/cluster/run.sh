@@ -5,14 +5,16 @@
 # nothing the harness runs can reach an address outside the namespaces it
 # makes, nor change the host's mounts.
 #
-#   usage: tests/cluster/run.sh mpirun|slurm EBM_MPI_BINARY SOURCE_DIR
+#   usage: tests/cluster/run.sh mpirun|slurm|bench EBM_MPI_BINARY SOURCE_DIR
 #
 # mpirun: 2 nodes, `mpirun --hostfile` across them (bitwise equal to one
 # host), a node lost in an epoch and in a checkpoint write (and the resume on
 # the surviving node), a rank that stops answering, a whole-job stop and
 # continue. slurm: 2 nodes and a head, slurmctld + one slurmd per node; sbatch
 # -N 2 through both launchers of slurm/train.sh, each stopped by the warning,
-# requeued and resumed, bitwise equal to one host. tests/cluster/harness.sh
+# requeued and resumed, bitwise equal to one host. bench (not a test): epoch
+# time and communication share of 4 ranks on one host and on two nodes
+# (EBM_CLUSTER_BENCH_ARGS, EBM_CLUSTER_BENCH_REPEAT). tests/cluster/harness.sh
 # says how the nodes are made.
 #
 # Exit 0 passed, 1 failed (the FAIL line says what), 77 skipped (not root;
@@ -25,11 +27,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 say() { printf '[cluster %s] %s\n' "${group:-?}" "$*"; }
 
 if [ $# -ne 3 ]; then
-    echo "usage: $0 mpirun|slurm EBM_MPI_BINARY SOURCE_DIR" >&2
+    echo "usage: $0 mpirun|slurm|bench EBM_MPI_BINARY SOURCE_DIR" >&2
     exit 2
 fi
 group=$1
-case $group in mpirun | slurm) ;; *) echo "$0: unknown group '$group'" >&2; exit 2 ;; esac
+case $group in mpirun | slurm | bench) ;; *) echo "$0: unknown group '$group'" >&2; exit 2 ;; esac
 bin=$(readlink -f "$2")
 src=$(readlink -f "$3")
 
