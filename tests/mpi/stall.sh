@@ -51,6 +51,10 @@ for case in step:30 step:30:overlap eval:2 checkpoint:3; do
     [ "$n" = 1 ] || fail "$case: $n error lines, expected one"
     grep -q "^ebm_mpi: error: rank [0-9]*: stalled: waited [0-9]* s in .*more than --stall-timeout 4 s" run.txt ||
         fail "$case: the error line does not say it stalled"
+    if [ ${#extra[@]} -gt 0 ]; then
+        grep -q "^ebm_mpi: error: rank [0-9]*: stalled: waited [0-9]* s in MPI_Wait (MPI_Iallreduce)" run.txt ||
+            fail "$case: the error line does not name the nonblocking sum's wait"
+    fi
     sleep 0.5
     pgrep -f -- "--out $out" >/dev/null && fail "$case: processes left: $(pgrep -a -f -- "--out $out")"
     "$py" "$here/compare_ckpt.py" ref/last.h5 "$out/last.h5" /model /optimizer >/dev/null ||
