@@ -54,6 +54,8 @@ static const cli_option options[] = {
      "take over a lock a lost host left on --out"},
     {"stall-timeout", OPT_DOUBLE, F(stall_timeout), 0, 0, 1e9, T | E | S, 0, "SECONDS",
      "end a job stalled this long (0: never)"},
+    {"overlap", STR(overlap), 0, 0, T, 0, "on|off",
+     "overlap the gradient sum with the backward pass"},
     {"allow-single", OPT_FLAG, F(allow_single), 0, 0, 1, T | E | S, 0, "",
      "run as 1 process in a multi-task SLURM job"},
     {"dry-run", OPT_FLAG, F(dry_run), 0, 0, 1, T, 0, "",
@@ -136,6 +138,7 @@ static void config_defaults(ebm_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cli_apply_preset(cfg, PRESET_STABLE);
     cfg->stall_timeout = -1;
+    strcpy(cfg->overlap, "off");
     strcpy(cfg->out, "checkpoints");
     strcpy(cfg->split, "test");
     strcpy(cfg->samples_out, "samples.h5");
@@ -371,6 +374,8 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
     if (cfg->stall_timeout > 0 && cfg->stall_timeout < 1)
         return ebm_fail(err, "--stall-timeout: %g is too short: 0 (off) or at least 1 second",
                         cfg->stall_timeout);
+    if (strcmp(cfg->overlap, "on") != 0 && strcmp(cfg->overlap, "off") != 0)
+        return ebm_fail(err, "--overlap: expected on or off, got '%s'", cfg->overlap);
     if (cfg->overwrite && cfg->resume[0])
         return ebm_fail(err, "--overwrite starts afresh and --resume continues: give one of them");
     return ebm_pass(err, check_paths(cfg, err));

@@ -38,6 +38,10 @@ typedef struct {
     /* Seconds a collective may wait before the job is ended (0: never; < 0:
      * auto, the larger of 300 s and 20 times the slowest step so far). */
     double stall_timeout;
+    /* "on": the gradient sum overlaps the backward pass (per-layer nonblocking
+     * sums, src/train/overlap.h); "off": one MPI_Allreduce after it. Same
+     * bits either way: not a hyperparameter. */
+    char overlap[8];
     /* Fixed by the preset, not options: map inputs to [-1,1] by the file's
      * value range, clamp chains to that range, select best.h5 by val error
      * (else by val loss). */

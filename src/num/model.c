@@ -155,9 +155,9 @@ const float *model_forward(const model_shape *shape, const float *params,
     return ws->act[EBM_LAYERS - 1];
 }
 
-void model_backward(const model_shape *shape, const float *params, model_workspace *ws,
-                    const float *x, int n, const float *dlogits, float *grad_params,
-                    float *grad_x)
+void model_backward_staged(const model_shape *shape, const float *params, model_workspace *ws,
+                           const float *x, int n, const float *dlogits, float *grad_params,
+                           float *grad_x, model_stage_fn stage, void *arg)
 {
     const float *g = dlogits; /* dL/dz of layer l, (n, out[l]) */
     float *scratch[2] = {ws->grad_a, ws->grad_b};
@@ -173,17 +173,32 @@ void model_backward(const model_shape *shape, const float *params, model_workspa
             /* dW (out,in) += g^T (out,n) @ a_prev (n,in) */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, g, out,
                         a_prev, in, 1.0f, grad_params + shape->w_off[l], in);
+            /* Layer l's bias was completed by the ELU pass of layer l + 1. */
+            if (stage)
+                stage(arg, l);
         }
         if (l == 0 && !grad_x)
             break;
         float *da = l > 0 ? scratch[l % 2] : grad_x;
         /* da (n,in) = g (n,out) @ W (out,in) */
         product_w(g, params + shape->w_off[l], da, n, out, in);
-        if (l > 0)
+        if (stage)
+            stage(arg, grad_params ? l : EBM_LAYERS);
+        if (l > 0) {
             elu_backward(da, a_prev, n, in,
                          grad_params ? grad_params + shape->b_off[l - 1] : NULL);
+            if (stage)
+                stage(arg, grad_params ? l : EBM_LAYERS);
+        }
         g = da;
     }
+}
+
+void model_backward(const model_shape *shape, const float *params, model_workspace *ws,
+                    const float *x, int n, const float *dlogits, float *grad_params,
+                    float *grad_x)
+{
+    model_backward_staged(shape, params, ws, x, n, dlogits, grad_params, grad_x, NULL, NULL);
 }
 
 /* logsumexp of a row: max, then the exponentials (vectorised, each <= 1). */

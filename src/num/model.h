@@ -54,6 +54,19 @@ void model_backward(const model_shape *shape, const float *params, model_workspa
                     const float *x, int n, const float *dlogits, float *grad_params,
                     float *grad_x);
 
+/* model_backward with a callback between its stages (after each matrix
+ * product and each ELU pass), for overlapping communication with the pass:
+ * `ready` is the lowest layer l such that the gradients of layers l..3
+ * (weight and bias: grad_params[w_off[l], b_off[3] + k), contiguous) are
+ * complete and will not be written again; EBM_LAYERS while none is. Layers
+ * complete in the order 3, 2, 1, 0 and the last call has ready = 0. The
+ * arithmetic is model_backward's, bit for bit (without grad_params, ready stays
+ * EBM_LAYERS). */
+typedef void (*model_stage_fn)(void *arg, int ready);
+void model_backward_staged(const model_shape *shape, const float *params, model_workspace *ws,
+                           const float *x, int n, const float *dlogits, float *grad_params,
+                           float *grad_x, model_stage_fn stage, void *arg);
+
 /* Sums over a batch of the loss and what the metrics report. */
 typedef struct {
     double loss;          /* CE + w * gen */

@@ -37,6 +37,9 @@ static int count_ok(size_t n, ebm_err *err)
 struct dist_handle {
     MPI_Comm comm;
     struct dist_watch *watch; /* NULL: no stall watchdog */
+    /* The nonblocking sums in flight, in the order they were started. */
+    MPI_Request pending[DIST_MAX_PENDING];
+    int n_pending;
 };
 
 /* An MPI collective under the stall watchdog. */
@@ -84,6 +87,45 @@ void dist_watch_where(const dist_ctx *ctx, const char *where, long long number)
 
 MPI_Comm dist_comm(const dist_ctx *ctx) { return ctx->comm->comm; }
 
+/* Open MPI's nonblocking allreduce (coll/libnbc) runs, by default, a
+ * binomial reduce + broadcast for in-place buffers and below 4 ranks: each
+ * link carries the whole vector twice, one way at a time, where the blocking
+ * MPI_Allreduce (coll/tuned, Rabenseifner for these sizes) sends half of it
+ * each way at once. Selecting libnbc's Rabenseifner through the MPI tool
+ * interface gives the nonblocking sums the blocking one's traffic and the
+ * same pairing of ranks (so the same bits: tests/unit/test_dist.c). It is a
+ * process-wide setting that touches only MPI_Iallreduce, which only
+ * dist_sum_floats_start calls. Best effort: another MPI without this
+ * variable keeps its own choice (every rank alike: same library). */
+static void prefer_rabenseifner_iallreduce(void)
+{
+    int provided = 0, n = 0;
+    if (MPI_T_init_thread(MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return;
+    if (MPI_T_cvar_get_num(&n) == MPI_SUCCESS) {
+        for (int i = 0; i < n; i++) {
+            char name[256], desc[8];
+            int name_len = sizeof name, desc_len = sizeof desc, verbosity, bind, scope;
+            MPI_Datatype type;
+            MPI_T_enum values;
+            if (MPI_T_cvar_get_info(i, name, &name_len, &verbosity, &type, &values, desc,
+                                    &desc_len, &bind, &scope) != MPI_SUCCESS ||
+                strcmp(name, "coll_libnbc_iallreduce_algorithm") != 0 || type != MPI_INT)
+                continue;
+            MPI_T_cvar_handle handle;
+            int count = 0;
+            if (MPI_T_cvar_handle_alloc(i, NULL, &handle, &count) == MPI_SUCCESS) {
+                const int rabenseifner = 3; /* "0 ignore, 1 ring, 2 binomial, 3 rabenseifner" */
+                if (count == 1)
+                    (void)MPI_T_cvar_write(handle, &rabenseifner);
+                MPI_T_cvar_handle_free(&handle);
+            }
+            break;
+        }
+    }
+    MPI_T_finalize();
+}
+
 int dist_init(int *argc, char ***argv, int show_trail, dist_ctx *ctx, ebm_err *err)
 {
     ctx->show_trail = show_trail;
@@ -99,6 +141,7 @@ int dist_init(int *argc, char ***argv, int show_trail, dist_ctx *ctx, ebm_err *e
     MPI_TRY(MPI_Comm_set_errhandler(ctx->comm->comm, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     MPI_TRY(MPI_Comm_rank(ctx->comm->comm, &ctx->rank), "MPI_Comm_rank");
     MPI_TRY(MPI_Comm_size(ctx->comm->comm, &ctx->size), "MPI_Comm_size");
+    prefer_rabenseifner_iallreduce();
     return 0;
 }
 
@@ -160,6 +203,50 @@ int dist_sum_floats(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err)
             "MPI_Allreduce");
     return 0;
 }
+
+int dist_sum_floats_start(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err)
+{
+    struct dist_handle *h = ctx->comm;
+    if (count_ok(n, err))
+        return -1;
+    if (h->n_pending >= DIST_MAX_PENDING)
+        return ebm_fail(err, "more than %d nonblocking sums in flight", DIST_MAX_PENDING);
+    COLL_TRY(MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, h->comm,
+                            &h->pending[h->n_pending]),
+             "MPI_Iallreduce");
+    h->n_pending++;
+    return 0;
+}
+
+int dist_progress(const dist_ctx *ctx, ebm_err *err)
+{
+    struct dist_handle *h = ctx->comm;
+    /* One MPI_Test runs Open MPI's progress engine, which advances every
+     * pending request; a completed request becomes MPI_REQUEST_NULL, which
+     * the waits below accept. Nothing is decided here: the order in which
+     * sums finish does not matter, dist_wait_all takes them in order. */
+    for (int i = 0; i < h->n_pending; i++) {
+        if (h->pending[i] == MPI_REQUEST_NULL)
+            continue;
+        int done = 0;
+        MPI_TRY(MPI_Test(&h->pending[i], &done, MPI_STATUS_IGNORE), "MPI_Test");
+        if (!done)
+            break; /* the later ones were started later: test them next time */
+    }
+    return 0;
+}
+
+int dist_wait_all(const dist_ctx *ctx, ebm_err *err)
+{
+    struct dist_handle *h = ctx->comm;
+    const int n = h->n_pending;
+    h->n_pending = 0;
+    for (int i = 0; i < n; i++)
+        COLL_TRY(MPI_Wait(&h->pending[i], MPI_STATUS_IGNORE), "MPI_Wait (MPI_Iallreduce)");
+    return 0;
+}
+
+int dist_pending(const dist_ctx *ctx) { return ctx->comm->n_pending; }
 
 int dist_sum_doubles(const dist_ctx *ctx, double *buf, size_t n, ebm_err *err)
 {

@@ -65,6 +65,24 @@ void dist_watch_where(const dist_ctx *ctx, const char *where, long long number);
 /* In-place sums over ranks. */
 int dist_sum_floats(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err);
 int dist_sum_doubles(const dist_ctx *ctx, double *buf, size_t n, ebm_err *err);
+/* Nonblocking in-place float sums (MPI_Iallreduce), for overlapping the
+ * gradient reduction with the backward pass (docs/design.md section 2).
+ * Collective in the MPI sense: every rank starts the same sums (same n) in
+ * the same order. The requests live in the context (at most
+ * DIST_MAX_PENDING at a time, nothing is allocated here); buf must stay
+ * untouched until dist_wait_all returns. dist_progress lets MPI move the
+ * pending sums along (Open MPI progresses them only inside MPI calls) and
+ * returns at once; dist_wait_all completes them in the order they were
+ * started, under the stall watchdog. Each element's sum is the one
+ * dist_sum_floats gives (tests/unit/test_dist.c checks it bit for bit at np
+ * 1, 2, 3 and 4): the cut into pieces changes no sum. */
+#define DIST_MAX_PENDING 16
+int dist_sum_floats_start(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err);
+int dist_progress(const dist_ctx *ctx, ebm_err *err);
+int dist_wait_all(const dist_ctx *ctx, ebm_err *err);
+/* Sums started and not yet completed by dist_wait_all. */
+int dist_pending(const dist_ctx *ctx);
+
 /* Broadcast from root. */
 int dist_bcast_floats(const dist_ctx *ctx, float *buf, size_t n, int root, ebm_err *err);
 int dist_bcast_bytes(const dist_ctx *ctx, void *buf, size_t n, int root, ebm_err *err);

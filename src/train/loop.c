@@ -14,6 +14,7 @@
 #include "core/timer.h"
 #include "io/metrics_file.h"
 #include "num/adamax.h"
+#include "train/overlap.h"
 #include "train/trainer.h"
 
 /* Seconds between progress lines inside a long epoch. */
@@ -59,17 +60,20 @@ static void gather_batch(trainer *t, int64_t pos, int c)
 }
 
 /* Local part of one step on c examples from position pos of this epoch's
- * order: gradient sums and status into t->grad. */
-static void local_step(trainer *t, int64_t pos, int c, int stop, int checkpoint, double *mark)
+ * order: gradient sums and status into t->grad. With ov (--overlap on) the
+ * buckets' sums start during the backward pass (train/overlap.h); the
+ * status is complete before it, so it can ride with the first bucket. */
+static void local_step(trainer *t, int64_t pos, int c, int stop, int checkpoint, double *mark,
+                       grad_overlap *ov)
 {
     const ebm_config *cfg = t->cfg;
     const size_t np = t->shape.n_params, d = (size_t)t->info.d;
     float *status = t->grad + np;
     memset(t->grad, 0, (np + ST_LEN) * sizeof(float));
     loss_sums ls = {0};
+    const int n_samples = c > 0 && cfg->gen_weight > 0 ? c : 0;
     if (c > 0) {
         gather_batch(t, pos, c);
-        const int n_samples = cfg->gen_weight > 0 ? c : 0;
         trainer_lap(t, PHASE_FORWARD_BACKWARD, mark);
         if (n_samples)
             langevin_draw(&t->sampler, &t->shape, t->params, &t->ws, &t->rng, c,
@@ -78,8 +82,6 @@ static void local_step(trainer *t, int64_t pos, int c, int stop, int checkpoint,
         const float *logits = model_forward(&t->shape, t->params, &t->ws, t->x, c + n_samples);
         model_jem_loss(c, n_samples, t->info.k, logits, t->labels, (float)cfg->gen_weight,
                        (float)cfg->energy_reg, t->dlogits, &ls);
-        model_backward(&t->shape, t->params, &t->ws, t->x, c + n_samples, t->dlogits, t->grad,
-                       NULL);
     }
     status[EPOCH_COUNT] = (float)c;
     status[EPOCH_LOSS] = (float)ls.loss;
@@ -91,6 +93,11 @@ static void local_step(trainer *t, int64_t pos, int c, int stop, int checkpoint,
     status[ST_NONFINITE] = isfinite(ls.loss) ? 0.0f : 1.0f;
     status[ST_STOP] = (float)stop;
     status[ST_CHECKPOINT] = (float)checkpoint;
+    if (ov)
+        grad_overlap_begin(ov, t->ctx, &t->shape, t->grad, ST_LEN);
+    if (c > 0)
+        model_backward_staged(&t->shape, t->params, &t->ws, t->x, c + n_samples, t->dlogits,
+                              t->grad, NULL, ov ? grad_overlap_stage : NULL, ov);
     trainer_lap(t, PHASE_FORWARD_BACKWARD, mark);
 }
 
@@ -246,6 +253,8 @@ static int run_steps(trainer *t, int *stopped, int *rolled_back, ebm_err *err)
     int64_t pos = position_after(&t->plan, ctx->rank, pr->step);
     const diverge_bounds bounds =
         diverge_bounds_from(t->history, pr->epoch, cfg->gen_weight > 0);
+    const int overlap = strcmp(cfg->overlap, "on") == 0;
+    grad_overlap ov;
     while (pr->step < t->plan.n_steps) {
         const int c = shard_count(&t->plan, pr->step, ctx->rank);
         dist_watch_where(ctx, "a training step", pr->global_step + 1);
@@ -255,9 +264,16 @@ static int run_steps(trainer *t, int *stopped, int *rolled_back, ebm_err *err)
         const int stop = train_stop_requested() || fault_stop_at_step(pr->global_step + 1);
         const int due = ctx->rank == 0 && cfg->checkpoint_every > 0 &&
                         t0 - t->last_ckpt >= 60.0 * cfg->checkpoint_every;
-        local_step(t, pos, c, stop, due, &mark);
+        /* The gradient sum: one MPI_Allreduce after the backward pass, or
+         * (--overlap on) per-layer sums started during it, waited for here. */
+        if (overlap) {
+            local_step(t, pos, c, stop, due, &mark, &ov);
+            EBM_TRY(grad_overlap_finish(&ov, err));
+        } else {
+            local_step(t, pos, c, stop, due, &mark, NULL);
+            EBM_TRY(dist_sum_floats(ctx, t->grad, np + ST_LEN, err));
+        }
         pos += c;
-        EBM_TRY(dist_sum_floats(ctx, t->grad, np + ST_LEN, err));
         trainer_lap(t, PHASE_REDUCE, &mark);
         const float *status = t->grad + np;
         for (int i = 0; i < EPOCH_SUMS; i++)

@@ -243,6 +243,102 @@ static void test_dist_sum_floats_rejects_count_above_int_max(void **state)
     assert_true(d == 2.5);
 }
 
+/* ---- nonblocking sums ---------------------------------------------------- */
+
+/* A float that depends on (rank, i), with exponents spread over 2^-8..2^7 and
+ * both signs, so that a sum over 3 or more ranks depends on how the ranks
+ * are paired: equal bits mean the same pairing, not luck. */
+static float spread_value(int rank, size_t i)
+{
+    uint64_t z = (uint64_t)i * 0x9e3779b97f4a7c15ull + (uint64_t)(rank + 1) * 0xbf58476d1ce4e5b9ull;
+    z ^= z >> 31;
+    z *= 0x94d049bb133111ebull;
+    z ^= z >> 29;
+    const float m = (float)(z & 0xffffff) / 16777216.0f - 0.5f;
+    return ldexpf(m, (int)((z >> 24) % 16) - 8);
+}
+
+/* The training step's buckets (tests the digits model, hidden 512: layers
+ * 0..3 with their biases, the status floats with layer 3), started in the
+ * step's order 3, 2, 1, 0 with dist_progress between the starts, give
+ * bit for bit what one blocking dist_sum_floats of the whole vector gives. */
+static void test_dist_sum_floats_start_equals_blocking_bitwise(void **state)
+{
+    (void)state;
+    const dist_ctx *ctx = test_ctx();
+    const size_t size[4] = {64 * 512 + 512, 512 * 512 + 512, 512 * 512 + 512, 512 * 10 + 10 + 10};
+    size_t off[4], n = 0;
+    for (int b = 0; b < 4; b++)
+        off[b] = n, n += size[b];
+    float *blocking = malloc(n * sizeof(float)), *nonblocking = malloc(n * sizeof(float));
+    assert_non_null(blocking);
+    assert_non_null(nonblocking);
+    for (size_t i = 0; i < n; i++)
+        blocking[i] = nonblocking[i] = spread_value(ctx->rank, i);
+    ebm_err err = {0};
+    assert_int_equal(dist_sum_floats(ctx, blocking, n, &err), 0);
+    assert_int_equal(dist_pending(ctx), 0);
+    for (int b = 3; b >= 0; b--) {
+        assert_int_equal(dist_sum_floats_start(ctx, nonblocking + off[b], size[b], &err), 0);
+        assert_int_equal(dist_progress(ctx, &err), 0);
+        assert_int_equal(dist_pending(ctx), 4 - b);
+    }
+    assert_int_equal(dist_progress(ctx, &err), 0);
+    assert_int_equal(dist_wait_all(ctx, &err), 0);
+    assert_int_equal(dist_pending(ctx), 0);
+    size_t differ = 0, first = n;
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&blocking[i], &nonblocking[i], sizeof(float)) != 0)
+            first = differ++ ? first : i;
+    if (differ)
+        fail_msg("rank %d of %d: %zu of %zu sums differ from the blocking sum, first [%zu]: "
+                 "%.9g against %.9g",
+                 ctx->rank, ctx->size, differ, n, first, nonblocking[first], blocking[first]);
+    free(blocking);
+    free(nonblocking);
+}
+
+/* Closed form through the nonblocking path: (rank + 1) * i summed is
+ * tri(P) * i exactly; many small sums in flight at once (the most the
+ * context holds), waited in one call; a further start is refused before any
+ * MPI call, on every rank alike, and leaves the pending ones intact. */
+static void test_dist_sum_floats_start_many_and_limit(void **state)
+{
+    (void)state;
+    const dist_ctx *ctx = test_ctx();
+    enum { PIECE = 37 };
+    float buf[DIST_MAX_PENDING][PIECE], extra = 1.5f;
+    for (int b = 0; b < DIST_MAX_PENDING; b++)
+        for (int i = 0; i < PIECE; i++)
+            buf[b][i] = (float)((ctx->rank + 1) * (b * PIECE + i));
+    ebm_err err = {0};
+    for (int b = 0; b < DIST_MAX_PENDING; b++)
+        assert_int_equal(dist_sum_floats_start(ctx, buf[b], PIECE, &err), 0);
+    fill_sentinel(&err);
+    assert_int_equal(dist_sum_floats_start(ctx, &extra, 1, &err), -1);
+    assert_non_null(strstr(err.msg, "in flight"));
+    assert_int_equal(dist_pending(ctx), DIST_MAX_PENDING);
+    assert_int_equal(dist_wait_all(ctx, &err), 0);
+    const long tri = (long)ctx->size * (ctx->size + 1) / 2;
+    for (int b = 0; b < DIST_MAX_PENDING; b++)
+        for (int i = 0; i < PIECE; i++)
+            if (buf[b][i] != (float)(tri * (b * PIECE + i)))
+                fail_msg("rank %d: piece %d [%d] = %.9g, expected %ld", ctx->rank, b, i,
+                         buf[b][i], tri * (b * PIECE + i));
+    assert_true(extra == 1.5f);
+    /* Nothing pending: progress and wait return at once; n = 0 is a valid
+     * empty sum; n > INT_MAX is refused before MPI. */
+    assert_int_equal(dist_progress(ctx, &err), 0);
+    assert_int_equal(dist_wait_all(ctx, &err), 0);
+    assert_int_equal(dist_sum_floats_start(ctx, &extra, 0, &err), 0);
+    assert_int_equal(dist_wait_all(ctx, &err), 0);
+    assert_true(extra == 1.5f);
+    fill_sentinel(&err);
+    assert_int_equal(dist_sum_floats_start(ctx, &extra, (size_t)INT_MAX + 1, &err), -1);
+    assert_non_null(strstr(err.msg, "too large"));
+    assert_int_equal(dist_pending(ctx), 0);
+}
+
 /* The root's values reach everyone; the root is the last rank, which is not
  * rank 0 when size > 1. Non-roots start from a sentinel. */
 static void test_dist_bcast_floats_from_nonzero_root(void **state)
@@ -495,6 +591,10 @@ static void test_dist_self_rank_zero_of_one_collectives_identity(void **state)
         assert_true(f[i] == (float)(r * 10 + i) + 0.25f);
         assert_true(d[i] == (r * 10 + i) * 0.125);
     }
+    assert_int_equal(dist_sum_floats_start(&self, f, 5, &err), 0);
+    assert_int_equal(dist_progress(&self, &err), 0);
+    assert_int_equal(dist_wait_all(&self, &err), 0);
+    assert_true(f[4] == (float)(r * 10 + 4) + 0.25f);
     assert_int_equal(dist_bcast_floats(&self, f, 5, 0, &err), 0);
     assert_true(f[3] == (float)(r * 10 + 3) + 0.25f);
     unsigned char bytes[3] = {(unsigned char)r, 7, 9};
@@ -558,6 +658,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dist_sum_floats_closed_form),
         cmocka_unit_test(test_dist_sum_doubles_closed_form),
         cmocka_unit_test(test_dist_sum_floats_rejects_count_above_int_max),
+        cmocka_unit_test(test_dist_sum_floats_start_equals_blocking_bitwise),
+        cmocka_unit_test(test_dist_sum_floats_start_many_and_limit),
         cmocka_unit_test(test_dist_bcast_floats_from_nonzero_root),
         cmocka_unit_test(test_dist_bcast_bytes_from_nonzero_root),
         cmocka_unit_test(test_dist_min_mean_max_known_values),

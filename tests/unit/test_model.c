@@ -412,6 +412,81 @@ static void test_model_backward_accumulates_grad_params(void **state)
     free(offset);
 }
 
+/* model_backward_staged: what its callback sees. */
+typedef struct {
+    const model_shape *shape;
+    const float *grad;            /* NULL: the pass forms no weight gradient */
+    float *snapshot;              /* each layer's gradient when first reported ready */
+    int calls, last_ready, first_ready_order[EBM_LAYERS], n_ready, monotone;
+} stage_log;
+
+static void record_stage(void *arg, int ready)
+{
+    stage_log *log = arg;
+    log->calls++;
+    if (ready > log->last_ready)
+        log->monotone = 0;
+    for (int l = log->last_ready - 1; l >= ready && l >= 0; l--) {
+        log->first_ready_order[log->n_ready++] = l;
+        if (log->grad) {
+            const size_t begin = log->shape->w_off[l];
+            const size_t end = log->shape->b_off[l] + (size_t)log->shape->out[l];
+            memcpy(log->snapshot + begin, log->grad + begin, (end - begin) * sizeof(float));
+        }
+    }
+    log->last_ready = ready < log->last_ready ? ready : log->last_ready;
+}
+
+/* Same bits as model_backward (weight and input gradients, onto a nonzero
+ * buffer); layers are reported complete in the order 3, 2, 1, 0, each once,
+ * the last call with 0, and no layer's gradient changes after it was
+ * reported (what lets --overlap send it while the pass goes on). Without a
+ * weight gradient (the Langevin path) no layer is ever reported. */
+static void test_model_backward_staged_same_bits_and_order(void **state)
+{
+    jem_fixture *fx = *state;
+    const size_t np = fx->shape.n_params;
+    const int k = fx->shape.k;
+    float dlogits[2 * TINY_N * TINY_K];
+    loss_sums sums = {0};
+    const float *logits = model_forward(&fx->shape, fx->params, &fx->ws, fx->x, fx->rows);
+    model_jem_loss(TINY_N, fx->c.n_samples, k, logits, fx->labels, fx->c.w, fx->c.alpha, dlogits,
+                   &sums);
+    float *plain = malloc(np * sizeof(float)), *staged = malloc(np * sizeof(float));
+    float *snapshot = calloc(np, sizeof(float));
+    float gx_plain[2 * TINY_N * TINY_D], gx_staged[2 * TINY_N * TINY_D];
+    assert_non_null(plain);
+    assert_non_null(staged);
+    assert_non_null(snapshot);
+    for (size_t j = 0; j < np; j++)
+        plain[j] = staged[j] = 0.125f * (float)(j % 5);
+    model_backward(&fx->shape, fx->params, &fx->ws, fx->x, fx->rows, dlogits, plain, gx_plain);
+    stage_log log = {&fx->shape, staged, snapshot, 0, EBM_LAYERS, {0}, 0, 1};
+    model_backward_staged(&fx->shape, fx->params, &fx->ws, fx->x, fx->rows, dlogits, staged,
+                          gx_staged, record_stage, &log);
+    assert_memory_equal(plain, staged, np * sizeof(float));
+    assert_memory_equal(gx_plain, gx_staged, sizeof gx_plain);
+    assert_true(log.monotone);
+    assert_int_equal(log.last_ready, 0);
+    assert_int_equal(log.n_ready, EBM_LAYERS);
+    for (int i = 0; i < EBM_LAYERS; i++)
+        assert_int_equal(log.first_ready_order[i], EBM_LAYERS - 1 - i);
+    assert_true(log.calls > EBM_LAYERS); /* progress points between the products too */
+    assert_memory_equal(snapshot, staged, np * sizeof(float));
+
+    /* The input gradient alone. */
+    stage_log none = {&fx->shape, NULL, NULL, 0, EBM_LAYERS, {0}, 0, 1};
+    model_backward_staged(&fx->shape, fx->params, &fx->ws, fx->x, fx->rows, dlogits, NULL,
+                          gx_staged, record_stage, &none);
+    model_backward(&fx->shape, fx->params, &fx->ws, fx->x, fx->rows, dlogits, NULL, gx_plain);
+    assert_memory_equal(gx_plain, gx_staged, sizeof gx_plain);
+    assert_int_equal(none.n_ready, 0);
+    assert_true(none.calls > 0);
+    free(plain);
+    free(staged);
+    free(snapshot);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The input gradient used by Langevin sampling.                             */
 /* ------------------------------------------------------------------------ */
@@ -793,6 +868,8 @@ int main(int argc, char **argv)
             test_model_backward_param_grad_plain_classifier, setup_jem, teardown_jem,
             (void *)&case_classifier),
         cmocka_unit_test_prestate_setup_teardown(test_model_backward_accumulates_grad_params,
+                                                 setup_jem, teardown_jem, (void *)&case_joint),
+        cmocka_unit_test_prestate_setup_teardown(test_model_backward_staged_same_bits_and_order,
                                                  setup_jem, teardown_jem, (void *)&case_joint),
         cmocka_unit_test_prestate_setup_teardown(test_model_backward_input_grad_langevin_path,
                                                  setup_jem, teardown_jem, (void *)&case_joint),
