@@ -282,6 +282,13 @@ group_mpirun() {
     say "1: $(grep -m1 '^  hosts:' "$current_log" | sed 's/^ *//'); $(grep -m1 '^done in' "$current_log")"
     same_model "$out/last.h5" "$ref/last.h5" "1" /model /optimizer /sampler /rng
     same_model "$out/best.h5" "$ref/best.h5" "1 (best.h5)" /model
+    # The gradient sums overlapped with the backward pass (nonblocking, over
+    # TCP between the nodes) give the same bits.
+    current_log=$CL/log/two-overlap.log
+    mpirun_2nodes 4 "$current_log" -- "$bin" train --out "$CL/runs/two-overlap" "${settings[@]}" --epochs 3 --overlap on
+    wait_exit "$launcher_pid" "$(left_for 90)"
+    [ "$rc" = 0 ] || fail "1: the 2-node run with --overlap on ended with status $rc"
+    same_model "$CL/runs/two-overlap/last.h5" "$ref/last.h5" "1 (--overlap on)" /model /optimizer /sampler /rng
 
     # 2. node2 lost in the middle of an epoch (ranks 2 and 3 SIGKILLed at
     # global step 50 = epoch 3, step 10 of 20), then the resume on node1.
