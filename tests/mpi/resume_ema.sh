@@ -11,7 +11,9 @@
 #      validation judged: eval --split val of best.h5 prints its stored
 #      best_val_error; the lr attributes are stored; a resume with another
 #      --ema is refused.
-#   4. --ema 0 writes the old layout (no online weights, /model the trained
+#   4. The same run with --ema 0 has bitwise the same trained weights,
+#      moments, chains, streams and training loss: the average only watches.
+#   5. --ema 0 writes the old layout (no online weights, /model the trained
 #      weights); that --ema 0 with a constant rate is bitwise the old code is
 #      fixtures.v*.resume's check (resumed old files end on the old bits).
 # usage: resume_ema.sh WORKDIR EBM_MPI_BINARY
@@ -81,6 +83,21 @@ grep -Eq "error +$want" eval.log || fail "eval of best.h5 does not give its stor
 run 2 "$bin" train "${args[@]}" --ema 0.5 --epochs 5 --out straight --resume auto > other.log 2>&1 &&
     fail "a resume with another --ema was accepted"
 grep -q "cannot resume.*--ema 0.9.*--ema 0.5" other.log || fail "refusal: $(cat other.log)"
+
+echo "== --ema 0 trains the same weights: the average only watches"
+run 2 "$bin" train "${args[@]}" --ema 0 --out noavg > noavg.log 2>&1 || fail "--ema 0 run failed"
+"$py" - straight/last.h5 noavg/last.h5 <<'PY' || fail "--ema changed the training"
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+for l in range(4):
+    for part in ("weight", "bias"):
+        assert np.array_equal(a[f"optimizer/layer{l}/online/{part}"][()], b[f"model/layer{l}/{part}"][()]), (l, part)
+        for m in ("exp_avg", "exp_inf"):
+            assert np.array_equal(a[f"optimizer/layer{l}/{m}/{part}"][()], b[f"optimizer/layer{l}/{m}/{part}"][()])
+for g in ("sampler/chains", "rng/state", "data_order", "metrics/train_loss"):
+    assert np.array_equal(a[g][()], b[g][()]), g
+print("ok: trained weights, moments, chains, streams and train loss bitwise those of --ema 0")
+PY
 
 echo "== --ema 0: the old layout"
 plain=(--hidden 64 --buffer 256 --seed 3 --epochs 2)
