@@ -8,7 +8,7 @@
 set -eu
 BIN=${BIN:-build/bin/ebm_mpi}
 OUT=${OUT:-runs/final-ema}
-PREV="--ema 0 --lr-schedule const --warmup 0 --lr-floor 0"
+PREV="--lr 1e-3 --ema 0 --lr-schedule const --warmup 0 --lr-floor 0"
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mkdir -p "$OUT"
 g() { # NP LABEL DIR [train options]
