@@ -36,7 +36,7 @@ case "$mode" in
 resume)
     mkdir out && cp "$fix"/midepoch/last.h5 "$fix"/midepoch/metrics.h5 out/ || exit 1
     # The fixtures were trained with the stable preset as it was then: the
-    # options it has changed since (the sampler, w, the rate, the average)
+    # options it has changed since (the rate, the sampler, w, the average)
     # given as the file stores them (a resume must repeat them; absent in
     # older files: the values they read as).
     read -r -a then < <("$py" - "$fix"/midepoch/last.h5 <<'PY'
@@ -45,14 +45,14 @@ a = h5py.File(sys.argv[1], "r").attrs
 absent = {"chain-init": 0, "step-decay": 1, "lr-schedule": "const", "warmup": 0, "lr-floor": 0,
           "ema": 0}
 out = []
-for name in ("gen-weight", "chain-init", "step-decay", "lr-schedule", "warmup", "lr-floor", "ema"):
+for name in ("lr", "gen-weight", "chain-init", "step-decay", "lr-schedule", "warmup", "lr-floor", "ema"):
     v = a[name] if name in a else absent[name]
     v = v.decode() if isinstance(v, bytes) else v
     out += [f"--{name}", v if isinstance(v, str) else repr(float(v))]
 print(" ".join(out))
 PY
 )
-    [ ${#then[@]} -eq 14 ] || fail "cannot read the fixture's options"
+    [ ${#then[@]} -eq 16 ] || fail "cannot read the fixture's options"
     run "$here/mpirun.sh" 2 "$prog" train --hidden 16 --epochs 2 --buffer 16 --seed 3 \
         "${then[@]}" --out out --resume auto
     grep -q "resumed from out/last.h5: 1 epoch(s) done, continuing after step 5/20" run.log \

@@ -82,7 +82,10 @@ static void test_cli_parse_train_defaults_stable(void **state)
     assert_int_equal(cfg.preset, PRESET_STABLE);
     assert_int_equal(cfg.epochs, 20);
     assert_int_equal(cfg.batch_size, 64);
-    assert_true(cfg.lr == 1e-3);
+    assert_true(cfg.lr == 4e-3);
+    assert_true(cfg.ema == 0.99);
+    assert_string_equal(cfg.lr_schedule, "const");
+    assert_true(cfg.warmup == 0 && cfg.lr_floor == 0);
     assert_int_equal(cfg.hidden, 512);
     assert_int_equal(cfg.langevin_steps, 20);
     assert_true(cfg.step_size == 1.0);
@@ -140,6 +143,7 @@ static void test_cli_parse_preset_seed(void **state)
     assert_int_equal(cfg.epochs, 20);
     assert_int_equal(cfg.batch_size, 64);
     assert_true(cfg.lr == 1e-3);
+    assert_true(cfg.ema == 0);
     assert_int_equal(cfg.langevin_steps, 20);
     assert_true(cfg.step_size == 1.0);
     assert_true(cfg.noise == 0.01);
