@@ -3,7 +3,8 @@
 best.h5's val error is the minimum over 20 noisy epochs (one image = 0.37
 points), which flatters runs whose val error jumps about; the last epoch's
 error, the mean of the last five and the last val loss do not select.
-One markdown row per grid directory (means over its runs).
+One markdown row per option set (directories of the same name pool their
+runs; means over the runs).
 
     /usr/bin/python3 scripts/val_curve.py DIR [DIR...]
 """
@@ -19,8 +20,9 @@ def main():
     print("| option set | runs | best val err % | last val err % | mean last 5 val err % | "
           "last val loss |")
     print("|---|---|---|---|---|---|")
+    groups = {}  # by the directory's name: s10/x and s11/x (more seeds) pool
     for d in sys.argv[1:]:
-        rows = []
+        rows = groups.setdefault(os.path.basename(d.rstrip("/")), [])
         with open(os.path.join(d, "results.tsv")) as f:  # finished runs only
             done = list(csv.DictReader([ln for ln in f if not ln.startswith("#")],
                                        delimiter="\t"))
@@ -29,11 +31,11 @@ def main():
             with h5py.File(path, "r") as m:
                 err, loss = m["val_error"][()], m["val_loss"][()]
             rows.append((100 * err.min(), 100 * err[-1], 100 * err[-5:].mean(), loss[-1]))
+    for name, rows in groups.items():
         if rows:
             mean = [statistics.mean(r[i] for r in rows) for i in range(4)]
-            print(f"| {os.path.basename(d.rstrip('/'))} | {len(rows)} | {mean[0]:.2f} | "
+            print(f"| {name} | {len(rows)} | {mean[0]:.2f} | "
                   f"{mean[1]:.2f} | {mean[2]:.2f} | {mean[3]:.4f} |")
-
 
 if __name__ == "__main__":
     main()
