@@ -201,7 +201,10 @@ static int ckpt_setup(void **state)
         free(c->params), free(c->exp_avg), free(c->exp_inf), free(c);
         return -1;
     }
-    c->cfg.ema = 0; /* the trained weights in /model; the --ema test sets its own */
+    /* Fixed here, not the preset's: the layout test reads lr back; the
+     * trained weights in /model (the --ema test sets its own). */
+    c->cfg.lr = 1e-3;
+    c->cfg.ema = 0;
     snprintf(c->run.program_version, sizeof c->run.program_version, "0.1.0-test");
     snprintf(c->run.git_revision, sizeof c->run.git_revision, "abcdef123456");
     dist_library_version(c->run.mpi_version, sizeof c->run.mpi_version);
