@@ -32,8 +32,10 @@ def rows_of(label, d):
     for r in csv.DictReader(lines, delimiter="\t"):
         np_, seed = int(r["np"]), int(r["seed"])
         run = os.path.join(d, f"{r['preset']}-np{np_}-s{seed}")
-        with h5py.File(os.path.join(run, "metrics.h5"), "r") as m:
-            rb = int(m["rollbacks"][()].max()) if "rollbacks" in m else None
+        rb = None  # "-": the run's directory is not at hand (an earlier table's TSVs)
+        if os.path.exists(os.path.join(run, "metrics.h5")):
+            with h5py.File(os.path.join(run, "metrics.h5"), "r") as m:
+                rb = int(m["rollbacks"][()].max()) if "rollbacks" in m else None
         o = ood.get((np_, seed), {})
         fd1, fd10 = float(r["q_fd1x"]), float(r["q_fd10x"])
         out.append(dict(label=label, np=np_, seed=seed, err=float(r["test_error"]),

@@ -14,7 +14,7 @@ grep -v '^[[:space:]]*\(#\|$\)' "$sweep" | while IFS='|' read -r label opts; do
         continue                                   # done already
     fi
     # shellcheck disable=SC2086
-    nice -n 15 /usr/bin/python3 scripts/grid.py --binary "${BIN:-build/bin/ebm_mpi}" --np "$np" --seeds "$@" --samples 0 \
+    nice -n ${NICE:-15} /usr/bin/python3 scripts/grid.py --binary "${BIN:-build/bin/ebm_mpi}" --np "$np" --seeds "$@" --samples 0 \
         --quality val --label "$label" --out "$dir" -- $opts </dev/null >/dev/null 2>&1 || true
     /usr/bin/python3 scripts/quality_log.py "$dir"
 done

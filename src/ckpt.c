@@ -137,11 +137,22 @@ static int write_attributes(h5file *f, const ckpt_state *st, ebm_err *err)
 
 static int write_contents(const dist_ctx *ctx, h5file *f, const ckpt_state *st, ebm_err *err)
 {
-    EBM_TRY(write_layers(ctx, f, "/model/layer%d", st->shape, st->params, err));
+    /* /model: the weights to use (the average with --ema). */
+    EBM_TRY(write_layers(ctx, f, "/model/layer%d", st->shape, st->ema ? st->ema : st->params,
+                         err));
     fault_checkpoint_midway(ctx->rank); /* tests only: a kill half-way through */
     /* Adamax moments in the model's layout, one tree per moment. */
     EBM_TRY(write_layers(ctx, f, "/optimizer/layer%d/exp_avg", st->shape, st->exp_avg, err));
     EBM_TRY(write_layers(ctx, f, "/optimizer/layer%d/exp_inf", st->shape, st->exp_inf, err));
+    if (st->ema) {
+        EBM_TRY(write_layers(ctx, f, "/optimizer/layer%d/online", st->shape, st->params, err));
+        char meaning[200];
+        snprintf(meaning, sizeof meaning,
+                 "the weights' exponential moving average, decay %g, bias-corrected (--ema); "
+                 "the trained weights: /optimizer/layer{i}/online",
+                 st->cfg->ema);
+        EBM_TRY(h5file_attr_write_string(f, "/model", "meaning", meaning, err));
+    }
     EBM_TRY(h5file_attr_write_int(f, "/optimizer", "step", st->adam_step, err));
     EBM_TRY(write_rank_state(ctx, f, st, err));
     EBM_TRY(write_history(ctx, f, st->history, st->progress->epoch, err));
@@ -425,6 +436,8 @@ static int compare_hyperparameters(h5file *f, const char *path, const ebm_config
         const char *s = cli_option_string(o, cfg);
         if (s) {
             h5file_attr_read_string(f, "/", o->name, stored, sizeof stored);
+            if (!stored[0] && strcmp(o->name, "lr-schedule") == 0)
+                snprintf(stored, sizeof stored, "const"); /* files before format 4 */
             snprintf(current, sizeof current, "%s", s);
         } else {
             double v;
@@ -434,6 +447,9 @@ static int compare_hyperparameters(h5file *f, const char *path, const ebm_config
                 snprintf(stored, sizeof stored, "0"); /* files before the option */
             else if (strcmp(o->name, "step-decay") == 0)
                 snprintf(stored, sizeof stored, "1"); /* files before the option */
+            else if (!strcmp(o->name, "warmup") || !strcmp(o->name, "lr-floor") ||
+                     !strcmp(o->name, "ema"))
+                snprintf(stored, sizeof stored, "0"); /* files before format 4 */
             snprintf(current, sizeof current, "%.17g", cli_option_number(o, cfg));
         }
         if (strcmp(stored, current) != 0)
@@ -591,7 +607,16 @@ static int read_resume_contents(const dist_ctx *ctx, h5file *f, const char *path
     EBM_TRY(check_data_checksum(f, path, run, err));
     EBM_TRY(read_progress(f, version, r, &step_in_epoch, err));
     r->same_world = r->world_size == ctx->size;
-    if (read_layers(ctx, f, "/model/layer%d", shape, r->params, 1, NULL) ||
+    /* With --ema (equal to the file's, compared above) /model is the average
+     * and the trained weights are /optimizer/layer{i}/online. */
+    const int ema = cfg->ema > 0;
+    if (ema && (read_layers(ctx, f, "/model/layer%d", shape, r->ema, 1, NULL) ||
+                read_layers(ctx, f, "/optimizer/layer%d/online", shape, r->params, 1, NULL)))
+        return ebm_fail(err,
+                        "'%s': cannot read /model and /optimizer/layer{i}/online (--ema %g) "
+                        "with this run's shapes",
+                        path, cfg->ema);
+    if ((!ema && read_layers(ctx, f, "/model/layer%d", shape, r->params, 1, NULL)) ||
         read_layers(ctx, f, "/optimizer/layer%d/exp_avg", shape, r->exp_avg, 0, NULL) ||
         read_layers(ctx, f, "/optimizer/layer%d/exp_inf", shape, r->exp_inf, 0, NULL))
         return ebm_fail(err, "'%s': cannot read /model or /optimizer with this run's shapes",
@@ -601,7 +626,10 @@ static int read_resume_contents(const dist_ctx *ctx, h5file *f, const char *path
         return ebm_fail(err, "checkpoint '%s': /optimizer lacks its step attribute", path);
     EBM_TRY(check_whole(path, "/optimizer step", step, 0, 9007199254740992.0, err));
     r->adam_step = (int64_t)step;
-    EBM_TRY(check_floats(path, "/model", r->params, shape->n_params, 0, err));
+    EBM_TRY(check_floats(path, ema ? "/optimizer online" : "/model", r->params,
+                         shape->n_params, 0, err));
+    if (ema)
+        EBM_TRY(check_floats(path, "/model", r->ema, shape->n_params, 0, err));
     /* The moments live on rank 0 only: a rank-local check, agreed below. */
     int rc = 0;
     if (ctx->rank == 0)

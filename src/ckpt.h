@@ -18,8 +18,11 @@
 
 /* 2: /metrics gained the time_* columns, the root the run record's
  * command_line and hosts. 3: the root attribute rollbacks and the /metrics
- * column of the same name. Every earlier version is still read. */
-#define EBM_CKPT_FORMAT_VERSION 3
+ * column of the same name. 4: the hyperparameters lr-schedule, warmup,
+ * lr-floor and ema; with --ema > 0, /model holds the weights' moving average
+ * (what eval and sample use) and /optimizer/layer{i}/online the trained
+ * weights. Every earlier version is still read. */
+#define EBM_CKPT_FORMAT_VERSION 4
 
 /* Rollbacks after which a diverging run stops with an error instead. */
 #define EBM_MAX_ROLLBACKS 5
@@ -40,12 +43,14 @@ typedef struct {
     char job_id[64];
 } run_info;
 
-/* What a checkpoint holds. params are the same on every rank; exp_avg and
- * exp_inf are read on rank 0 only; chains, rng_state and order are this
- * rank's own. */
+/* What a checkpoint holds. params are the same on every rank; exp_avg,
+ * exp_inf and ema are read on rank 0 only; chains, rng_state and order are
+ * this rank's own. With ema (--ema > 0) /model is written from ema and the
+ * trained weights params go to /optimizer/layer{i}/online. */
 typedef struct {
     const model_shape *shape;
     const float *params, *exp_avg, *exp_inf;
+    const float *ema; /* NULL: --ema 0, /model = params */
     int64_t adam_step;
     const ebm_config *cfg;
     const run_info *run;
@@ -74,6 +79,7 @@ int ckpt_write(const dist_ctx *ctx, const char *path, const ckpt_state *state,
  * (same_world = 1). history is allocated by it (progress.epoch rows). */
 typedef struct {
     float *params, *exp_avg, *exp_inf; /* exp_* significant on rank 0 */
+    float *ema; /* with --ema > 0: the average (/model), on every rank */
     int64_t adam_step;
     float *chains;
     int64_t first_chain, n_chains;

@@ -27,6 +27,12 @@ typedef struct {
     int chain_init; /* 0: chains start U[-1,1]; 1: per-class Gaussians (langevin_gauss) */
     double step_decay; /* Langevin step t uses eta step_decay^t (1: constant) */
     double lr, step_size, noise, reinit, energy_reg, gen_weight, train_noise;
+    /* The learning rate by global step (num/schedule.h): --lr-schedule
+     * const|cosine after a linear warm-up of --warmup epochs, the cosine
+     * ending at --lr-floor x --lr; --ema D: evaluation, best.h5 and sampling
+     * use the weights' moving average of decay D (0: the weights). */
+    char lr_schedule[8];
+    double warmup, lr_floor, ema;
     double checkpoint_every; /* minutes, 0 = only at epoch ends */
     ebm_preset preset;
     long long seed;

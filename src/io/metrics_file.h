@@ -16,8 +16,9 @@
 #include "par/dist.h"
 
 /* 1: no format_version attribute, columns extended in place (ebm_mpi 0.1.0);
- * 2: written whole, the time_* columns, the run record. */
-#define METRICS_FORMAT_VERSION 3
+ * 2: written whole, the time_* columns, the run record; 3: the rollbacks
+ * column; 4: the run record's lr-schedule, warmup, lr-floor and ema. */
+#define METRICS_FORMAT_VERSION 4
 
 /* Collective. Writes `path` with rows[0, n_rows) and the attributes. */
 int metrics_file_write(const dist_ctx *ctx, const char *path, const metrics_row *rows,

@@ -14,6 +14,7 @@
 #include "core/timer.h"
 #include "io/metrics_file.h"
 #include "num/adamax.h"
+#include "num/schedule.h"
 #include "train/overlap.h"
 #include "train/trainer.h"
 
@@ -121,6 +122,7 @@ static int write_checkpoint(trainer *t, const char *name, ebm_err *err)
         .params = t->params,
         .exp_avg = t->exp_avg,
         .exp_inf = t->exp_inf,
+        .ema = t->ema,
         .adam_step = t->adam_step,
         .cfg = t->cfg,
         .run = &t->run,
@@ -157,13 +159,17 @@ static int64_t position_after(const shard_plan *plan, int rank, int steps)
 static int update(trainer *t, const float *status, double *mark, ebm_err *err)
 {
     const size_t np = t->shape.n_params;
-    const double lr = t->cfg->lr * fault_lr_factor(t->progress.global_step, t->progress.rollbacks);
+    /* The schedule's rate for this step (global_step counts it already). */
+    const double lr = lr_schedule_at(&t->lr, t->progress.global_step - 1) *
+                      fault_lr_factor(t->progress.global_step, t->progress.rollbacks);
     const adamax_config adam = {lr, 0.9, 0.999, 1e-8};
     if (t->ctx->rank == 0) {
         const float inv = 1.0f / status[EPOCH_COUNT];
         for (size_t i = 0; i < np; i++)
             t->grad[i] *= inv;
         adamax_step(&adam, np, t->params, t->grad, t->exp_avg, t->exp_inf, &t->adam_step);
+        if (t->ema)
+            ema_update(np, t->ema, t->params, t->cfg->ema, t->adam_step);
     } else {
         t->adam_step++;
     }
@@ -346,7 +352,10 @@ static int end_epoch(trainer *t, double train_seconds, ebm_err *err)
     fault_stall("eval", pr->epoch + 1, ctx->rank); /* tests only */
     double mark = timer_now();
     trainer_eval_rng(t, pr->epoch, &erng);
-    EBM_TRY(evaluator_run(&t->eval, ctx, t->params, &t->split[SPLIT_VAL], &t->map,
+    /* With --ema, validation (so best.h5's choice) judges rank 0's average. */
+    if (t->ema)
+        EBM_TRY(dist_bcast_floats(ctx, t->ema, t->shape.n_params, 0, err));
+    EBM_TRY(evaluator_run(&t->eval, ctx, t->ema ? t->ema : t->params, &t->split[SPLIT_VAL], &t->map,
                           (float)cfg->gen_weight, (float)cfg->energy_reg, &erng, &val, err));
     trainer_lap(t, PHASE_EVAL, &mark);
     const int better = cfg->select_by_error

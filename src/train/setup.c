@@ -87,7 +87,7 @@ void train_free(trainer *t)
     for (int s = 0; s < SPLIT_COUNT; s++)
         data_shard_free(&t->split[s]);
     shard_plan_free(&t->plan);
-    free(t->params), free(t->grad), free(t->exp_avg), free(t->exp_inf);
+    free(t->params), free(t->grad), free(t->exp_avg), free(t->exp_inf), free(t->ema);
     model_workspace_free(&t->ws);
     langevin_free(&t->sampler);
     langevin_gauss_free(&t->start);
@@ -145,8 +145,9 @@ static int check_memory(trainer *t, ebm_err *err)
     const double cap = cfg->batch_size < n_local ? cfg->batch_size : n_local;
     const double per_row = 3.0 * s.h + k + 2.0 * wide; /* activations, backward scratch */
     const double chains = cfg->buffer > 0 ? (double)cfg->buffer / ctx->size + 1 : 0;
-    /* Parameters and gradients everywhere, Adamax's two moments on rank 0. */
-    const double params = f * np * (ctx->rank == 0 ? 4 : 2);
+    /* Parameters and gradients everywhere, Adamax's two moments on rank 0,
+     * the average (--ema) everywhere. */
+    const double params = f * np * ((ctx->rank == 0 ? 4 : 2) + (cfg->ema > 0));
     const double buffers = f * (2 * cap * per_row + 2 * cap * (d + k) + cap * (2 * d + k) +
                                 2.0 * EBM_CHUNK_ROWS * (per_row + d + k)) +
                            4.0 * n_local + (double)cfg->epochs * sizeof(metrics_row);
@@ -193,13 +194,16 @@ static int build(trainer *t, ebm_err *err)
         t->exp_avg = ebm_calloc(np, sizeof(float), "Adamax state", err);
         t->exp_inf = ebm_calloc(np, sizeof(float), "Adamax state", err);
     }
+    if (cfg->ema > 0)
+        t->ema = ebm_calloc(np, sizeof(float), "weight average", err);
     t->order = ebm_calloc((size_t)t->split[SPLIT_TRAIN].n, sizeof(int32_t), "data order", err);
     t->x = ebm_calloc(2 * (size_t)cap * d, sizeof(float), "batch", err);
     t->dlogits = ebm_calloc(2 * (size_t)cap * k, sizeof(float), "batch", err);
     t->labels = ebm_calloc((size_t)cap, sizeof(int32_t), "batch", err);
     t->history = ebm_calloc((size_t)cfg->epochs, sizeof(metrics_row), "metrics history", err);
     int rc = (!t->params || !t->grad || !t->order || !t->x || !t->dlogits || !t->labels ||
-              !t->history || (ctx->rank == 0 && (!t->exp_avg || !t->exp_inf)))
+              !t->history || (ctx->rank == 0 && (!t->exp_avg || !t->exp_inf)) ||
+              (cfg->ema > 0 && !t->ema))
                  ? -1
                  : 0;
     if (rc == 0)
@@ -211,6 +215,17 @@ static int build(trainer *t, ebm_err *err)
     rng_derive(&init, (uint64_t)cfg->seed, RNG_PARAMS, 0, ctx->rank);
     if (rc == 0)
         model_init_params(&t->shape, t->params, &init);
+    if (rc == 0 && t->ema) /* replaced by the first update's weights (ema_update) */
+        memcpy(t->ema, t->params, np * sizeof(float));
+    /* Steps per epoch depend on the data and --batch-size only, not on the
+     * rank count: so does the schedule. */
+    t->lr = (lr_schedule){
+        .lr = cfg->lr,
+        .shape = lr_shape_parse(cfg->lr_schedule) == LR_COSINE ? LR_COSINE : LR_CONST,
+        .floor = cfg->lr_floor,
+        .warmup_steps = cfg->warmup * t->plan.n_steps,
+        .total_steps = (double)cfg->epochs * t->plan.n_steps,
+    };
     rng_derive(&t->rng, (uint64_t)cfg->seed, RNG_RANK, 0, ctx->rank);
 
     const langevin_params lp = {
@@ -294,6 +309,7 @@ int trainer_load(trainer *t, const char *path, int *same_world, int *world_size,
         .params = t->params,
         .exp_avg = t->exp_avg,
         .exp_inf = t->exp_inf,
+        .ema = t->ema,
         .chains = t->sampler.chains,
         .first_chain = t->first_chain,
         .n_chains = t->n_chains,

@@ -17,6 +17,7 @@
 #include "ebm/eval.h"
 #include "ebm/langevin.h"
 #include "num/model.h"
+#include "num/schedule.h"
 #include "par/dist.h"
 #include "record.h"
 #include "train/train.h"
@@ -42,6 +43,10 @@ struct trainer {
     shard_plan plan;
     float *params, *grad;     /* grad: n_params gradient sums + ST_LEN status */
     float *exp_avg, *exp_inf; /* rank 0 only */
+    /* --ema > 0: the weights' moving average, updated on rank 0 with Adamax,
+     * broadcast at each epoch's end for validation (NULL: --ema 0). */
+    float *ema;
+    lr_schedule lr; /* the rate by global step */
     int64_t adam_step;
     model_workspace ws;
     langevin_sampler sampler;

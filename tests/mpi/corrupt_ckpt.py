@@ -50,6 +50,9 @@ MUST = {
     "chain-init": (READ, BAD_NUMBER),
     "step-decay": (READ, BAD_NUMBER),
     "/optimizer/layer0/exp_inf/weight": (RESUME, ("nan", "-1", "shape")),
+    "/optimizer/layer0/online/weight": (RESUME, ("nan", "shape")),  # with --ema > 0
+    "ema": (RESUME, BAD_NUMBER),
+    "warmup": (RESUME, BAD_NUMBER),
     "/optimizer@step": (RESUME, BAD_NUMBER),
     "/rng/state": (RESUME, ("nan", "shape")),  # nan: all zero for an integer set
     "/sampler/chains": (RESUME, ("nan", "shape")),
@@ -168,7 +171,8 @@ RESUME_ATTRS = {"format_version", "world_size", "epoch", "step_in_epoch", "globa
                 "skipped_steps", "best_epoch", "best_val_error", "best_val_loss",
                 "data_checksum_fnv1a64", "epochs", "batch-size", "lr", "hidden", "langevin-steps",
                 "step-size", "noise", "buffer", "reinit", "energy-reg", "gen-weight",
-                "train-noise", "preset", "seed", "chain-init", "step-decay"}
+                "train-noise", "preset", "seed", "chain-init", "step-decay", "lr-schedule",
+                "warmup", "lr-floor", "ema"}
 
 
 def reads(cmd, field):

@@ -16,7 +16,8 @@ REQUIRED_ATTRS = [
     "blas_version", "data_file", "data_checksum_fnv1a64", "world_size", "epoch",
     "global_step", "best_epoch", "best_val_error", "best_val_loss", "complete",
     "epochs", "batch-size", "lr", "hidden", "langevin-steps", "step-size", "noise",
-    "buffer", "reinit", "energy-reg", "gen-weight", "train-noise", "preset", "seed"]
+    "buffer", "reinit", "energy-reg", "gen-weight", "train-noise", "preset", "seed",
+    "chain-init", "step-decay", "lr-schedule", "warmup", "lr-floor", "ema"]
 
 
 def read_everything(path):
@@ -47,9 +48,12 @@ for name in ("best.h5", "last.h5"):
         assert shapes[:3] == [(hidden, d), (hidden, hidden), (hidden, hidden)], shapes
         for i in range(4):
             for part in ("weight", "bias"):
-                for moment in ("exp_avg", "exp_inf"):
+                # With --ema > 0 the trained weights beside the moments
+                # (/model is then their average).
+                for moment in ("exp_avg", "exp_inf") + (("online",) if f.attrs["ema"] > 0 else ()):
                     assert f[f"optimizer/layer{i}/{moment}/{part}"].shape == \
                         f[f"model/layer{i}/{part}"].shape
+        assert ("online" in f["optimizer/layer0"]) == (f.attrs["ema"] > 0)
         assert f["optimizer"].attrs["step"] == f.attrs["global_step"] - f.attrs["skipped_steps"]
         assert f["sampler/chains"].shape == (f.attrs["buffer"], d)
         assert f["rng/state"].shape == (ranks, 4)

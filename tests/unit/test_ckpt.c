@@ -201,6 +201,10 @@ static int ckpt_setup(void **state)
         free(c->params), free(c->exp_avg), free(c->exp_inf), free(c);
         return -1;
     }
+    /* Fixed here, not the preset's: the layout test reads lr back; the
+     * trained weights in /model (the --ema test sets its own). */
+    c->cfg.lr = 1e-3;
+    c->cfg.ema = 0;
     snprintf(c->run.program_version, sizeof c->run.program_version, "0.1.0-test");
     snprintf(c->run.git_revision, sizeof c->run.git_revision, "abcdef123456");
     dist_library_version(c->run.mpi_version, sizeof c->run.mpi_version);
@@ -662,6 +666,82 @@ static void test_ckpt_read_resume_fails_other_data(void **state)
     resume_buffers_free(&b);
 }
 
+/* --ema: /model holds the average (what eval and sample read), the trained
+ * weights go to /optimizer/layer{i}/online, and a resume gets both back,
+ * bitwise; a resume without --ema is refused naming it. */
+static void test_ckpt_ema_average_in_model_trained_weights_in_optimizer(void **state)
+{
+    ckpt_fixture *c = *state;
+    const size_t n = c->shape.n_params;
+    float *avg = calloc(n, sizeof(float));
+    assert_non_null(avg);
+    fill_params(avg, n, -0.25f);
+    avg[5] = 3.5f;
+    c->cfg.ema = 0.99;
+    c->st.ema = avg;
+    write_ckpt(c);
+    ckpt_model m;
+    ebm_err err = {0};
+    if (ckpt_read_model(test_ctx(), c->path, &m, &err))
+        fail_msg("ckpt_read_model: %s", err.msg);
+    assert_memory_equal(m.params, avg, n * sizeof(float));
+    ckpt_model_free(&m);
+    resume_buffers b;
+    resume_buffers_init(&b, c);
+    float *got = calloc(n, sizeof(float));
+    assert_non_null(got);
+    b.r.ema = got;
+    if (ckpt_read_resume(test_ctx(), c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
+        fail_msg("ckpt_read_resume: %s", err.msg);
+    assert_memory_equal(b.params, c->params, n * sizeof(float));
+    assert_memory_equal(got, avg, n * sizeof(float));
+    assert_memory_equal(b.exp_avg, c->exp_avg, n * sizeof(float));
+    free(b.r.history);
+    b.r.history = NULL;
+    hid_t f = H5Fopen(c->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    assert_true(H5Lexists(f, "/optimizer/layer0/online", H5P_DEFAULT) > 0);
+    assert_true(H5Aexists_by_name(f, "/model", "meaning", H5P_DEFAULT) > 0);
+    H5Fclose(f);
+    ebm_config off = c->cfg;
+    off.ema = 0;
+    assert_int_equal(ckpt_read_resume(test_ctx(), c->path, &off, &c->shape, &c->run, &b.r, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "trained with --ema 0.98999"));
+    assert_non_null(strstr(err.msg, "this run has --ema 0 "));
+    c->st.ema = NULL;
+    free(got);
+    free(avg);
+    resume_buffers_free(&b);
+}
+
+/* A file without the format-4 attributes (as older versions wrote) resumes
+ * as --lr-schedule const --warmup 0 --lr-floor 0 --ema 0, and only so. */
+static void test_ckpt_resume_reads_missing_schedule_as_const(void **state)
+{
+    ckpt_fixture *c = *state;
+    write_ckpt(c);
+    hid_t f = H5Fopen(c->path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    const char *names[] = {"lr-schedule", "warmup", "lr-floor", "ema"};
+    for (int i = 0; i < 4; i++)
+        assert_true(H5Adelete(f, names[i]) >= 0);
+    H5Fclose(f);
+    resume_buffers b;
+    resume_buffers_init(&b, c);
+    ebm_err err = {0};
+    if (ckpt_read_resume(test_ctx(), c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
+        fail_msg("ckpt_read_resume: %s", err.msg);
+    free(b.r.history);
+    b.r.history = NULL;
+    ebm_config cos = c->cfg;
+    snprintf(cos.lr_schedule, sizeof cos.lr_schedule, "cosine");
+    assert_int_equal(ckpt_read_resume(test_ctx(), c->path, &cos, &c->shape, &c->run, &b.r, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "--lr-schedule const"));
+    resume_buffers_free(&b);
+}
+
 /* ---- Langevin settings, chains ------------------------------------------ */
 
 static void read_model(const char *path, ckpt_model *m)
@@ -884,6 +964,8 @@ int main(int argc, char **argv)
         CK(test_ckpt_read_model_fails_on_data_file),
         CK(test_ckpt_read_resume_restores_written_state),
         CK(test_ckpt_read_resume_fails_changed_hyperparameter),
+        CK(test_ckpt_ema_average_in_model_trained_weights_in_optimizer),
+        CK(test_ckpt_resume_reads_missing_schedule_as_const),
         CK(test_ckpt_read_resume_fails_other_data),
         CK(test_ckpt_read_model_returns_langevin_settings),
         CK(test_ckpt_read_model_reports_no_chains_for_buffer_0),

@@ -82,7 +82,10 @@ static void test_cli_parse_train_defaults_stable(void **state)
     assert_int_equal(cfg.preset, PRESET_STABLE);
     assert_int_equal(cfg.epochs, 20);
     assert_int_equal(cfg.batch_size, 64);
-    assert_true(cfg.lr == 1e-3);
+    assert_true(cfg.lr == 4e-3);
+    assert_true(cfg.ema == 0.99);
+    assert_string_equal(cfg.lr_schedule, "const");
+    assert_true(cfg.warmup == 0 && cfg.lr_floor == 0);
     assert_int_equal(cfg.hidden, 512);
     assert_int_equal(cfg.langevin_steps, 20);
     assert_true(cfg.step_size == 1.0);
@@ -140,6 +143,7 @@ static void test_cli_parse_preset_seed(void **state)
     assert_int_equal(cfg.epochs, 20);
     assert_int_equal(cfg.batch_size, 64);
     assert_true(cfg.lr == 1e-3);
+    assert_true(cfg.ema == 0);
     assert_int_equal(cfg.langevin_steps, 20);
     assert_true(cfg.step_size == 1.0);
     assert_true(cfg.noise == 0.01);
@@ -470,6 +474,25 @@ static void test_cli_parse_fails_bad_split(void **state)
     EXPECT_ERROR("--split", "eval", "--ckpt", "x", "--split=TEST");
 }
 
+/* --lr-schedule names one of two shapes; the schedule options' ranges. */
+static void test_cli_parse_lr_schedule_and_ema(void **state)
+{
+    (void)state;
+    ebm_config cfg;
+    ebm_err err;
+    assert_int_equal(PARSE(&cfg, &err, "train", "--lr-schedule", "cosine", "--warmup", "1.5",
+                           "--lr-floor", "0.1", "--ema", "0.99"),
+                     0);
+    assert_string_equal(cfg.lr_schedule, "cosine");
+    assert_true(cfg.warmup == 1.5 && cfg.lr_floor == 0.1 && cfg.ema == 0.99);
+    EXPECT_ERROR("--lr-schedule", "train", "--lr-schedule", "linear");
+    EXPECT_ERROR("--lr-schedule", "train", "--lr-schedule=COSINE");
+    EXPECT_ERROR("--ema", "train", "--ema", "1");
+    EXPECT_ERROR("--ema", "train", "--ema", "-0.1");
+    EXPECT_ERROR("--lr-floor", "train", "--lr-floor", "1.5");
+    EXPECT_ERROR("--warmup", "train", "--warmup", "-1");
+}
+
 /* ---- the option table --------------------------------------------------- */
 
 /* The config field an option should land in, read directly (not through the
@@ -488,6 +511,9 @@ static int field_number(const char *name, const ebm_config *c, double *v)
         {"buffer", offsetof(ebm_config, buffer), 0},
         {"chain-init", offsetof(ebm_config, chain_init), 0},
         {"step-decay", offsetof(ebm_config, step_decay), 1},
+        {"warmup", offsetof(ebm_config, warmup), 1},
+        {"lr-floor", offsetof(ebm_config, lr_floor), 1},
+        {"ema", offsetof(ebm_config, ema), 1},
         {"lr", offsetof(ebm_config, lr), 1},
         {"step-size", offsetof(ebm_config, step_size), 1},
         {"noise", offsetof(ebm_config, noise), 1},
@@ -540,15 +566,19 @@ static void test_cli_options_hyper_have_values(void **state)
             assert_true(cli_option_number(o, &c) == PRESET_SEED);
             break;
         case OPT_STRING:
-        case OPT_SPLIT:
-            snprintf(arg, sizeof arg, "--%s=%s", o->name,
-                     o->type == OPT_SPLIT ? "val" : "some-value");
+        case OPT_SPLIT: {
+            /* --lr-schedule takes a name from a list: its non-default one. */
+            const char *value = o->type == OPT_SPLIT                 ? "val"
+                                : !strcmp(o->name, "lr-schedule") ? "cosine"
+                                                                  : "some-value";
+            snprintf(arg, sizeof arg, "--%s=%s", o->name, value);
             if (PARSE(&c, &err, "train", arg))
                 fail_msg("%s: %s", arg, err.msg);
             s = cli_option_string(o, &c);
             assert_non_null(s);
-            assert_string_equal(s, o->type == OPT_SPLIT ? "val" : "some-value");
+            assert_string_equal(s, value);
             break;
+        }
         case OPT_INT:
         case OPT_SEED:
         case OPT_DOUBLE: {
@@ -662,6 +692,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cli_parse_fails_too_long_string),
         cmocka_unit_test(test_cli_parse_fails_eval_sample_without_ckpt),
         cmocka_unit_test(test_cli_parse_fails_bad_split),
+        cmocka_unit_test(test_cli_parse_lr_schedule_and_ema),
         cmocka_unit_test(test_cli_options_hyper_have_values),
         cmocka_unit_test(test_cli_options_table_consistent),
         cmocka_unit_test(test_cli_print_help_lists_options),
