@@ -443,6 +443,8 @@ static int compare_hyperparameters(h5file *f, const char *path, const ebm_config
             double v;
             if (h5file_attr_read_double(f, "/", o->name, &v, NULL) == 0)
                 snprintf(stored, sizeof stored, "%.17g", v);
+            else if (h5file_attr_exists(f, "/", o->name))
+                snprintf(stored, sizeof stored, "(not a number)"); /* never a default */
             else if (strcmp(o->name, "chain-init") == 0)
                 snprintf(stored, sizeof stored, "0"); /* files before the option */
             else if (strcmp(o->name, "step-decay") == 0)
