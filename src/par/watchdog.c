@@ -85,14 +85,13 @@ static void *watch_main(void *arg)
          * been sent SIGTERM by its turn knows the job is being ended and
          * aborts without a word. Across two nodes, ranks that waited 0.2 s
          * or 1 s turns printed the line too. */
-        if (w->rank > 0) {
+        if (w->rank > 0)
             sleep_ns((w->rank < 4 ? w->rank : 4) * SPEAK_GRACE_NS);
-            if (w->ending && w->ending())
-                MPI_Abort(w->comm, 1);
-        }
         long long again;
         if (waited_seconds(w, now_ns(), &again) <= 0.0 || again != begin)
-            continue; /* it completed meanwhile */
+            continue; /* it completed meanwhile (a SIGTERM since is a stop request) */
+        if (w->rank > 0 && w->ending && w->ending())
+            MPI_Abort(w->comm, 1);
         char what[64], where[200];
         pthread_mutex_lock(&w->lock);
         snprintf(what, sizeof what, "%s", w->what ? w->what : "a collective call");
