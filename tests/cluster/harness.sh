@@ -261,8 +261,29 @@ mpirun_1node() {   # mpirun_1node NODE NP LOG [mpirun options] -- PROGRAM ARGS: 
     launcher_pid=$!
 }
 
+# lose_node NODE OUT WHAT: SIGKILLs every rank of the job on NODE; the job
+# must end with a non-zero status within 30 s (the time is printed), leave
+# nothing in any node, and leave OUT's complete files as they were.
+lose_node() {
+    local node=$1 out=$2 what=$3 before after ranks t_kill t_end
+    before=$(checksums "$out")
+    ranks=$(node_procs_of "$node" "$bin" | tr '\n' ' ')
+    t_kill=$(now_ms)
+    # shellcheck disable=SC2086
+    kill -KILL $ranks
+    wait_exit "$launcher_pid" 30
+    t_end=$(now_ms)
+    [ "$rc" != 0 ] || fail "$what: the job ended with status 0 after losing $node's ranks"
+    say "$what: killed ranks $ranks on $node; mpirun exited with status $rc after $((t_end - t_kill)) ms"
+    sleep 0.5
+    nothing_left "$what"
+    after=$(checksums "$out")
+    [ "$before" = "$after" ] || fail "$what: the complete checkpoints changed: before $before after $after"
+    say "$what: nothing left on any node; $(echo "$after" | awk '{printf "%s %s.. ", $2, substr($1,1,12)}')unchanged"
+}
+
 group_mpirun() {
-    local out ref rc t_kill t_end before after
+    local out ref rc t_kill t_end
 
     # 1. Training over 2 nodes equals the same 4 ranks on one host.
     say "1: mpirun --hostfile over node1 + node2, 4 ranks, 3 epochs; the same on node1 alone"
@@ -298,21 +319,7 @@ group_mpirun() {
     mpirun_2nodes 4 "$current_log" -x EBM_MPI_FAULT_STALL=step:50 -x EBM_MPI_FAULT_STALL_RANK=2 -- \
         "$bin" train --out "$out" "${settings[@]}" --epochs 6 --stall-timeout 0
     wait_stopped node2 "$(left_for 60)"
-    before=$(checksums "$out")
-    local ranks
-    ranks=$(node_procs_of node2 "$bin" | tr '\n' ' ')
-    t_kill=$(now_ms)
-    # shellcheck disable=SC2086
-    kill -KILL $ranks
-    wait_exit "$launcher_pid" 30
-    t_end=$(now_ms)
-    [ "$rc" != 0 ] || fail "2: the job ended with status 0 after losing node2"
-    say "2: killed ranks $ranks on node2; mpirun exited with status $rc after $((t_end - t_kill)) ms"
-    sleep 0.5
-    nothing_left "2"
-    after=$(checksums "$out")
-    [ "$before" = "$after" ] || fail "2: the checkpoints changed: before $before after $after"
-    say "2: nothing left on any node; $(echo "$after" | awk '{printf "%s %s.. ", $2, substr($1,1,12)}')unchanged"
+    lose_node node2 "$out" 2
     current_log=$CL/log/lost-step-resume.log
     mpirun_1node node1 2 "$current_log" -- "$bin" train --out "$out" "${settings[@]}" --epochs 6 --resume auto
     wait_exit "$launcher_pid" "$(left_for 60)"
@@ -330,20 +337,8 @@ group_mpirun() {
         "$bin" train --out "$out" "${settings[@]}" --epochs 6 --stall-timeout 0
     wait_stopped node1 "$(left_for 60)"
     ls "$out"/*.tmp >/dev/null 2>&1 || fail "3: no checkpoint was being written when rank 0 stopped"
-    before=$(checksums "$out")
-    ranks=$(node_procs_of node1 "$bin" | tr '\n' ' ')
-    t_kill=$(now_ms)
-    # shellcheck disable=SC2086
-    kill -KILL $ranks
-    wait_exit "$launcher_pid" 30
-    t_end=$(now_ms)
-    [ "$rc" != 0 ] || fail "3: the job ended with status 0 after losing node1's ranks"
-    say "3: killed ranks $ranks on node1 while $(cd "$out" && ls -- *.tmp | tr '\n' ' ')was written; mpirun exited with status $rc after $((t_end - t_kill)) ms"
-    sleep 0.5
-    nothing_left "3"
-    after=$(checksums "$out")
-    [ "$before" = "$after" ] || fail "3: the complete checkpoints changed: before $before after $after"
-    say "3: nothing left on any node; the complete files unchanged: $(echo "$after" | awk '{printf "%s ", $2}')"
+    say "3: $(cd "$out" && ls -- *.tmp | tr '\n' ' ')was being written"
+    lose_node node1 "$out" 3
     # From node2 the lock of node1's run cannot be judged: refused, with the
     # hint; --break-lock lets the resume through.
     current_log=$CL/log/lost-ckpt-refused.log
