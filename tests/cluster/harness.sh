@@ -57,6 +57,8 @@ fi
 echo "$me_ns" >>"$CL/netns.list"
 # shellcheck source=tests/cluster/lib.sh
 . "$here/lib.sh"
+# shellcheck source=tests/lib/slurm_daemons.sh
+. "$here/../lib/slurm_daemons.sh"   # stop_pid; munge_start, slurm_conf_policy for slurm.sh
 cluster_require_inside
 say "harness in $me_ns (only lo, no route out; mounts: ${EBM_CLUSTER_MOUNTS:-?} namespace), cluster in $CL"
 
@@ -70,20 +72,6 @@ mkdir -p "$CL/nodes" "$CL/log" "$CL/runs" "$CL/run" || fail "mkdir in $CL"
 # ------------------------------------------------------------------- cleanup
 anchors=()
 daemons=()   # "pid name" of every daemon started, stopped in reverse order
-stop_pid() {   # stop_pid PID NAME: TERM, up to 10 s, then KILL
-    local pid=$1
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.2
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        say "cleanup: $2 (pid $pid) ignored SIGTERM: SIGKILL"
-        kill -KILL "$pid" 2>/dev/null
-    fi
-    wait "$pid" 2>/dev/null
-}
 cleanup() {
     local rc=$? i n ns p left=
     trap - EXIT INT TERM
