@@ -90,6 +90,9 @@ cleanup() {
         # shellcheck disable=SC2086  # "pid name"
         stop_pid ${daemons[i]}
     done
+    # munge_start fails before slurm.sh can list its munged: stop it here too
+    # (stop_pid passes over a PID already stopped or empty).
+    stop_pid "${munged_pid:-}" munged
     # Whatever is left in a node (ranks, orted, slurmstepd, job shells):
     # found by the node's namespace, killed, then the anchors end.
     for n in "$CL"/nodes/*; do
