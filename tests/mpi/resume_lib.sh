@@ -3,13 +3,17 @@
 # resume_reshard.sh, threads.sh) share, sourced by them. The caller defines
 # py (the Python with h5py), here (tests/mpi) and fail (say FAIL and exit 1).
 
-# steps_per_epoch B: ceil(N/B) for the N training examples of the shipped
-# data file (the binary's default --data is a copy of it), worked out here
-# rather than read from the program.
+# train_examples: N, the training examples of the shipped data file (the
+# binary's default --data is a copy of it), read here, not from the program.
+train_examples() {
+    "$py" -c "import h5py,sys; print(len(h5py.File(sys.argv[1], 'r')['train/labels']))" \
+        "$here/../../data/digits.h5" || fail "cannot read the number of training examples"
+}
+
+# steps_per_epoch B: ceil(N/B).
 steps_per_epoch() {
     local n
-    n=$("$py" -c "import h5py,sys; print(len(h5py.File(sys.argv[1], 'r')['train/labels']))" \
-        "$here/../../data/digits.h5") || fail "cannot read the number of training examples"
+    n=$(train_examples) || exit 1
     echo $(((n + $1 - 1) / $1))
 }
 
