@@ -27,7 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 py=${EBM_PYTHON:-/usr/bin/python3}
 run() { "$here/mpirun.sh" "$@"; }
 fail() { echo "FAIL: $*"; exit 1; }
-# shellcheck source=tests/mpi/resume_lib.sh
+# shellcheck source=SCRIPTDIR/resume_lib.sh
 . "$here/resume_lib.sh"
 S=$(steps_per_epoch 64) || exit 1 # the default global batch
 half=$((S / 2))
@@ -119,7 +119,8 @@ a = h5py.File(sys.argv[1]).attrs
 ok = a["complete"] == 1 and a["epoch"] == 0 and 1 <= a["step_in_epoch"] < int(sys.argv[2])
 print(a["step_in_epoch"] if ok and a["global_step"] == a["step_in_epoch"] else "")
 PY
-) && [ -n "$k" ] || fail "no periodic mid-epoch last.h5"
+)
+[ -n "$k" ] || fail "no periodic mid-epoch last.h5"
 echo "ok: periodic last.h5 at epoch 0, step $k"
 run 2 "$bin" train "${args[@]}" --epochs 4 --out periodic --resume auto > periodic2.log 2>&1 ||
     fail "resume from the periodic checkpoint failed: $(tail -5 periodic2.log)"

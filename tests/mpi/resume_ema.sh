@@ -27,7 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 py=${EBM_PYTHON:-/usr/bin/python3}
 run() { "$here/mpirun.sh" "$@"; }
 fail() { echo "FAIL: $*"; exit 1; }
-# shellcheck source=tests/mpi/resume_lib.sh
+# shellcheck source=SCRIPTDIR/resume_lib.sh
 . "$here/resume_lib.sh"
 S=$(steps_per_epoch 64) || exit 1 # the default global batch
 half=$((S / 2))

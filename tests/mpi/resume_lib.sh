@@ -2,6 +2,7 @@
 # resume_lib.sh: what the resume tests (resume.sh, resume_ema.sh,
 # resume_reshard.sh, threads.sh) share, sourced by them. The caller defines
 # py (the Python with h5py), here (tests/mpi) and fail (say FAIL and exit 1).
+# shellcheck disable=SC2154 # py and here: the caller's
 
 # train_examples: N, the training examples of the shipped data file (the
 # binary's default --data is a copy of it), read here, not from the program.

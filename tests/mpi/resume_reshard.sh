@@ -35,14 +35,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 py=${EBM_PYTHON:-/usr/bin/python3}
 run() { "$here/mpirun.sh" "$@"; }
 fail() { echo "FAIL: $*"; exit 1; }
-# shellcheck source=tests/mpi/resume_lib.sh
+# shellcheck source=SCRIPTDIR/resume_lib.sh
 . "$here/resume_lib.sh"
 B=64
 N=$(train_examples) || exit 1
 S=$(steps_per_epoch $B) || exit 1
 half=$((S / 2))
 stop=$((S + half))
-args=(--hidden 16 --buffer 4096 --batch-size $B --seed 5 --epochs 2)
+args=(--hidden 16 --buffer 4096 --batch-size "$B" --seed 5 --epochs 2)
 
 rm -rf "$work" && mkdir -p "$work" || exit 1
 cd "$work" || exit 1

@@ -24,12 +24,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 py=${EBM_PYTHON:-/usr/bin/python3}
 run() { "$here/mpirun.sh" "$@"; }
 fail() { echo "FAIL: $*"; exit 1; }
-# shellcheck source=tests/mpi/resume_lib.sh
+# shellcheck source=SCRIPTDIR/resume_lib.sh
 . "$here/resume_lib.sh"
 B=64
 S=$(steps_per_epoch $B) || exit 1
 half=$((S / 2))
-args=(--hidden 128 --batch-size $B --seed 7 --epochs 1)
+args=(--hidden 128 --batch-size "$B" --seed 7 --epochs 1)
 banner() { grep -q "core .*, $2 thread(s) per rank;" "$1" || fail "$1: the banner does not say $2 thread(s) per rank"; }
 
 rm -rf "$work" && mkdir -p "$work" || exit 1
