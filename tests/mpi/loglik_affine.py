@@ -20,8 +20,8 @@ bound and the continuous density, their log-mean-exp for the importance-
 weighted bound), by Monte Carlo with 128 groups of 16 draws per example. The
 same groups give the spread the program's single group per example has.
 
-`ebm_mpi eval --ckpt X --loglik` runs at np 1 and np 3 (uneven shards of the
-270 test images: 90 each, but the reductions and the chain split differ) and
+`ebm_mpi eval --ckpt X --loglik` runs at np 1 and np 3 (three shards of 90
+test images gathered by the reductions, the 256 chains split 86/85/85) and
 its printed figures are compared (see TOLERANCES). Exit 0 when all agree, 1
 otherwise (each failure printed).
 
@@ -31,6 +31,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -42,7 +43,7 @@ MPIRUN = os.path.join(HERE, "mpirun.sh")
 TIMEOUT = 120
 NPS = (1, 3)
 AIS_STEPS = 1000    # the default; about 1 s per run here
-AIS_CHAINS = 256    # measured SE of log Z 0.018..0.023 (64 chains: 0.06..0.10 at T = 300)
+AIS_CHAINS = 256    # SE of log Z 0.015..0.023 measured (64 chains at T = 300: 0.06..0.10)
 DRAWS = 16          # the program's draws of u per example (AIS_DEQUANT_DRAWS)
 GROUPS = 128        # reference groups of DRAWS draws per example
 TARGET_RMS_A = 0.7  # rms of the affine map's entries (input units; the box is 2 wide)
@@ -56,14 +57,15 @@ MIN_PREACT = 0.1    # what the interval check demands of the float32 weights
 # example, whose spread is computed here from the reference groups; the
 # reference itself has a Monte Carlo error 1/sqrt(GROUPS) of (b). N_SIGMA of
 # these combined, plus SE^2/2 for log Z_hat's downward bias (docs/loglik.md
-# section 3), plus FLOOR: the network runs in float32 (logits of magnitude up
-# to ~100 here, each rounded to ~1e-5; the chains live on the float grid of
-# the box): 1e-3 nats is far above that and far below the errors of a wrong
-# constant (a Jacobian or cell width off by 1% in one pixel is 0.01 nats).
+# section 3), plus FLOOR: the network runs in float32 (its energies here are
+# within 1e-4 of float64's, 3e-5 measured, checked below; the chains live on
+# the float grid of the box): 1e-3 nats is far above that and far below the
+# errors of a wrong constant (a Jacobian or cell width off by 1% in one pixel
+# is 0.01 nats).
 # For an affine energy AIS should be near exact (a mixture of product
 # densities, which the reflected MALA kernel mixes at every temperature:
 # ESS ~ 0.9 of the chains), so the printed SE of log Z must also be below
-# MAX_SE (measured 0.018..0.023 at these settings): a band stretched by a
+# MAX_SE (measured 0.015..0.023 at these settings): a band stretched by a
 # broken SE cannot pass a wrong estimate.
 N_SIGMA = 4.0
 FLOOR = 1e-3
@@ -97,36 +99,44 @@ def elu(z):
 
 
 def intervals(weights, biases, lo, hi):
-    """Per hidden layer, the smallest pre-activation over the box [lo, hi]^D
+    """Per hidden layer, bounds of the pre-activations over the box [lo, hi]^D
     (interval arithmetic: centre and radius through each affine map; exact
     for one layer, an outer bound after that). ELU is the identity on
     positive inputs, so if every lower bound is positive each layer's output
     interval is its pre-activation interval."""
     mid = np.full(weights[0].shape[1], 0.5 * (lo + hi))
     rad = np.full(weights[0].shape[1], 0.5 * (hi - lo))
-    mins = []
+    bounds = []
     for w, b in zip(weights[:-1], biases[:-1]):
         mid, rad = w @ mid + b, np.abs(w) @ rad
-        mins.append(mid - rad)
-    return mins
+        bounds.append((mid - rad, mid + rad))
+    return bounds
 
 
-def make_affine(path, lo, hi, rng):
-    """Writes the affine network into the checkpoint at path; returns the
-    float32 weights and biases as float64 arrays."""
+def make_affine(path, a_target, lo, hi, rng):
+    """Writes into the checkpoint at path a network whose affine map is
+    a_target (K, D), up to float32 rounding; returns its float32 weights and
+    biases as float64 arrays. Layer 0 spans the K rows of a_target through a
+    random (H, K) mixing g, layers 1 and 2 are random, and layer 3 undoes
+    W2 W1 g (its pseudo-inverse), so W3 W2 W1 W0 = a_target."""
     with h5py.File(path, "r+") as f:
         shapes = [f[f"/model/layer{l}/weight"].shape for l in range(4)]
-        dt = [f[f"/model/layer{l}/weight"].dtype for l in range(4)]
-        assert all(t == np.float32 for t in dt), dt
+        assert all(f[f"/model/layer{l}/weight"].dtype == np.float32 for l in range(4))
         h, d = shapes[0]
         k = shapes[3][0]
-        ws = [rng.standard_normal((h, d)), rng.standard_normal((h, h)) / math.sqrt(h),
-              rng.standard_normal((h, h)) / math.sqrt(h), rng.standard_normal((k, h)) / math.sqrt(h)]
-        a = ws[3] @ ws[2] @ ws[1] @ ws[0]
-        ws[0] *= TARGET_RMS_A / math.sqrt(np.mean(a * a))
+        assert a_target.shape == (k, d) and h >= k, (a_target.shape, shapes)
+        # Well conditioned (orthonormal columns, near-identity mixing with
+        # entries of both signs): the interval bounds stay close to the real
+        # ranges, so the biases that keep the ELUs linear stay small and the
+        # float32 network loses no precision to cancellation.
+        g = np.linalg.qr(rng.standard_normal((h, k)))[0]
+        w1 = np.eye(h) + 0.3 * rng.standard_normal((h, h)) / math.sqrt(h)
+        w2 = np.eye(h) + 0.3 * rng.standard_normal((h, h)) / math.sqrt(h)
+        w3 = np.linalg.pinv(w2 @ w1 @ g)
+        ws = [g @ a_target, w1, w2, w3]
         ws = [w.astype(np.float32).astype(np.float64) for w in ws]
         # Biases: each hidden layer's smallest pre-activation over its input
-        # interval is MARGIN.
+        # interval (centre and radius, as in intervals()) is MARGIN.
         bs = []
         mid = np.full(d, 0.5 * (lo + hi))
         rad = np.full(d, 0.5 * (hi - lo))
@@ -136,11 +146,13 @@ def make_affine(path, lo, hi, rng):
             bs.append(b)
             mid, rad = w @ mid + b, np.abs(w) @ rad
         # Output biases: component k's log mass on the box, c_k + sum_d log
-        # int exp(A_kd z), spread evenly over 2 nats, so no component dominates.
+        # int exp(A_kd z), spread evenly over 2 nats, so no component
+        # dominates; offset by D log(hi - lo), so the logits stay near 0 (and
+        # log Z near the trained models' ~48).
         a = ws[3] @ ws[2] @ ws[1] @ ws[0]
         c0 = ws[3] @ (ws[2] @ (ws[1] @ bs[0] + bs[1]) + bs[2])
         mass0 = c0 + log_int_exp(a, lo, hi).sum(axis=1)
-        target = np.linspace(0.0, -2.0, k)
+        target = np.linspace(0.0, -2.0, k) + d * math.log(hi - lo)
         bs.append((target - mass0).astype(np.float32).astype(np.float64))
         for l in range(4):
             f[f"/model/layer{l}/weight"][...] = ws[l].astype(np.float32)
@@ -148,11 +160,12 @@ def make_affine(path, lo, hi, rng):
     return ws, bs
 
 
-def forward(ws, bs, z):
-    """The network in float64 with real ELUs: (n, D) -> (n, K)."""
-    x = z
+def forward(ws, bs, z, dtype=np.float64):
+    """The network with real ELUs: (n, D) -> (n, K), in float64 or, as the
+    program runs it, float32."""
+    x = z.astype(dtype)
     for l in range(4):
-        x = x @ ws[l].T + bs[l]
+        x = x @ ws[l].T.astype(dtype) + bs[l].astype(dtype)
         if l < 3:
             x = elu(x)
     return x
@@ -162,12 +175,32 @@ def run(prog, ckpt, data, np_, workdir):
     cmd = [MPIRUN, str(np_), prog, "eval", "--ckpt", ckpt, "--data", data, "--loglik",
            "--ais-steps", str(AIS_STEPS), "--ais-chains", str(AIS_CHAINS)]
     print("$", " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=TIMEOUT)
-    sys.stdout.write(p.stdout)
-    sys.stderr.write(p.stderr)
+    # Its own session, so that on a timeout (or any exit of ours) mpirun and
+    # its ranks are stopped by this process group's id: SIGTERM first (mpirun
+    # forwards it and reaps the ranks), SIGKILL if that is not enough.
+    p = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        out, err = "", ""
+    finally:
+        if p.poll() is None:
+            for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+                try:
+                    os.killpg(p.pid, sig)
+                    p.wait(timeout=wait)
+                    break
+                except ProcessLookupError:
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            raise RuntimeError(f"no exit within {TIMEOUT} s (stopped)")
+    sys.stdout.write(out)
+    sys.stderr.write(err)
     if p.returncode != 0:
-        raise RuntimeError(f"np {np_}: exit status {p.returncode}")
-    return p.stdout
+        raise RuntimeError(f"exit status {p.returncode}")
+    return out
 
 
 NUM = r"(-?[0-9.]+(?:e[-+]?[0-9]+)?|-?inf|-?nan)"
@@ -209,9 +242,20 @@ def main():
     ends = sorted([np.float32(s) * np.float32(vmin) + np.float32(t),
                    np.float32(s) * np.float32(vmax) + np.float32(t)])
     lo, hi = float(ends[0]), float(ends[1])
+    # The affine map: each class's mean training image minus the overall
+    # mean (input space), scaled to rms TARGET_RMS_A. Aligned with the data,
+    # it spreads log p over the images (sd ~5 nats, against ~2 for a random
+    # map of the same size), so a figure computed over the wrong images
+    # (one rank's share, say) cannot stay near the reference by chance.
+    with h5py.File(data, "r") as f:
+        xtr, ytr = f["/train/images"][...].astype(np.float64), f["/train/labels"][...]
+    ztr = s * xtr + t
+    a_target = np.stack([ztr[ytr == j].mean(axis=0) for j in range(int(ytr.max()) + 1)])
+    a_target -= ztr.mean(axis=0)
+    a_target *= TARGET_RMS_A / math.sqrt(np.mean(a_target ** 2))
     rng = np.random.default_rng(25)
-    ws, bs = make_affine(ckpt, lo, hi, rng)
-    d, k = ws[0].shape[1], ws[3].shape[0]
+    ws, bs = make_affine(ckpt, a_target, lo, hi, rng)
+    d = ws[0].shape[1]
     n = x.shape[0]
     failures = []
 
@@ -222,18 +266,22 @@ def main():
 
     # 1. The linear range holds on the whole box (interval arithmetic on the
     #    float32 weights as stored), and the float64 network with real ELUs
-    #    equals the affine map at random points, the box's corners' extremes
+    #    equals the affine map at random points, random corners of the box
     #    and the data.
-    mins = intervals(ws, bs, lo, hi)
-    for l, m in enumerate(mins):
-        check(m.min() > MIN_PREACT,
-              f"layer {l}: smallest pre-activation over the box {m.min():.4f} > {MIN_PREACT}")
+    for l, (low, high) in enumerate(intervals(ws, bs, lo, hi)):
+        check(low.min() > MIN_PREACT,
+              f"layer {l}: pre-activations over the box within [{low.min():.4f}, "
+              f"{high.max():.2f}], all > {MIN_PREACT}")
     a = ws[3] @ ws[2] @ ws[1] @ ws[0]
     c = ws[3] @ (ws[2] @ (ws[1] @ bs[0] + bs[1]) + bs[2]) + bs[3]
     pts = np.concatenate([rng.uniform(lo, hi, (256, d)), rng.choice([lo, hi], (256, d)),
                           s * x + t])
     dev = np.abs(forward(ws, bs, pts) - (pts @ a.T + c)).max()
     check(dev < 1e-9, f"network with ELUs = affine map A z + c (max deviation {dev:.2e})")
+    # FLOOR's premise: the energy in float32 is within FLOOR / 10 of float64.
+    e32 = lse(forward(ws, bs, pts, np.float32)).astype(np.float64)
+    dev32 = np.abs(e32 - lse(pts @ a.T + c)).max()
+    check(dev32 < 0.1 * FLOOR, f"energy in float32 within {dev32:.1e} of float64")
     print(f"affine map: A rms {math.sqrt(np.mean(a * a)):.3f}, |A| max {np.abs(a).max():.3f}, "
           f"c in [{c.min():.2f}, {c.max():.2f}]")
 
@@ -258,7 +306,7 @@ def main():
         u = rng.random((GROUPS * DRAWS, d))
         g = lse((cell_lo[i] + u * w) @ a.T + c).reshape(GROUPS, DRAWS)
         jen[i] = g.mean(axis=1)
-        iw[i] = lse(g)-math.log(DRAWS)
+        iw[i] = lse(g) - math.log(DRAWS)
     ref = {}
     for name, v in (("jensen", jen), ("iw", iw)):
         # The program's figure: the mean over examples of one group each.
@@ -279,7 +327,7 @@ def main():
     for np_ in NPS:
         try:
             r = parse(run(prog, ckpt, data, np_, workdir))
-        except (RuntimeError, subprocess.TimeoutExpired) as e:
+        except RuntimeError as e:
             check(False, f"np {np_}: {e}")
             continue
         se = r["log_z_se"]
