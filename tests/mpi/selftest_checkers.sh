@@ -99,14 +99,14 @@ echo '    AUROC: energy score -E(x) $1, max softmax $2 (0.5: chance, 1: every in
 }
 O=$here/ood_auroc.sh
 set_re='uniform noise .* against the test split'
-expect 0 ood_accepts_above "$O" 0.967 0.910 "$set_re" -- sh -c "$(ood 0.9929 0.9236)"
-expect 0 ood_accepts_at_bound "$O" 0.967 0.910 "$set_re" -- sh -c "$(ood 0.9670 0.9100)"
-expect 1 ood_rejects_energy "$O" 0.967 0.910 "$set_re" -- sh -c "$(ood 0.9410 0.9236)"
-expect 1 ood_rejects_softmax "$O" 0.967 0.910 "$set_re" -- sh -c "$(ood 0.9929 0.8991)"
-expect 1 ood_rejects_other_set "$O" 0.967 0.910 'pixels shuffled' -- sh -c "$(ood 0.9929 0.9236)"
-expect 1 ood_rejects_two_lines "$O" 0.967 0.910 "$set_re" -- sh -c "$(ood 0.99 0.92 "$(ood 0.99 0.92)")"
-expect 1 ood_rejects_status "$O" 0.967 0.910 "$set_re" -- sh -c "$(ood 0.9929 0.9236 'exit 1')"
-expect 1 ood_rejects_stderr "$O" 0.967 0.910 "$set_re" -- sh -c "$(ood 0.9929 0.9236 'echo x >&2')"
+expect 0 ood_accepts_above "$O" 0.970 0.914 "$set_re" -- sh -c "$(ood 0.9929 0.9236)"
+expect 0 ood_accepts_at_bound "$O" 0.970 0.914 "$set_re" -- sh -c "$(ood 0.9700 0.9140)"
+expect 1 ood_rejects_energy "$O" 0.970 0.914 "$set_re" -- sh -c "$(ood 0.9410 0.9236)"
+expect 1 ood_rejects_softmax "$O" 0.970 0.914 "$set_re" -- sh -c "$(ood 0.9929 0.8991)"
+expect 1 ood_rejects_other_set "$O" 0.970 0.914 'pixels shuffled' -- sh -c "$(ood 0.9929 0.9236)"
+expect 1 ood_rejects_two_lines "$O" 0.970 0.914 "$set_re" -- sh -c "$(ood 0.99 0.92 "$(ood 0.99 0.92)")"
+expect 1 ood_rejects_status "$O" 0.970 0.914 "$set_re" -- sh -c "$(ood 0.9929 0.9236 'exit 1')"
+expect 1 ood_rejects_stderr "$O" 0.970 0.914 "$set_re" -- sh -c "$(ood 0.9929 0.9236 'echo x >&2')"
 
 # sample_fd.sh with a stand-in for `ebm_mpi sample` that writes the given
 # rows as samples: the test images themselves (FD 0), uniform noise (FD about
