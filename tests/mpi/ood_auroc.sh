@@ -41,7 +41,7 @@ n=$(grep -Ec -- "$auroc_re" "$tmp/out" || true)
 line=$(grep -E -- "$auroc_re" "$tmp/out")
 [[ $line =~ $auroc_re ]] || fail "cannot parse: $line"
 e=${BASH_REMATCH[1]} s=${BASH_REMATCH[2]}
-echo "$(grep -E -- "$set_re" "$tmp/out" | head -1)"
+grep -E -m1 -- "$set_re" "$tmp/out"
 echo "AUROC energy score $e (need >= $min_e), max softmax $s (need >= $min_s)"
 awk -v e="$e" -v s="$s" -v me="$min_e" -v ms="$min_s" 'BEGIN { exit !(e >= me && s >= ms) }' ||
     fail "AUROC below its bound: energy $e (>= $min_e), max softmax $s (>= $min_s)"
