@@ -6,7 +6,9 @@
 # The NaN is planted by the test-only EBM_MPI_FAULT_NAN_STEPS: rank 1 puts a
 # NaN into its local gradient at the listed global steps, so rank 0's own
 # part is finite and only the sum tells. np 2, hidden 16, --ema 0 (so
-# validation judges each rank's own weights), 20 steps per epoch.
+# validation judges each rank's own weights), 20 steps per epoch;
+# --stall-timeout 20 ends a job whose ranks took different decisions (one
+# waits in the broadcast of an update the other skipped) instead of hanging.
 #   1. A NaN at step 21 (the first of epoch 2), stopped after it: /model and
 #      every /optimizer dataset and its step are bit for bit those of
 #      rollback.h5 (the end of epoch 1, step 20); the checkpoint counts 1
@@ -27,7 +29,7 @@ work=$1
 bin=$2
 here=$(cd "$(dirname "$0")" && pwd)
 py=${EBM_PYTHON:-/usr/bin/python3}
-args=(--hidden 16 --ema 0 --epochs 2 --stall-timeout 10)
+args=(--hidden 16 --ema 0 --epochs 2 --stall-timeout 20)
 fail() { echo "FAIL: $*"; exit 1; }
 rm -rf "$work" && mkdir -p "$work"
 cd "$work"
