@@ -31,11 +31,16 @@ split's size (fewer rows is an error):
   and the starts of --chain-init 1 (per-class Gaussians, written here
   independently of the program).
 
+--no-classifier leaves out everything that needs the classifier (the three
+criteria above and the class shares): the distribution measures need numpy
+alone, not sklearn, which the tests' packages do not include (the ctest
+sample-quality gate, tests/mpi/sample_fd.sh, uses it).
+
 Sample files are in data units (ebm_mpi maps inputs to [-1, 1] internally;
 `sample --steps 0` writes values spread over 0..16).
 
     /usr/bin/python3 scripts/sample_quality.py samples.h5 [--data data/digits.h5]
-        [--split val|test] [--k 3] [--json]
+        [--split val|test] [--k 3] [--json] [--no-classifier]
     /usr/bin/python3 scripts/sample_quality.py --selftest
 """
 import argparse
@@ -108,16 +113,21 @@ def distribution_measures(x, real, k):
     return {"precision": p, "recall": r, "fd": frechet_distance(x, real)}
 
 
-def measure(samples, data_path, split="val", k=3):
+def measure(samples, data_path, split="val", k=3, classifier=True):
+    """The measures of the module docstring; with classifier=False only the
+    distribution measures and their reference lines (no sklearn)."""
     with h5py.File(data_path, "r") as f:
         xtr, ytr = f["train/images"][()], f["train/labels"][()]
         xva = f["val/images"][()]
         xte = f["test/images"][()]
         ncls = int(f.attrs["num_classes"])
         lo, hi = float(f.attrs["value_min"]), float(f.attrs["value_max"])
+    x = np.clip(samples.astype(np.float64), lo, hi)
+    if not classifier:
+        return distribution_part({"n": int(len(x))}, x, None, xtr, ytr, xva, xte, lo, hi,
+                                 ncls, split, k)
     from sklearn.linear_model import LogisticRegression  # not needed by --selftest
     clf = LogisticRegression(max_iter=5000).fit(xtr / hi, ytr)
-    x = np.clip(samples.astype(np.float64), lo, hi)
     prob = clf.predict_proba(x / hi)
     pred = prob.argmax(1)
     share = np.bincount(pred, minlength=ncls) / len(pred)
@@ -142,8 +152,13 @@ def measure(samples, data_path, split="val", k=3):
     r["recognisable"] = r["mean_top_prob"] >= 0.9 and r["min_class_share"] >= 0.05
     r["realistic"] = r["realism_ratio"] <= 1.25
     r["not_copies"] = r["copy_ratio"] >= 1.0
+    return distribution_part(r, x, pred, xtr, ytr, xva, xte, lo, hi, ncls, split, k)
 
-    # Distribution measures against one split, on as many samples as it has images.
+
+def distribution_part(r, x, pred, xtr, ytr, xva, xte, lo, hi, ncls, split, k):
+    """Distribution measures against one split, on as many samples as it has
+    images (class shares of those by the classifier's predictions pred, when
+    given), added to r."""
     real = {"val": xva, "test": xte}[split].astype(np.float64)
     n = len(real)
     if len(x) < n:
@@ -156,14 +171,15 @@ def measure(samples, data_path, split="val", k=3):
         other, other_name = xva.astype(np.float64), "val"
     uniform = np.random.default_rng(0).uniform(lo, hi, size=real.shape)
     gauss = class_gaussian_draws(xtr.astype(np.float64), ytr, n, lo, hi)
-    sh = np.bincount(pred[:n], minlength=ncls) / n
     r.update({
         "split": split, "k": k, "n_split": n,
         "knn_precision": None, "knn_recall": None, "fd": None,
-        "split_class_share": [round(float(v), 3) for v in sh],
-        "split_min_class_share": float(sh.min()),
         "ref_name": other_name,
     })
+    if pred is not None:
+        sh = np.bincount(pred[:n], minlength=ncls) / n
+        r.update(split_class_share=[round(float(v), 3) for v in sh],
+                 split_min_class_share=float(sh.min()))
     m = distribution_measures(xs, real, k)
     r.update(knn_precision=m["precision"], knn_recall=m["recall"], fd=m["fd"])
     m = distribution_measures(other, real, k)
@@ -284,6 +300,8 @@ def main():
                     help="real images for precision/recall/FD [val]")
     ap.add_argument("--k", type=int, default=3, help="k of the k-NN balls [3]")
     ap.add_argument("--json", action="store_true", help="print one JSON line")
+    ap.add_argument("--no-classifier", action="store_true",
+                    help="distribution measures only (precision, recall, FD): no sklearn")
     ap.add_argument("--selftest", action="store_true",
                     help="check precision/recall/FD against closed-form cases and exit")
     args = ap.parse_args()
@@ -294,13 +312,19 @@ def main():
     with h5py.File(args.samples, "r") as f:
         samples = f["samples"][()]
     try:
-        r = measure(samples, args.data, args.split, args.k)
+        r = measure(samples, args.data, args.split, args.k, not args.no_classifier)
     except ValueError as e:
         sys.exit(f"sample_quality.py: error: {e}")
     if args.json:
         print(json.dumps(r))
         return
     print(f"{r['n']} samples from {args.samples}")
+    if not args.no_classifier:
+        print_classifier_part(r)
+    print_distribution_part(r)
+
+
+def print_classifier_part(r):
     print(f"  recognisable: mean top probability {r['mean_top_prob']:.3f} (real test images "
           f"{r['real_test_mean_top_prob']:.3f}; need >= 0.9), smallest class share "
           f"{r['min_class_share']:.3f} (need >= 0.05): {'yes' if r['recognisable'] else 'NO'}")
@@ -311,6 +335,9 @@ def main():
     print(f"  not copies: median distance to nearest training image {r['median_nn_train']:.2f} "
           f"vs {r['real_test_median_nn_train']:.2f} for real test images, ratio "
           f"{r['copy_ratio']:.2f} (need >= 1): {'yes' if r['not_copies'] else 'NO'}")
+
+
+def print_distribution_part(r):
     n, sp = r["n_split"], r["split"]
     print(f"  against the {n} {sp} images (first {n} samples, k = {r['k']}):")
     print(f"    {'':28s} precision  recall   Frechet distance")
@@ -321,8 +348,9 @@ def main():
           f"{r['uniform_recall']:7.3f} {r['uniform_fd']:10.1f}")
     print(f"    {'class-Gaussian starts (0 st.)':28s} {r['gauss_precision']:9.3f} "
           f"{r['gauss_recall']:7.3f} {r['gauss_fd']:10.1f}")
-    print(f"    class shares of these {n}: {r['split_class_share']} "
-          f"(min {r['split_min_class_share']:.3f})")
+    if "split_class_share" in r:
+        print(f"    class shares of these {n}: {r['split_class_share']} "
+              f"(min {r['split_min_class_share']:.3f})")
 
 
 if __name__ == "__main__":

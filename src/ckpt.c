@@ -457,8 +457,9 @@ static int compare_hyperparameters(h5file *f, const char *path, const ebm_config
         if (strcmp(stored, current) != 0)
             return ebm_fail(err,
                             "cannot resume from '%s': it was trained with --%s %s, this run "
-                            "has --%s %s (only --epochs, --threads and --checkpoint-every may "
-                            "change on resume; --overwrite starts afresh instead)",
+                            "has --%s %s (only --epochs, --threads, --checkpoint-every, --overlap "
+                            "and --stall-timeout may change on resume; --overwrite starts "
+                            "afresh instead)",
                             path, o->name, stored[0] ? stored : "(missing)", o->name, current);
     }
     return 0;

@@ -23,6 +23,7 @@ typedef struct {
     long slurm_ntasks;  /* SLURM_NTASKS, 0 outside an allocation */
     char job_id[64];    /* SLURM_JOB_ID, "" outside SLURM: the --out lock's job */
     fault_config fault; /* EBM_MPI_FAULT_*: the tests' fault injection (README) */
+    const char *bad_nan_steps; /* a malformed EBM_MPI_FAULT_NAN_STEPS, refused */
 } environment;
 
 static long long env_number(const char *name, long long fallback)
@@ -41,6 +42,10 @@ static void read_environment(environment *env)
     env->fault.stop_at_step = env_number("EBM_MPI_FAULT_STOP_AT_STEP", 0);
     env->fault.kill_at_checkpoint = env_number("EBM_MPI_FAULT_KILL_AT_CHECKPOINT", 0);
     env->fault.diverge_at_step = env_number("EBM_MPI_FAULT_DIVERGE_AT_STEP", 0);
+    env->fault.diverge_times = (int)env_number("EBM_MPI_FAULT_DIVERGE_TIMES", 1);
+    const char *nan_steps = getenv("EBM_MPI_FAULT_NAN_STEPS");
+    env->bad_nan_steps = fault_parse_nan_steps(&env->fault, nan_steps) ? nan_steps : NULL;
+    env->fault.nan_rank = (int)env_number("EBM_MPI_FAULT_NAN_RANK", 1);
     const char *stall = getenv("EBM_MPI_FAULT_STALL");
     const char *colon = stall ? strchr(stall, ':') : NULL;
     if (colon && (size_t)(colon - stall) < sizeof env->fault.stall_where) {
@@ -203,6 +208,10 @@ int main(int argc, char **argv)
      * all and reported once. */
     ebm_config cfg;
     int rc = cli_parse(argc, argv, &cfg, &err);
+    if (rc == 0 && env.bad_nan_steps)
+        rc = ebm_fail(&err, "EBM_MPI_FAULT_NAN_STEPS: expected N, N-M or a list of them "
+                            "separated by commas (at most %d), got '%s'",
+                      FAULT_NAN_RANGES, env.bad_nan_steps);
     if (rc == 0 && cfg.command == CMD_TRAIN && cfg.dry_run) {
         if (ctx.rank == 0)
             cli_print_config(stdout, &cfg);

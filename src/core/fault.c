@@ -2,7 +2,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "core/fault.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 static fault_config configured;
@@ -22,7 +24,57 @@ int fault_stop_at_step(int64_t step)
 double fault_lr_factor(int64_t step, int rollbacks)
 {
     const int64_t at = configured.diverge_at_step;
-    return at > 0 && rollbacks == 0 && step >= at && step < at + 5 ? 1e4 : 1.0;
+    const int times = configured.diverge_times > 0 ? configured.diverge_times : 1;
+    return at > 0 && rollbacks < times && step >= at && step < at + 5 ? 1e4 : 1.0;
+}
+
+/* One step number of the list: digits only, at least 1. */
+static int parse_step(const char *p, char **end, int64_t *v)
+{
+    if (*p < '0' || *p > '9')
+        return -1;
+    errno = 0;
+    const long long n = strtoll(p, end, 10);
+    if (errno != 0 || n < 1)
+        return -1;
+    *v = n;
+    return 0;
+}
+
+int fault_parse_nan_steps(fault_config *cfg, const char *text)
+{
+    cfg->nan_ranges = 0;
+    if (!text || !text[0])
+        return 0;
+    const char *p = text;
+    int n = 0;
+    for (;;) {
+        char *end;
+        int64_t from, to;
+        if (n == FAULT_NAN_RANGES || parse_step(p, &end, &from))
+            return -1;
+        to = from;
+        if (*end == '-' && (parse_step(end + 1, &end, &to) || to < from))
+            return -1;
+        cfg->nan_from[n] = from, cfg->nan_to[n] = to, n++;
+        if (*end == '\0')
+            break;
+        if (*end != ',')
+            return -1;
+        p = end + 1;
+    }
+    cfg->nan_ranges = n;
+    return 0;
+}
+
+int fault_nan_gradient(int64_t step, int rank)
+{
+    if (rank != configured.nan_rank)
+        return 0;
+    for (int i = 0; i < configured.nan_ranges && i < FAULT_NAN_RANGES; i++)
+        if (step >= configured.nan_from[i] && step <= configured.nan_to[i])
+            return 1;
+    return 0;
 }
 
 void fault_stall(const char *where, int64_t n, int rank)

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#define FAULT_NAN_RANGES 8
+
 typedef struct {
     /* EBM_MPI_FAULT_STOP_AT_STEP=N: training behaves as if SIGUSR1 arrived
      * during global step N (1-based; 0: never). */
@@ -22,6 +24,17 @@ typedef struct {
      * times the learning rate, until the first rollback (0: never): a
      * divergence forced through the real detector. */
     int64_t diverge_at_step;
+    /* EBM_MPI_FAULT_DIVERGE_TIMES=K (default 1): the forced divergence
+     * recurs after each rollback until K rollbacks were made (K = 6 makes the
+     * sixth divergence, one past the limit, end training). */
+    int diverge_times;
+    /* EBM_MPI_FAULT_NAN_STEPS=N[-M][,N[-M]...] and EBM_MPI_FAULT_NAN_RANK=R
+     * (default 1): rank R puts a NaN into its local gradient at these global
+     * steps, so the step's reduced gradient is not finite (the skipped-step
+     * path). At most FAULT_NAN_RANGES ranges; nan_ranges 0: never. */
+    int64_t nan_from[FAULT_NAN_RANGES], nan_to[FAULT_NAN_RANGES];
+    int nan_ranges;
+    int nan_rank;
     /* EBM_MPI_FAULT_STALL=step:N | eval:E | checkpoint:N and
      * EBM_MPI_FAULT_STALL_RANK=R (default 1): rank R stops itself (SIGSTOP)
      * at the start of global step N, before the validation after epoch E, or
@@ -40,6 +53,14 @@ int fault_stop_at_step(int64_t step);
 /* The factor on the learning rate of global step `step` (1 unless forced to
  * diverge; `rollbacks` so far). */
 double fault_lr_factor(int64_t step, int rollbacks);
+
+/* Reads EBM_MPI_FAULT_NAN_STEPS's text ("25", "26-33,35") into cfg; returns
+ * -1 (and configures no step) on anything else. */
+int fault_parse_nan_steps(fault_config *cfg, const char *text);
+
+/* Whether `rank` is to plant a NaN into its local gradient of global step
+ * `step`. */
+int fault_nan_gradient(int64_t step, int rank);
 
 /* Stops the calling process (SIGSTOP) if `where` and `n` are the configured
  * stall point and `rank` its rank. */

@@ -71,6 +71,10 @@ static void local_step(trainer *t, int64_t pos, int c, int stop, int checkpoint,
     const size_t np = t->shape.n_params, d = (size_t)t->info.d;
     float *status = t->grad + np;
     memset(t->grad, 0, (np + ST_LEN) * sizeof(float));
+    /* Tests only: a NaN in this rank's part of the sum (the last layer's
+     * first bias), so the step's reduced gradient is not finite. */
+    if (fault_nan_gradient(t->progress.global_step + 1, t->ctx->rank))
+        t->grad[t->shape.b_off[EBM_LAYERS - 1]] = NAN;
     loss_sums ls = {0};
     const int n_samples = c > 0 && cfg->gen_weight > 0 ? c : 0;
     if (c > 0) {

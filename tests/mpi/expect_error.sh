@@ -1,9 +1,9 @@
 #!/bin/bash
 # expect_error.sh: runs a command that must fail the way docs/design.md section 2 says
-# ebm_mpi fails: a non-zero exit status, exactly ONE line of the program's own
-# on stderr, `ebm_mpi: error: <what>`, matching REGEX (an extended regex that
-# checks the message names the file, option or problem), and nothing else
-# from the program on stdout or stderr.
+# ebm_mpi fails: exit status 1 (README, "Output and errors": 1 is an error),
+# exactly ONE line of the program's own on stderr, `ebm_mpi: error: <what>`,
+# matching REGEX (an extended regex that checks the message names the file,
+# option or problem), and nothing else from the program on stdout or stderr.
 #
 # mpirun may add its own notices (before or after the error line). They are
 # told apart by their shape, not their words: Open MPI frames its help/abort
@@ -13,7 +13,10 @@
 # with "[something:digits]" -- and never when it starts with "ebm_mpi" or
 # mentions HDF5-DIAG (HDF5's automatic error stack must be off).
 #
-# usage: expect_error.sh REGEX COMMAND [ARGS...]
+# usage: expect_error.sh [--status N] REGEX COMMAND [ARGS...]
+#   --status N: the status the command must exit with instead of 1, for a
+#   case where another status is documented (none of the suite's needs it
+#   today: every error path, with or without mpirun, exits 1).
 #   EXPECT_ERROR_TIMEOUT (seconds, default 120) bounds the command: a hang is
 #   reported as such (the ctest TIMEOUT is a second line of defence).
 #   EXPECT_TRAIL=REGEX1[;REGEX2...]: the error line must be followed by its
@@ -23,8 +26,18 @@
 #   other line of the program.
 set -u
 
+want_status=1
+if [ "${1:-}" = --status ]; then
+    want_status=${2:-}
+    shift 2 || true
+    case $want_status in
+        [1-9] | [1-9][0-9] | 1[01][0-9] | 12[0-5]) ;;
+        *) echo "expect_error.sh: --status needs an exit status 1-125, got '$want_status'" >&2
+           exit 2 ;;
+    esac
+fi
 if [ $# -lt 2 ]; then
-    echo "usage: expect_error.sh REGEX COMMAND [ARGS...]" >&2
+    echo "usage: expect_error.sh [--status N] REGEX COMMAND [ARGS...]" >&2
     exit 2
 fi
 regex=$1
@@ -52,6 +65,7 @@ fail() {
 [ "$status" -ne 124 ] || fail "command timed out (hang?)"
 [ "$status" -ne 0 ] || fail "command exited 0, expected a non-zero status"
 [ "$status" -lt 126 ] || fail "command did not exit normally (status $status: not found or killed by a signal)"
+[ "$status" -eq "$want_status" ] || fail "exit status $status, expected $want_status"
 
 # Checks one captured stream; prints the error lines it finds to fd 3.
 # Returns non-zero (after printing why) on a line that is not allowed.

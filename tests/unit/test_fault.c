@@ -256,6 +256,83 @@ static void test_fault_lr_factor_five_steps_before_a_rollback(void **state)
     }
 }
 
+static void test_fault_lr_factor_recurs_until_k_rollbacks(void **state)
+{
+    (void)state;
+    fault_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.diverge_at_step = 21;
+    cfg.diverge_times = 6;
+    fault_configure(&cfg);
+    for (int rollbacks = 0; rollbacks < 9; rollbacks++)
+        for (int64_t step = 1; step < 40; step++) {
+            const double want = rollbacks < 6 && step >= 21 && step <= 25 ? 1e4 : 1.0;
+            if (fault_lr_factor(step, rollbacks) != want)
+                fail_msg("times 6: fault_lr_factor(%lld, %d) = %g, expected %g", (long long)step,
+                         rollbacks, fault_lr_factor(step, rollbacks), want);
+        }
+}
+
+/* The global steps of "spec" at which `rank` plants a NaN, as a bit mask of
+ * steps 1..63 (bit s); nan_rank is set to `rank`. */
+static uint64_t nan_mask(const char *spec, int nan_rank, int rank)
+{
+    fault_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    if (fault_parse_nan_steps(&cfg, spec) != 0)
+        fail_msg("'%s' was not accepted", spec);
+    cfg.nan_rank = nan_rank;
+    fault_configure(&cfg);
+    uint64_t mask = 0;
+    for (int64_t s = -2; s < 70; s++)
+        if (fault_nan_gradient(s, rank)) {
+            if (s < 1 || s > 63)
+                fail_msg("'%s': a NaN at step %lld", spec, (long long)s);
+            mask |= UINT64_C(1) << s;
+        }
+    return mask;
+}
+
+static uint64_t bits(int from, int to)
+{
+    uint64_t m = 0;
+    for (int s = from; s <= to; s++)
+        m |= UINT64_C(1) << s;
+    return m;
+}
+
+static void test_fault_nan_steps_exactly_the_listed_steps_of_one_rank(void **state)
+{
+    (void)state;
+    assert_true(nan_mask("", 1, 1) == 0);
+    assert_true(nan_mask(NULL, 1, 1) == 0);
+    assert_true(nan_mask("25", 1, 1) == bits(25, 25));
+    assert_true(nan_mask("25", 1, 0) == 0);
+    assert_true(nan_mask("25", 0, 0) == bits(25, 25));
+    assert_true(nan_mask("26-34", 1, 1) == bits(26, 34));
+    assert_true(nan_mask("26-33,35", 1, 1) == (bits(26, 33) | bits(35, 35)));
+    assert_true(nan_mask("26-33,35", 1, 2) == 0);
+    assert_true(nan_mask("1,3,5,7,9,11,13,15", 1, 1) ==
+                (bits(1, 1) | bits(3, 3) | bits(5, 5) | bits(7, 7) | bits(9, 9) | bits(11, 11) |
+                 bits(13, 13) | bits(15, 15)));
+}
+
+static void test_fault_nan_steps_refuses_malformed_text(void **state)
+{
+    (void)state;
+    const char *bad[] = {"x",    "25x",  "-3", "0",   "5-3",  "25,", ",25", "25-",
+                         "2--4", " 25",  "25 ", "1,2,3,4,5,6,7,8,9", "3-4,x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fault_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.nan_ranges = 5; /* reset by the parse, also when it fails */
+        if (fault_parse_nan_steps(&cfg, bad[i]) != -1)
+            fail_msg("'%s' was accepted", bad[i]);
+        if (cfg.nan_ranges != 0)
+            fail_msg("'%s': %d ranges configured after a refusal", bad[i], cfg.nan_ranges);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +353,12 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_fault_configure_resets_checkpoint_count,
                                   teardown_unconfigure),
         cmocka_unit_test_teardown(test_fault_lr_factor_five_steps_before_a_rollback,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_lr_factor_recurs_until_k_rollbacks,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_nan_steps_exactly_the_listed_steps_of_one_rank,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_nan_steps_refuses_malformed_text,
                                   teardown_unconfigure),
     };
     return harness_run(argc, argv, "test_fault", tests, HARNESS_COUNT(tests), NULL, NULL);
