@@ -2,9 +2,12 @@
 # resume_ema.sh: exact resume with the weights' moving average and a
 # learning-rate schedule (--ema, --lr-schedule cosine, --warmup; issue 14).
 #   1. 4 epochs straight vs a stop request in the middle of epoch 2 (global
-#      step 30) and --resume auto: /model (the average), /optimizer (with the
-#      trained weights, /optimizer/layer{i}/online), /sampler, /rng,
-#      /data_order and the metrics are bitwise identical.
+#      step S + S/2, S = ceil(N/B) steps per epoch) and --resume auto: the
+#      whole of last.h5, best.h5 and metrics.h5 (every dataset and attribute:
+#      /model the average, /optimizer with the trained weights
+#      /optimizer/layer{i}/online, /sampler, /rng, /data_order, the root's
+#      state; command_line and timings excepted, compare_ckpt.py) is bitwise
+#      identical, and the log says it resumed at that step.
 #   2. The same after a kill while writing the third checkpoint: resumed from
 #      the epoch-1 last.h5 (an epoch end).
 #   3. The files: /model is the average, not the trained weights, and is what
@@ -24,9 +27,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 py=${EBM_PYTHON:-/usr/bin/python3}
 run() { "$here/mpirun.sh" "$@"; }
 fail() { echo "FAIL: $*"; exit 1; }
+# shellcheck source=SCRIPTDIR/resume_lib.sh
+. "$here/resume_lib.sh"
+S=$(steps_per_epoch 64) || exit 1 # the default global batch
+half=$((S / 2))
+# same DIR: DIR's last.h5, best.h5 and metrics.h5 are the straight run's.
+same() { "$py" "$here/compare_ckpt.py" --dirs straight "$1" last.h5 best.h5 metrics.h5 || exit 1; }
 args=(--hidden 64 --buffer 256 --seed 3 --epochs 4 --ema 0.9 --lr-schedule cosine --warmup 1
       --lr-floor 0.1)
-groups=(/model /optimizer /sampler /rng /data_order /metrics)
 
 rm -rf "$work" && mkdir -p "$work" || exit 1
 cd "$work" || exit 1
@@ -35,16 +43,14 @@ echo "== straight: 4 epochs, np 2, --ema 0.9, cosine after 1 warm-up epoch"
 run 2 "$bin" train "${args[@]}" --out straight > straight.log 2>&1 ||
     fail "straight run failed: $(tail -5 straight.log)"
 
-echo "== stopped mid-epoch (global step 30 = epoch 2, step 10), then resumed"
-EBM_MPI_FAULT_STOP_AT_STEP=30 run 2 -x EBM_MPI_FAULT_STOP_AT_STEP "$bin" train "${args[@]}" \
+echo "== stopped mid-epoch (global step $((S + half)) = epoch 2, step $half), then resumed"
+EBM_MPI_FAULT_STOP_AT_STEP=$((S + half)) run 2 -x EBM_MPI_FAULT_STOP_AT_STEP "$bin" train "${args[@]}" \
     --out mid > mid1.log 2>&1
 [ $? = 75 ] || fail "stop request: exit status not 75"
 run 2 "$bin" train "${args[@]}" --out mid --resume auto > mid2.log 2>&1 ||
     fail "resume from mid-epoch failed: $(tail -5 mid2.log)"
-grep -q "continuing after step 10/20 of epoch 2" mid2.log || fail "no mid-epoch resume line"
-"$py" "$here/compare_ckpt.py" straight/last.h5 mid/last.h5 "${groups[@]}" || exit 1
-"$py" "$here/compare_ckpt.py" straight/best.h5 mid/best.h5 /model || exit 1
-"$py" "$here/compare_ckpt.py" straight/metrics.h5 mid/metrics.h5 / || exit 1
+expect_resumed mid2.log "resumed from mid/last.h5: 1 epoch(s) done, continuing after step $half/$S of epoch 2, global step $((S + half))" 2 4
+same mid
 
 echo "== killed while writing the third checkpoint, resumed from the epoch-1 last.h5"
 EBM_MPI_FAULT_KILL_AT_CHECKPOINT=3 run 2 -x EBM_MPI_FAULT_KILL_AT_CHECKPOINT "$bin" train \
@@ -52,8 +58,8 @@ EBM_MPI_FAULT_KILL_AT_CHECKPOINT=3 run 2 -x EBM_MPI_FAULT_KILL_AT_CHECKPOINT "$b
 [ $? != 0 ] || fail "the killed run exited 0"
 run 2 "$bin" train "${args[@]}" --out killed --resume auto > killed2.log 2>&1 ||
     fail "resume after the kill failed: $(tail -5 killed2.log)"
-grep -q "resumed from killed/last.h5: 1 epoch(s) done" killed2.log || fail "no epoch-end resume"
-"$py" "$here/compare_ckpt.py" straight/last.h5 killed/last.h5 "${groups[@]}" || exit 1
+expect_resumed killed2.log "resumed from killed/last.h5: 1 epoch(s) done, global step $S" 2 4
+same killed
 
 echo "== the files"
 "$py" - straight/last.h5 straight/best.h5 straight/metrics.h5 <<'PY' || fail "file contents"

@@ -1,12 +1,14 @@
 #!/bin/bash
 # selftest_checkers.sh: shows that the test checkers can fail. Feeds
-# expect_error.sh, compare_np.sh, ood_auroc.sh and sample_fd.sh synthetic
-# cases they must reject (a command that succeeds or exits 2, two error
-# lines, stray output, an HDF5 error stack, a regex that does not match, test
-# errors too far apart or both too high, an AUROC below its bound, samples of
-# uniform noise) and cases they must accept (one error line followed by
+# expect_error.sh, compare_np.sh, ood_auroc.sh, sample_fd.sh and
+# compare_ckpt.py synthetic cases they must reject (a command that succeeds or
+# exits 2, two error lines, stray output, an HDF5 error stack, a regex that
+# does not match, test errors too far apart or both too high, an AUROC below
+# its bound, samples of uniform noise, two checkpoints that differ in one
+# attribute only) and cases they must accept (one error line followed by
 # mpirun-style notices; close test errors; AUROCs above their bounds; the
-# test images themselves as samples).
+# test images themselves as samples; checkpoints that differ only in
+# command_line).
 # usage: selftest_checkers.sh WORKDIR
 #   EBM_PYTHON: the Python with h5py and numpy (default /usr/bin/python3).
 set -u
@@ -136,6 +138,36 @@ expect 0 fd_accepts_real "$S" 150 "$work/fd_real" "$work/fake_real" "$data" "$da
 for kind in uniform nan fail; do
     expect 1 "fd_rejects_$kind" "$S" 150 "$work/fd_$kind" "$work/fake_$kind" "$data" "$data"
 done
+
+# compare_ckpt.py: a checkpoint-like file, the same with another command_line
+# (accepted), and with one attribute changed: the optimizer's step, or the
+# data order's partial loss (rejected, naming it); then its own --selftest.
+K=$here/compare_ckpt.py
+"$py" - "$work" <<'PY' || { echo "FAIL: cannot write the compare_ckpt.py cases"; bad=1; }
+import sys, h5py, numpy as np
+def make(name, change=None):
+    with h5py.File(f"{sys.argv[1]}/{name}", "w") as f:
+        f.attrs["global_step"] = 30
+        f.attrs["command_line"] = "ebm_mpi train --out a"
+        f.create_dataset("model/layer0/weight", data=np.ones((4, 3), np.float32))
+        f.create_group("optimizer").attrs["step"] = 30
+        f.create_dataset("data_order", data=np.arange(6, dtype=np.int32).reshape(2, 3))
+        f["data_order"].attrs["partial_loss"] = 12.5
+        if change:
+            change(f)
+make("a.h5")
+make("cmd.h5", lambda f: f.attrs.__setitem__("command_line", "ebm_mpi train --out b --resume auto"))
+make("step.h5", lambda f: f["optimizer"].attrs.__setitem__("step", 0))
+make("partial.h5", lambda f: f["data_order"].attrs.__setitem__("partial_loss", 0.0))
+PY
+expect 0 ckpt_accepts_command_line "$py" "$K" "$work/a.h5" "$work/cmd.h5"
+expect 1 ckpt_rejects_optimizer_step "$py" "$K" "$work/a.h5" "$work/step.h5"
+expect 1 ckpt_rejects_partial_loss "$py" "$K" "$work/a.h5" "$work/partial.h5"
+for name in optimizer_step:/optimizer@step partial_loss:/data_order@partial_loss; do
+    grep -q "^FAIL: .*attribute ${name#*:} differs" "$work/ckpt_rejects_${name%%:*}.log" ||
+        { echo "FAIL: compare_ckpt.py does not name ${name#*:}"; bad=1; }
+done
+expect 0 ckpt_selftest "$py" "$K" --selftest
 
 [ "$bad" = 0 ] && echo "ok: all checker self-tests behaved" && exit 0
 exit 1
