@@ -8,13 +8,13 @@
 # "Tracer caught signal 11: addr=... pc=..." and "LeakSanitizer has
 # encountered a fatal error", and the test exits non-zero with no leak
 # checked. That happened to all 28 tests in 2 of 4 fresh-root CI runs
-# (../shared/tools/fresh-debian: a debootstrap'd Debian 12 root, /proc, /dev,
-# /dev/pts bound, /sys rbound, env -i, CI=true) and never on the host.
+# (CI's chroot: a debootstrap'd Debian 12 root, /proc, /dev, /dev/pts
+# bound, /sys rbound, env -i, CI=true) and never on the host.
 # Looked for and not reproduced (issue 25, a VM of this kind: Debian 12,
 # GCC 12.2 libasan8, glibc 2.36, kernel 6.18, AMD EPYC): 0 tracer crashes
 # in 2 host runs of the 28 tests (one under env -i CI=true), in 3 runs in a
 # chroot of the host's own root (the same packages; no debootstrap'd base
-# was at hand) mounted as fresh-debian mounts its root (bound /proc /dev
+# was at hand) mounted as CI mounts its root (bound /proc /dev
 # /dev/pts, rbound /sys, a fresh /dev/shm, env -i CI=true; also without
 # /etc/hosts, serial as quickstart.sh runs them and -j2, at a load of
 # 10-20) and in 45 direct runs there. Known reports of the message
