@@ -2,10 +2,14 @@
 # fixture_check.sh: the current binary reads the checkpoint and metrics files
 # that earlier versions wrote (tests/fixtures/vN, described in its README).
 #   resume  FIXDIR WORK PROGRAM: resumes midepoch/ (2 ranks) to the end of
-#           epoch 2; the result must equal buffer/last.h5 (model, optimizer,
-#           chains, RNG, data order) and metrics.h5's non-timing columns must
-#           equal buffer/metrics.h5, bit for bit when this machine's BLAS core
-#           is the one that wrote the fixture (else: it must finish).
+#           epoch 2 on the OpenBLAS core that wrote the fixture (its
+#           blas_version attribute; OPENBLAS_CORETYPE); the result must equal
+#           buffer/last.h5 (model, optimizer, chains, RNG, data order) and
+#           metrics.h5's non-timing columns must equal buffer/metrics.h5, bit
+#           for bit. Where that core cannot run (this CPU lacks an instruction
+#           set it needs, or the banner shows OpenBLAS used another core or
+#           version) the bits mean nothing: exit 77 (skipped), a failure
+#           under CI=true.
 #   eval    FIXDIR WORK PROGRAM: eval --split val of buffer/best.h5 and
 #           seed/best.h5 reproduces the validation error stored in each file.
 #   sample  FIXDIR WORK PROGRAM: sample (fresh chains, --class, --from-chains)
@@ -30,7 +34,6 @@ run() {
     cat run.log
     [ $rc -eq 0 ] || fail "exit status $rc: $*"
 }
-attr() { "$py" -c "import h5py,sys; v=h5py.File(sys.argv[1])['/'].attrs[sys.argv[2]]; print(v.decode() if isinstance(v, bytes) else v)" "$1" "$2"; }
 
 case "$mode" in
 resume)
@@ -39,7 +42,9 @@ resume)
     # options it has changed since (the rate, the sampler, w, the average)
     # given as the file stores them (a resume must repeat them; absent in
     # older files: the values they read as).
-    read -r -a then < <("$py" - "$fix"/midepoch/last.h5 <<'PY'
+    # Line 1: those options; lines 2-3: the BLAS that wrote midepoch/ and
+    # buffer/ (blas_version).
+    info=$("$py" - "$fix"/midepoch/last.h5 "$fix"/buffer/last.h5 <<'PY'
 import sys, h5py
 a = h5py.File(sys.argv[1], "r").attrs
 absent = {"chain-init": 0, "step-decay": 1, "lr-schedule": "const", "warmup": 0, "lr-floor": 0,
@@ -50,19 +55,73 @@ for name in ("lr", "gen-weight", "chain-init", "step-decay", "lr-schedule", "war
     v = v.decode() if isinstance(v, bytes) else v
     out += [f"--{name}", v if isinstance(v, str) else repr(float(v))]
 print(" ".join(out))
+for f in sys.argv[1:]:
+    print(h5py.File(f, "r").attrs["blas_version"].decode())
 PY
-)
+) || fail "cannot read the fixture's attributes"
+    read -r -a then <<<"$(sed -n 1p <<<"$info")"
     [ ${#then[@]} -eq 16 ] || fail "cannot read the fixture's options"
-    run "$here/mpirun.sh" 2 "$prog" train --hidden 16 --epochs 2 --buffer 16 --seed 3 \
+    # The kernels of each OpenBLAS core round differently: the bits can only
+    # match on the core (and OpenBLAS version) that wrote the fixture.
+    blas_then=$(sed -n 3p <<<"$info")
+    [ "$(sed -n 2p <<<"$info")" = "$blas_then" ] \
+        || fail "midepoch/ and buffer/ were written by different BLAS builds"
+    core_then=${blas_then##*, core }
+    version_then=$(echo "$blas_then" | cut -d' ' -f1-2)   # "OpenBLAS 0.3.21"
+    [ -n "$core_then" ] && [ "$core_then" != "$blas_then" ] || fail "no core in '$blas_then'"
+    skip() {
+        if [ "${CI:-}" = true ]; then
+            echo "FAIL: CI=true: the fixture's bits cannot be compared here: $*"
+            exit 1
+        fi
+        echo "SKIP: $*"
+        exit 77
+    }
+    # What each core's kernels execute (/proc/cpuinfo flag names; OpenBLAS's
+    # Zen kernels are its Haswell ones, AVX2 and FMA).
+    case $(echo "$core_then" | tr '[:upper:]' '[:lower:]') in
+        prescott) need="pni" ;;
+        core2 | atom) need="ssse3" ;;
+        penryn | dunnington) need="sse4_1" ;;
+        nehalem) need="sse4_2" ;;
+        barcelona) need="pni sse4a" ;;
+        sandybridge) need="avx" ;;
+        bulldozer | piledriver | steamroller) need="avx fma4" ;;
+        haswell | zen | excavator) need="avx2 fma" ;;
+        skylakex) need="avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl" ;;
+        cooperlake) need="avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl avx512_bf16" ;;
+        *) fail "the fixture's core $core_then: which instruction sets it needs is not known here (add it)" ;;
+    esac
+    flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+    for f in $need; do
+        case $flags in *" $f "*) ;; *) skip "this CPU lacks $f, which the fixture's OpenBLAS core $core_then needs" ;; esac
+    done
+    echo "resuming on the fixture's OpenBLAS core: OPENBLAS_CORETYPE=$core_then"
+    OPENBLAS_CORETYPE=$core_then run "$here/mpirun.sh" 2 "$prog" train --hidden 16 --epochs 2 --buffer 16 --seed 3 \
         "${then[@]}" --out out --resume auto
     grep -q "resumed from out/last.h5: 1 epoch(s) done, continuing after step 5/20" run.log \
         || fail "no mid-epoch resume line"
-    core_then=$(attr "$fix"/buffer/last.h5 blas_version | sed -n 's/.*core //p')
-    core_now=$(attr out/last.h5 blas_version | sed -n 's/.*core //p')
-    if [ "$core_then" != "$core_now" ]; then
-        echo "BLAS core $core_now here, $core_then in the fixture: bitwise comparison not meaningful"
-        exit 0
+    # The banner says which core OpenBLAS used: a core this OpenBLAS does not
+    # offer falls back to another one silently.
+    blas_of() { grep -m1 'BLAS: ' "$1" | sed 's/.*BLAS: //; s/, [0-9]* thread(s) per rank.*//'; }
+    banner=$(blas_of run.log)
+    [ -n "$banner" ] || fail "no BLAS line in the banner"
+    core_now=${banner##*, core }
+    if [ "$core_now" != "$core_then" ]; then
+        # Refused here, or never passed to the ranks? One rank started
+        # directly (no mpirun) with the same setting tells.
+        OPENBLAS_CORETYPE=$core_then OPENBLAS_NUM_THREADS=1 "$prog" train --hidden 16 --epochs 1 \
+            --out probe >probe.log 2>&1
+        probe=$(blas_of probe.log)
+        [ -n "$probe" ] || { cat probe.log; fail "the probe run printed no BLAS line"; }
+        [ "${probe##*, core }" != "$core_then" ] \
+            || fail "OpenBLAS runs core $core_then here (a rank started directly does), but the resumed ranks ran $core_now: OPENBLAS_CORETYPE did not reach them"
+        skip "asked for the fixture's core $core_then, OpenBLAS ran ${probe##*, core } ($probe)"
     fi
+    version_now=$(echo "$banner" | cut -d' ' -f1-2)
+    [ "$version_now" = "$version_then" ] \
+        || skip "$version_now here, $version_then wrote the fixture: other kernels"
+    echo "the resume used OpenBLAS core $core_now ($version_now), as the fixture"
     # Format 3 added the rollbacks column, which older files lack.
     "$py" "$here/compare_ckpt.py" --newer-has rollbacks "$fix"/buffer/last.h5 out/last.h5 \
         /model /optimizer /sampler /rng /data_order /metrics || fail "resumed checkpoint differs"
@@ -70,7 +129,7 @@ PY
     # (format_version, git_revision, data_file, the hyperparameters it knew).
     "$py" "$here/compare_ckpt.py" --newer-has rollbacks --no-root-attrs "$fix"/buffer/metrics.h5 \
         out/metrics.h5 / || fail "metrics.h5 differs"
-    echo "PASS: resumed fixture equals the uninterrupted run (BLAS core $core_now)"
+    echo "PASS: resumed fixture equals the uninterrupted run bit for bit (OpenBLAS core $core_now)"
     ;;
 eval)
     for f in buffer/best.h5 seed/best.h5; do
