@@ -101,6 +101,8 @@ else()
     ebm_problem(
       "MPI: a program linked with the MPI found (${MPI_C_COMPILER}) does not build or run (${EBM_MPI_STATUS}, see ${EBM_MPI_LOG}).")
   else()
+    # The library's own name (MPI_Get_library_version, on one line).
+    set(EBM_MPI_LIBRARY_VERSION "${EBM_MPI_MPI_VERSION}")
     if(EBM_MPI_MPI_VERSION MATCHES "^Open MPI")
       set(EBM_MPI_VENDOR openmpi)
     elseif(EBM_MPI_MPI_VERSION MATCHES "MPICH|Intel\\(R\\) MPI|MVAPICH")
