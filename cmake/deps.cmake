@@ -311,12 +311,32 @@ else()
       ebm_problem(
         "BLAS ${blas_libs} with ${EBM_CBLAS_INCLUDE_DIR}/cblas.h: ${why} (see ${EBM_BL_LOG}). "
         "Choose another with -DBLA_VENDOR=<vendor>, or its cblas.h with -DEBM_CBLAS_INCLUDE_DIR=<dir>.")
-    elseif(NOT EBM_BL_KIND STREQUAL "UNKNOWN" AND NOT EBM_BL_HEADER STREQUAL EBM_BL_KIND)
-      ebm_problem(
-        "BLAS: the library found (${EBM_BL_BLAS_LIB}) is ${EBM_BL_KIND} but ${EBM_CBLAS_INCLUDE_DIR}/cblas.h "
-        "is not its header. Set -DEBM_CBLAS_INCLUDE_DIR=<dir with that library's cblas.h>.")
     else()
+      # The adapter calls the library's own functions, so they must come from
+      # a file linked, not from one it loads underneath (Debian's generic
+      # libblas.so.3, whose implementation the alternatives choose at run
+      # time): otherwise the adapter is "unknown".
       set(EBM_BLAS_KIND ${EBM_BL_KIND})
+      if(NOT EBM_BLAS_KIND STREQUAL "UNKNOWN")
+        get_filename_component(provider "${EBM_BL_KIND_LIB}" REALPATH)
+        set(linked FALSE)
+        foreach(lib IN LISTS BLAS_LIBRARIES)
+          get_filename_component(real "${lib}" REALPATH)
+          if(real STREQUAL provider)
+            set(linked TRUE)
+          endif()
+        endforeach()
+        if(NOT linked)
+          message(STATUS "BLAS: ${EBM_BL_KIND} (${EBM_BL_KIND_LIB}) answers underneath ${blas_libs}, "
+            "which does not provide its functions itself: no thread control, described as unknown")
+          set(EBM_BLAS_KIND UNKNOWN)
+        endif()
+      endif()
+      if(NOT EBM_BLAS_KIND STREQUAL "UNKNOWN" AND NOT EBM_BL_HEADER STREQUAL EBM_BLAS_KIND)
+        ebm_problem(
+          "BLAS: the library found (${EBM_BL_BLAS_LIB}) is ${EBM_BLAS_KIND} but ${EBM_CBLAS_INCLUDE_DIR}/cblas.h "
+          "is not its header. Set -DEBM_CBLAS_INCLUDE_DIR=<dir with that library's cblas.h>.")
+      endif()
       if(EBM_BLAS_KIND STREQUAL "BLIS")
         unset(EBM_BLIS_INCLUDE_DIR CACHE)
         find_path(EBM_BLIS_INCLUDE_DIR blis.h HINTS ${EBM_CBLAS_INCLUDE_DIR} NO_DEFAULT_PATH)
@@ -333,6 +353,13 @@ else()
         set(EBM_BL_DESCRIPTION "unknown")
       else()
         target_compile_definitions(EBM::BLAS INTERFACE EBM_BLAS_${EBM_BLAS_KIND}=1)
+      endif()
+      if(EBM_BL_HEADER STREQUAL "BLIS")
+        # BLIS's cblas.h uses POSIX barrier types, visible only when
+        # _POSIX_C_SOURCE is defined before the first system header (C11
+        # without extensions defines none); the sources that define it
+        # themselves use the same value.
+        target_compile_definitions(EBM::BLAS INTERFACE _POSIX_C_SOURCE=200809L)
       endif()
       message(STATUS "BLAS (BLA_VENDOR=${BLA_VENDOR}): ${EBM_BL_DESCRIPTION}: ${EBM_BL_BLAS_LIB}, "
         "cblas.h in ${EBM_CBLAS_INCLUDE_DIR}")

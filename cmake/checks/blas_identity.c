@@ -36,16 +36,24 @@ int main(void)
 #else
     printf("HEADER=UNKNOWN\n");
 #endif
+    /* The library's own entry points, wherever they are loaded from: KIND_LIB
+     * is the file providing them, which configure compares with the files
+     * linked (a generic libblas.so.3 that loads OpenBLAS underneath does not
+     * provide them to the program). */
     string_fn get = NULL;
-    void *p;
-    if ((p = sym("openblas_get_config")) && sym("openblas_set_num_threads")) {
+    void *p, *threads;
+    if ((p = sym("openblas_get_config")) && (threads = sym("openblas_set_num_threads"))) {
         memcpy(&get, &p, sizeof get);
         printf("KIND=OPENBLAS\nDESCRIPTION=%s\n", get());
-    } else if ((p = sym("bli_info_get_version_str")) && sym("bli_thread_set_num_threads")) {
+    } else if ((p = sym("bli_info_get_version_str")) &&
+               (threads = sym("bli_thread_set_num_threads"))) {
         memcpy(&get, &p, sizeof get);
         printf("KIND=BLIS\nDESCRIPTION=BLIS %s\n", get());
     } else {
         printf("KIND=UNKNOWN\n");
+        return 0;
     }
+    if (dladdr(threads, &info) && info.dli_fname)
+        printf("KIND_LIB=%s\n", info.dli_fname);
     return 0;
 }
