@@ -101,8 +101,11 @@ else()
     ebm_problem(
       "MPI: a program linked with the MPI found (${MPI_C_COMPILER}) does not build or run (${EBM_MPI_STATUS}, see ${EBM_MPI_LOG}).")
   else()
-    # The library's own name (MPI_Get_library_version, on one line).
+    # The library's own name (MPI_Get_library_version, on one line), its
+    # first word ("Open", "MPICH") and the file it was loaded from.
     set(EBM_MPI_LIBRARY_VERSION "${EBM_MPI_MPI_VERSION}")
+    string(REGEX MATCH "^[^ ]+" EBM_MPI_NAME "${EBM_MPI_MPI_VERSION}")
+    set(EBM_MPI_LIBRARY "${EBM_MPI_MPI_LIB}" CACHE INTERNAL "The MPI library file configure checked")
     if(EBM_MPI_MPI_VERSION MATCHES "^Open MPI")
       set(EBM_MPI_VENDOR openmpi)
     elseif(EBM_MPI_MPI_VERSION MATCHES "MPICH|Intel\\(R\\) MPI|MVAPICH")
