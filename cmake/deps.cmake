@@ -335,7 +335,19 @@ else()
           set(EBM_BLAS_KIND UNKNOWN)
         endif()
       endif()
-      if(NOT EBM_BLAS_KIND STREQUAL "UNKNOWN" AND NOT EBM_BL_HEADER STREQUAL EBM_BLAS_KIND)
+      # Asked for OpenBLAS or BLIS by name, the program must run on it.
+      set(asked "")
+      if(BLA_VENDOR STREQUAL "OpenBLAS")
+        set(asked OPENBLAS)
+      elseif(BLA_VENDOR STREQUAL "FLAME")
+        set(asked BLIS)
+      endif()
+      if(asked AND NOT EBM_BLAS_KIND STREQUAL asked)
+        ebm_problem(
+          "BLAS: BLA_VENDOR=${BLA_VENDOR} asks for ${asked}, but cblas_sgemm comes from ${EBM_BL_BLAS_LIB}, "
+          "which is ${EBM_BL_KIND} (${EBM_BL_KIND_LIB}). Check the libraries given to FindBLAS (BLAS_LIBRARIES, "
+          "CMAKE_PREFIX_PATH) or ask for what is there with -DBLA_VENDOR=<vendor>.")
+      elseif(NOT EBM_BLAS_KIND STREQUAL "UNKNOWN" AND NOT EBM_BL_HEADER STREQUAL EBM_BLAS_KIND)
         ebm_problem(
           "BLAS: the library found (${EBM_BL_BLAS_LIB}) is ${EBM_BLAS_KIND} but ${EBM_CBLAS_INCLUDE_DIR}/cblas.h "
           "is not its header. Set -DEBM_CBLAS_INCLUDE_DIR=<dir with that library's cblas.h>.")

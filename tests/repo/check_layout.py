@@ -76,7 +76,7 @@ def selftest():
         ("H5 call outside io", {"src/ckpt.c": "int f(void) { return H5Fclose(0); }\n"}, False),
         ("blas outside num", {"src/main.c": "void g(void) { openblas_set_num_threads(1); }\n"},
          False),
-        ("blis outside num", {"src/ebm/eval.c": "void g(void) { bli_thread_set_num_threads(1); }\n"},
+        ("blis outside num", {"src/core/err.c": "void g(void) { bli_thread_set_num_threads(1); }\n"},
          False),
         ("blis.h outside num", {"src/train/loop.c": "#include <blis.h>\n"}, False),
         ("getenv outside main", {"src/train/loop.c": 'char *h(void) { return getenv("X"); }\n'},
