@@ -430,7 +430,12 @@ void dist_library_version(char *buf, size_t len)
     int n = 0;
     if (MPI_Get_library_version(v, &n) != MPI_SUCCESS)
         snprintf(v, sizeof v, "unknown");
-    /* Open MPI's string is "Open MPI v4.1.4, package: ..."; keep the first part. */
+    /* Open MPI's string is "Open MPI v4.1.4, package: ...", MPICH's
+     * "MPICH Version:\t4.0.2\nMPICH Release date: ...": keep the first part,
+     * its tabs as spaces. */
     v[strcspn(v, ",\n")] = '\0';
+    for (char *c = v; *c; c++)
+        if (*c == '\t' || *c == '\r')
+            *c = ' ';
     snprintf(buf, len, "%s", v);
 }

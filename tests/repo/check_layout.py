@@ -4,8 +4,9 @@ the build cannot enforce by itself, checked on the source tree:
 
   - <mpi.h> is included only under src/par/ (the build also refuses it);
   - <hdf5.h> is included, and H5*() called, only under src/io/;
-  - <cblas.h> is included, and cblas_*/openblas_* called, only under src/num/
-    (cblas.h is on the default include path, so only this test catches it);
+  - <cblas.h> and <blis.h> are included, and cblas_*/openblas_*/bli_*
+    called, only under src/num/ (Debian has a cblas.h on the default include
+    path, so only this test catches it);
   - getenv() is called only in src/main.c (start-up reads the environment);
   - every module src/<folder>/<name>.c has its unit test tests/unit/test_<name>.c
     (the commands, main.c, infer.c and src/train/, are tested through the
@@ -25,8 +26,8 @@ RULES = [
     ("#include <mpi.h>", re.compile(r'#\s*include\s*[<"]mpi\.h[>"]'), "src/par/"),
     ("#include <hdf5.h>", re.compile(r'#\s*include\s*[<"]hdf5\.h[>"]'), "src/io/"),
     ("an HDF5 call", re.compile(r"\bH5[A-Z][A-Za-z0-9_]*\s*\("), "src/io/"),
-    ("#include <cblas.h>", re.compile(r'#\s*include\s*[<"]cblas\.h[>"]'), "src/num/"),
-    ("a BLAS call", re.compile(r"\b(cblas_|openblas_)[a-z0-9_]+\s*\("), "src/num/"),
+    ("#include <cblas.h>", re.compile(r'#\s*include\s*[<"](cblas|blis)\.h[>"]'), "src/num/"),
+    ("a BLAS call", re.compile(r"\b(cblas_|openblas_|bli_)[a-z0-9_]+\s*\("), "src/num/"),
     ("getenv()", re.compile(r"\bgetenv\s*\("), "src/main.c"),
 ]
 # Tested through the binary (tests/mpi, tests/cli), not as units.
@@ -75,6 +76,9 @@ def selftest():
         ("H5 call outside io", {"src/ckpt.c": "int f(void) { return H5Fclose(0); }\n"}, False),
         ("blas outside num", {"src/main.c": "void g(void) { openblas_set_num_threads(1); }\n"},
          False),
+        ("blis outside num", {"src/core/err.c": "void g(void) { bli_thread_set_num_threads(1); }\n"},
+         False),
+        ("blis.h outside num", {"src/train/loop.c": "#include <blis.h>\n"}, False),
         ("getenv outside main", {"src/train/loop.c": 'char *h(void) { return getenv("X"); }\n'},
          False),
         ("module without test", {"src/core/new.c": "int z;\n"}, False),
