@@ -24,7 +24,10 @@ build_pkgs=(build-essential cmake pkg-config git openmpi-bin libopenmpi-dev
 # libpmix-dev holds the library SLURM's pmix plugin loads for srun --mpi=pmix.
 # python3-torch: tests/mpi/torch_check.py rebuilds the network to check eval and sample.
 # iproute2: the emulated cluster's nodes (tests/cluster: ip link, veth, bridge).
-test_pkgs=(libcmocka-dev python3-h5py python3-numpy python3-torch slurm-wlm munge libpmix-dev iproute2)
+# mpich libmpich-dev libhdf5-mpich-dev libblis-dev: MPICH and BLIS beside
+# Open MPI and OpenBLAS (tests/portable: the mixed-MPI refusal, docs/install.md).
+test_pkgs=(libcmocka-dev python3-h5py python3-numpy python3-torch slurm-wlm munge libpmix-dev iproute2
+           mpich libmpich-dev libhdf5-mpich-dev libblis-dev)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 if [ "$list_only" = 1 ]; then
