@@ -158,6 +158,18 @@ endif()
 # for the HDF5 wrapper too, so -DMPI_EXECUTABLE_SUFFIX=.mpich alone selects
 # MPICH's HDF5 beside Open MPI's.
 set(HDF5_PREFER_PARALLEL TRUE)
+# Build trees configured by ebm_mpi 0.1.0 cached pkg-config's results under the
+# HDF5_ and OPENBLAS_ prefixes (HDF5_LIBRARIES "hdf5;mpi" as INTERNAL entries),
+# which would shadow FindHDF5's: drop them, so an existing build/ reconfigures.
+if(DEFINED CACHE{HDF5_LDFLAGS} OR DEFINED CACHE{OPENBLAS_LDFLAGS})
+  get_cmake_property(cached CACHE_VARIABLES)
+  foreach(v IN LISTS cached)
+    if(v MATCHES "^(HDF5|OPENBLAS)_(FOUND|LIBRARIES|LIBRARY_DIRS|LIBS|LDFLAGS|LDFLAGS_OTHER|INCLUDE_DIRS|INCLUDEDIR|LIBDIR|CFLAGS|CFLAGS_I|CFLAGS_OTHER|PREFIX|VERSION|MODULE_NAME|LINK_LIBRARIES|STATIC_.*|hdf5-openmpi_.*|openblas_.*)$"
+       OR v MATCHES "^pkgcfg_lib_(HDF5|OPENBLAS)_")
+      unset(${v} CACHE)
+    endif()
+  endforeach()
+endif()
 if(MPI_EXECUTABLE_SUFFIX AND NOT HDF5_C_COMPILER_EXECUTABLE AND NOT HDF5_ROOT
    AND "$ENV{HDF5_ROOT}" STREQUAL "")
   find_program(HDF5_C_COMPILER_EXECUTABLE NAMES h5pcc${MPI_EXECUTABLE_SUFFIX}
