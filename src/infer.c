@@ -8,6 +8,7 @@
 
 #include "ebm/ais.h"
 #include "core/data.h"
+#include "core/fault.h"
 #include "ebm/eval.h"
 #include "ebm/langevin.h"
 #include "ebm/ood.h"
@@ -377,6 +378,10 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
     if (rc == 0 && cfg->ood[0])
         rc = ood_inputs(ctx, cfg, &m, &shard, &ood_rng, &ood, err);
     if (rc == 0) {
+        char where[EBM_PATH_LEN + 64];
+        snprintf(where, sizeof where, "evaluating %s on the %s split", cfg->ckpt, cfg->split);
+        dist_watch_where(ctx, where, DIST_WATCH_KEEP);
+        fault_stall("eval-command", 1, ctx->rank); /* tests only */
         ebm_rng rng;
         /* Fixed streams: the same checkpoint gives the same figures. */
         rng_derive(&rng, 0x65766131ULL, RNG_RANK, 0, ctx->rank);
@@ -468,9 +473,13 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     int64_t restarted = 0;
     const double t_start = timer_now();
     double last_progress = t_start;
+    char where[EBM_PATH_LEN + 64];
+    snprintf(where, sizeof where, "sampling from %s", cfg->ckpt);
+    dist_watch_where(ctx, where, DIST_WATCH_KEEP);
     for (int64_t start = 0; rc == 0 && start < n; start += cap) {
         const int c = (int)(n - start < cap ? n - start : cap);
         float *chunk = x + (size_t)start * d;
+        fault_stall("sample-command", start / cap + 1, ctx->rank); /* tests only */
         if (cfg->from_chains)
             langevin_continue(&sampler, &m.shape, m.params, &ws, &rng, c, chunk);
         else
@@ -498,6 +507,13 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
         }
     }
     restarted = sampler.restarted_nonfinite;
+    /* The figures first: a rank that stalls while drawing is then caught in
+     * this sum, whose watchdog line says "sampling". */
+    double totals[2] = {(double)restarted, 0.0};
+    for (int64_t i = 0; i < n; i++)
+        totals[1] += energy ? energy[i] : 0.0;
+    if (rc == 0)
+        rc = dist_sum_doubles(ctx, totals, 2, err);
     if (rc == 0) {
         const rows_column cols[] = {
             {"samples", 0, d, x, "samples in data units (rows of height x width pixels)"},
@@ -528,11 +544,6 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
         rc = rows_file_write(ctx, cfg->samples_out, cfg->n_samples, off, n, cols, 4, attrs,
                              (int)(sizeof attrs / sizeof attrs[0]), err);
     }
-    double totals[2] = {(double)restarted, 0.0};
-    for (int64_t i = 0; i < n; i++)
-        totals[1] += energy ? energy[i] : 0.0;
-    if (rc == 0)
-        rc = dist_sum_doubles(ctx, totals, 2, err);
     if (rc == 0 && ctx->rank == 0) {
         printf("wrote %d samples to %s: %s, %d Langevin steps (step %g, noise %g%s) from %s; "
                "mean energy %.4f",

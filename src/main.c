@@ -53,6 +53,14 @@ static void read_environment(environment *env)
         env->fault.stall_at = atoll(colon + 1);
     }
     env->fault.stall_rank = (int)env_number("EBM_MPI_FAULT_STALL_RANK", 1);
+    const char *slow = getenv("EBM_MPI_FAULT_SLOW_STEP");
+    const char *slow_colon = slow ? strchr(slow, ':') : NULL;
+    if (slow_colon) {
+        env->fault.slow_step = atoll(slow);
+        env->fault.slow_step_ms = atoll(slow_colon + 1);
+    }
+    const char *floor = getenv("EBM_MPI_FAULT_AUTO_FLOOR");
+    env->fault.auto_floor = floor && floor[0] ? atof(floor) : 0.0;
 }
 
 /* The shipped digits file: ../share/ebm_mpi/digits.h5 next to the binary, in
@@ -242,7 +250,10 @@ int main(int argc, char **argv)
                       env.slurm_ntasks);
     /* Every command's collectives are watched (--stall-timeout). */
     if (rc == 0)
-        rc = dist_watchdog_start(&ctx, cfg.stall_timeout < 0 ? 300.0 : cfg.stall_timeout,
+        rc = dist_watchdog_start(&ctx,
+                                 cfg.stall_timeout < 0
+                                     ? dist_stall_auto(fault_auto_floor(DIST_STALL_AUTO_FLOOR), 0.0)
+                                     : cfg.stall_timeout,
                                  train_terminate_requested, &err);
     run_info run;
     if (rc == 0) {

@@ -6,14 +6,17 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static fault_config configured;
 static int64_t checkpoints_seen;
+static int64_t reads_seen;
 
 void fault_configure(const fault_config *cfg)
 {
     configured = *cfg;
     checkpoints_seen = 0;
+    reads_seen = 0;
 }
 
 int fault_stop_at_step(int64_t step)
@@ -90,4 +93,24 @@ void fault_checkpoint_midway(int rank)
     if (++checkpoints_seen == configured.kill_at_checkpoint && rank == 0)
         raise(SIGKILL); /* mpirun then ends the other ranks */
     fault_stall("checkpoint", checkpoints_seen, rank);
+}
+
+void fault_slow_step(int64_t step)
+{
+    if (configured.slow_step > 0 && step == configured.slow_step && configured.slow_step_ms > 0) {
+        const int64_t ms = configured.slow_step_ms;
+        struct timespec t = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+        while (nanosleep(&t, &t) != 0 && errno == EINTR) /* a signal does not shorten it */
+            ;
+    }
+}
+
+double fault_auto_floor(double floor)
+{
+    return configured.auto_floor > 0 ? configured.auto_floor : floor;
+}
+
+void fault_data_read(int rank)
+{
+    fault_stall("read", ++reads_seen, rank);
 }

@@ -35,14 +35,25 @@ typedef struct {
     int64_t nan_from[FAULT_NAN_RANGES], nan_to[FAULT_NAN_RANGES];
     int nan_ranges;
     int nan_rank;
-    /* EBM_MPI_FAULT_STALL=step:N | eval:E | checkpoint:N and
-     * EBM_MPI_FAULT_STALL_RANK=R (default 1): rank R stops itself (SIGSTOP)
-     * at the start of global step N, before the validation after epoch E, or
-     * half-way through the N-th checkpoint write: a rank that stops
-     * answering, for the stall watchdog's tests. */
+    /* EBM_MPI_FAULT_STALL=step:N | eval:E | checkpoint:N | read:N |
+     * eval-command:1 | sample-command:C and EBM_MPI_FAULT_STALL_RANK=R
+     * (default 1): rank R stops itself (SIGSTOP) at the start of global step
+     * N, before the validation after epoch E, half-way through the N-th
+     * checkpoint write, before its N-th collective read of a data file's
+     * split, before the eval command's evaluation, or before the sample
+     * command draws its C-th chunk of chains: a rank that stops answering,
+     * for the stall watchdog's tests. */
     char stall_where[16];
     int64_t stall_at;
     int stall_rank;
+    /* EBM_MPI_FAULT_SLOW_STEP=N:MS: every rank sleeps MS milliseconds inside
+     * global step N (0: never), a step of known least length for the test
+     * of --stall-timeout auto. */
+    int64_t slow_step;
+    int64_t slow_step_ms;
+    /* EBM_MPI_FAULT_AUTO_FLOOR=S: --stall-timeout auto's floor is S seconds
+     * instead of 300 (0: unchanged), so that its rule shows within seconds. */
+    double auto_floor;
 } fault_config;
 
 void fault_configure(const fault_config *cfg);
@@ -65,6 +76,16 @@ int fault_nan_gradient(int64_t step, int rank);
 /* Stops the calling process (SIGSTOP) if `where` and `n` are the configured
  * stall point and `rank` its rank. */
 void fault_stall(const char *where, int64_t n, int rank);
+
+/* Inside global step `step`: sleeps the configured time at the slow step. */
+void fault_slow_step(int64_t step);
+
+/* `floor`, or the configured floor of --stall-timeout auto. */
+double fault_auto_floor(double floor);
+
+/* Before a collective read of a data file's split: counts the reads and
+ * stops the calling process at the configured one ("read:N"). */
+void fault_data_read(int rank);
 
 /* Inside a checkpoint write, after its first datasets: counts checkpoints and
  * SIGKILLs the calling process on rank 0 at the configured one. */

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fault.h"
 #include "io/h5file.h"
 
 struct data_file {
+    const dist_ctx *ctx;
     h5file *h5;
     int d;
 };
@@ -100,13 +102,22 @@ int data_file_open(const dist_ctx *ctx, const char *path, data_file **out, data_
                    ebm_err *err)
 {
     *out = NULL;
+    /* The stall watchdog's line names the file until data_file_close. */
+    char where[EBM_ERR_LEN];
+    snprintf(where, sizeof where, "reading data file %s", path);
+    dist_watch_where(ctx, where, DIST_WATCH_KEEP);
     h5file *f;
-    EBM_TRY(h5file_open(ctx, path, "data file", 0, &f, err));
+    if (h5file_open(ctx, path, "data file", 0, &f, err)) {
+        dist_watch_where(ctx, "", DIST_WATCH_KEEP);
+        return ebm_trace(err);
+    }
     data_file *h = NULL;
     if (check_layout(f, info, err) || !(h = ebm_calloc(1, sizeof *h, "data file handle", err))) {
         h5file_close(f, NULL);
+        dist_watch_where(ctx, "", DIST_WATCH_KEEP);
         return ebm_trace(err);
     }
+    h->ctx = ctx;
     h->h5 = f;
     h->d = info->d;
     *out = h;
@@ -117,6 +128,7 @@ int data_file_read(data_file *h, int split, data_shard *shard, ebm_err *err)
 {
     char name[32];
     const int64_t dims[2] = {shard->n_total, h->d};
+    fault_data_read(h->ctx->rank); /* tests only */
     snprintf(name, sizeof name, "/%s/images", data_split_names[split]);
     EBM_TRY(h5file_read_rows(h->h5, name, H5FILE_F32, 2, dims, shard->offset, shard->n,
                              shard->images, err));
@@ -131,6 +143,7 @@ void data_file_close(data_file *h)
     if (!h)
         return;
     h5file_close(h->h5, NULL);
+    dist_watch_where(h->ctx, "", DIST_WATCH_KEEP);
     free(h);
 }
 

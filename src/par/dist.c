@@ -73,6 +73,12 @@ double dist_watchdog_current(const dist_ctx *ctx)
     return dist_watch_get_timeout(ctx->comm->watch);
 }
 
+double dist_stall_auto(double floor, double slowest_step)
+{
+    const double scaled = DIST_STALL_AUTO_FACTOR * slowest_step;
+    return scaled > floor ? scaled : floor;
+}
+
 void dist_watch_begin(const dist_ctx *ctx, const char *what)
 {
     dist_watch_enter(ctx->comm->watch, what);

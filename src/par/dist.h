@@ -54,6 +54,12 @@ int dist_watchdog_start(const dist_ctx *ctx, double timeout_seconds, int (*endin
 void dist_watchdog_timeout(const dist_ctx *ctx, double timeout_seconds);
 /* The timeout in force (0: no watchdog). */
 double dist_watchdog_current(const dist_ctx *ctx);
+/* --stall-timeout auto: the larger of `floor` (DIST_STALL_AUTO_FLOOR; the
+ * tests may lower it) and DIST_STALL_AUTO_FACTOR times the slowest training
+ * step so far (0 before the first). */
+#define DIST_STALL_AUTO_FLOOR 300.0
+#define DIST_STALL_AUTO_FACTOR 20.0
+double dist_stall_auto(double floor, double slowest_step);
 /* Brackets a collective call made outside this file (they nest). */
 void dist_watch_begin(const dist_ctx *ctx, const char *what);
 void dist_watch_end(const dist_ctx *ctx);

@@ -87,8 +87,10 @@ static void *watch_main(void *arg)
          * or 1 s turns printed the line too. */
         if (w->rank > 0)
             sleep_ns((w->rank < 4 ? w->rank : 4) * SPEAK_GRACE_NS);
+        /* What it has waited by now, the turn included: the line says so. */
         long long again;
-        if (waited_seconds(w, now_ns(), &again) <= 0.0 || again != begin)
+        const double waited_now = waited_seconds(w, now_ns(), &again);
+        if (waited_now <= 0.0 || again != begin)
             continue; /* it completed meanwhile (a SIGTERM since is a stop request) */
         if (w->rank > 0 && w->ending && w->ending())
             MPI_Abort(w->comm, 1);
@@ -108,7 +110,7 @@ static void *watch_main(void *arg)
                 "ranks, more than --stall-timeout %.0f s; a rank stopped answering (stopped, "
                 "frozen or cut off; which one cannot be told from inside the collective). "
                 "The last checkpoints are intact: continue with --resume auto\n",
-                w->rank, waited, what, at, (double)timeout * 1e-9);
+                w->rank, waited_now, what, at, (double)timeout * 1e-9);
         fflush(stderr);
         MPI_Abort(w->comm, 1);
     }

@@ -271,6 +271,7 @@ static int run_steps(trainer *t, int *stopped, int *rolled_back, ebm_err *err)
         fault_stall("step", pr->global_step + 1, ctx->rank); /* tests only */
         double mark = timer_now();
         const double t0 = mark;
+        fault_slow_step(pr->global_step + 1); /* tests only */
         const int stop = train_stop_requested() || fault_stop_at_step(pr->global_step + 1);
         const int due = ctx->rank == 0 && cfg->checkpoint_every > 0 &&
                         t0 - t->last_ckpt >= 60.0 * cfg->checkpoint_every;
@@ -328,8 +329,9 @@ static int run_steps(trainer *t, int *stopped, int *rolled_back, ebm_err *err)
          * step so far (identical on every rank up to clock noise). */
         if (now - t0 > t->slowest_step) {
             t->slowest_step = now - t0;
-            if (cfg->stall_timeout < 0 && 20.0 * t->slowest_step > 300.0)
-                dist_watchdog_timeout(ctx, 20.0 * t->slowest_step);
+            if (cfg->stall_timeout < 0)
+                dist_watchdog_timeout(
+                    ctx, dist_stall_auto(fault_auto_floor(DIST_STALL_AUTO_FLOOR), t->slowest_step));
         }
         if (ctx->rank == 0 && now - last_progress > PROGRESS_SECONDS) {
             last_progress = now;

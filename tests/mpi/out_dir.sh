@@ -1,8 +1,11 @@
 #!/bin/bash
 # out_dir.sh: one run owns one output directory (src/core/dir_lock.h).
 #   1. two trainings into the same --out at once: the second is refused with
-#      one error line naming the holder (host, pid); the first ends normally
-#      and its files are its own;
+#      one error line naming the holder (host, pid), and leaves the lock as
+#      it was; the first ends normally and its files are its own. The first
+#      is held alive by an event, not by its length: its rank 0 stops itself
+#      (SIGSTOP, EBM_MPI_FAULT_STALL=step:5, after taking the lock; no
+#      watchdog) until the second has been refused, then is continued;
 #   2. a fresh run (no --resume) into a directory that holds a run: refused,
 #      pointing at --resume auto and --overwrite, the files unchanged
 #      (checksums); --overwrite then starts afresh;
@@ -25,20 +28,48 @@ out=$work/out
 lock=$out/ebm_mpi.lock
 train=(train --hidden 32)
 
+a=
+holder_pid=
+# On any exit: the held run continued or ended, nothing of ours left.
+cleanup() {
+    [ -n "$a" ] && kill -0 "$a" 2>/dev/null || return 0
+    [ -n "$holder_pid" ] && kill -CONT "$holder_pid" 2>/dev/null
+    kill -TERM "$a" 2>/dev/null
+    sleep 1
+    kill -KILL "$a" 2>/dev/null
+    wait "$a" 2>/dev/null
+}
+trap cleanup EXIT
+
 wait_for_lock() {
     for _ in $(seq 300); do [ -s "$lock" ] && return 0; sleep 0.05; done
     fail "no lock appeared in $out"
 }
 
-# 1. Two runs at once.
-"$here/mpirun.sh" 2 "$bin" "${train[@]}" --epochs 10 --out "$out" >"$work/a.txt" 2>&1 &
+# 1. Two runs at once: the first held at global step 5 by its rank 0.
+EBM_MPI_FAULT_STALL=step:5 EBM_MPI_FAULT_STALL_RANK=0 "$here/mpirun.sh" 2 \
+    -x EBM_MPI_FAULT_STALL -x EBM_MPI_FAULT_STALL_RANK "$bin" "${train[@]}" --epochs 2 \
+    --stall-timeout 0 --out "$out" >"$work/a.txt" 2>&1 &
 a=$!
 wait_for_lock
 holder_pid=$(sed -n 's/^pid //p' "$lock")
+state=
+for _ in $(seq 600); do
+    state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$holder_pid/status" 2>/dev/null)
+    [ "$state" = T ] && break
+    kill -0 "$a" 2>/dev/null || { cat "$work/a.txt"; fail "the first run ended before its rank 0 stopped at step 5"; }
+    sleep 0.05
+done
+[ "$state" = T ] || fail "the first run's rank 0 (pid $holder_pid, the lock's) did not stop at step 5 within 30 s"
+lock_before=$(cat "$lock")
 "$here/expect_error.sh" "^ebm_mpi: error: --out '$out' is in use by another run: host $(hostname), pid $holder_pid, .*started .*Wait for it to end or use another --out" \
-    "$here/mpirun.sh" 2 "$bin" "${train[@]}" --epochs 10 --out "$out" --resume auto ||
+    "$here/mpirun.sh" 2 "$bin" "${train[@]}" --epochs 2 --out "$out" --resume auto ||
     fail "the second run into a busy --out was not refused as expected"
+[ "$(cat "$lock" 2>/dev/null)" = "$lock_before" ] || fail "the refused run changed the first run's lock"
+[ -e "$out/last.h5" ] && fail "the refused run wrote $out/last.h5 while the first was held before its first checkpoint"
+kill -CONT "$holder_pid"
 wait "$a" || { cat "$work/a.txt"; fail "the first run did not end normally"; }
+a=
 [ -e "$lock" ] && fail "the lock outlived its run"
 grep -q "^done in" "$work/a.txt" || fail "the first run did not finish"
 echo "1. concurrent run refused, naming pid $holder_pid; the first finished"

@@ -1,7 +1,9 @@
 /* test_fault.c: the fault injection points of core/fault.h against their
  * definitions in the header: nothing fires unless configured, the stop fires
  * at exactly the configured global step, and the checkpoint kill SIGKILLs
- * rank 0 at exactly the N-th checkpoint and no other rank ever.
+ * rank 0 at exactly the N-th checkpoint and no other rank ever; the data
+ * read stall stops the configured rank at exactly its N-th read; the slow
+ * step sleeps at its step only; the auto floor replaces 300 s only when set.
  *
  * The kill is observed from outside: each scenario runs in a fork()ed child
  * that calls only fault_* and then _exit(0)s if it survived, and the parent
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -333,6 +336,126 @@ static void test_fault_nan_steps_refuses_malformed_text(void **state)
     }
 }
 
+/* ---- fault_data_read (EBM_MPI_FAULT_STALL=read:N) ------------------------------ */
+
+/* A child configured with read:`at` on rank `stall_rank` calls
+ * fault_data_read(rank) `calls` times, writing a byte after each call that
+ * returned. Returns how many returned; *stopped says whether it stopped
+ * itself (SIGSTOP). The child is killed either way. */
+static int reads_in_child(int64_t at, int stall_rank, int rank, int calls, int *stopped)
+{
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    fflush(NULL);
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fd[0]);
+        fault_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        snprintf(cfg.stall_where, sizeof cfg.stall_where, "read");
+        cfg.stall_at = at;
+        cfg.stall_rank = stall_rank;
+        fault_configure(&cfg);
+        for (int i = 0; i < calls; i++) {
+            fault_data_read(rank);
+            if (write(fd[1], "x", 1) != 1)
+                _exit(SURVIVED + 1);
+        }
+        _exit(SURVIVED);
+    }
+    close(fd[1]);
+    int status = 0;
+    pid_t got;
+    do
+        got = waitpid(pid, &status, WUNTRACED);
+    while (got < 0 && errno == EINTR);
+    assert_int_equal(got, pid);
+    *stopped = WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP;
+    if (*stopped) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    } else {
+        expect_survived(status, "data reads");
+    }
+    int returned = 0;
+    char buf[256];
+    ssize_t n;
+    while ((n = read(fd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        returned += n > 0 ? (int)n : 0;
+    close(fd[0]);
+    return returned;
+}
+
+static void test_fault_data_read_stops_rank_at_nth_read(void **state)
+{
+    (void)state;
+    int stopped;
+    for (int at = 1; at <= 3; at++) {
+        /* The configured rank stops inside its at-th read: at - 1 returned. */
+        const int returned = reads_in_child(at, 1, 1, 5, &stopped);
+        if (!stopped || returned != at - 1)
+            fail_msg("read:%d on rank 1: stopped %d after %d reads returned, expected a stop "
+                     "after %d",
+                     at, stopped, returned, at - 1);
+        /* Another rank reads on. */
+        assert_int_equal(reads_in_child(at, 1, 0, 5, &stopped), 5);
+        assert_false(stopped);
+    }
+    /* Unconfigured (at 0): never. */
+    assert_int_equal(reads_in_child(0, 0, 0, 20, &stopped), 20);
+    assert_false(stopped);
+}
+
+/* ---- fault_slow_step, fault_auto_floor ------------------------------------------ */
+
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void test_fault_slow_step_sleeps_at_its_step_only(void **state)
+{
+    (void)state;
+    fault_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.slow_step = 3;
+    cfg.slow_step_ms = 300;
+    fault_configure(&cfg);
+    double t = seconds_now();
+    fault_slow_step(3);
+    const double slow = seconds_now() - t;
+    if (slow < 0.3)
+        fail_msg("slow step 3 of 300 ms took %.3f s", slow);
+    t = seconds_now();
+    for (int64_t s = 1; s <= 10; s++)
+        if (s != 3)
+            fault_slow_step(s);
+    /* Nine calls that must not sleep: far less than one 300 ms sleep. */
+    const double others = seconds_now() - t;
+    if (others > 0.15)
+        fail_msg("the other steps took %.3f s: one of them slept", others);
+    configure(0, 0);
+    t = seconds_now();
+    fault_slow_step(3);
+    assert_true(seconds_now() - t < 0.15);
+}
+
+static void test_fault_auto_floor_only_when_set(void **state)
+{
+    (void)state;
+    configure(0, 0);
+    assert_true(fault_auto_floor(300.0) == 300.0);
+    fault_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.auto_floor = 2.5;
+    fault_configure(&cfg);
+    assert_true(fault_auto_floor(300.0) == 2.5);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +483,11 @@ int main(int argc, char **argv)
                                   teardown_unconfigure),
         cmocka_unit_test_teardown(test_fault_nan_steps_refuses_malformed_text,
                                   teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_data_read_stops_rank_at_nth_read,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_slow_step_sleeps_at_its_step_only,
+                                  teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_auto_floor_only_when_set, teardown_unconfigure),
     };
     return harness_run(argc, argv, "test_fault", tests, HARNESS_COUNT(tests), NULL, NULL);
 }

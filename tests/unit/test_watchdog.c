@@ -5,8 +5,10 @@
  * while the timeout is 2 s: if any of these fired, the watchdog would
  * MPI_Abort this test and it would fail. That it does fire, within the
  * timeout, in a step, a validation and a checkpoint write, is
- * tests/mpi/stall.sh (it needs a second rank that stops). */
+ * tests/mpi/stall.sh (it needs a second rank that stops). Also the rule of
+ * --stall-timeout auto, dist_stall_auto, against README's sentence. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -79,12 +81,36 @@ static void test_watchdog_stopped_time_does_not_count(void **state)
     assert_int_equal(waitpid(child, &status, 0), child);
 }
 
+/* --stall-timeout auto, README "No silent hang": "the larger of 300 s and
+ * 20 times the slowest step so far". Expected values written from that
+ * sentence, not from the code. */
+static void test_watchdog_auto_rule(void **state)
+{
+    (void)state;
+    assert_true(DIST_STALL_AUTO_FLOOR == 300.0);
+    const struct {
+        double floor, slowest, want;
+    } cases[] = {
+        {300.0, 0.0, 300.0},   {300.0, 0.004, 300.0}, {300.0, 14.9, 300.0},
+        {300.0, 15.0, 300.0},  {300.0, 15.5, 310.0},  {300.0, 16.0, 320.0},
+        {300.0, 60.0, 1200.0}, {2.0, 0.0, 2.0},       {2.0, 0.05, 2.0},
+        {2.0, 0.2, 4.0},       {3.0, 0.25, 5.0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const double got = dist_stall_auto(cases[i].floor, cases[i].slowest);
+        if (fabs(got - cases[i].want) > 1e-9)
+            fail_msg("floor %g s, slowest step %g s: auto timeout %g s, expected %g s",
+                     cases[i].floor, cases[i].slowest, got, cases[i].want);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_watchdog_quiet_when_in_time),
         cmocka_unit_test(test_watchdog_timeout_zero_never_fires),
         cmocka_unit_test(test_watchdog_stopped_time_does_not_count),
+        cmocka_unit_test(test_watchdog_auto_rule),
     };
     return harness_run(argc, argv, "test_watchdog", tests, HARNESS_COUNT(tests), NULL, NULL);
 }
