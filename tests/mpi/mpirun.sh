@@ -32,11 +32,14 @@ if [ ${#mca[@]} -gt 0 ] && [ "$EBM_MPI_VENDOR" != openmpi ]; then
     exit 2
 fi
 export OPENBLAS_NUM_THREADS=1
+# The unit tests' harness (tests/unit/harness.c) checks its world size against
+# this: they print no banner.
+export EBM_TEST_NP=$np
 # hwloc's OpenGL/X11 probe resolves "localhost" at every MPI start: 5 s each
 # where that name is not in /etc/hosts (a minimal chroot). The tests need no
 # GPU topology.
 export HWLOC_COMPONENTS=${HWLOC_COMPONENTS:--gl}
-ebm_launch_argv --oversubscribe "${xs[@]}" "$np"
+ebm_launch_argv --oversubscribe -x EBM_TEST_NP "${xs[@]}" "$np"
 
 log=$(mktemp "${TMPDIR:-/tmp}/ebm_mpirun.XXXXXX") || exit 2
 exec 3> >(tee "$log")
