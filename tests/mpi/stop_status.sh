@@ -10,6 +10,10 @@
 #     with a last.h5 as "stopped, resumable" (slurm/train.sh does). The last.h5
 #     there is complete (the previous one, or the stop's when it was written
 #     within that second) and the resume continues from it.
+#   - MPICH's Hydra (mpiexec.mpich 4.0.2, measured): forwards SIGUSR1 and
+#     SIGTERM to every rank and waits for them: SIGTERM gives 75 with the
+#     stop's last.h5, but 0 in about 1 run of 6 (Hydra's own race): 75 or 0.
+# The launcher is the build's (scripts/lib/launcher.sh, EBM_LAUNCHER_ENV).
 #
 # usage: stop_status.sh WORKDIR PROGRAM
 set -u
@@ -21,7 +25,10 @@ work=$1 bin=$2
 here=$(cd "$(dirname "$0")" && pwd)
 fail() { echo "FAIL: $*"; [ -f "$work/run.txt" ] && tail -5 "$work/run.txt"; exit 1; }
 rm -rf "$work" && mkdir -p "$work" || exit 1
-[ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# shellcheck source=../../scripts/lib/launcher.sh
+. "$here/../../scripts/lib/launcher.sh"
+ebm_launcher_load || exit 1
+ebm_launch_argv --oversubscribe 2
 export OPENBLAS_NUM_THREADS=1
 train=(train --hidden 64 --epochs 400)
 
@@ -54,7 +61,7 @@ resumes() {
 }
 
 out=$work/usr1
-stop_with USR1 mpirun --oversubscribe -np 2 "$bin" "${train[@]}" --out "$out"
+stop_with USR1 "${EBM_ARGV[@]}" "$bin" "${train[@]}" --out "$out"
 [ "$rc" = 75 ] || fail "SIGUSR1 to mpirun: exit $rc, expected 75"
 grep -q "^stopped on request after step" "$work/run.txt" || fail "SIGUSR1: no stop line"
 resumes "SIGUSR1 to mpirun"
@@ -68,10 +75,14 @@ resumes "SIGTERM to one process"
 echo "SIGTERM to one process without mpirun: exit 75, last.h5 written, resumed"
 
 out=$work/term
-stop_with TERM mpirun --oversubscribe -np 2 "$bin" "${train[@]}" --out "$out"
-[ "$rc" = 1 ] || fail "SIGTERM to mpirun: exit $rc; Open MPI 4.1 returns 1 (README says so): update both"
+stop_with TERM "${EBM_ARGV[@]}" "$bin" "${train[@]}" --out "$out"
+case $EBM_MPI_VENDOR:$rc in
+    openmpi:1) ;;
+    mpich:75 | mpich:0) ;;
+    *) fail "SIGTERM to mpirun: exit $rc; Open MPI 4.1 returns 1, MPICH's Hydra 75 or 0 (README says so): update both" ;;
+esac
 resumes "SIGTERM to mpirun"
 # A SIGKILL during a write leaves a .tmp; the next run removes it.
 left=$(find "$out" -name '*.tmp')
 [ -z "$left" ] || fail "left after the resume: $left"
-echo "PASS: SIGTERM to mpirun: exit 1 with a complete last.h5, resumed; USR1 and one process: 75"
+echo "PASS: SIGTERM to mpirun ($EBM_MPI_VENDOR): exit $rc with a complete last.h5, resumed; USR1 and one process: 75"

@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "io/h5file.h"
 
@@ -15,6 +16,16 @@ int harness_run(int argc, char **argv, const char *name, const struct CMUnitTest
     ebm_err err = {0};
     if (dist_init(&argc, &argv, 1, &world, &err)) {
         ebm_err_print(stderr, &err, -1, 1);
+        return 1;
+    }
+    /* tests/mpi/mpirun.sh says how many ranks it launched: a binary of
+     * another MPI than the launcher's runs as that many one-rank jobs, where
+     * the tests degrade to their singleton paths and would pass. */
+    const char *np = getenv("EBM_TEST_NP");
+    if (np && atoi(np) != world.size) {
+        fprintf(stderr, "harness: world size %d, but %s ranks were launched (a binary of another MPI than the launcher's?)\n",
+                world.size, np);
+        dist_finalize(&world);
         return 1;
     }
     h5file_quiet();
