@@ -81,6 +81,24 @@ work=$(pwd)
 
 now_us() { local t=${EPOCHREALTIME//[!0-9]/}; echo "$t"; }
 
+# The processes under PID (children first), and among them the ranks: the
+# ebm_mpi processes, wherever the launcher put them (tests/mpi/mpirun.sh
+# starts the launcher as its child, the launcher the ranks).
+descendants() {
+    local c
+    for c in $(pgrep -P "$1"); do
+        echo "$c"
+        descendants "$c"
+    done
+}
+rank_pids() {
+    local p
+    for p in $(descendants "$1"); do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = ebm_mpi ] && echo "$p"
+    done
+    return 0
+}
+
 # stalled NAME STOPPED_RANK TIMEOUT WHERE_REGEX ENV... -- COMMAND...: runs
 # COMMAND (an mpirun.sh line) with the ENV assignments exported, times the
 # stop to the exit and checks the rules at the top of this file. TIMEOUT is
@@ -100,12 +118,12 @@ stalled() {
     ranks=
     local t0 t_stop='' t_end p st n waited what speaker turn lo hi
     t0=$(now_us)
-    # The ranks are mpirun's children; one of them turns T when it stops.
+    # The ranks are the launcher's children; one of them turns T when it stops.
     while [ -z "$t_stop" ]; do
         kill -0 "$job" 2>/dev/null || fail "$name: the job ended before a rank stopped"
         [ $(($(now_us) - t0)) -lt 60000000 ] || fail "$name: no rank stopped within 60 s"
         # shellcheck disable=SC2086  # (both ranks: mpirun starts them one by one)
-        [ "$(set -- $ranks; echo $#)" = 2 ] || ranks=$(pgrep -P "$job" | tr '\n' ' ')
+        [ "$(set -- $ranks; echo $#)" = 2 ] || ranks=$(rank_pids "$job" | tr '\n' ' ')
         for p in $ranks; do
             st=
             read -r _ _ st _ <"/proc/$p/stat" 2>/dev/null
@@ -199,7 +217,7 @@ training)
     job=$!
     held=
     for _ in $(seq 600); do
-        ranks=$(pgrep -P "$job" | tr '\n' ' ')
+        ranks=$(rank_pids "$job" | tr '\n' ' ')
         for p in $ranks; do
             st=
             read -r _ _ st _ <"/proc/$p/stat" 2>/dev/null
@@ -210,11 +228,14 @@ training)
         sleep 0.02
     done
     [ -n "$held" ] || fail "whole: rank 1 did not stop at step 25 within 12 s"
+    # Every process of the job: mpirun.sh, the launcher, the ranks.
+    [ "$(set -- $ranks; echo $#)" = 2 ] || fail "whole: found ranks '$ranks', expected 2"
+    all="$job $(descendants "$job" | tr '\n' ' ')"
     # shellcheck disable=SC2086
-    kill -STOP "$job" $ranks
+    kill -STOP $all
     sleep 8
     # shellcheck disable=SC2086
-    kill -CONT "$job" $ranks
+    kill -CONT $all
     wait "$job"
     rc=$?
     job=
