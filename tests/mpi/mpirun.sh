@@ -4,6 +4,8 @@
 # tests/CMakeLists.txt), oversubscribed (these machines have 2 cores), BLAS at
 # one thread, root allowed only when we are root (CI).
 # usage: tests/mpi/mpirun.sh NP [-x VAR]... [--mca KEY VALUE]... [--] program args...
+#   The launcher: $EBM_LAUNCHER_ENV, else $EBM_BUILD_DIR/launcher.env, else
+#   the launcher.env of the build tree holding the program (<build>/bin/ebm_mpi).
 #   -x VAR           VAR's value reaches every rank (any MPI)
 #   --mca KEY VALUE  Open MPI only: refused (exit 2) with another MPI
 # After the run, if the program printed its banner, the banner's world size
@@ -16,7 +18,6 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../scripts/lib/launcher.sh
 . "$here/../../scripts/lib/launcher.sh"
-ebm_launcher_load || exit 2
 np=$1; shift
 xs=() mca=()
 while [ $# -gt 0 ]; do
@@ -27,6 +28,15 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
+# Run by hand (README: tests/mpi/mpirun.sh 2 build/bin/ebm_mpi ...), without
+# EBM_LAUNCHER_ENV or EBM_BUILD_DIR: the launcher of the build tree the
+# program lives in (<build>/bin/ebm_mpi -> <build>/launcher.env).
+if [ -z "${EBM_LAUNCHER_ENV:-}" ] && [ -z "${EBM_BUILD_DIR:-}" ] && [ $# -gt 0 ]; then
+    prog=$(command -v -- "$1" 2>/dev/null || true)
+    [ -n "$prog" ] && [ -r "$(dirname "$(dirname "$prog")")/launcher.env" ] &&
+        EBM_LAUNCHER_ENV=$(dirname "$(dirname "$prog")")/launcher.env
+fi
+ebm_launcher_load || exit 2
 if [ ${#mca[@]} -gt 0 ] && [ "$EBM_MPI_VENDOR" != openmpi ]; then
     echo "mpirun.sh: --mca is Open MPI's; this build's MPI is $EBM_MPI_VENDOR ($EBM_MPIEXEC)" >&2
     exit 2
