@@ -77,7 +77,9 @@ static const cli_option options[] = {
      "AUROC of telling the split from F's inputs"},
     {"loglik", OPT_FLAG, F(loglik), 0, 0, 1, E, 0, "",
      "also the log-likelihood by AIS (docs/loglik.md)"},
-    {"ais-steps", OPT_INT, F(ais_steps), 0, 1, 1e7, E, 0, "N", "AIS temperatures"},
+    {"ais-steps", OPT_INT, F(ais_steps), 0, 1, 1e7, E, 0, "N|auto",
+     "AIS and RAISE temperatures; auto (default): doubled from 100 until both move < 1 "
+     "nat/image on the val split (at most 6400)"},
     {"ais-chains", OPT_INT, F(ais_chains), 0, 2, 1e6, E, 0, "N",
      "AIS chains over all ranks"},
     {"n", OPT_INT, F(n_samples), 0, 1, 1e8, S, 0, "N", "number of samples"},
@@ -165,7 +167,7 @@ static void config_defaults(ebm_config *cfg)
     cfg->n_samples = 100;
     cfg->class_label = -1;
     cfg->sample_steps = -1;
-    cfg->ais_steps = 1000;
+    cfg->ais_steps = 0; /* auto: chosen on the validation split (docs/loglik.md) */
     cfg->ais_chains = 64;
 }
 
@@ -226,6 +228,11 @@ static int set_option(ebm_config *cfg, const cli_option *opt, const char *text, 
     double v = 0;
     switch (opt->type) {
     case OPT_INT:
+        /* --ais-steps auto is stored as 0 (below every number it accepts). */
+        if (strcmp(opt->name, "ais-steps") == 0 && strcmp(text, "auto") == 0) {
+            *(int *)field = 0;
+            return 0;
+        }
         if (parse_number(opt, text, &v, err))
             return ebm_trace(err);
         *(int *)field = (int)v;
