@@ -531,8 +531,8 @@ static void test_ais_loglik_run_rejects_non_integer_pixels(void **state)
  * inside, so rejections are rare). */
 #define MIX_D 64
 #define MIX_M 4
-#define MIX_SIGMA 0.1
-#define MIX_T 3000
+#define MIX_SIGMA 0.15
+#define MIX_T 1500
 #define MIX_SAMPLES 32
 
 typedef struct {
