@@ -76,9 +76,9 @@ static const cli_option options[] = {
     {"ood", STR(ood), 0, 0, E, 0, "F|uniform|shuffled",
      "AUROC of telling the split from F's inputs"},
     {"loglik", OPT_FLAG, F(loglik), 0, 0, 1, E, 0, "",
-     "also the log-likelihood by AIS (docs/loglik.md)"},
+     "also the log-likelihood: AIS, RAISE and classical models (docs/loglik.md)"},
     {"ais-steps", OPT_INT, F(ais_steps), 0, 1, 1e7, E, 0, "N|auto",
-     "AIS and RAISE temperatures; auto (default): doubled from 100 until both move < 1 "
+     "AIS and RAISE temperatures; auto: doubled from 100 until both move by < 1 "
      "nat/image on the val split (at most 6400)"},
     {"ais-chains", OPT_INT, F(ais_chains), 0, 2, 1e6, E, 0, "N",
      "AIS chains over all ranks"},
@@ -455,6 +455,8 @@ static const char *default_text(const cli_option *o, const ebm_config *cfg, char
         return NULL; /* unconditional */
     if (!strcmp(o->name, "stall-timeout") && cfg->stall_timeout < 0)
         return "auto";
+    if (!strcmp(o->name, "ais-steps") && cfg->ais_steps == 0)
+        return "auto";
     const char *s = cli_option_string(o, cfg);
     if (s) {
         if (!s[0])
@@ -636,7 +638,9 @@ void cli_print_help(FILE *out, ebm_command cmd)
     case CMD_EVAL:
         print_usage_line(out, "usage: [mpirun -np P] ebm_mpi eval", CMD_EVAL);
         fprintf(out, "\nLoss, error, calibration and confusion matrix of a checkpoint on a\n"
-                     "split; with --loglik also its log-likelihood.\n\n");
+                     "split; with --loglik also its log-likelihood (nats/image of the pixel\n"
+                     "levels): AIS and RAISE from the uniform base (judged: the lower) and\n"
+                     "four classical models fitted on the training split.\n\n");
         print_options(out, CMD_EVAL);
         break;
     case CMD_SAMPLE:
