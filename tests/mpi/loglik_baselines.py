@@ -16,8 +16,9 @@ float64), following docs/loglik.md section 6, without the program's code:
     component, E step), a last M step; of 3 starts the best by mean
     validation log-likelihood is kept.
 `ebm_mpi eval --loglik` runs at np 1 and np 2 on the test and the val split
-(AIS at its smallest, it is not checked here) and each printed baseline must
-equal the reference to half its last printed digit plus 1e-6 (printed %.3f).
+(AIS at its smallest, it is not checked here) and each printed baseline and
+its standard error over images must equal the reference to half its last
+printed digit plus 1e-6 (printed %.3f).
 Exit 0 when all agree, 1 otherwise.
 
 usage: loglik_baselines.py PROGRAM CKPT.h5 DATA.h5 WORKDIR
@@ -55,12 +56,16 @@ def reference(data, split):
     w = (vmax - vmin) / L
     D = lev["train"].shape[1]
     N = len(lev["train"])
-    out = {"uniform": -D * np.log(L)}
+    out = {"uniform": -D * np.log(L), "uniform_se": 0.0}
+
+    def se(v):  # standard error of the mean over the split's images
+        return float(np.std(v, ddof=1) / np.sqrt(len(v)))
     cnt = np.ones((D, L))
     for d in range(D):
         cnt[d] += np.bincount(lev["train"][:, d], minlength=L)
     logp = np.log(cnt / cnt.sum(1, keepdims=True))
-    out["indep"] = logp[np.arange(D), lev[split]].sum(1).mean()
+    v = logp[np.arange(D), lev[split]].sum(1)
+    out["indep"], out["indep_se"] = v.mean(), se(v)
     c = {s: vmin + (lev[s] + 0.5) * w for s in lev}
     mu = c["train"].mean(0)
     S = np.cov(c["train"].T, bias=True) + w * w / 12 * np.eye(D)
@@ -68,8 +73,9 @@ def reference(data, split):
     _, logdet = np.linalg.slogdet(S)
     r = c[split] - mu
     q = np.einsum("ij,jk,ik->i", r, Si, r)
-    out["gauss"] = np.mean(-0.5 * q - 0.5 * D * np.log(2 * np.pi) - 0.5 * logdet
-                           - w * w / 24 * np.trace(Si) + D * np.log(w))
+    v = (-0.5 * q - 0.5 * D * np.log(2 * np.pi) - 0.5 * logdet
+         - w * w / 24 * np.trace(Si) + D * np.log(w))
+    out["gauss"], out["gauss_se"] = v.mean(), se(v)
     # The closed form against Monte Carlo over u.
     rng = np.random.default_rng(0)
     y = vmin + (lev[split][None] + rng.random((MC_DRAWS,) + lev[split].shape)) * w - mu
@@ -102,9 +108,9 @@ def reference(data, split):
             R = np.exp(a - ll[:, None])
         lpi, lth = mstep(R)
         vals.append(joint(lpi, lth, lev["val"])[0].mean())
-        tests.append(joint(lpi, lth, lev[split])[0].mean())
+        tests.append(joint(lpi, lth, lev[split])[0])
     best = int(np.argmax(vals))
-    out["mixture"] = tests[best]
+    out["mixture"], out["mixture_se"] = tests[best].mean(), se(tests[best])
     out["start"] = best
     out["val"] = vals
     return out
@@ -121,10 +127,10 @@ def run(prog, ckpt, data, np_, split, workdir):
         raise RuntimeError(f"exit status {p.returncode}")
     got = {}
     for name in ("uniform", "indep", "gauss", "mixture"):
-        m = re.search(r"baseline %s\s+(-?[0-9.]+) \+- " % name, p.stdout)
+        m = re.search(r"baseline %s\s+(-?[0-9.]+) \+- ([0-9.]+)" % name, p.stdout)
         if not m:
             raise RuntimeError(f"no baseline {name} line")
-        got[name] = float(m.group(1))
+        got[name], got[name + "_se"] = float(m.group(1)), float(m.group(2))
     m = re.search(r"mixture: start (\d) kept \(validation (-?[0-9.]+), (-?[0-9.]+), "
                   r"(-?[0-9.]+) nats", p.stdout)
     if not m:
@@ -145,7 +151,8 @@ def main():
             f"; mixture start {ref['start']}, validation {ref['val']}")
         for np_ in (1, 2):
             got = run(prog, ckpt, data, np_, split, workdir)
-            for k in ("uniform", "indep", "gauss", "mixture"):
+            for k in ("uniform", "indep", "gauss", "mixture", "uniform_se", "indep_se",
+                      "gauss_se", "mixture_se"):
                 ok = abs(got[k] - ref[k]) <= TOL
                 print(f"  np {np_} {split} {k}: {got[k]:.3f} vs {ref[k]:.4f} "
                       f"{'ok' if ok else 'FAIL'}")
