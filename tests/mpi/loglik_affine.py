@@ -379,7 +379,7 @@ def main():
         want_r = ref["jensen"] + log_w - log_z
         check(r["raise"] <= want_r + tol_r and r["raise"] >= want_r - RAISE_CLOSE - tol_r,
               f"{tag} RAISE {r['raise']:.2f} within [{want_r - RAISE_CLOSE - tol_r:.3f}, "
-              f"{want_r + tol_r:.3f}] (the reference's E_u log p, at most {RAISE_CLOSE} above it)")
+              f"{want_r + tol_r:.3f}] (the reference E_u log p, at most {RAISE_CLOSE} below it)")
         # Paired on the same draws: AIS's -E(z) - log Z_hat above RAISE, up to
         # the log Z error and the gap's own spread, and not far above.
         low = -(N_SIGMA * (r["gap_se"] + se) + ROUND_NATS + FLOOR)

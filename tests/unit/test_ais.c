@@ -478,6 +478,12 @@ static void check_uniform_model(int map_to_box)
     assert_true(fabs(r.logp_iw + D * log(17.0)) < 1e-5);
     assert_true(fabs(r.bits_per_dim - log2(17.0)) < 1e-6);
     assert_true(r.logp_disc_se_ex < 1e-6); /* every example scores the same */
+    /* RAISE: with a constant energy every weight increment is 0, so it is
+     * the base's density, which is the model's here. */
+    assert_true(fabs(r.logp_raise + D * log(17.0)) < 1e-5);
+    assert_true(fabs(r.gap) < 1e-5);
+    assert_true(fabs(r.logp_judged + D * log(17.0)) < 1e-5);
+    assert_int_equal(r.raise.n_temps, 20);
     assert_int_equal(r.levels, 17);
     assert_int_equal(r.n, N);
     free((float *)m.params);
@@ -493,6 +499,47 @@ static void test_ais_loglik_run_uniform_model_identity_map(void **state)
 {
     (void)state;
     check_uniform_model(0);
+}
+
+/* --ais-steps auto: on the uniform model every T gives the same figures, so
+ * the rule stops at the second T (2 x start) as converged; with the cap at
+ * the start it stops there, not converged. */
+static void test_ais_loglik_choose_steps_rule(void **state)
+{
+    (void)state;
+    enum { D = 6, H = 3, K = 4, N = 5 };
+    ais_model m;
+    memset(&m, 0, sizeof m);
+    model_shape_init(&m.shape, D, H, K);
+    m.params = calloc(m.shape.n_params, sizeof(float));
+    assert_non_null(m.params);
+    m.value_min = 0.0, m.value_max = 16.0;
+    const data_info info = {.d = D, .value_min = 0.0, .value_max = 16.0};
+    m.map = data_input_map(&info, 1);
+    float images[N * D];
+    int32_t labels[N] = {0};
+    for (int i = 0; i < N * D; i++)
+        images[i] = (float)((i * 5) % 17);
+    const data_shard shard = {N, 0, N, D, images, labels};
+    ais_loglik_result r;
+    ebm_err err = {0};
+    int chosen = -1, converged = -1;
+    if (ais_loglik_choose_steps(test_ctx(), &m, &shard, 3, 100, 8, NULL, NULL, &r, &chosen,
+                                &converged, &err))
+        fail_msg("ais_loglik_choose_steps: %s", err.msg);
+    assert_int_equal(chosen, 6);
+    assert_int_equal(converged, 1);
+    assert_int_equal(r.z.n_temps, 6);
+    if (ais_loglik_choose_steps(test_ctx(), &m, &shard, 3, 3, 8, NULL, NULL, &r, &chosen,
+                                &converged, &err))
+        fail_msg("ais_loglik_choose_steps: %s", err.msg);
+    assert_int_equal(chosen, 3);
+    assert_int_equal(converged, 0);
+    if (ais_loglik_choose_steps(test_ctx(), &m, &shard, 3, 10, 8, NULL, NULL, &r, &chosen,
+                                &converged, &err))
+        fail_msg("ais_loglik_choose_steps: %s", err.msg);
+    assert_int_equal(chosen, 6); /* 3 -> 6: settled before the cap */
+    free((float *)m.params);
 }
 
 /* Pixels that are not levels are refused with the example and pixel named. */
@@ -748,6 +795,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ais_loglik_run_uniform_model_identity_map),
         cmocka_unit_test(test_ais_loglik_run_rejects_non_integer_pixels),
         cmocka_unit_test(test_ais_raise_zero_transitions_is_base),
+        cmocka_unit_test(test_ais_loglik_choose_steps_rule),
         cmocka_unit_test(test_ais_raise_sandwich_gaussian_mixture),
     };
     return harness_run(argc, argv, "test_ais", tests, HARNESS_COUNT(tests), NULL, NULL);
