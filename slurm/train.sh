@@ -48,7 +48,12 @@
 #                      runs/<job name> under the submit directory, so a run
 #                      is named by its job name: resubmitting with the same
 #                      --job-name continues it, a new name starts a new run.
-#   EBM_LAUNCHER       mpirun (default) or srun (see below).
+#   EBM_LAUNCHER       mpirun (default: the launcher the binary's build
+#                      recorded, Open MPI's mpirun or MPICH's mpiexec.mpich,
+#                      through scripts/lib/launcher.sh) or srun (see below).
+#   EBM_LAUNCHER_ENV   that build's launcher.env, when the binary is not in
+#                      a build tree (default: <build>/launcher.env beside
+#                      <build>/bin/ebm_mpi, else the MPI its library names).
 #   EBM_MPIRUN_ARGS    extra launcher options, split on spaces (e.g.
 #                      "--mca btl self,tcp").
 #   EBM_REQUEUE        1 (default): requeue the job when the trainer stopped
@@ -77,13 +82,23 @@
 # (MpiDefault=none) fail in MPI_Init ("OMPI was not built with SLURM's PMI
 # support"). `srun --mpi=list` shows what a cluster offers; sites that build
 # their own Open MPI may only support one of the two launchers.
+# MPICH (a binary built with it): EBM_LAUNCHER=mpirun starts mpiexec.mpich
+# (Hydra, built --with-slurm: it reads the allocation and starts its proxies
+# with srun); it forwards SIGUSR1 and SIGTERM to every rank and waits, but
+# may exit 0 where every rank exited 75 (measured, docs/install.md): after a
+# forwarded signal the script takes 0 as 75. EBM_LAUNCHER=srun with MPICH is
+# refused (Debian's MPICH speaks Hydra's PMI, not SLURM's; untested).
+# Tested (tests/slurm, tests/cluster): Open MPI with mpirun and with
+# srun --mpi=pmix; MPICH with mpiexec.mpich (tests/slurm run on an MPICH
+# build by hand, see docs/install.md).
 #
 # Oversubscription. When this node has fewer cores than tasks x cpus-per-task
 # (a small node, or a test cluster that declares more CPUs than it has),
 # ranks that busy-poll for messages starve each other: measured here, 8 ranks
 # on 2 cores took 95 s for what takes 3 s with yielding. The script then adds
-# `--bind-to none --mca mpi_yield_when_idle 1` (mpirun) or sets
-# OMPI_MCA_mpi_yield_when_idle=1 (srun). With --cpus-per-task > 1 the trainer
+# `--bind-to none --mca mpi_yield_when_idle 1` (mpirun, through the launcher
+# layer) or sets OMPI_MCA_mpi_yield_when_idle=1 (srun). MPICH 4.0's ch4 has
+# no such setting: keep its tasks within the cores. With --cpus-per-task > 1 the trainer
 # gets `--threads <cpus per task>` (BLAS threads per rank) unless the
 # arguments set --threads, and ranks are not bound to single cores.
 
