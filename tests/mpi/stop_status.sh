@@ -15,8 +15,7 @@
 #     every rank exits 75 (strace: exit_group(75)), but Hydra's proxy reports
 #     some ranks' status as 0 (-print-all-exitcodes: "0,0" or "0,19200"), and
 #     mpiexec returns the OR of what it got: 75 or 0 after either signal
-#     (SIGUSR1: 0 in 3 of 10 runs and 4 of 6 under load; SIGTERM: 0 in 2 of
-#     9). What holds on MPICH is the stop line and a resumable last.h5: the
+#     (SIGUSR1: 0 in 7 of 16 runs; SIGTERM: 0 in 2 of 15). What holds on MPICH is the stop line and a resumable last.h5: the
 #     test asserts those and 75 or 0 (README, docs/install.md say so).
 # The launcher is the build's (scripts/lib/launcher.sh, EBM_LAUNCHER_ENV).
 #

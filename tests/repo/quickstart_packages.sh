@@ -9,7 +9,7 @@ qs=$1/scripts/quickstart.sh
 fail() { echo "FAIL: $*"; exit 1; }
 has() { # has LIST PKG...
     local list=" $1 " p; shift
-    for p in "$@"; do [[ $list == *" $p "* ]] || fail "'$p' missing from: $1"; done
+    for p in "$@"; do [[ $list == *" $p "* ]] || fail "'$p' missing from:$list"; done
 }
 for mode in train test; do
     ompi=$("$qs" packages "$mode")
