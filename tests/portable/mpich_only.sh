@@ -126,20 +126,20 @@ stop_if_failed
 
 # ---- eval
 if run eval "$work/eval.log" eval --ckpt "$work/straight/best.h5"; then
-    if grep -qiE 'error' "$work/eval.log" && ! grep -qE '^ *(test|val|train)' "$work/eval.log"; then
-        report eval FAIL "no result lines in $work/eval.log"
+    if grep -qE '^  error [0-9.]+%' "$work/eval.log"; then
+        report eval PASS "$secs s; test split: $(grep -m1 -E '^  error [0-9.]+%' "$work/eval.log" | sed 's/^ *//')"
     else
-        report eval PASS "$secs s; $(grep -m1 -iE 'error|loss' "$work/eval.log" | tr -s ' ')"
+        report eval FAIL "no '  error NN.NN%' line in $work/eval.log"
     fi
 fi
 
 # ---- sample
 if run sample "$work/sample.log" sample --ckpt "$work/straight/best.h5" --n 16 --out "$work/samples.h5"; then
-    if "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); n=[d for d in f.values() if hasattr(d,'shape') and d.shape and d.shape[0]==16]; sys.exit(0 if n else 1)" \
+    if "$py" -c "import h5py,numpy,sys; x=h5py.File(sys.argv[1],'r')['samples'][...]; sys.exit(0 if x.shape==(16,64) and numpy.isfinite(x).all() else 1)" \
             "$work/samples.h5" 2>/dev/null; then
-        report sample PASS "$secs s; 16 samples in $work/samples.h5"
+        report sample PASS "$secs s; 16 finite samples of 64 pixels in $work/samples.h5"
     else
-        report sample FAIL "$work/samples.h5 holds no dataset of 16 rows"
+        report sample FAIL "$work/samples.h5: no finite /samples of shape (16, 64)"
     fi
 fi
 
