@@ -10,7 +10,7 @@
 #    time grows with the ranks; np 4 on 2 cores is checked by
 #    tests/portable/mpich_only.sh);
 #  - hardening.stop_status: it passes on MPICH (asserting Hydra's 75 or 0,
-#    docs/install.md) in 15 runs of 16; the one failure's output was not
+#    docs/install.md) in 24 runs of 25; the one failure's output was not
 #    kept: until it is understood, run it by hand
 #    (ctest -R hardening.stop_status in this tree);
 #  - for the time budget only (they pass on MPICH): ckpt.resume (an np 4
