@@ -31,11 +31,11 @@ common_pkgs=(build-essential cmake pkg-config git hdf5-tools libopenblas-dev)
 case "$mpi" in
     openmpi)
         mpi_pkgs=(openmpi-bin libopenmpi-dev libhdf5-openmpi-dev)
-        build=build
+        build="build"
         cmake_mpi=() ;;
     mpich)
         mpi_pkgs=(mpich libmpich-dev libhdf5-mpich-dev)
-        build=build-mpich
+        build="build-mpich"
         cmake_mpi=(-DMPI_EXECUTABLE_SUFFIX=.mpich) ;;
     *) echo "$0: MPI must be openmpi or mpich, not '$mpi'" >&2; exit 2 ;;
 esac
@@ -83,7 +83,7 @@ echo "== building with $mpi ($build/)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "${cmake_mpi[@]}" -DEBM_TESTS=$tests
 cmake --build "$build" -j "$jobs"
 
-# shellcheck source=lib/launcher.sh
+# shellcheck source=SCRIPTDIR/lib/launcher.sh
 . scripts/lib/launcher.sh
 ebm_launcher_load "$build/launcher.env"
 

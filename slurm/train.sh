@@ -189,7 +189,7 @@ for d in "$submit_dir" \
     if [ -n "$d" ] && [ -r "$d/scripts/lib/launcher.sh" ]; then lib=$d/scripts/lib/launcher.sh; break; fi
 done
 [ -n "$lib" ] || die "scripts/lib/launcher.sh not found (submit from the source tree)"
-# shellcheck source=../scripts/lib/launcher.sh
+# shellcheck source=SCRIPTDIR/../scripts/lib/launcher.sh
 . "$lib"
 ebm_launcher_for "$bin" || die "no launcher for $bin (set EBM_LAUNCHER_ENV=<build>/launcher.env)"
 

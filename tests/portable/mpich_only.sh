@@ -97,7 +97,7 @@ else
 fi
 stop_if_failed
 
-# shellcheck source=../../scripts/lib/launcher.sh
+# shellcheck source=SCRIPTDIR/../../scripts/lib/launcher.sh
 . scripts/lib/launcher.sh
 ebm_launcher_load "$build/launcher.env"
 bin=$build/bin/ebm_mpi

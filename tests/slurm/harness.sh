@@ -69,7 +69,7 @@ fi
 missing=
 # The launcher of the binary's build (scripts/lib/launcher.sh): Open MPI's
 # mpirun or MPICH's mpiexec.mpich, for the reference runs and train.sh alike.
-# shellcheck source=../../scripts/lib/launcher.sh
+# shellcheck source=SCRIPTDIR/../../scripts/lib/launcher.sh
 . "$src/scripts/lib/launcher.sh"
 ebm_launcher_for "$bin" || { echo "FAIL: no launcher for $bin"; exit 1; }
 launcher_name=$(basename "$EBM_MPIEXEC")
