@@ -122,6 +122,16 @@ PY
     [ "$version_now" = "$version_then" ] \
         || skip "$version_now here, $version_then wrote the fixture: other kernels"
     echo "the resume used OpenBLAS core $core_now ($version_now), as the fixture"
+    # The MPI: the fixtures were written with Open MPI (mpi_version). At 2
+    # ranks every sum (MPI_Allreduce, MPI_Reduce) has two terms, and a + b =
+    # b + a exactly, so any MPI's reduction algorithm gives the same bits:
+    # with another MPI (MPICH) the bits are compared all the same, and said so.
+    mpi_then=$("$py" -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['mpi_version'].decode())" \
+        "$fix"/buffer/last.h5) || fail "no mpi_version in buffer/last.h5"
+    mpi_now=$(grep -m1 '^  MPI: ' run.log | sed 's/^  MPI: //; s/, [0-9]* ranks;.*//')
+    if [ "${mpi_now%% *}" != "${mpi_then%% *}" ]; then
+        echo "the fixture was written with $mpi_then, this build runs $mpi_now: 2 ranks, two-term sums are exact in any order: bits compared"
+    fi
     # Format 3 added the rollbacks column, which older files lack.
     "$py" "$here/compare_ckpt.py" --newer-has rollbacks "$fix"/buffer/last.h5 out/last.h5 \
         /model /optimizer /sampler /rng /data_order /metrics || fail "resumed checkpoint differs"
