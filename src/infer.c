@@ -136,7 +136,14 @@ static int class_gaussians(const dist_ctx *ctx, const run_info *run, const ebm_c
     if (m->class_start.k > 0)
         return 0;
     *out = g;
-    return fit_start(ctx, run, cfg, m, g, err);
+    if (fit_start(ctx, run, cfg, m, g, err) == 0)
+        return 0;
+    char why[EBM_ERR_LEN];
+    snprintf(why, sizeof why, "%s", err->msg);
+    return ebm_fail(err,
+                    "checkpoint '%s' (written before format 5) stores no class Gaussians, and "
+                    "refitting them to the training images of --data '%s' failed: %s",
+                    cfg->ckpt, run->data_path, why);
 }
 
 static void print_eval(const ebm_config *cfg, const run_info *run, const ckpt_model *m,
@@ -463,14 +470,15 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     if (cfg->class_label >= k)
         rc = ebm_fail(err, "--class %d: the model has %d classes (0..%d)", cfg->class_label, k,
                       k - 1);
+    const char *chains_opt = cfg->from_chains ? "--from-chains" : "--init chains";
     if (rc == 0 && from_chains && m.n_chains == 0)
         rc = ebm_fail(err,
-                      "--init chains: checkpoint '%s' has no persistent chains (trained with "
-                      "--buffer 0, the default); start from --init uniform or classes instead",
-                      cfg->ckpt);
+                      "%s: checkpoint '%s' has no persistent chains (trained with --buffer 0, "
+                      "the default); start from --init uniform or classes instead",
+                      chains_opt, cfg->ckpt);
     if (rc == 0 && from_chains && cfg->n_samples > m.n_chains)
-        rc = ebm_fail(err, "--n %d with --init chains: checkpoint '%s' holds %lld chains",
-                      cfg->n_samples, cfg->ckpt, (long long)m.n_chains);
+        rc = ebm_fail(err, "--n %d with %s: checkpoint '%s' holds %lld chains", cfg->n_samples,
+                      chains_opt, cfg->ckpt, (long long)m.n_chains);
     if (rc == 0 && ula && cfg->sample_step_size < 0 && !(m.noise > 0))
         rc = ebm_fail(err,
                       "--sampler ula: checkpoint '%s' was trained with --noise 0, so there is "
