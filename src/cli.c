@@ -472,8 +472,7 @@ static const char *default_text(const cli_option *o, const ebm_config *cfg, char
     if (!strcmp(o->name, "init") && !cfg->sample_init[0])
         return "where training's fresh chains start";
     if (o->offset == offsetof(ebm_config, sample_step_size) && cfg->sample_step_size < 0)
-        return "mala: tuned per chain over the first half of --steps, ula: the checkpoint's "
-               "noise^2 / 2";
+        return "mala: tuned over the first half of --steps; ula: noise^2 / 2";
     if (!strcmp(o->name, "stall-timeout") && cfg->stall_timeout < 0)
         return "auto";
     const char *s = cli_option_string(o, cfg);
