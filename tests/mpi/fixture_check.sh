@@ -124,8 +124,10 @@ PY
     [ "$version_now" = "$version_then" ] \
         || skip "$version_now here, $version_then wrote the fixture: other kernels"
     echo "the resume used OpenBLAS core $core_now ($version_now), as the fixture"
-    # Format 3 added the rollbacks column, which older files lack.
-    "$py" "$here/compare_ckpt.py" --newer-has rollbacks "$fix"/buffer/last.h5 out/last.h5 \
+    # Format 3 added the rollbacks column, format 5 /sampler/class_start,
+    # which older files lack.
+    "$py" "$here/compare_ckpt.py" --newer-has rollbacks --newer-has class_start \
+        "$fix"/buffer/last.h5 out/last.h5 \
         /model /optimizer /sampler /rng /data_order /metrics || fail "resumed checkpoint differs"
     # The root of metrics.h5 is the run record of the version that wrote it
     # (format_version, git_revision, data_file, the hyperparameters it knew).
