@@ -115,6 +115,10 @@ typedef struct {
     double step_decay; /* --step-decay (absent in older files: 1, constant steps) */
     char data_checksum[24]; /* data_checksum_fnv1a64 of the run record ("" if absent) */
     int64_t n_chains; /* rows of /sampler/chains, the persistent buffer (0: none) */
+    int format_version; /* of the file, 1 to EBM_CKPT_FORMAT_VERSION */
+    /* The run record's hyperparameters the file holds, "--name value" one a
+     * line in the option table's order (numbers in the fewest of 15 or 17 digits that read back; absent ones left out). */
+    char hyperparameters[2048];
 } ckpt_model;
 
 /* Collective. Reads the model of a complete checkpoint. */

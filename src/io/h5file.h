@@ -41,6 +41,11 @@ typedef enum { H5FILE_OTHER, H5FILE_FLOAT, H5FILE_INTEGER } h5file_class;
 
 /* Turns off HDF5's automatic error-stack printing: errors are reported by us. */
 void h5file_quiet(void);
+/* The same for the calling thread until h5file_print_restore, which puts back
+ * the handler saved in `saved` (len bytes, at least 4 pointers): the library
+ * must not print, nor change its caller's HDF5 settings. */
+void h5file_print_off(void *saved, size_t len);
+void h5file_print_restore(const void *saved, size_t len);
 void h5file_library_version(char *buf, size_t len);
 
 /* Rank-local checks before a collective open: `path` exists, is a regular
