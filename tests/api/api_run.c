@@ -19,6 +19,10 @@
 #include "ebm_mpi/ebm_mpi.h"
 
 /* ---- MPI_Init must never be called ------------------------------------------ */
+/* Exported (the program is linked with ENABLE_EXPORTS), so that the dynamic
+ * linker binds libebm_mpi.so's reference to MPI_Init_thread (dist_init's)
+ * to these definitions, not to libmpi's. */
+#define EXPORTED __attribute__((visibility("default")))
 static int mpi_init_called(const char *name)
 {
     fprintf(stderr, "api_run: %s was called: the serial API must not initialise MPI\n", name);
@@ -28,14 +32,14 @@ int MPI_Init(int *argc, char ***argv);
 int PMPI_Init(int *argc, char ***argv);
 int MPI_Init_thread(int *argc, char ***argv, int required, int *provided);
 int PMPI_Init_thread(int *argc, char ***argv, int required, int *provided);
-int MPI_Init(int *argc, char ***argv) { (void)argc, (void)argv; return mpi_init_called("MPI_Init"); }
-int PMPI_Init(int *argc, char ***argv) { (void)argc, (void)argv; return mpi_init_called("PMPI_Init"); }
-int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
+EXPORTED int MPI_Init(int *argc, char ***argv) { (void)argc, (void)argv; return mpi_init_called("MPI_Init"); }
+EXPORTED int PMPI_Init(int *argc, char ***argv) { (void)argc, (void)argv; return mpi_init_called("PMPI_Init"); }
+EXPORTED int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
 {
     (void)argc, (void)argv, (void)required, (void)provided;
     return mpi_init_called("MPI_Init_thread");
 }
-int PMPI_Init_thread(int *argc, char ***argv, int required, int *provided)
+EXPORTED int PMPI_Init_thread(int *argc, char ***argv, int required, int *provided)
 {
     (void)argc, (void)argv, (void)required, (void)provided;
     return mpi_init_called("PMPI_Init_thread");

@@ -4,6 +4,9 @@
 # commands): eval --dump of two fixture checkpoints, sample with fixed seeds,
 # and a 2-epoch np 2 training's last.h5.
 #   usage: golden_check.sh eval|sample|train WORK PROGRAM
+#          golden_check.sh library WORK PROGRAM API_RUN
+#   library: libebm_mpi (through tests/api/api_run) against the same files
+#   (tests/api/api_check.py golden), on the same core.
 # Bit for bit where the golden files' OpenBLAS core (Haswell, OpenBLAS 0.3.21)
 # runs: OPENBLAS_CORETYPE is set to it and the banner must show it. Elsewhere
 # (the CPU lacks AVX2/FMA, or another OpenBLAS) the tolerance path:
@@ -14,8 +17,8 @@
 # path is a failure (the CI machine runs the core).
 # Needs EBM_PYTHON (h5py, numpy) and tests/mpi/mpirun.sh.
 set -euo pipefail
-if [ $# -ne 3 ]; then
-    echo "usage: golden_check.sh eval|sample|train WORK PROGRAM" >&2
+if [ $# -ne 3 ] && ! { [ $# -eq 4 ] && [ "$1" = library ]; }; then
+    echo "usage: golden_check.sh eval|sample|train WORK PROGRAM | library WORK PROGRAM API_RUN" >&2
     exit 2
 fi
 mode=$1 work=$2 prog=$(readlink -f "$3")
@@ -125,6 +128,10 @@ train)
     run "$mpirun" 2 "$prog" train --hidden 32 --epochs 2 --seed 3 --out train_np2
     compare train "$gold/train_np2_last.h5" train_np2/last.h5 "$tests/mpi/compare_ckpt.py" \
         || fail "train_np2/last.h5 differs from the golden file"
+    ;;
+library)
+    "$py" "$tests/api/api_check.py" golden "$(readlink -f "$4")" "$tests/fixtures" \
+        "$(dirname "$tests")/data/digits.h5" "$gold" "$exact" || fail "the library differs"
     ;;
 *) fail "unknown mode $mode" ;;
 esac
