@@ -75,3 +75,49 @@ target_include_directories(ebm_mpi_static PUBLIC
   $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_link_libraries(ebm_mpi_static INTERFACE $<BUILD_INTERFACE:MPI::MPI_C EBM::HDF5 EBM::BLAS
   Threads::Threads m>)
+
+# ---- installation: headers, both libraries, the CMake package, ebm_mpi.pc ----
+include(CMakePackageConfigHelpers)
+set(EBM_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/ebm_mpi)
+set_target_properties(ebm_mpi_shared ebm_mpi_static PROPERTIES EXPORT_NAME ebm_mpi)
+# What a static user links besides the archive: the MPI found (through
+# find_dependency in the package), and the HDF5 and BLAS files configure
+# checked (cmake/deps.cmake).
+set(EBM_STATIC_DEPS_FILES ${EBM_HDF5_LIBRARY} ${BLAS_LIBRARIES})
+foreach(dep MPI::MPI_C ${EBM_STATIC_DEPS_FILES} Threads::Threads m)
+  target_link_libraries(ebm_mpi_static INTERFACE $<INSTALL_INTERFACE:${dep}>)
+endforeach()
+install(TARGETS ebm_mpi_shared EXPORT ebm_mpi_shared
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(TARGETS ebm_mpi_static EXPORT ebm_mpi_static
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(FILES ${EBM_PUBLIC_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ebm_mpi)
+install(EXPORT ebm_mpi_shared NAMESPACE ebm_mpi:: FILE ebm_mpi-shared-targets.cmake
+  DESTINATION ${EBM_CMAKE_DIR})
+install(EXPORT ebm_mpi_static NAMESPACE ebm_mpi:: FILE ebm_mpi-static-targets.cmake
+  DESTINATION ${EBM_CMAKE_DIR})
+# "Open MPI v4.1.4", "MPICH Version: 4.0.2": the library's name and version.
+string(REGEX REPLACE "[,\n].*" "" EBM_MPI_SHORT "${EBM_MPI_LIBRARY_VERSION}")
+if(NOT EBM_MPI_SHORT)
+  set(EBM_MPI_SHORT "${EBM_MPI_VENDOR}")
+endif()
+configure_package_config_file(cmake/ebm_mpiConfig.cmake.in
+  ${CMAKE_BINARY_DIR}/ebm_mpiConfig.cmake INSTALL_DESTINATION ${EBM_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_BINARY_DIR}/ebm_mpiConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
+install(FILES ${CMAKE_BINARY_DIR}/ebm_mpiConfig.cmake ${CMAKE_BINARY_DIR}/ebm_mpiConfigVersion.cmake
+  DESTINATION ${EBM_CMAKE_DIR})
+# ebm_mpi.pc is written at install time, for the prefix installed to
+# (cmake --install --prefix P): its libdir is that prefix's.
+set(pc_private)
+foreach(lib ${MPI_C_LIBRARIES} ${EBM_STATIC_DEPS_FILES})
+  string(APPEND pc_private " ${lib}")
+endforeach()
+string(APPEND pc_private " -lpthread -lm")
+string(STRIP "${pc_private}" PC_LIBS_PRIVATE)
+set(PC_PREFIX "@PC_PREFIX@")
+configure_file(cmake/ebm_mpi.pc.in ${CMAKE_BINARY_DIR}/ebm_mpi.pc.in @ONLY)
+install(CODE "set(PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+configure_file(\"${CMAKE_BINARY_DIR}/ebm_mpi.pc.in\"
+  \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig/ebm_mpi.pc\" @ONLY)
+message(STATUS \"Installing: \$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig/ebm_mpi.pc\")")
