@@ -310,9 +310,12 @@ int h5file_path_ok(const char *path, const char *what, ebm_err *err)
                     what, path, path + n - 24, n, H5FILE_PATH_MAX);
 }
 
-int h5file_precheck(const char *path, const char *kind, ebm_err *err)
+/* h5file_precheck; the MPI-IO name limit only where MPI-IO opens the file
+ * (a serial context reads through sec2, which has none). */
+static int precheck(const char *path, const char *kind, int mpiio, ebm_err *err)
 {
-    EBM_TRY(h5file_path_ok(path, kind, err));
+    if (mpiio)
+        EBM_TRY(h5file_path_ok(path, kind, err));
     struct stat st;
     if (stat(path, &st) != 0)
         return ebm_fail(err, "cannot open %s '%s': %s", kind, path, strerror(errno));
@@ -323,6 +326,11 @@ int h5file_precheck(const char *path, const char *kind, ebm_err *err)
     if (is_h5 <= 0)
         return ebm_fail(err, "%s '%s' is not an HDF5 file", kind, path);
     return 0;
+}
+
+int h5file_precheck(const char *path, const char *kind, ebm_err *err)
+{
+    return ebm_pass(err, precheck(path, kind, 1, err));
 }
 
 static int h5file_create_unwatched(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err)
@@ -354,7 +362,7 @@ static int h5file_open_unwatched(const dist_ctx *ctx, const char *path, const ch
                 h5file **file, ebm_err *err)
 {
     *file = NULL;
-    EBM_TRY(dist_agree(ctx, h5file_precheck(path, kind, err), err));
+    EBM_TRY(dist_agree(ctx, precheck(path, kind, !dist_is_serial(ctx), err), err));
     const hid_t fapl = file_access(ctx);
     const hid_t id =
         fapl >= 0 ? H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl) : -1;

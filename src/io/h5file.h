@@ -26,7 +26,8 @@ typedef struct h5file h5file;
  * longer name ends the process ("buffer overflow detected"). 256, less the
  * suffix, 7 digits of rank and the terminating NUL. Names are checked against
  * it before they reach the library (h5file_path_ok; the command line checks
- * each option's names up front). */
+ * each option's names up front). A serial context (dist_serial) opens files
+ * with the sec2 driver: h5file_open does not limit its names. */
 #define H5FILE_PATH_MAX 238
 
 /* Fails naming `what` (an option, "data file") when `path` is too long for
