@@ -48,6 +48,30 @@ void h5file_quiet(void)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
+typedef struct {
+    H5E_auto2_t func;
+    void *data;
+} print_handler;
+
+void h5file_print_off(void *saved, size_t len)
+{
+    print_handler h = {NULL, NULL};
+    if (len < sizeof h)
+        return;
+    H5Eget_auto2(H5E_DEFAULT, &h.func, &h.data);
+    memcpy(saved, &h, sizeof h);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+void h5file_print_restore(const void *saved, size_t len)
+{
+    print_handler h;
+    if (len < sizeof h)
+        return;
+    memcpy(&h, saved, sizeof h);
+    H5Eset_auto2(H5E_DEFAULT, h.func, h.data);
+}
+
 void h5file_library_version(char *buf, size_t len)
 {
     unsigned maj = 0, min = 0, rel = 0;
@@ -235,9 +259,19 @@ static hid_t memory_type(h5file_type t)
     return -1;
 }
 
-static hid_t mpio_fapl(const dist_ctx *ctx)
+/* The MPI-IO driver on the context's communicator; for a serial context
+ * (dist_serial: no MPI initialised) the default sec2 driver, plain POSIX
+ * reads and writes by this process. */
+static hid_t file_access(const dist_ctx *ctx)
 {
     const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && dist_is_serial(ctx)) {
+        if (H5Pset_fapl_sec2(fapl) < 0) {
+            H5Pclose(fapl);
+            return -1;
+        }
+        return fapl;
+    }
     if (fapl >= 0 && H5Pset_fapl_mpio(fapl, dist_comm(ctx), MPI_INFO_NULL) < 0) {
         H5Pclose(fapl);
         return -1;
@@ -245,10 +279,11 @@ static hid_t mpio_fapl(const dist_ctx *ctx)
     return fapl;
 }
 
-static hid_t collective_dxpl(void)
+/* Collective MPI-IO transfers; the default ones for a serial context. */
+static hid_t transfer_props(const dist_ctx *ctx)
 {
     const hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
-    if (dxpl >= 0 && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
+    if (dxpl >= 0 && !dist_is_serial(ctx) && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
         H5Pclose(dxpl);
         return -1;
     }
@@ -286,9 +321,12 @@ int h5file_path_ok(const char *path, const char *what, ebm_err *err)
                     what, path, path + n - 24, n, H5FILE_PATH_MAX);
 }
 
-int h5file_precheck(const char *path, const char *kind, ebm_err *err)
+/* h5file_precheck; the MPI-IO name limit only where MPI-IO opens the file
+ * (a serial context reads through sec2, which has none). */
+static int precheck(const char *path, const char *kind, int mpiio, ebm_err *err)
 {
-    EBM_TRY(h5file_path_ok(path, kind, err));
+    if (mpiio)
+        EBM_TRY(h5file_path_ok(path, kind, err));
     struct stat st;
     if (stat(path, &st) != 0)
         return ebm_fail(err, "cannot open %s '%s': %s", kind, path, strerror(errno));
@@ -301,11 +339,16 @@ int h5file_precheck(const char *path, const char *kind, ebm_err *err)
     return 0;
 }
 
+int h5file_precheck(const char *path, const char *kind, ebm_err *err)
+{
+    return ebm_pass(err, precheck(path, kind, 1, err));
+}
+
 static int h5file_create_unwatched(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err)
 {
     *file = NULL;
     EBM_TRY(h5file_path_ok(path, "output file", err));
-    const hid_t fapl = mpio_fapl(ctx);
+    const hid_t fapl = file_access(ctx);
     const hid_t id = fapl >= 0 ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
     if (fapl >= 0)
         H5Pclose(fapl);
@@ -330,8 +373,8 @@ static int h5file_open_unwatched(const dist_ctx *ctx, const char *path, const ch
                 h5file **file, ebm_err *err)
 {
     *file = NULL;
-    EBM_TRY(dist_agree(ctx, h5file_precheck(path, kind, err), err));
-    const hid_t fapl = mpio_fapl(ctx);
+    EBM_TRY(dist_agree(ctx, precheck(path, kind, !dist_is_serial(ctx), err), err));
+    const hid_t fapl = file_access(ctx);
     const hid_t id =
         fapl >= 0 ? H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl) : -1;
     if (fapl >= 0)
@@ -449,7 +492,7 @@ static herr_t transfer_rows(h5file *f, hid_t ds, hid_t space, hid_t mtype, int r
 {
     const hsize_t mdims[2] = {nrows > 0 ? nrows : 1, cols};
     const hid_t mspace = H5Screate_simple(rank, mdims, NULL);
-    const hid_t dxpl = collective_dxpl();
+    const hid_t dxpl = transfer_props(f->ctx);
     herr_t rc = (mspace < 0 || dxpl < 0) ? -1 : select_rows(space, mspace, row0, nrows, cols);
     if (rc >= 0)
         rc = write ? H5Dwrite(ds, mtype, mspace, space, dxpl, data)

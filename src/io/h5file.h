@@ -26,7 +26,8 @@ typedef struct h5file h5file;
  * longer name ends the process ("buffer overflow detected"). 256, less the
  * suffix, 7 digits of rank and the terminating NUL. Names are checked against
  * it before they reach the library (h5file_path_ok; the command line checks
- * each option's names up front). */
+ * each option's names up front). A serial context (dist_serial) opens files
+ * with the sec2 driver: h5file_open does not limit its names. */
 #define H5FILE_PATH_MAX 238
 
 /* Fails naming `what` (an option, "data file") when `path` is too long for
@@ -42,6 +43,11 @@ typedef enum { H5FILE_OTHER, H5FILE_FLOAT, H5FILE_INTEGER } h5file_class;
 /* Turns off HDF5's automatic error-stack printing (errors are reported by
  * us) and its atexit(3) shutdown; the first HDF5 call of the program. */
 void h5file_quiet(void);
+/* The same for the calling thread until h5file_print_restore, which puts back
+ * the handler saved in `saved` (len bytes, at least 4 pointers): the library
+ * must not print, nor change its caller's HDF5 settings. */
+void h5file_print_off(void *saved, size_t len);
+void h5file_print_restore(const void *saved, size_t len);
 void h5file_library_version(char *buf, size_t len);
 
 /* Rank-local checks before a collective open: `path` exists, is a regular

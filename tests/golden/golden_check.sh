@@ -1,0 +1,138 @@
+#!/bin/bash
+# golden_check.sh: today's binary reproduces the outputs that ebm_mpi at
+# commit e780571 wrote for fixed inputs (tests/golden/README.md lists the
+# commands): eval --dump of two fixture checkpoints, sample with fixed seeds,
+# and a 2-epoch np 2 training's last.h5.
+#   usage: golden_check.sh eval|sample|train WORK PROGRAM
+#          golden_check.sh library WORK PROGRAM API_RUN
+#   library: libebm_mpi (through tests/api/api_run) against the same files
+#   (tests/api/api_check.py golden), on the same core.
+# Bit for bit where the golden files' OpenBLAS core (Haswell, OpenBLAS 0.3.21)
+# runs: OPENBLAS_CORETYPE is set to it and the banner must show it. Elsewhere
+# (the CPU lacks AVX2/FMA, or another OpenBLAS) the tolerance path:
+# eval logits within 1e-4 absolute and the same predictions; samples finite,
+# in the data range, with mean energy within 0.05 of the golden one; the
+# training's validation errors within 5 points (another core's rounding,
+# amplified by 40 steps of Langevin sampling). Under CI=true the tolerance
+# path is a failure (the CI machine runs the core).
+# Needs EBM_PYTHON (h5py, numpy) and tests/mpi/mpirun.sh.
+set -euo pipefail
+if [ $# -ne 3 ] && ! { [ $# -eq 4 ] && [ "$1" = library ]; }; then
+    echo "usage: golden_check.sh eval|sample|train WORK PROGRAM | library WORK PROGRAM API_RUN" >&2
+    exit 2
+fi
+mode=$1 work=$2 prog=$(readlink -f "$3")
+here=$(cd "$(dirname "$0")" && pwd)
+tests=$(dirname "$here")
+gold=$here
+fix=$tests/fixtures/v4
+py=${EBM_PYTHON:-/usr/bin/python3}
+rm -rf "$work" && mkdir -p "$work"
+cd "$work"
+fail() { echo "FAIL: $*"; exit 1; }
+run() {
+    echo "== $*"
+    local rc=0
+    "$@" >run.log 2>&1 || rc=$?
+    cat run.log
+    [ $rc -eq 0 ] || fail "exit status $rc: $*"
+}
+
+# The core and OpenBLAS version that wrote the golden files.
+core_then=Haswell version_then="OpenBLAS 0.3.21"
+exact=1
+flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+for f in avx2 fma; do
+    case $flags in *" $f "*) ;; *) exact=0; why="this CPU lacks $f" ;; esac
+done
+if [ $exact = 1 ]; then
+    export OPENBLAS_CORETYPE=$core_then
+    # The banner of a one-rank, one-epoch training says which core and version OpenBLAS runs.
+    OPENBLAS_NUM_THREADS=1 "$prog" train --hidden 16 --epochs 1 --out probe \
+        >probe.log 2>&1 || true
+    blas=$(grep -m1 'BLAS: ' probe.log | sed 's/.*BLAS: //; s/, [0-9]* thread(s) per rank.*//' || true)
+    if [ "${blas##*, core }" != "$core_then" ] || [ "$(echo "$blas" | cut -d' ' -f1-2)" != "$version_then" ]; then
+        exact=0
+        why="OpenBLAS here is '$blas', the golden files' is $version_then core $core_then"
+    fi
+fi
+if [ $exact = 1 ]; then
+    echo "bit for bit: OPENBLAS_CORETYPE=$core_then, $version_then"
+else
+    [ "${CI:-}" != true ] || fail "CI=true: the golden files cannot be compared bit for bit: $why"
+    echo "tolerance path: $why"
+fi
+
+# compare.py KIND GOLDEN NEW: bitwise (exact=1) or within the stated tolerances.
+compare() {
+    "$py" - "$exact" "$@" <<'PY'
+import sys, h5py, numpy as np
+exact, kind, gold, new = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+g, n = h5py.File(gold, "r"), h5py.File(new, "r")
+bad = []
+if kind in ("eval", "sample"):
+    for name in g:
+        a, b = g[name][()], n[name][()]
+        if a.shape != b.shape or a.dtype != b.dtype:
+            bad.append(f"{name}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}")
+        elif exact and a.tobytes() != b.tobytes():
+            bad.append(f"{name}: {np.sum(a != b)} values differ (max |diff| "
+                       f"{np.max(np.abs(a.astype(float) - b.astype(float))):.3g})")
+    if not exact and not bad:
+        if kind == "eval":
+            d = np.max(np.abs(g["logits"][()] - n["logits"][()]))
+            if d > 1e-4:
+                bad.append(f"logits differ by {d:.3g} > 1e-4")
+            if (g["predicted"][()] != n["predicted"][()]).any():
+                bad.append("predictions differ")
+        else:
+            x = n["samples"][()]
+            if not np.isfinite(x).all():
+                bad.append("non-finite samples")
+            d = abs(float(g["energy"][()].mean()) - float(n["energy"][()].mean()))
+            if d > 0.05:
+                bad.append(f"mean energy differs by {d:.3g} > 0.05")
+else:  # train: last.h5
+    if exact:
+        import subprocess
+        sys.exit(subprocess.call([sys.executable, sys.argv[5], gold, new, "/model", "/optimizer",
+                                  "/sampler", "/rng", "/data_order", "/metrics"]))
+    a, b = g["/metrics/val_error"][()], n["/metrics/val_error"][()]
+    if a.shape != b.shape or np.max(np.abs(a - b)) > 0.05:
+        bad.append(f"validation errors {a} vs {b}: beyond 5 points")
+for line in bad:
+    print(f"{new}: {line}")
+sys.exit(1 if bad else 0)
+PY
+}
+
+mpirun=$tests/mpi/mpirun.sh
+case "$mode" in
+eval)
+    run "$mpirun" 2 "$prog" eval --ckpt "$fix"/buffer/best.h5 --split test --dump eval_buffer_np2.h5
+    run "$mpirun" 1 "$prog" eval --ckpt "$fix"/seed/best.h5 --split test --dump eval_seed_np1.h5
+    for f in eval_buffer_np2.h5 eval_seed_np1.h5; do
+        compare eval "$gold/$f" "$f" || fail "$f differs from the golden file"
+    done
+    ;;
+sample)
+    run "$mpirun" 2 "$prog" sample --ckpt "$fix"/buffer/best.h5 --seed 7 --n 20 --out sample_buffer_np2.h5
+    run "$mpirun" 1 "$prog" sample --ckpt "$fix"/buffer/best.h5 --seed 5 --n 10 --class 3 \
+        --out sample_buffer_class3_np1.h5
+    run "$mpirun" 1 "$prog" sample --ckpt "$fix"/seed/best.h5 --seed 3 --n 12 --out sample_seed_np1.h5
+    for f in sample_buffer_np2.h5 sample_buffer_class3_np1.h5 sample_seed_np1.h5; do
+        compare sample "$gold/$f" "$f" || fail "$f differs from the golden file"
+    done
+    ;;
+train)
+    run "$mpirun" 2 "$prog" train --hidden 32 --epochs 2 --seed 3 --out train_np2
+    compare train "$gold/train_np2_last.h5" train_np2/last.h5 "$tests/mpi/compare_ckpt.py" \
+        || fail "train_np2/last.h5 differs from the golden file"
+    ;;
+library)
+    "$py" "$tests/api/api_check.py" golden "$(readlink -f "$4")" "$tests/fixtures" \
+        "$(dirname "$tests")/data/digits.h5" "$gold" "$exact" || fail "the library differs"
+    ;;
+*) fail "unknown mode $mode" ;;
+esac
+echo "PASS: $mode reproduces the golden files ($([ $exact = 1 ] && echo "bit for bit, core $core_then" || echo "within the tolerances"))"
