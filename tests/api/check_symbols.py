@@ -13,13 +13,16 @@ import re
 import subprocess
 import sys
 
-DECL = re.compile(r"EBM_MPI_API[^;(]*?[\s*](ebm_[a-z0-9_]+)\s*\(")
+# A function declaration at the start of a line (with or without the export
+# macro: one that lacks it is declared but not exported, which must fail).
+DECL = re.compile(r"^(?:EBM_MPI_API\s+)?[A-Za-z_][\w \t*]*?\b(ebm_[a-z0-9_]+)\s*\(", re.M)
 
 
 def declared(headers):
     names = set()
     for h in headers:
         text = re.sub(r"/\*.*?\*/", "", open(h, encoding="utf-8").read(), flags=re.S)
+        text = re.sub(r"^#.*?(?<!\\)$", "", text, flags=re.M | re.S)  # macros
         names |= set(DECL.findall(text))
     return names
 
