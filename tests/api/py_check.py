@@ -28,7 +28,9 @@ libebm_mpi) against independent references and the C library itself.
         - the version check refuses another major or a newer minor version;
           a library that is not libebm_mpi, or a missing one, raises Error;
         - MPI was never initialised (MPI_Initialized, through the library's
-          own libmpi), and a model shared by threads gives the serial results.
+          own libmpi), and a model shared by threads gives the serial results;
+        - docs/api.md's Python session runs (on a fixture checkpoint, from the
+          source tree) and gives what its comments say.
     py_check.py installed FIXTURE DATA EBM_MPI
         the package of an installed prefix (PYTHONPATH, EBM_MPI_LIBRARY
         unset): the library is the one installed beside it; the shipped data
@@ -289,6 +291,23 @@ def mpi_never_initialised(lib):
         fail(f"MPI_Initialized says {flag.value}: a serial call initialised MPI")
 
 
+def docs_session(ckpt):
+    """The first ```python block of docs/api.md, run from the source tree
+    on a fixture checkpoint: it must run and give the shapes it states."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    with open(os.path.join(root, "docs", "api.md")) as f:
+        text = f.read()
+    start = text.index("```python\n") + len("```python\n")
+    code = text[start:text.index("```", start)]
+    if "checkpoints/best.h5" not in code:
+        fail("docs/api.md's Python session does not load checkpoints/best.h5")
+    code = code.replace("checkpoints/best.h5", ckpt) + (
+        "\nprint(images.shape, label.shape, probability.shape, samples.shape)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    if r.returncode != 0 or r.stdout.split() != ["(270,", "64)", "(270,)", "(270,)", "(16,", "64)"]:
+        fail(f"docs/api.md's Python session: exit {r.returncode}: {r.stdout} {r.stderr}")
+
+
 def source(prog, fixdir, data, ebm_mpi_bin):
     lib = ebm_mpi.library()
     if lib.how != "$EBM_MPI_LIBRARY":
@@ -324,11 +343,12 @@ def source(prog, fixdir, data, ebm_mpi_bin):
                 check_threads(model, x)
         check_errors(tmp, os.path.join(fixdir, versions[-1], "buffer/best.h5"), data)
     check_version(lib)
+    docs_session(os.path.abspath(os.path.join(fixdir, versions[-1], "buffer/best.h5")))
     mpi_never_initialised(lib)
     print(f"PASS: {count} checkpoints ({', '.join(versions)}): Python logits, energies, "
           f"classes within {RTOL:g} (1 + |t|) of numpy float64; bit for bit the C library's "
           "(and its samples); eval --dump's classes; samples, errors, input checks, handles, "
-          "version check, threads; MPI never initialised")
+          "version check, threads, docs/api.md's session; MPI never initialised")
 
 
 def installed(ckpt, data, ebm_mpi_bin):

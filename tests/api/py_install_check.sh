@@ -36,6 +36,18 @@ diff -r -x _installed.py -x __pycache__ "$src/python/ebm_mpi" "$pkg" >/dev/null 
 PYTHONPATH=$prefix/$pydir "$py" "$src/tests/api/py_check.py" installed "$ckpt" \
     "$prefix/share/ebm_mpi/digits.h5" "$prefix/bin/ebm_mpi"
 
+# EBM_MPI_LIBRARY comes first, and is the only place tried when set.
+said=$(PYTHONPATH=$prefix/$pydir EBM_MPI_LIBRARY=$work/none/libebm_mpi.so "$py" -c \
+    'import ebm_mpi
+try:
+    ebm_mpi.library()
+except ebm_mpi.Error as e:
+    print(e)')
+case $said in
+    *"cannot load libebm_mpi"*"$work/none/libebm_mpi.so"*) ;;
+    *) fail "EBM_MPI_LIBRARY naming a missing file beside an installed library: '$said'" ;;
+esac
+
 # Not installed by cmake (no _installed.py): the dynamic linker's path.
 mkdir copy && cp -r "$pkg" copy/ && rm copy/ebm_mpi/_installed.py
 how=$(cd / && PYTHONPATH=$work/copy LD_LIBRARY_PATH=$prefix/$libdir "$py" -c \
