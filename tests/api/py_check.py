@@ -101,7 +101,8 @@ def against_reference(model, ckpt, x):
     info = model.info
     want = (layers[0][0].shape[1],) + tuple(w.shape[0] for w, _ in layers)
     if info.layer_sizes != want or info.input_size != want[0] or info.n_classes != want[-1]:
-        fail(f"{ckpt}: info layers {info.layer_sizes}, the file has {want}")
+        fail(f"{ckpt}: info input_size {info.input_size}, n_classes {info.n_classes}, layers "
+             f"{info.layer_sizes}; the file has layers {want}")
     if info.format_version != int(attrs["format_version"]):
         fail(f"{ckpt}: info.format_version {info.format_version}")
     if (info.value_min, info.value_max) != (float(attrs["value_min"]), float(attrs["value_max"])):
