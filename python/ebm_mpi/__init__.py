@@ -33,9 +33,8 @@ from . import _library
 __version__ = "0.2.0"
 __all__ = ["Error", "Info", "Model", "Prediction", "Sampler", "library", "read_split"]
 
-STATUS_NAMES = ("EBM_OK", "EBM_ERR_ARGUMENT", "EBM_ERR_IO", "EBM_ERR_FORMAT",
-                "EBM_ERR_MEMORY", "EBM_ERR_VERSION")
-_STARTS = {"fresh": 0, "chains": 1}
+_STARTS = {"fresh": 0, "chains": 1}  # ebm_start of ebm_mpi.h
+_ERR_VERSION = 5  # EBM_ERR_VERSION of ebm_status
 
 
 class Error(Exception):
@@ -47,12 +46,11 @@ class Error(Exception):
     e.trail: where inside the library it was raised (ebm_last_error_trail).
     """
 
-    def __init__(self, message, status=None, trail=""):
+    def __init__(self, message, status=None, status_name=None, trail=""):
         super().__init__(message)
         self.message = message
         self.status = status
-        self.status_name = (STATUS_NAMES[status] if status is not None
-                            and 0 <= status < len(STATUS_NAMES) else None)
+        self.status_name = status_name
         self.trail = trail
 
 
@@ -63,7 +61,8 @@ def _check_version(lib, version=__version__):
     if lib.ebm_check_version(major, minor, patch) != 0:
         raise Error(f"the ebm_mpi Python package {version} cannot use {lib.path} "
                     f"({lib.how}), version {lib.version}: "
-                    f"{lib.ebm_last_error().decode(errors='replace')}", 5)
+                    f"{lib.ebm_last_error().decode(errors='replace')}", _ERR_VERSION,
+                    lib.ebm_status_name(_ERR_VERSION).decode())
 
 
 def library():
@@ -83,6 +82,7 @@ def _call(fn, *args):
     if status != 0:
         lib = _library._loaded
         raise Error(lib.ebm_last_error().decode(errors="replace"), status,
+                    lib.ebm_status_name(status).decode(),
                     lib.ebm_last_error_trail().decode(errors="replace"))
 
 
