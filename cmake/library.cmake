@@ -37,7 +37,8 @@ target_include_directories(ebm_mpi_shared PUBLIC
 # The public calls: every function a public header declares EBM_MPI_API.
 # GCC's target_clones ifuncs (src/num/vmath.h) stay global whatever their
 # visibility, so objcopy is also told which symbols alone stay global.
-set(EBM_PUBLIC_HEADERS ${CMAKE_SOURCE_DIR}/include/ebm_mpi/ebm_mpi.h)
+set(EBM_PUBLIC_HEADERS ${CMAKE_SOURCE_DIR}/include/ebm_mpi/ebm_mpi.h
+  ${CMAKE_SOURCE_DIR}/include/ebm_mpi/ebm_mpi_mpi.h)
 set(EBM_EXPORTS)
 foreach(h ${EBM_PUBLIC_HEADERS})
   file(READ ${h} text)

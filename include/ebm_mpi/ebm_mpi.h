@@ -7,8 +7,8 @@
  * HDF5 or BLAS header. The calls here never initialise MPI: a checkpoint is
  * read with HDF5's default driver (plain POSIX reads), so a program that
  * never calls MPI_Init can use them. Calls that need a communicator
- * (training, sharded evaluation) will come in a separate header,
- * ebm_mpi_mpi.h, which includes mpi.h.
+ * (sharded evaluation; training later) are in ebm_mpi/ebm_mpi_mpi.h, the one
+ * public header that includes mpi.h.
  *
  * Conventions
  *  - Every function returns an int status (ebm_status: EBM_OK = 0, else a
@@ -25,11 +25,12 @@
  *    units of the data file, e.g. 0..16 for the shipped digits), row major;
  *    the model's input map is applied inside.
  *  - The library never prints, never calls exit() or abort(), and installs
- *    no signal handler. The serial calls of this header never call MPI at
- *    all (so never MPI_Abort). The communicator calls of ebm_mpi_mpi.h may
- *    call MPI_Abort in exactly two documented cases, where the job cannot go
- *    on coherently: a failed collective HDF5 write (docs/design.md section 3)
- *    and the stall watchdog (docs/design.md section 2).
+ *    no signal handler. The calls of this header never call MPI at all (so
+ *    never MPI_Abort). The library's code calls MPI_Abort in exactly two
+ *    documented cases, where a job cannot go on coherently: a failed
+ *    collective HDF5 write (docs/design.md section 3) and the stall watchdog
+ *    (docs/design.md section 2); neither is reached by the calls of
+ *    ebm_mpi_mpi.h so far (ebm_eval_mpi writes nothing, starts no watchdog).
  *
  * Threads
  *  - ebm_model: read-only once loaded; one model may be used by any number
@@ -78,7 +79,8 @@ typedef enum {
     EBM_ERR_FORMAT = 3,   /* a file is not what it must be (not a complete checkpoint, an
                              unknown format version, a value out of range, mismatched data) */
     EBM_ERR_MEMORY = 4,   /* out of memory */
-    EBM_ERR_VERSION = 5   /* the header and the library disagree (ebm_check_version) */
+    EBM_ERR_VERSION = 5,  /* the header and the library disagree (ebm_check_version) */
+    EBM_ERR_MPI = 6       /* an MPI call failed, or MPI is not initialised (ebm_mpi_mpi.h) */
 } ebm_status;
 
 /* ---- versions and errors ------------------------------------------------ */

@@ -8,6 +8,8 @@
 
 #include "ckpt.h"
 #include "core/err.h"
+#include "ebm/langevin.h"
+#include "par/dist.h"
 
 struct ebm_model {
     ckpt_model m;
@@ -24,6 +26,13 @@ int api_failf_at(int status, const char *file, int line, const char *func, const
 void api_begin(void);
 /* EBM_ERR_MEMORY when err says an allocation failed, else `otherwise`. */
 int api_status_of(const ebm_err *err, int otherwise);
+
+/* Collective. The Gaussians fresh chains start from (--chain-init 1), fitted
+ * to the training images of data_path (each rank its shard, as `sample` and
+ * `eval` fit them), which must be the data the model was trained on (its
+ * checksum). */
+int api_fit_start(const dist_ctx *ctx, const ckpt_model *m, const char *model_path,
+                  const char *data_path, langevin_gauss *g, ebm_err *err);
 
 /* HDF5's automatic error printing off for the duration of a call (the
  * library never prints), the caller's setting restored after. */

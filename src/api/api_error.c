@@ -66,6 +66,7 @@ const char *ebm_status_name(int status)
     case EBM_ERR_FORMAT: return "EBM_ERR_FORMAT";
     case EBM_ERR_MEMORY: return "EBM_ERR_MEMORY";
     case EBM_ERR_VERSION: return "EBM_ERR_VERSION";
+    case EBM_ERR_MPI: return "EBM_ERR_MPI";
     }
     return "unknown status";
 }

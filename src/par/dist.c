@@ -185,6 +185,69 @@ void dist_self_free(dist_ctx *self)
     self->comm = NULL;
 }
 
+/* A context on a duplicate of `user` (see dist_from_user). */
+static int adopt(MPI_Comm user, dist_ctx *ctx, ebm_err *err)
+{
+    ctx->comm = NULL;
+    ctx->rank = 0, ctx->size = 1, ctx->show_trail = 0;
+    int up = 0, down = 0;
+    MPI_TRY(MPI_Initialized(&up), "MPI_Initialized");
+    MPI_TRY(MPI_Finalized(&down), "MPI_Finalized");
+    if (!up || down)
+        return ebm_fail(err, "MPI is %s: initialise it (MPI_Init) before calling a communicator "
+                        "function of ebm_mpi_mpi.h", down ? "already finalised" : "not initialised");
+    if (user == MPI_COMM_NULL)
+        return ebm_fail(err, "the communicator is MPI_COMM_NULL");
+    struct dist_handle *h = ebm_calloc(1, sizeof *h, "MPI context", err);
+    if (!h)
+        return ebm_trace(err);
+    int rc = MPI_Comm_dup(user, &h->comm);
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Comm_set_errhandler(h->comm, MPI_ERRORS_RETURN);
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Comm_rank(h->comm, &ctx->rank);
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Comm_size(h->comm, &ctx->size);
+    if (rc != MPI_SUCCESS) {
+        if (h->comm != MPI_COMM_NULL)
+            MPI_Comm_free(&h->comm);
+        free(h);
+        return mpi_fail_at(err, "MPI_Comm_dup of the caller's communicator", rc, __FILE__,
+                           __LINE__, __func__);
+    }
+    ctx->comm = h;
+    return 0;
+}
+
+int dist_from_user(const void *comm, size_t comm_size, dist_ctx *ctx, ebm_err *err)
+{
+    if (comm_size != sizeof(MPI_Comm))
+        return ebm_fail(err,
+                        "the caller's MPI_Comm has %zu bytes, this library's MPI %zu: it was "
+                        "compiled with another MPI than the library was built with",
+                        comm_size, sizeof(MPI_Comm));
+    MPI_Comm user;
+    memcpy(&user, comm, sizeof user);
+    return adopt(user, ctx, err);
+}
+
+int dist_from_fortran(int64_t fint, dist_ctx *ctx, ebm_err *err)
+{
+    int up = 0;
+    if (MPI_Initialized(&up) != MPI_SUCCESS || !up)
+        return adopt(MPI_COMM_NULL, ctx, err); /* says MPI is not initialised */
+    return adopt(MPI_Comm_f2c((MPI_Fint)fint), ctx, err);
+}
+
+void dist_user_free(dist_ctx *ctx)
+{
+    if (ctx->comm) {
+        MPI_Comm_free(&ctx->comm->comm);
+        free(ctx->comm);
+    }
+    ctx->comm = NULL;
+}
+
 void dist_finalize(dist_ctx *ctx)
 {
     if (ctx->comm)

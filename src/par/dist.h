@@ -40,6 +40,18 @@ void dist_self_free(dist_ctx *self);
 void dist_serial(dist_ctx *ctx);
 int dist_is_serial(const dist_ctx *ctx);
 
+/* A context on a copy of a communicator the caller owns (the library's
+ * communicator calls, include/ebm_mpi/ebm_mpi_mpi.h): MPI must already be
+ * initialised (else an error, nothing called); the copy (MPI_Comm_dup,
+ * collective) gets MPI_ERRORS_RETURN, so the caller's communicator and its
+ * error handler are never touched. `comm` points to the caller's MPI_Comm,
+ * of comm_size bytes (checked against this MPI's): outside src/par/ it is
+ * held as bytes. dist_user_free frees the copy and leaves MPI up. */
+int dist_from_user(const void *comm, size_t comm_size, dist_ctx *ctx, ebm_err *err);
+/* The same from a Fortran handle (MPI_Fint), converted with MPI_Comm_f2c. */
+int dist_from_fortran(int64_t fint, dist_ctx *ctx, ebm_err *err);
+void dist_user_free(dist_ctx *ctx);
+
 /* Collective. Combines a result every rank computed: returns 0 when all ranks
  * succeeded, otherwise -1 on every rank with the message (and trail) of the
  * lowest failing rank. */

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ebm_mpi/ebm_mpi.h"
+#include "ebm_mpi/ebm_mpi_mpi.h"
 
 /* Exported (the program is linked with ENABLE_EXPORTS), so that the dynamic
  * linker binds libebm_mpi.so's reference to MPI_Init_thread (dist_init's)
@@ -75,6 +75,17 @@ static void test_version(void)
                  EBM_ERR_VERSION, "compiled against ebm_mpi.h", "a newer minor version");
     EXPECT(strcmp(ebm_status_name(EBM_ERR_IO), "EBM_ERR_IO") == 0, "status name");
     EXPECT(strcmp(ebm_status_name(12345), "unknown status") == 0, "unknown status name");
+}
+
+/* A communicator call without MPI initialised: an error, not a crash, and
+ * MPI is not initialised behind the caller's back (MPI_Init fails above). */
+static void test_mpi_not_initialised(const char *ckpt, const char *data)
+{
+    ebm_eval_result r;
+    expect_error(ebm_eval_mpi_f(0, ckpt, data, "test", &r, sizeof r, NULL, 0), EBM_ERR_MPI,
+                 "MPI is not initialised", "ebm_eval_mpi_f without MPI");
+    expect_error(ebm_eval_mpi(MPI_COMM_WORLD, ckpt, data, "test", &r, sizeof r, NULL, 0),
+                 EBM_ERR_MPI, "MPI is not initialised", "ebm_eval_mpi without MPI");
 }
 
 static void test_load_errors(const char *workdir)
@@ -250,6 +261,7 @@ int main(int argc, char **argv)
      * text (the driver checks this program's output holds only PASS/FAIL). */
     test_version();
     test_load_errors(argv[3]);
+    test_mpi_not_initialised(argv[1], argv[2]);
     ebm_model *model = NULL;
     if (ebm_model_load(argv[1], &model) != EBM_OK) {
         printf("FAIL: cannot load %s: %s\n", argv[1], ebm_last_error());
