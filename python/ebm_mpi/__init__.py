@@ -7,7 +7,7 @@
         samples = model.sample(16, label=3, seed=1)
 
 Pure Python over the C library (docs/api.md): nothing is compiled at import.
-The library is found through $EBM_MPI_LIBRARY, else beside the installed
+The library is found through $LIBEBM_MPI, else beside the installed
 package, else on the dynamic linker's path (ebm_mpi._library says how), and
 loaded at the first call, which checks that its version serves this package.
 Nothing here initialises MPI: a model is used in a serial program.

@@ -3,7 +3,7 @@
 The library is looked for, in this order, and the first place that names
 one is the only one tried (a library found there that fails to load or to
 match is an error, not a reason to look further):
-  1. the environment variable EBM_MPI_LIBRARY (a path to libebm_mpi.so);
+  1. the environment variable LIBEBM_MPI (a path to libebm_mpi.so);
   2. the library `cmake --install` put beside this package: the install
      writes _installed.py, holding its path relative to this folder;
   3. ctypes.util.find_library("ebm_mpi") (the dynamic linker's search path).
@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-ENV_VAR = "EBM_MPI_LIBRARY"
+ENV_VAR = "LIBEBM_MPI"
 _F32 = np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS,ALIGNED")
 _I32 = np.ctypeslib.ndpointer(np.int32, flags="C_CONTIGUOUS,ALIGNED")
 _size = ctypes.c_size_t
@@ -110,7 +110,7 @@ def locate():
         return found, "ctypes.util.find_library"
     raise OSError(f"libebm_mpi not found: ${ENV_VAR} is not set, the package was not "
                   "installed by `cmake --install`, and the dynamic linker's path has no "
-                  "libebm_mpi.so (set EBM_MPI_LIBRARY to its path)")
+                  "libebm_mpi.so (set LIBEBM_MPI to its path)")
 
 
 _lock = threading.Lock()

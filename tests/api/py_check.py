@@ -3,7 +3,7 @@
 libebm_mpi) against independent references and the C library itself.
 
     py_check.py source API_RUN FIXTURES DATA EBM_MPI
-        the package as imported (PYTHONPATH, EBM_MPI_LIBRARY set by ctest):
+        the package as imported (PYTHONPATH, LIBEBM_MPI set by ctest):
         - every fixture checkpoint (formats v1..v4) loads; .info as h5py reads
           the file; logits, energies, classes and probabilities within
           1e-4 (1 + |t|) of numpy's float64 forward pass of the weights
@@ -32,7 +32,7 @@ libebm_mpi) against independent references and the C library itself.
         - docs/api.md's Python session runs (on a fixture checkpoint, from the
           source tree) and gives what its comments say.
     py_check.py installed FIXTURE DATA EBM_MPI
-        the package of an installed prefix (PYTHONPATH, EBM_MPI_LIBRARY
+        the package of an installed prefix (PYTHONPATH, LIBEBM_MPI
         unset): the library is the one installed beside it; the shipped data
         is found for a --chain-init 1 model's samples; the classes equal the
         installed command's `eval --dump`, the logits within the tolerance.
@@ -262,10 +262,10 @@ def check_version(lib):
              "    print('Error:', e)\n")
     libm = ctypes.util.find_library("m")
     for path, says in ((libm, "is not libebm_mpi"), ("/nonexistent/libebm_mpi.so", "cannot load")):
-        env = dict(os.environ, EBM_MPI_LIBRARY=path)
+        env = dict(os.environ, LIBEBM_MPI=path)
         r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
         if r.returncode != 0 or not r.stdout.startswith("Error:") or says not in r.stdout:
-            fail(f"EBM_MPI_LIBRARY={path}: {r.stdout.strip()} {r.stderr.strip()}")
+            fail(f"LIBEBM_MPI={path}: {r.stdout.strip()} {r.stderr.strip()}")
 
 
 def check_threads(model, x):
@@ -311,8 +311,8 @@ def docs_session(ckpt):
 
 def source(prog, fixdir, data, ebm_mpi_bin):
     lib = ebm_mpi.library()
-    if lib.how != "$EBM_MPI_LIBRARY":
-        fail(f"the library was found through {lib.how}, not EBM_MPI_LIBRARY")
+    if lib.how != "$LIBEBM_MPI":
+        fail(f"the library was found through {lib.how}, not LIBEBM_MPI")
     x, _ = ebm_mpi.read_split(data, "test")
     with h5py.File(data, "r") as f:
         bits_equal(x, f["test/images"][()].astype(np.float32), "read_split vs h5py")
@@ -353,8 +353,8 @@ def source(prog, fixdir, data, ebm_mpi_bin):
 
 
 def installed(ckpt, data, ebm_mpi_bin):
-    if "EBM_MPI_LIBRARY" in os.environ:
-        fail("EBM_MPI_LIBRARY is set: this test finds the installed library without it")
+    if "LIBEBM_MPI" in os.environ:
+        fail("LIBEBM_MPI is set: this test finds the installed library without it")
     lib = ebm_mpi.library()
     prefix = os.path.realpath(os.path.join(os.path.dirname(ebm_mpi_bin), ".."))
     for what, path in (("package", ebm_mpi.__file__), ("library", lib.path)):
@@ -378,7 +378,7 @@ def installed(ckpt, data, ebm_mpi_bin):
         if s.shape != (5, model.info.input_size) or not np.isfinite(s).all():
             fail(f"installed: samples {s.shape}")
     mpi_never_initialised(lib)
-    print(f"PASS: the installed package loads {lib.path} without EBM_MPI_LIBRARY; "
+    print(f"PASS: the installed package loads {lib.path} without LIBEBM_MPI; "
           f"{int(ok.sum())} of {len(x)} decided classes equal the installed command's eval "
           "--dump; samples from the shipped data")
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # py_install_check.sh: the Python package of an installed prefix. `cmake
-# --install` of the build tree to a fresh prefix; with EBM_MPI_LIBRARY unset
+# --install` of the build tree to a fresh prefix; with LIBEBM_MPI unset
 # and PYTHONPATH the prefix's package folder, `import ebm_mpi` uses the
 # library installed beside it (py_check.py installed: the installed
 # command's eval --dump, the shipped data); and a copy of the package
@@ -20,7 +20,7 @@ work=$(readlink -f "$work")
 cd "$work"
 fail() { echo "FAIL: $*"; exit 1; }
 prefix=$work/prefix
-unset EBM_MPI_LIBRARY
+unset LIBEBM_MPI
 export PYTHONDONTWRITEBYTECODE=1
 
 cmake --install "$build" --prefix "$prefix" >install.log 2>&1 || { cat install.log; fail "cmake --install"; }
@@ -36,8 +36,8 @@ diff -r -x _installed.py -x __pycache__ "$src/python/ebm_mpi" "$pkg" >/dev/null 
 PYTHONPATH=$prefix/$pydir "$py" "$src/tests/api/py_check.py" installed "$ckpt" \
     "$prefix/share/ebm_mpi/digits.h5" "$prefix/bin/ebm_mpi"
 
-# EBM_MPI_LIBRARY comes first, and is the only place tried when set.
-said=$(PYTHONPATH=$prefix/$pydir EBM_MPI_LIBRARY=$work/none/libebm_mpi.so "$py" -c \
+# LIBEBM_MPI comes first, and is the only place tried when set.
+said=$(PYTHONPATH=$prefix/$pydir LIBEBM_MPI=$work/none/libebm_mpi.so "$py" -c \
     'import ebm_mpi
 try:
     ebm_mpi.library()
@@ -45,7 +45,7 @@ except ebm_mpi.Error as e:
     print(e)')
 case $said in
     *"cannot load libebm_mpi"*"$work/none/libebm_mpi.so"*) ;;
-    *) fail "EBM_MPI_LIBRARY naming a missing file beside an installed library: '$said'" ;;
+    *) fail "LIBEBM_MPI naming a missing file beside an installed library: '$said'" ;;
 esac
 
 # Not installed by cmake (no _installed.py): the dynamic linker's path.
