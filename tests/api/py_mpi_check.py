@@ -8,13 +8,15 @@ figures rank 0 prints with `ebm_mpi eval`'s on as many ranks.
 Besides those figures, each rank checks (and the job fails, with FAIL lines
 from rank 0, if any rank's check fails):
   - every rank got the same figures; on a communicator of its own
-    (comm.Split: even and odd ranks) too, and without the confusion matrix;
+    (comm.Split: even ranks on SPLIT, odd ones on "train" at the same time)
+    too, and without the confusion matrix;
   - against numpy's float64 forward pass of the checkpoint's weights
     (tests/api/api_check.py): n, the cross-entropy and mean energy within
     1e-4 (1 + |t|), the error and the confusion matrix where the top two
     reference logits are further apart than that;
-  - a missing checkpoint raises ebm_mpi.Error naming it on every rank, and the
-    job goes on; a communicator that is not one raises TypeError;
+  - a checkpoint missing on the last rank only raises ebm_mpi.Error naming
+    it on every rank, and the job goes on; a communicator that is not one
+    raises TypeError;
   - the MPI mpi4py uses is the one the library is linked with.
 The package is found through PYTHONPATH and LIBEBM_MPI, which the
 launcher passes to the ranks.
@@ -57,13 +59,20 @@ def checks(comm, ckpt, data, split):
     if any(other != mine for other in comm.allgather(mine)):
         problems.append("the ranks' figures differ")
 
-    sub = comm.Split(comm.Get_rank() % 2, comm.Get_rank())
-    s = ebm_mpi.mpi.evaluate(sub, ckpt, data, split, confusion=False)
+    # Even ranks evaluate `split` on their communicator, odd ones "train"
+    # on theirs, at the same time: each call must stay on its communicator.
+    even = comm.Get_rank() % 2 == 0
+    sub = comm.Split(0 if even else 1, comm.Get_rank())
+    s = ebm_mpi.mpi.evaluate(sub, ckpt, data, split if even else "train", confusion=False)
     sub.Free()
-    if s.confusion is not None or s.n != r.n or s.error != r.error or \
-            abs(s.cross_entropy - r.cross_entropy) > 1e-6 * (1 + abs(r.cross_entropy)):
+    with h5py.File(data, "r") as f:
+        n_train = len(f["train/labels"])
+    if s.confusion is not None or (even and (s.n != r.n or s.error != r.error or abs(
+            s.cross_entropy - r.cross_entropy) > 1e-6 * (1 + abs(r.cross_entropy)))):
         problems.append(f"on a split communicator: n {s.n} error {s.error} cross-entropy "
                         f"{s.cross_entropy}, on the whole one {r.n} {r.error} {r.cross_entropy}")
+    if not even and s.n != n_train:
+        problems.append(f"the odd ranks' train split: n {s.n}, the file has {n_train}")
 
     with h5py.File(data, "r") as f:
         x = f[f"{split}/images"][()].astype(np.float32)
@@ -93,13 +102,17 @@ def checks(comm, ckpt, data, split):
         problems.append(f"confusion matrix {r.confusion.tolist()}, reference (decided rows) "
                         f"{conf.tolist()}")
 
+    # A checkpoint missing on the last rank only: every rank raises, with
+    # that rank's message (no rank left waiting in the collective).
     missing = os.path.join(os.path.dirname(os.path.abspath(ckpt)), "no_such_checkpoint.h5")
+    last = comm.Get_rank() == comm.Get_size() - 1
     try:
-        ebm_mpi.mpi.evaluate(comm, missing, data, split)
-        problems.append("a missing checkpoint raised nothing")
+        ebm_mpi.mpi.evaluate(comm, missing if last else ckpt, data, split)
+        problems.append("a checkpoint missing on the last rank raised nothing")
     except ebm_mpi.Error as e:
         if missing not in str(e):
-            problems.append(f"a missing checkpoint: Error '{e}' does not name it")
+            problems.append(f"a checkpoint missing on the last rank: Error '{e}' does not "
+                            "name it")
     try:
         ebm_mpi.mpi.evaluate(comm.py2f(), ckpt, data, split)
         problems.append("a bare int as communicator raised nothing")
