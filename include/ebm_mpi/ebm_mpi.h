@@ -41,6 +41,11 @@
  *    and scratch space); give each thread its own.
  *  - ebm_last_error() is per thread: it reports the last failure of a call
  *    made by the calling thread.
+ *  - Calls that read files (ebm_model_load, ebm_data_read_split,
+ *    ebm_sampler_create) may be made from several threads at once; they take
+ *    turns inside the library (HDF5 is usually built without thread safety).
+ *    A program that also calls HDF5 itself must not do so while one of them
+ *    runs in another thread.
  *
  * Stability: everything declared here is stable within a major version
  * (EBM_MPI_VERSION_MAJOR): functions keep their signatures, enums keep their

@@ -34,8 +34,9 @@ int api_status_of(const ebm_err *err, int otherwise);
 int api_fit_start(const dist_ctx *ctx, const ckpt_model *m, const char *model_path,
                   const char *data_path, langevin_gauss *g, ebm_err *err);
 
-/* HDF5's automatic error printing off for the duration of a call (the
- * library never prints), the caller's setting restored after. */
+/* Brackets every use of HDF5 in a call: one thread at a time (HDF5 is
+ * usually built without thread safety), and HDF5's automatic error printing
+ * off meanwhile (the library never prints), the caller's setting restored. */
 typedef struct {
     unsigned char saved[4 * sizeof(void *)];
 } api_quiet;

@@ -2,6 +2,7 @@
  * (the message and trail of the internal ebm_err that caused it). */
 #include "api/api.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,9 +104,18 @@ int api_status_of(const ebm_err *err, int otherwise)
     return strncmp(err->msg, "out of memory", 13) == 0 ? EBM_ERR_MEMORY : otherwise;
 }
 
+/* Debian's parallel HDF5 (and most) is built without thread safety: the
+ * calls that read files take turns, so that threads may load models at once. */
+static pthread_mutex_t hdf5_turn = PTHREAD_MUTEX_INITIALIZER;
+
 void api_quiet_begin(api_quiet *q)
 {
+    pthread_mutex_lock(&hdf5_turn);
     h5file_print_off(q->saved, sizeof q->saved);
 }
 
-void api_quiet_end(const api_quiet *q) { h5file_print_restore(q->saved, sizeof q->saved); }
+void api_quiet_end(const api_quiet *q)
+{
+    h5file_print_restore(q->saved, sizeof q->saved);
+    pthread_mutex_unlock(&hdf5_turn);
+}

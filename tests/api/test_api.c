@@ -205,6 +205,18 @@ static void *run_job(void *arg)
     return NULL;
 }
 
+/* Loads the model repeatedly (the library serialises HDF5 inside). */
+static void *load_job(void *arg)
+{
+    job *j = arg;
+    for (int rep = 0; rep < 5 && j->status == EBM_OK; rep++) {
+        ebm_model *m = NULL;
+        j->status = ebm_model_load(j->message, &m);
+        ebm_model_free(m);
+    }
+    return NULL;
+}
+
 static void *fail_in_thread(void *arg)
 {
     ebm_model *m = NULL;
@@ -251,6 +263,23 @@ static void test_threads(const ebm_model *model, const ebm_info *info, const flo
     free(want);
 }
 
+static void test_concurrent_loads(const char *ckpt)
+{
+    enum { THREADS = 4 };
+    pthread_t t[THREADS];
+    job jobs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (job){0};
+        snprintf(jobs[i].message, sizeof jobs[i].message, "%s", ckpt);
+        pthread_create(&t[i], NULL, load_job, &jobs[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        EXPECT(jobs[i].status == EBM_OK, "concurrent load in thread %d: %s", i,
+               ebm_status_name(jobs[i].status));
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -284,6 +313,7 @@ int main(int argc, char **argv)
     EXPECT(ebm_data_read_split(argv[2], "val", x, n * (size_t)d, labels, n, NULL, NULL) == EBM_OK,
            "read val: %s", ebm_last_error());
     test_threads(model, &info, x, n);
+    test_concurrent_loads(argv[1]);
     free(x);
     free(labels);
     ebm_model_free(model);
