@@ -46,7 +46,8 @@ for kind in shared static; do
         && cmake --build "ex_$kind"; } >"ex_$kind.log" 2>&1 || { cat "ex_$kind.log"; fail "find_package ($kind) build"; }
 done
 if ldd ex_static/predict | grep -q libebm_mpi; then fail "the static build loads libebm_mpi.so"; fi
-ldd ex_shared/predict | grep -q "libebm_mpi.so.$major => $prefix" || fail "the shared build does not load the installed libebm_mpi.so"
+ldd ex_shared/predict | grep -q "libebm_mpi.so.$major => $prefix" ||
+    fail "the shared build does not load the installed libebm_mpi.so (ldd: $(ldd ex_shared/predict | grep ebm_mpi || echo 'no libebm_mpi'); RUNPATH: $(objdump -p ex_shared/predict | awk '$1 ~ /R(UN)?PATH/ {print $2}'))"
 
 # pkg-config.
 export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
