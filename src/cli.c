@@ -238,7 +238,7 @@ static int set_option(ebm_config *cfg, const cli_option *opt, const char *text, 
     case OPT_DOUBLE:
         if (parse_number(opt, text, &v, err))
             return ebm_trace(err);
-        *(double *)field = v;
+        memcpy(field, &v, sizeof v); /* a byte offset into cfg: no char* -> double* cast */
         return 0;
     case OPT_FLAG:
         *(int *)field = 1;
@@ -411,8 +411,11 @@ double cli_option_number(const cli_option *opt, const ebm_config *cfg)
         return *(const int *)field;
     case OPT_SEED:
         return (double)*(const long long *)field;
-    case OPT_DOUBLE:
-        return *(const double *)field;
+    case OPT_DOUBLE: {
+        double v;
+        memcpy(&v, field, sizeof v); /* a byte offset into cfg: no char* -> double* cast */
+        return v;
+    }
     case OPT_PRESET:
         return *(const ebm_preset *)field;
     case OPT_FLAG:

@@ -195,13 +195,15 @@ static int gather_scores(const dist_ctx *ctx, const float *logits, int64_t n, in
                         ? ebm_calloc((size_t)ctx->size * (2 * max_local + 1), sizeof(double),
                                      "scores", err)
                         : NULL;
-    int rc = dist_agree(ctx, mine && (ctx->rank != 0 || every) ? 0 : -1, err);
+    const int local = mine && (ctx->rank != 0 || every) ? 0 : -1;
+    /* "|| local": dist_agree fails whenever local does; said again for gcc -fanalyzer. */
+    int rc = dist_agree(ctx, local, err) || local ? -1 : 0;
     if (rc == 0) {
         mine[0] = (double)n;
         ood_scores(logits, n, k, mine + 1, mine + 1 + max_local);
         rc = dist_gather_bytes(ctx, mine, (2 * max_local + 1) * sizeof(double), every, 0, err);
     }
-    if (rc == 0 && ctx->rank == 0) {
+    if (rc == 0 && every && all) { /* rank 0 */
         int64_t at = 0;
         for (int r = 0; r < ctx->size; r++) {
             const double *part = every + (size_t)r * (2 * max_local + 1);

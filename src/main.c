@@ -23,6 +23,7 @@ typedef struct {
     long slurm_ntasks;  /* SLURM_NTASKS, 0 outside an allocation */
     char job_id[64];    /* SLURM_JOB_ID, "" outside SLURM: the --out lock's job */
     fault_config fault; /* EBM_MPI_FAULT_*: the tests' fault injection (README) */
+    int fault_asked;    /* some EBM_MPI_FAULT_* variable is set: arm the hooks */
     const char *bad_nan_steps; /* a malformed EBM_MPI_FAULT_NAN_STEPS, refused */
 } environment;
 
@@ -32,8 +33,23 @@ static long long env_number(const char *name, long long fallback)
     return v && v[0] ? atoll(v) : fallback;
 }
 
+/* Whether any variable of the environment starts with `prefix`. */
+static int environment_has_prefix(const char *prefix)
+{
+    extern char **environ;
+    const size_t n = strlen(prefix);
+    for (char **e = environ; e && *e; e++)
+        if (strncmp(*e, prefix, n) == 0)
+            return 1;
+    return 0;
+}
+
 static void read_environment(environment *env)
 {
+    /* Every field starts at zero: an unset variable means "never", not
+     * whatever the stack held (a stall point compared against garbage). */
+    memset(env, 0, sizeof *env);
+    env->fault_asked = environment_has_prefix("EBM_MPI_FAULT_");
     const char *debug = getenv("EBM_MPI_DEBUG");
     env->show_trail = debug && debug[0] && strcmp(debug, "0") != 0;
     env->slurm_ntasks = (long)env_number("SLURM_NTASKS", 0);
@@ -203,7 +219,8 @@ int main(int argc, char **argv)
 {
     environment env;
     read_environment(&env);
-    fault_configure(&env.fault);
+    /* The test-only hooks are armed only when a test asked for them. */
+    fault_configure(env.fault_asked ? &env.fault : NULL);
     dist_ctx ctx;
     ebm_err err = {0};
     if (dist_init(&argc, &argv, env.show_trail, &ctx, &err)) {
