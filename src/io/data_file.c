@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/fault.h"
 #include "io/h5file.h"
@@ -149,19 +150,29 @@ void data_file_close(data_file *h)
 
 int data_file_checksum(const char *path, uint64_t *sum, ebm_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ebm_fail(err, "cannot open data file '%s': %s", path, strerror(errno));
+    /* A regular file only (a FIFO or /dev/zero would never end), read up to
+     * the size it had when opened. */
+    int fd;
+    int64_t left;
+    EBM_TRY(h5file_open_regular(path, "data file", &fd, &left, err));
     uint64_t h = 0xcbf29ce484222325ULL;
     unsigned char buf[1 << 16];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        for (size_t i = 0; i < n; i++)
+    while (left > 0) {
+        const ssize_t n = read(fd, buf, left < (int64_t)sizeof buf ? (size_t)left : sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            const int e = errno;
+            close(fd);
+            return ebm_fail(err, "cannot read data file '%s': %s", path, strerror(e));
+        }
+        if (n == 0)
+            break; /* shorter than when opened: the checksum of what is there */
+        for (ssize_t i = 0; i < n; i++)
             h = (h ^ buf[i]) * 0x100000001b3ULL;
-    const int failed = ferror(f);
-    fclose(f);
-    if (failed)
-        return ebm_fail(err, "cannot read data file '%s'", path);
+        left -= n;
+    }
+    close(fd);
     *sum = h;
     return 0;
 }

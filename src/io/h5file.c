@@ -275,14 +275,49 @@ int h5file_path_ok(const char *path, const char *what, ebm_err *err)
                     what, path, path + n - 24, n, H5FILE_PATH_MAX);
 }
 
+/* What a file that is not a regular one is, for the refusal. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode)    ? "a directory"
+           : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "not a file";
+}
+
+int h5file_open_regular(const char *path, const char *kind, int *fd, int64_t *size,
+                        ebm_err *err)
+{
+    *fd = -1;
+    /* O_NONBLOCK: opening a FIFO without a writer would wait for one; the
+     * kind is checked on what was opened (fstat), not on the name. */
+    const int f = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (f < 0)
+        return ebm_fail(err, "cannot open %s '%s': %s", kind, path, strerror(errno));
+    struct stat st;
+    if (fstat(f, &st) != 0) {
+        const int e = errno;
+        close(f);
+        return ebm_fail(err, "cannot open %s '%s': %s", kind, path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(f);
+        return ebm_fail(err, "%s '%s' is not a regular file (%s): only regular files are read",
+                        kind, path, file_kind(st.st_mode));
+    }
+    *fd = f;
+    *size = (int64_t)st.st_size;
+    return 0;
+}
+
 int h5file_precheck(const char *path, const char *kind, ebm_err *err)
 {
     EBM_TRY(h5file_path_ok(path, kind, err));
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return ebm_fail(err, "cannot open %s '%s': %s", kind, path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return ebm_fail(err, "%s '%s' is not a regular file", kind, path);
+    int fd;
+    int64_t size;
+    EBM_TRY(h5file_open_regular(path, kind, &fd, &size, err));
+    close(fd);
     const htri_t is_h5 = H5Fis_hdf5(path);
     H5Eclear2(H5E_DEFAULT);
     if (is_h5 <= 0)

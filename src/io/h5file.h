@@ -47,6 +47,12 @@ void h5file_library_version(char *buf, size_t len);
  * file and is HDF5 (`kind` names it in the message: "data file"). */
 int h5file_precheck(const char *path, const char *kind, ebm_err *err);
 
+/* Rank-local. Opens `path` read-only without ever blocking (a FIFO, a
+ * terminal) and refuses anything but a regular file, naming its kind: *fd
+ * and its size in *size, for a read bounded by that size; close(*fd) after. */
+int h5file_open_regular(const char *path, const char *kind, int *fd, int64_t *size,
+                        ebm_err *err);
+
 /* Collective. Creates (truncates) `path` for writing. */
 int h5file_create(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err);
 /* Collective. h5file_precheck on every rank (agreed), then opens read-only or
