@@ -2,6 +2,7 @@
  * only place that reads the environment and the only place that turns an
  * error into the process exit status. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,28 @@ static int fill_run_info(const dist_ctx *ctx, const ebm_config *cfg, int argc, c
     return host_list(ctx, run->hosts, sizeof run->hosts, err);
 }
 
+/* Rank 0, at exit, for a command whose result is what it printed (eval,
+ * sample's summary, --dry-run, --help, --version): the output reached
+ * standard output, or an error (a full disk, a closed pipe, >/dev/full).
+ * As coreutils' close_stdout: a closed stdout with nothing written to it is
+ * no error. Training's progress lines are best-effort (its files are its
+ * result), so train does not call this. */
+static int close_stdout(ebm_err *err)
+{
+    errno = 0;
+    int failed = fflush(stdout) != 0;
+    int reason = failed ? errno : 0;
+    if (!failed && ferror(stdout))
+        failed = 1;
+    errno = 0;
+    if (fclose(stdout) != 0 && !failed && errno != EBADF)
+        failed = 1, reason = errno;
+    if (!failed)
+        return 0;
+    return ebm_fail(err, "cannot write the output to standard output: %s",
+                    reason ? strerror(reason) : "an earlier write failed");
+}
+
 /* The train command: set up, the loop, the report. */
 static int train(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
                  train_outcome *outcome, ebm_err *err)
@@ -213,6 +236,16 @@ static int train(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run
         rc = train_report(t, err);
     train_free(t);
     return ebm_pass(err, rc);
+}
+
+/* Ends a command that ran no collective after `rc` was known on rank 0
+ * (--help, --version, --dry-run): its error line, MPI's end, the status. */
+static int finish(dist_ctx *ctx, const ebm_err *err, int rc, int show_trail)
+{
+    if (rc != 0 && ctx->rank == 0)
+        ebm_err_print(stderr, err, -1, show_trail);
+    dist_finalize(ctx);
+    return rc != 0 ? EBM_EXIT_ERROR : EBM_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -238,10 +271,11 @@ int main(int argc, char **argv)
                             "separated by commas (at most %d), got '%s'",
                       FAULT_NAN_RANGES, env.bad_nan_steps);
     if (rc == 0 && cfg.command == CMD_TRAIN && cfg.dry_run) {
-        if (ctx.rank == 0)
+        if (ctx.rank == 0) {
             cli_print_config(stdout, &cfg);
-        dist_finalize(&ctx);
-        return EBM_EXIT_OK;
+            rc = close_stdout(&err);
+        }
+        return finish(&ctx, &err, rc, env.show_trail);
     }
     if (rc == 0 && (cfg.want_help || cfg.want_version)) {
         if (ctx.rank == 0) {
@@ -249,9 +283,9 @@ int main(int argc, char **argv)
                 printf("ebm_mpi %s (%s)\n", EBM_VERSION, EBM_GIT_REVISION);
             else
                 cli_print_help(stdout, cfg.command);
+            rc = close_stdout(&err);
         }
-        dist_finalize(&ctx);
-        return EBM_EXIT_OK;
+        return finish(&ctx, &err, rc, env.show_trail);
     }
 
     /* Set up. Before anything slow, so an early warning from the batch
@@ -297,6 +331,10 @@ int main(int argc, char **argv)
             break;
         }
     }
+
+    /* eval's and sample's result is their output: it must have been written. */
+    if (rc == 0 && ctx.rank == 0 && (cfg.command == CMD_EVAL || cfg.command == CMD_SAMPLE))
+        rc = close_stdout(&err);
 
     /* Report: one error line for the job, from rank 0. */
     if (rc != 0 && ctx.rank == 0)
