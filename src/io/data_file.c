@@ -26,6 +26,7 @@ static int dataset_dims(h5file *f, const char *name, int want_rank, int want_flo
     const char *path = h5file_path(f);
     if (!h5file_exists(f, name))
         return ebm_fail(err, "data file '%s' has no dataset %s", path, name);
+    EBM_TRY(h5file_require_local(f, name, "data file", err));
     int rank;
     h5file_class cls;
     EBM_TRY(h5file_dims(f, name, &rank, dims, &cls, err));

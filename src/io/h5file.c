@@ -47,11 +47,16 @@ void h5file_library_version(char *buf, size_t len)
 /* ---- errors ------------------------------------------------------------ */
 
 /* The innermost message of HDF5's error stack (where the failure was first
- * seen: usually the useful one), then the stack is cleared. */
+ * seen: usually the useful one), then the stack is cleared. The plugin
+ * search's own failures are skipped: they follow from a filter HDF5 does not
+ * have ("can't open directory: .../plugins"), which the entry above names
+ * ("required filter 'lzf' is not registered"). */
 static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
 {
-    if (n == 0)
-        snprintf((char *)data, 200, "%s", e->desc ? e->desc : "");
+    (void)n;
+    char *out = data;
+    if (!out[0] && e->maj_num != H5E_PLUGIN && e->desc && e->desc[0])
+        snprintf(out, 200, "%s", e->desc);
     return 0;
 }
 
@@ -73,6 +78,30 @@ __attribute__((format(printf, 6, 7))) static int h5_fail_at(ebm_err *err, const 
     if (detail[0])
         return ebm_fail_at(err, file, line, func, "'%s': %s (HDF5: %s)", path, what, detail);
     return ebm_fail_at(err, file, line, func, "'%s': %s", path, what);
+}
+
+/* As h5_fail, with the HDF5 stack keep_error kept for f, if any. */
+#define h5_fail_kept(f, err, ...)                                                              \
+    h5_fail_kept_at((f), (err), __FILE__, __LINE__, __func__, __VA_ARGS__)
+__attribute__((format(printf, 6, 7))) static int h5_fail_kept_at(h5file *f, ebm_err *err,
+                                                                 const char *file, int line,
+                                                                 const char *func,
+                                                                 const char *fmt, ...)
+{
+    char what[256], detail[200] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    H5Ewalk2(f->failed_stack >= 0 ? f->failed_stack : H5E_DEFAULT, H5E_WALK_UPWARD,
+             innermost_cb, detail);
+    if (f->failed_stack >= 0)
+        H5Eclose_stack(f->failed_stack);
+    f->failed_stack = -1;
+    H5Eclear2(H5E_DEFAULT);
+    if (detail[0])
+        return ebm_fail_at(err, file, line, func, "'%s': %s (HDF5: %s)", f->path, what, detail);
+    return ebm_fail_at(err, file, line, func, "'%s': %s", f->path, what);
 }
 
 /* The directory holding `path` ("." for a bare name), in a new string; NULL
@@ -107,7 +136,17 @@ static void os_reason(const char *path, char *buf, size_t len)
                      dir);
     }
     if (!buf[0]) {
-        const int fd = open(path, O_WRONLY);
+        /* A file that does not exist (a create that failed) is asked for
+         * again as a create, exclusively: a read-only file system, a
+         * directory without write permission; one made here is removed. */
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+            free(dir);
+            return;
+        }
+        fd = errno == EEXIST ? open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
         if (fd < 0) {
             snprintf(buf, len, "%s", strerror(errno));
         } else {
@@ -432,6 +471,65 @@ int h5file_exists(h5file *f, const char *name)
     return ok;
 }
 
+/* Whether link `name` is an external one, with its target in `target`. */
+static int external_link(h5file *f, const char *name, char *target, size_t len)
+{
+    H5L_info_t info;
+    if (H5Lget_info(f->id, name, &info, H5P_DEFAULT) < 0 || info.type == H5L_TYPE_HARD ||
+        info.type == H5L_TYPE_SOFT)
+        return 0;
+    snprintf(target, len, "a link of type %d", (int)info.type);
+    char val[1024];
+    const char *file = NULL, *object = NULL;
+    unsigned flags = 0;
+    if (info.type == H5L_TYPE_EXTERNAL && info.u.val_size <= sizeof val &&
+        H5Lget_val(f->id, name, val, sizeof val, H5P_DEFAULT) >= 0 &&
+        H5Lunpack_elink_val(val, info.u.val_size, &flags, &file, &object) >= 0)
+        snprintf(target, len, "an external link to %s in '%s'", object, file);
+    return 1;
+}
+
+int h5file_require_local(h5file *f, const char *name, const char *kind, ebm_err *err)
+{
+    static const char *const why =
+        "refused: the arrays must be stored in the file itself (its checksum, which a "
+        "resume checks, covers this file's bytes only)";
+    char *buf = strdup(name);
+    if (!buf)
+        return ebm_fail(err, "out of memory checking %s in '%s'", name, f->path);
+    char target[600];
+    int rc = 0;
+    /* Every link on the path: /train, then /train/images. */
+    for (char *p = buf + 1; rc == 0; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        const char c = *p;
+        *p = '\0';
+        if (external_link(f, buf, target, sizeof target))
+            rc = ebm_fail(err, "%s '%s': %s is %s: %s", kind, f->path, buf, target, why);
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    free(buf);
+    hid_t ds = -1, dcpl = -1;
+    if (rc == 0 && ((ds = H5Dopen2(f->id, name, H5P_DEFAULT)) < 0 ||
+                    (dcpl = H5Dget_create_plist(ds)) < 0))
+        rc = h5_fail(err, f->path, "cannot open %s", name);
+    if (rc == 0 && H5Pget_layout(dcpl) == H5D_VIRTUAL)
+        rc = ebm_fail(err, "%s '%s': %s is a virtual dataset (its data lives in other files): %s",
+                      kind, f->path, name, why);
+    if (rc == 0 && H5Pget_external_count(dcpl) > 0)
+        rc = ebm_fail(err, "%s '%s': %s keeps its raw data in external files: %s", kind, f->path,
+                      name, why);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}
+
 int h5file_dims(h5file *f, const char *name, int *rank, int64_t dims[2], h5file_class *cls,
                 ebm_err *err)
 {
@@ -553,6 +651,8 @@ static int h5file_read_rows_unwatched(h5file *f, const char *name, h5file_type t
     if (shape_ok && dims[0] > 0 && cols > 0)
         rc = transfer_rows(f, ds, space, memory_type(type), rank, (hsize_t)row0, (hsize_t)nrows,
                            cols, data, 0);
+    if (shape_ok && rc < 0)
+        keep_error(f); /* HDF5's reason, before the closes below clear it */
     if (space >= 0)
         H5Sclose(space);
     H5Dclose(ds);
@@ -567,7 +667,7 @@ static int h5file_read_rows_unwatched(h5file *f, const char *name, h5file_type t
                         (unsigned long long)have[1], (long long)dims[0], (long long)dims[1]);
     }
     if (rc < 0)
-        return h5_fail(err, f->path, "cannot read %s", name);
+        return h5_fail_kept(f, err, "cannot read %s", name);
     return 0;
 }
 

@@ -70,6 +70,11 @@ const char *h5file_path(const h5file *file);
 
 /* Whether the object exists (intermediate groups included). */
 int h5file_exists(h5file *file, const char *name);
+/* Fails, naming `kind` ("data file") and why, unless dataset `name` (which
+ * exists) is stored in this file itself: no external link on its path, not
+ * a virtual dataset, no raw data in external files. What a data file's
+ * checksum covers is then what is read. */
+int h5file_require_local(h5file *file, const char *name, const char *kind, ebm_err *err);
 /* Shape and element class of a dataset. */
 int h5file_dims(h5file *file, const char *name, int *rank, int64_t dims[2],
                 h5file_class *cls, ebm_err *err);
