@@ -286,7 +286,7 @@ static const cli_option *lookup(ebm_command cmd, const char *arg, char *name, si
 }
 
 /* `opt`'s path with `suffix` appended is a name MPI-IO can open (the longest
- * name the command derives from it: "<out>/metrics.h5.tmp"). */
+ * name the command derives from it: "<out>/metrics.h5.tmp.XXXXXX"). */
 static int path_fits(const char *opt, const char *path, const char *suffix, ebm_err *err)
 {
     if (path[0] == '\0')
@@ -310,7 +310,7 @@ static int check_paths(const ebm_config *cfg, ebm_err *err)
     EBM_TRY(path_fits("data", cfg->data, "", err));
     switch (cfg->command) {
     case CMD_TRAIN:
-        EBM_TRY(path_fits("out", cfg->out, "/metrics.h5.tmp", err));
+        EBM_TRY(path_fits("out", cfg->out, "/metrics.h5" H5FILE_TMP_SUFFIX, err));
         if (strcmp(cfg->resume, "auto") != 0)
             EBM_TRY(path_fits("resume", cfg->resume, "", err));
         return 0;
@@ -318,10 +318,10 @@ static int check_paths(const ebm_config *cfg, ebm_err *err)
         EBM_TRY(path_fits("ckpt", cfg->ckpt, "", err));
         if (strcmp(cfg->ood, "uniform") != 0 && strcmp(cfg->ood, "shuffled") != 0)
             EBM_TRY(path_fits("ood", cfg->ood, "", err));
-        return ebm_pass(err, path_fits("dump", cfg->dump, ".tmp", err));
+        return ebm_pass(err, path_fits("dump", cfg->dump, H5FILE_TMP_SUFFIX, err));
     case CMD_SAMPLE:
         EBM_TRY(path_fits("ckpt", cfg->ckpt, "", err));
-        return ebm_pass(err, path_fits("out", cfg->samples_out, ".tmp", err));
+        return ebm_pass(err, path_fits("out", cfg->samples_out, H5FILE_TMP_SUFFIX, err));
     case CMD_NONE:
         break;
     }

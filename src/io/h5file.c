@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -364,12 +366,13 @@ int h5file_precheck(const char *path, const char *kind, ebm_err *err)
     return 0;
 }
 
-static int h5file_create_unwatched(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err)
+static int h5file_create_unwatched(const dist_ctx *ctx, const char *path, unsigned mode,
+                                   h5file **file, ebm_err *err)
 {
     *file = NULL;
     EBM_TRY(h5file_path_ok(path, "output file", err));
     const hid_t fapl = mpio_fapl(ctx);
-    const hid_t id = fapl >= 0 ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    const hid_t id = fapl >= 0 ? H5Fcreate(path, mode, H5P_DEFAULT, fapl) : -1;
     if (fapl >= 0)
         H5Pclose(fapl);
     if (id < 0) {
@@ -384,7 +387,7 @@ static int h5file_create_unwatched(const dist_ctx *ctx, const char *path, h5file
 int h5file_create(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err)
 {
     dist_watch_begin(ctx, "H5Fcreate");
-    const int rc = h5file_create_unwatched(ctx, path, file, err);
+    const int rc = h5file_create_unwatched(ctx, path, H5F_ACC_TRUNC, file, err);
     dist_watch_end(ctx);
     return rc;
 }
@@ -880,20 +883,72 @@ void h5file_attr_read_string(h5file *f, const char *obj, const char *name, char 
 
 /* ---- atomic files ------------------------------------------------------------------ */
 
+/* Rank 0. <path>.tmp.XXXXXX with six characters from the OS's random
+ * source (the clock and pid when it has none): unpredictable, so that no
+ * one can plant a link or file under the name beforehand. */
+static void temporary_name(const char *path, char *tmp, size_t len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char r[6] = {0};
+    if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        const unsigned long long x = (unsigned long long)t.tv_nsec * 2654435761ULL ^
+                                     (unsigned long long)getpid() << 20 ^ (unsigned long long)t.tv_sec;
+        for (size_t i = 0; i < sizeof r; i++)
+            r[i] = (unsigned char)(x >> (8 * i));
+    }
+    char suffix[7];
+    for (size_t i = 0; i < sizeof r; i++)
+        suffix[i] = alphabet[r[i] % (sizeof alphabet - 1)];
+    suffix[6] = '\0';
+    snprintf(tmp, len, "%s.tmp.%s", path, suffix);
+}
+
+/* Rank 0. The identity of the regular file at `tmp`, not following a link. */
+static int identify(const char *tmp, struct stat *made, ebm_err *err)
+{
+    if (lstat(tmp, made) != 0)
+        return ebm_fail(err, "cannot stat '%s' just created: %s", tmp, strerror(errno));
+    if (!S_ISREG(made->st_mode))
+        return ebm_fail(err, "'%s' just created is not a regular file: another process "
+                             "replaced it", tmp);
+    return 0;
+}
+
+static int publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path,
+                   const struct stat *made, ebm_err *err);
+
 int h5file_write_atomic(const dist_ctx *ctx, const char *path,
                         int (*write)(h5file *file, void *data, ebm_err *err), void *data,
                         ebm_err *err)
 {
-    const size_t len = strlen(path) + sizeof ".tmp";
+    const size_t len = strlen(path) + sizeof H5FILE_TMP_SUFFIX;
     char *tmp = ebm_calloc(len, 1, "file name", err);
     if (!tmp)
         return ebm_pass(err, dist_agree(ctx, -1, err));
-    snprintf(tmp, len, "%s.tmp", path);
+    if (ctx->rank == 0)
+        temporary_name(path, tmp, len);
+    /* Every rank opens the name rank 0 drew. */
+    int rc = dist_bcast_bytes(ctx, tmp, len, 0, err);
+    if (rc != 0) {
+        free(tmp);
+        return ebm_trace(err);
+    }
     char where[EBM_ERR_LEN];
     snprintf(where, sizeof where, "writing %s", path);
     dist_watch_where(ctx, where, DIST_WATCH_KEEP);
     h5file *f = NULL;
-    int rc = h5file_create(ctx, tmp, &f, err);
+    /* H5F_ACC_EXCL: MPI_MODE_EXCL, an O_CREAT|O_EXCL open, which fails on an
+     * existing name and on a link there instead of following it. */
+    dist_watch_begin(ctx, "H5Fcreate");
+    rc = h5file_create_unwatched(ctx, tmp, H5F_ACC_EXCL, &f, err);
+    dist_watch_end(ctx);
+    struct stat made;
+    memset(&made, 0, sizeof made);
+    if (rc == 0 && ctx->rank == 0)
+        rc = identify(tmp, &made, err);
     /* A create fails alike on every rank (a missing directory, no
      * permission): agreed, and no file is open that would need closing. */
     if (ctx->size > 1 && dist_agree(ctx, rc, err) != 0 && f) {
@@ -913,9 +968,39 @@ int h5file_write_atomic(const dist_ctx *ctx, const char *path,
     }
     if (f)
         close_written(f, rc, err);
-    rc = h5file_publish(ctx, rc, tmp, path, err);
+    rc = publish(ctx, rc, tmp, path, &made, err);
     free(tmp);
     return ebm_pass(err, rc);
+}
+
+int h5file_remove_stale_tmp(const char *path, ebm_err *err)
+{
+    char *dir = parent_dir(path);
+    if (!dir)
+        return ebm_fail(err, "out of memory cleaning the directory of '%s'", path);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const size_t n = strlen(base);
+    int rc = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        rc = ebm_fail(err, "cannot list directory '%s': %s", dir, strerror(errno));
+    for (struct dirent *e; rc == 0 && d && (e = readdir(d));) {
+        /* <base>.tmp, or <base>.tmp. and six characters */
+        const char *rest = strncmp(e->d_name, base, n) == 0 ? e->d_name + n : "";
+        const int ours = strcmp(rest, ".tmp") == 0 ||
+                         (strncmp(rest, ".tmp.", 5) == 0 && strlen(rest) == 11);
+        if (!ours)
+            continue;
+        const int fd = dirfd(d);
+        if (unlinkat(fd, e->d_name, 0) != 0 && errno != ENOENT)
+            rc = ebm_fail(err, "cannot remove the stale '%s/%s': %s", dir, e->d_name,
+                          strerror(errno));
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    return rc;
 }
 
 /* fsync of the directory holding `path`, so that a rename in it survives a
@@ -937,6 +1022,14 @@ static int sync_parent(const char *path, ebm_err *err)
 
 int h5file_publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path, ebm_err *err)
 {
+    return publish(ctx, rc, tmp, path, NULL, err);
+}
+
+/* h5file_publish; with `made`, only the file of that device and inode is
+ * renamed (a file swapped in under the name during the write is not). */
+static int publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path,
+                   const struct stat *made, ebm_err *err)
+{
     if (dist_agree(ctx, rc, err)) {
         /* A failed write leaves no half-written temporary file behind. */
         if (ctx->rank == 0)
@@ -944,8 +1037,18 @@ int h5file_publish(const dist_ctx *ctx, int rc, const char *tmp, const char *pat
         return ebm_trace(err);
     }
     if (ctx->rank == 0) {
-        const int fd = open(tmp, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0)
+        /* O_NOFOLLOW: a link is never synced nor renamed into place. */
+        const int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat now;
+        if (fd < 0 || fstat(fd, &now) != 0)
+            rc = ebm_fail(err, "cannot open '%s' to publish it: %s", tmp, strerror(errno));
+        else if (!S_ISREG(now.st_mode) ||
+                 (made && (now.st_dev != made->st_dev || now.st_ino != made->st_ino)))
+            rc = ebm_fail(err,
+                          "'%s' is no longer the file written (another process replaced it): "
+                          "not published as '%s'",
+                          tmp, path);
+        else if (fsync(fd) != 0)
             rc = ebm_fail(err, "cannot sync '%s': %s", tmp, strerror(errno));
         if (fd >= 0)
             close(fd);

@@ -134,8 +134,16 @@ void h5file_attr_read_string(h5file *file, const char *obj, const char *name, ch
 
 /* ---- atomic files --------------------------------------------------------- */
 
-/* Collective. Writes `path` atomically: creates <path>.tmp, lets `write`
- * fill it, closes it and publishes it (below); on any failure no .tmp stays. */
+/* The temporary file an atomic write makes beside `path`: <path>.tmp.XXXXXX,
+ * six random characters (the template's length counts for MPI-IO's limit). */
+#define H5FILE_TMP_SUFFIX ".tmp.XXXXXX"
+
+/* Collective. Writes `path` atomically: rank 0 draws an unpredictable
+ * temporary name (H5FILE_TMP_SUFFIX), shared with every rank; HDF5 creates
+ * it exclusively (O_CREAT|O_EXCL: never through a link planted there, never
+ * over another writer's file); `write` fills it; it is closed and published
+ * (below) only if it is still the file created (device and inode, not a
+ * link). On any failure no temporary file stays. */
 int h5file_write_atomic(const dist_ctx *ctx, const char *path,
                         int (*write)(h5file *file, void *data, ebm_err *err), void *data,
                         ebm_err *err);
@@ -146,5 +154,10 @@ int h5file_write_atomic(const dist_ctx *ctx, const char *path,
  * new one; the outcome is agreed again. */
 int h5file_publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path,
                    ebm_err *err);
+
+/* Rank-local. Removes what a killed writer of `path` left: <path>.tmp (an
+ * older version's name) and every <path>.tmp.XXXXXX (links themselves, not
+ * their targets). The caller holds the directory (its lock). */
+int h5file_remove_stale_tmp(const char *path, ebm_err *err);
 
 #endif
