@@ -331,6 +331,8 @@ static int ood_report(const dist_ctx *ctx, const ebm_config *cfg, const ckpt_mod
 int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
                    ebm_err *err)
 {
+    EBM_TRY(rows_file_may_replace(ctx, cfg->dump, "--dump", "ebm_mpi eval --dump",
+                                  cfg->overwrite, err));
     ckpt_model m;
     if (ckpt_read_model(ctx, cfg->ckpt, &m, err))
         return ebm_trace(err);
@@ -423,6 +425,8 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
 int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
                      ebm_err *err)
 {
+    EBM_TRY(rows_file_may_replace(ctx, cfg->samples_out, "--out", "ebm_mpi sample",
+                                  cfg->overwrite, err));
     ckpt_model m;
     if (ckpt_read_model(ctx, cfg->ckpt, &m, err))
         return ebm_trace(err);
