@@ -26,9 +26,10 @@ build_pkgs=(build-essential cmake pkg-config git openmpi-bin libopenmpi-dev
 # iproute2: the emulated cluster's nodes (tests/cluster: ip link, veth, bridge).
 # mpich libmpich-dev libhdf5-mpich-dev libblis-dev: MPICH and BLIS beside
 # Open MPI and OpenBLAS (tests/portable: the mixed-MPI refusal, docs/install.md).
-# valgrind cppcheck: the analysis label (tests/analysis).
+# valgrind cppcheck: the analysis label (tests/analysis); clang
+# libclang-rt-14-dev: libFuzzer for .ci/run's fuzz tree (tests/fuzz).
 test_pkgs=(libcmocka-dev python3-h5py python3-numpy python3-torch slurm-wlm munge libpmix-dev iproute2
-           mpich libmpich-dev libhdf5-mpich-dev libblis-dev valgrind cppcheck)
+           mpich libmpich-dev libhdf5-mpich-dev libblis-dev valgrind cppcheck clang libclang-rt-14-dev)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 if [ "$list_only" = 1 ]; then

@@ -56,6 +56,7 @@ static int check_layout(h5file *f, data_info *info, ebm_err *err)
         return ebm_fail(err,
                         "data file '%s': root attributes value_min < value_max missing, not finite or invalid",
                         path);
+    EBM_TRY(data_check_range(info, path, err));
     info->height = 0, info->width = 0;
     if (h5file_attr_read_double(f, "/", "height", &v, NULL) == 0) {
         if (!(v >= 0 && v <= 1 << 24 && v == floor(v)))
