@@ -123,9 +123,9 @@ trap 'umount "$work/disk" 2>/dev/null' EXIT
 "$here/mpirun.sh" "$np" "$bin" train "${args[@]}" --out "$work/disk/out" >train1.log 2>&1 ||
     { echo "FAIL: the first epoch exited non-zero"; cat train1.log; exit 1; }
 mount -o remount,ro "$work/disk"
-expect "'$work/disk/out/s\.h5(\.tmp)?': cannot create file: Read-only file system" \
+expect "'$work/disk/out/s\.h5(\.tmp\.[A-Za-z0-9]{6})?': cannot create file: Read-only file system" \
     sample --ckpt "$work/disk/out/best.h5" --n 4 --out "$work/disk/out/s.h5"
-expect_stderr "'$work/disk/out/d\.h5(\.tmp)?': cannot create file: Read-only file system" \
+expect_stderr "'$work/disk/out/d\.h5(\.tmp\.[A-Za-z0-9]{6})?': cannot create file: Read-only file system" \
     eval --ckpt "$work/disk/out/best.h5" --dump "$work/disk/out/d.h5"
 # A run whose --out turns read-only between two epochs: remounted as soon as
 # its next epoch's metrics.h5 appears (a remount waits for no open file).
