@@ -91,9 +91,10 @@ PY
     # generic, Debian 12's libblis4) against buffer/ (written by OpenBLAS
     # 0.3.21), the largest relative difference was 3.6e-7 in /model and
     # /optimizer, 3.0e-7 in /sampler/chains and 2.9e-6 in the metrics (v5's
-    # val_gen); a resume that is wrong (the learning rate 1% off) differs by
-    # 0.15 in /model and 0.79 in /optimizer. 1e-4 is 34 times the largest
-    # BLAS difference and 1500 times below the planted error.
+    # val_gen). Planted into the resume on BLIS (v5): the learning rate 1%
+    # off gives 2.0e-2 (/sampler/chains; 4.3e-4 in /model), 0.1% off 2.0e-3,
+    # --seed 4 6.0e-2 (/metrics/val_gen). 1e-4 is 34 times the largest BLAS
+    # difference and 20 times below the smallest planted error.
     RESUME_RTOL=1e-4
     path=bits
     if [ "$version_now" != "$version_then" ]; then
@@ -135,7 +136,8 @@ PY
         for f in $need; do
             case $flags in *" $f "*) ;; *) skip "this CPU lacks $f, which the fixture's OpenBLAS core $core_then needs" ;; esac
         done
-        echo "bit-for-bit path: $blas_now as the fixture; resuming on its core: OPENBLAS_CORETYPE=$core_then"
+        echo "bit-for-bit path: $version_now, as the fixture's '$blas_then';" \
+            "resuming on its core: OPENBLAS_CORETYPE=$core_then"
         coretype=(OPENBLAS_CORETYPE="$core_then")
     fi
     # OPENBLAS_CORETYPE only on the bit-for-bit path (OpenBLAS, the fixture's
