@@ -42,14 +42,18 @@ static const cli_option options[] = {
      "share of buffer chains restarted per draw"},
     {"step-decay", OPT_DOUBLE, F(step_decay), 0, 1e-6, 1, T, 1, "X",
      "step t: eta X^t, sigma X^(t/2) (1: fixed)"},
-    {"chain-init", OPT_INT, F(chain_init), 0, 0, 1, T, 1, "N",
-     "chain starts: 0 U[-1,1], 1 class Gaussians"},
+    {"chain-init", OPT_INT, F(chain_init), 0, 0, 2, T, 1, "N",
+     "chain starts: 0 U[-1,1], 1 class Gaussians, 2 base"},
+    {"base", STR(base), 0, 0, T, 1, "none|pixels",
+     "density added to the energy: independent pixels"},
     {"energy-reg", OPT_DOUBLE, F(energy_reg), 0, 0, 1e6, T, 1, "X",
      "alpha: weight of LSE(f(x))^2 + LSE(f(x~))^2"},
     {"gen-weight", OPT_DOUBLE, F(gen_weight), 0, 0, 1e6, T, 1, "X",
      "w, generative term weight (0: plain classifier)"},
     {"train-noise", OPT_DOUBLE, F(train_noise), 0, 0, 1e6, T, 1, "X",
      "std of noise on training images, data units"},
+    {"train-dequant", OPT_INT, F(train_dequant), 0, 0, 1, T, 1, "N",
+     "1: training pixels uniform in their level's cell"},
     {"preset", OPT_PRESET, F(preset), 0, 0, 0, T, 1, "seed|stable",
      "defaults for the options above"},
     {"seed", OPT_SEED, F(seed), 0, 0, 9007199254740992.0, T | S, 1, "S", "random seed"},
@@ -113,6 +117,7 @@ void cli_apply_preset(ebm_config *cfg, ebm_preset preset)
     cfg->train_noise = 0.03;
     cfg->chain_init = 0;
     cfg->step_decay = 1.0;
+    strcpy(cfg->base, "none");
     if (preset == PRESET_SEED) {
         /* The notebook: raw inputs, fresh U[-1,1] chains every step, w = 1. */
         cfg->buffer = 0;
@@ -398,6 +403,10 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
     if (lr_shape_parse(cfg->lr_schedule) < 0)
         return ebm_fail(err, "--lr-schedule: expected 'const' or 'cosine', got '%s'",
                         cfg->lr_schedule);
+    if (strcmp(cfg->base, "none") != 0 && strcmp(cfg->base, "pixels") != 0)
+        return ebm_fail(err, "--base: expected none or pixels, got '%s'", cfg->base);
+    if (cfg->chain_init == 2 && strcmp(cfg->base, "none") == 0)
+        return ebm_fail(err, "--chain-init 2 starts chains from the base density: give --base pixels");
     if (cfg->overwrite && cfg->resume[0])
         return ebm_fail(err, "--overwrite starts afresh and --resume continues: give one of them");
     return ebm_pass(err, check_paths(cfg, err));
@@ -517,20 +526,22 @@ static void print_usage_line(FILE *out, const char *lead, ebm_command cmd)
 
 void cli_describe(const ebm_config *c, char *buf, size_t len)
 {
-    char chains[96], reg[64], steps[48] = "";
+    char chains[96], reg[128], steps[48] = "";
     if (c->buffer > 0)
         snprintf(chains, sizeof chains,
                  "a persistent buffer of %d chains (%g restarted per draw)", c->buffer,
                  c->reinit);
     else
         snprintf(chains, sizeof chains, "fresh %s chains every step",
-                 c->chain_init ? "per-class Gaussian" : "U[-1,1]");
+                 c->chain_init == 2 ? "base-density" : c->chain_init ? "per-class Gaussian" : "U[-1,1]");
     if (c->step_decay < 1)
         snprintf(steps, sizeof steps, " (step t: eta x %g^t)", c->step_decay);
     if (c->energy_reg > 0)
         snprintf(reg, sizeof reg, "energy regulariser alpha = %g", c->energy_reg);
     else
         snprintf(reg, sizeof reg, "no energy regulariser");
+    if (strcmp(c->base, "pixels") == 0)
+        snprintf(reg + strlen(reg), sizeof reg - strlen(reg), "; an independent-pixel base density in the energy");
     snprintf(buf, len,
              "inputs %s; %s of %d Langevin steps%s, %s; %s; generative weight w = %g; training "
              "noise %g data units; best.h5 by %s",

@@ -24,7 +24,15 @@ typedef struct {
     char data[EBM_PATH_LEN]; /* empty: the shipped digits file */
     char out[EBM_PATH_LEN];
     int epochs, batch_size, hidden, langevin_steps, buffer, threads;
-    int chain_init; /* 0: chains start U[-1,1]; 1: per-class Gaussians (langevin_gauss) */
+    int chain_init; /* 0: chains start U[-1,1]; 1: per-class Gaussians (langevin_gauss);
+                     * 2: exact samples of the base density (--base pixels) */
+    /* "none", or "pixels": an independent-pixel density (num/base_density.h)
+     * fitted to the training images and added to the energy. */
+    char base[16];
+    /* 1: training images are dequantised as eval --loglik scores them (each
+     * pixel uniform over its level's cell, docs/loglik.md), before
+     * --train-noise; 0: the integer levels. */
+    int train_dequant;
     double step_decay; /* Langevin step t uses eta step_decay^t (1: constant) */
     double lr, step_size, noise, reinit, energy_reg, gen_weight, train_noise;
     /* The learning rate by global step (num/schedule.h): --lr-schedule

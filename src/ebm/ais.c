@@ -418,6 +418,7 @@ float ais_dequant_input(const ais_dequant *q, int level, double u)
 typedef struct {
     const model_shape *shape;
     const float *params;
+    const base_density *base; /* added to the energy when not NULL */
     model_workspace ws;
     float *dlogits; /* [chunk, K] */
 } model_energy;
@@ -441,6 +442,8 @@ static int model_energy_fn(void *vctx, const float *x, int n, double *energy, fl
         for (size_t i = 0; i < m; i++)
             grad[i] = -grad[i];
     }
+    if (me->base)
+        base_energy_add(me->base, x, n, energy, grad);
     return 0;
 }
 
@@ -449,6 +452,7 @@ static int model_energy_init(model_energy *me, const ais_model *m, ebm_err *err)
     memset(me, 0, sizeof *me);
     me->shape = &m->shape;
     me->params = m->params;
+    me->base = m->base;
     if (model_workspace_init(&me->ws, &m->shape, EBM_CHUNK_ROWS, err))
         return ebm_trace(err);
     me->dlogits = ebm_calloc((size_t)EBM_CHUNK_ROWS * m->shape.k, sizeof(float), "AIS", err);
@@ -535,6 +539,38 @@ static int shard_log_density(const ais_energy *en, const ais_dequant *q,
     return ebm_pass(err, rc);
 }
 
+/* Collective. The base density's own log-likelihood of the split, exact:
+ * mean and SE over examples into res. */
+static int base_alone(const dist_ctx *ctx, const base_density *b, const ais_dequant *q,
+                      const data_shard *shard, ais_loglik_result *res, ebm_err *err)
+{
+    const int d = shard->d;
+    int *level = ebm_calloc((size_t)d, sizeof(int), "base log-likelihood", err);
+    int rc = level ? 0 : -1;
+    if (rc == 0 && (b->d != d || b->pieces != q->levels))
+        rc = ebm_fail(err, "--loglik: the base density has %d pixels of %d pieces, the data %d "
+                           "pixels of %d levels", b->d, b->pieces, d, q->levels);
+    double sums[2] = {0.0, 0.0};
+    for (int64_t i = 0; rc == 0 && i < shard->n; i++) {
+        for (int j = 0; j < d; j++)
+            level[j] = ais_dequant_level(q, shard->images[(size_t)i * d + j]);
+        const double v = base_cell_log_lik(b, level);
+        sums[0] += v, sums[1] += v * v;
+    }
+    free(level);
+    rc = dist_agree(ctx, rc, err);
+    if (rc == 0)
+        rc = dist_sum_doubles(ctx, sums, 2, err);
+    if (rc == 0) {
+        const double n = (double)shard->n_total, mean = sums[0] / n;
+        const double var = n > 1 ? (sums[1] - n * mean * mean) / (n - 1) : 0.0;
+        res->has_base = 1;
+        res->logp_base = mean;
+        res->logp_base_se_ex = sqrt(var > 0 ? var / n : 0.0);
+    }
+    return ebm_pass(err, rc);
+}
+
 int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *shard,
                    int n_temps, int64_t n_chains, const ais_progress *progress,
                    ais_loglik_result *res, ebm_err *err)
@@ -594,6 +630,8 @@ int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *sh
         res->bits_per_dim = -res->logp_disc / (d * log(2.0));
         res->bits_per_dim_se = res->logp_disc_se / (d * log(2.0));
     }
+    if (rc == 0 && m->base)
+        rc = base_alone(ctx, m->base, &q, shard, res, err);
     free(all);
     model_energy_free(&me);
     res->seconds = timer_now() - t0;
@@ -639,5 +677,10 @@ void ais_loglik_print(FILE *out, const ais_loglik_result *r)
             "    importance-weighted bound (%d draws) %.2f nats/image; continuous density of "
             "the dequantised data %.2f nats/image (data units)\n",
             r->draws, r->logp_iw, r->logp_cont);
+    if (r->has_base)
+        fprintf(out,
+                "    the base density alone (independent pixels, exact): %.2f +- %.2f "
+                "nats/image; the network adds %.2f\n",
+                r->logp_base, r->logp_base_se_ex, r->logp_disc - r->logp_base);
     fflush(out);
 }

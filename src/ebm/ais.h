@@ -10,6 +10,7 @@
 #include "core/data.h"
 #include "par/dist.h"
 #include "core/err.h"
+#include "num/base_density.h"
 #include "num/model.h"
 
 /* An energy on R^d. Fills energy[i] = E(x_i) for the n rows of x (n, d) and,
@@ -122,6 +123,10 @@ typedef struct {
     double logp_disc, logp_disc_se_ex, logp_disc_se;
     double logp_iw, logp_iw_se_ex;     /* the tighter importance-weighted bound (draws) */
     double bits_per_dim, bits_per_dim_se; /* -logp_disc / (d ln 2) */
+    /* With a base density: the base alone, exact (its normaliser is closed
+     * form and it is linear in each cell), mean and SE over examples. */
+    int has_base;
+    double logp_base, logp_base_se_ex;
     double seconds;
 } ais_loglik_result;
 
@@ -131,6 +136,8 @@ typedef struct {
     const float *params;
     input_map map;               /* data units -> the model's input space */
     double value_min, value_max; /* the data box, data units */
+    /* --base pixels: part of the energy, E = -LSE f + E_base (NULL: none). */
+    const base_density *base;
 } ais_model;
 
 /* Collective. log Z of the model's energy on its data box by AIS
