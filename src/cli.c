@@ -84,6 +84,8 @@ static const cli_option options[] = {
     {"ais-steps", OPT_INT, F(ais_steps), 0, 1, 1e7, E, 0, "N", "AIS temperatures"},
     {"ais-chains", OPT_INT, F(ais_chains), 0, 2, 1e6, E, 0, "N",
      "AIS chains over all ranks"},
+    {"ais-start", STR(ais_start), 0, 0, E, 0, "uniform|base",
+     "AIS from the uniform box, or the base density"},
     {"n", OPT_INT, F(n_samples), 0, 1, 1e8, S, 0, "N", "number of samples"},
     {"class", OPT_INT, F(class_label), 0, 0, 1e6, S, 0, "K", "class-conditional samples of class K"},
     {"steps", OPT_INT, F(sample_steps), 0, 0, 1e6, S, 0, "N", "Langevin steps"},
@@ -172,6 +174,7 @@ static void config_defaults(ebm_config *cfg)
     cfg->sample_steps = -1;
     cfg->ais_steps = 1000;
     cfg->ais_chains = 64;
+    strcpy(cfg->ais_start, "uniform");
 }
 
 static const char *command_name(ebm_command c)
@@ -403,6 +406,8 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
     if (lr_shape_parse(cfg->lr_schedule) < 0)
         return ebm_fail(err, "--lr-schedule: expected 'const' or 'cosine', got '%s'",
                         cfg->lr_schedule);
+    if (strcmp(cfg->ais_start, "uniform") != 0 && strcmp(cfg->ais_start, "base") != 0)
+        return ebm_fail(err, "--ais-start: expected uniform or base, got '%s'", cfg->ais_start);
     if (strcmp(cfg->base, "none") != 0 && strcmp(cfg->base, "pixels") != 0)
         return ebm_fail(err, "--base: expected none or pixels, got '%s'", cfg->base);
     if (cfg->chain_init == 2 && strcmp(cfg->base, "none") == 0)

@@ -67,6 +67,9 @@ typedef struct {
     int from_chains; /* sample: start from the checkpoint's /sampler/chains */
     /* eval --loglik: AIS temperatures and chains over all ranks (docs/loglik.md) */
     int loglik, ais_steps, ais_chains;
+    /* eval --loglik: "uniform" (anneal from the uniform box) or "base" (from
+     * the checkpoint's base density, --base pixels) */
+    char ais_start[8];
 } ebm_config;
 
 typedef enum { OPT_INT, OPT_DOUBLE, OPT_SEED, OPT_STRING, OPT_PRESET, OPT_SPLIT, OPT_FLAG } cli_type;

@@ -406,8 +406,8 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
                                   m.base.d > 0 ? &m.base : NULL};
             loglik_progress lp = {ctx->rank, timer_now(), timer_now()};
             const ais_progress progress = {print_loglik_progress, &lp};
-            rc = ais_loglik_run(ctx, &am, &shard, cfg->ais_steps, cfg->ais_chains, &progress,
-                                &ll, err);
+            rc = ais_loglik_run_from(ctx, &am, &shard, cfg->ais_steps, cfg->ais_chains,
+                                     strcmp(cfg->ais_start, "base") == 0, &progress, &ll, err);
             if (rc == 0 && ctx->rank == 0)
                 ais_loglik_print(stdout, &ll);
         }

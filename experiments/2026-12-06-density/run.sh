@@ -46,13 +46,11 @@ done
     --steps "$SAMPLE_STEPS" --out "$out/samples.h5" > "$log.sample" 2>&1
 /usr/bin/python3 "$repo/scripts/sample_quality.py" "$out/samples.h5" --data "$repo/data/digits.h5" \
     --split val --no-classifier --json > "$log.quality" 2>&1
-q=$(/usr/bin/python3 -c "
-import json,sys
-d=json.loads(open('$log.quality').read().strip().splitlines()[-1])
-def g(*ks):
-    for k in ks:
-        if k in d: return d[k]
-    return 'NA'
-print('P %.3f R %.3f FD %.0f' % (g("knn_precision"), g("knn_recall"), g("fd")))" 2>/dev/null || echo "quality NA")
+q=$(/usr/bin/python3 - "$log.quality" <<'PY' 2>/dev/null || echo "quality NA"
+import json, sys
+d = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+print("P %.3f R %.3f FD %.0f" % (d["knn_precision"], d["knn_recall"], d["fd"]))
+PY
+)
 row="$name	$commit	np$NP	$*	train_s ${train_s%.*}	rollbacks $rollbacks	val_err $err	loglik_val(T=$AIS_T) $ll	samples($SAMPLE_STEPS steps, uniform) $q"
 echo "$row" | tee -a "$here/results.tsv"
