@@ -15,7 +15,7 @@
 enum { EBM_EXIT_OK = 0, EBM_EXIT_ERROR = 1, EBM_EXIT_RESUMABLE = 75 };
 
 typedef enum { CMD_NONE, CMD_TRAIN, CMD_EVAL, CMD_SAMPLE } ebm_command;
-typedef enum { PRESET_STABLE = 0, PRESET_SEED = 1 } ebm_preset;
+typedef enum { PRESET_STABLE = 0, PRESET_SEED = 1, PRESET_DENSITY = 2 } ebm_preset;
 
 typedef struct {
     ebm_command command;
