@@ -298,6 +298,27 @@ void base_energy_addf(const base_density *b, const float *x, int n, float *energ
     }
 }
 
+void base_log_density_add(const base_density *b, const float *x, int n, float *logp,
+                          float *grad)
+{
+    const int d = b->d, P = b->pieces;
+    const double inv_h = 1.0 / piece_width(b);
+    for (int i = 0; i < n; i++) {
+        double lp_sum = 0.0;
+        for (int j = 0; j < d; j++) {
+            const double *lp = b->log_p + (size_t)j * (P + 1);
+            double t;
+            const int k = locate(b, x[(size_t)i * d + j], inv_h, &t);
+            const double slope = lp[k + 1] - lp[k];
+            lp_sum += lp[k] + slope * t;
+            if (grad)
+                grad[(size_t)i * d + j] += (float)(slope * inv_h);
+        }
+        if (logp)
+            logp[i] += (float)lp_sum;
+    }
+}
+
 void base_grad_log_add(const base_density *b, const float *x, int n, float *g)
 {
     const int d = b->d, P = b->pieces;

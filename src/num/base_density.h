@@ -57,6 +57,11 @@ void base_energy_add(const base_density *b, const float *x, int n, double *energ
 /* The same, energy in float (for the training loss and the samplers). */
 void base_energy_addf(const base_density *b, const float *x, int n, float *energy, float *grad);
 
+/* Adds log p_base(x) = -E_base(x) to logp[i] (when not NULL) and its
+ * gradient to grad (n, d) (when not NULL): for samplers that climb log p. */
+void base_log_density_add(const base_density *b, const float *x, int n, float *logp,
+                          float *grad);
+
 /* Subtracts d E_base / d x from g (n, d): g becomes the gradient of
  * log p_model when it held grad_x LSE f. */
 void base_grad_log_add(const base_density *b, const float *x, int n, float *g);

@@ -197,11 +197,15 @@ static void test_base_gradient_matches_finite_differences(void **state)
                 fail();
             }
         }
-        /* base_grad_log_add is its negative. */
-        float gl[3] = {0, 0, 0};
+        /* base_grad_log_add and base_log_density_add are its negative. */
+        float gl[3] = {0, 0, 0}, gl2[3] = {0, 0, 0}, lp = 0.0f;
         base_grad_log_add(&b, x, 1, gl);
-        for (int j = 0; j < 3; j++)
+        base_log_density_add(&b, x, 1, &lp, gl2);
+        for (int j = 0; j < 3; j++) {
             assert_true(fabs(gl[j] + g[j]) <= 1e-6f * (1.0f + fabsf(g[j])));
+            assert_true(fabs(gl2[j] + g[j]) <= 1e-6f * (1.0f + fabsf(g[j])));
+        }
+        assert_true(fabs(lp + e0) <= 1e-5 * (1.0 + fabs(e0)));
     }
     base_free(&b);
 }
