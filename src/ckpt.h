@@ -13,6 +13,7 @@
 #include "core/data.h"
 #include "core/err.h"
 #include "core/metrics.h"
+#include "num/base_density.h"
 #include "num/model.h"
 #include "par/dist.h"
 
@@ -21,8 +22,11 @@
  * column of the same name. 4: the hyperparameters lr-schedule, warmup,
  * lr-floor and ema; with --ema > 0, /model holds the weights' moving average
  * (what eval and sample use) and /optimizer/layer{i}/online the trained
- * weights. Every earlier version is still read. */
-#define EBM_CKPT_FORMAT_VERSION 4
+ * weights. 5: the hyperparameter base; with --base pixels, /base/log_density
+ * [d, pieces + 1] (the base density's normalised log-density at its knots,
+ * attributes lo and hi: the box in input space), part of the energy. Every
+ * earlier version is still read. */
+#define EBM_CKPT_FORMAT_VERSION 5
 
 /* Rollbacks after which a diverging run stops with an error instead. */
 #define EBM_MAX_ROLLBACKS 5
@@ -51,6 +55,7 @@ typedef struct {
     const model_shape *shape;
     const float *params, *exp_avg, *exp_inf;
     const float *ema; /* NULL: --ema 0, /model = params */
+    const base_density *base; /* NULL: --base none */
     int64_t adam_step;
     const ebm_config *cfg;
     const run_info *run;
@@ -115,6 +120,9 @@ typedef struct {
     double step_decay; /* --step-decay (absent in older files: 1, constant steps) */
     char data_checksum[24]; /* data_checksum_fnv1a64 of the run record ("" if absent) */
     int64_t n_chains; /* rows of /sampler/chains, the persistent buffer (0: none) */
+    /* /base/log_density: part of the energy, E = -LSE f + E_base (base.d = 0:
+     * none, as in every file before format 5). */
+    base_density base;
 } ckpt_model;
 
 /* Collective. Reads the model of a complete checkpoint. */

@@ -62,6 +62,8 @@ static langevin_params model_langevin(const ckpt_model *m, int steps, int target
         .lo = m->map.scale * (float)m->value_min + m->map.shift,
         .hi = m->map.scale * (float)m->value_max + m->map.shift,
         .target_class = target_class,
+        .base = m->base.d > 0 ? &m->base : NULL,
+        .start_base = m->chain_init == 2,
     };
     return lp;
 }
@@ -395,7 +397,8 @@ static int loglik_report(const dist_ctx *ctx, const ebm_config *cfg, const run_i
         baseline_print(stdout, &br, info->d, levels, cfg->split);
         fflush(stdout);
     }
-    const ais_model am = {m->shape, m->params, m->map, m->value_min, m->value_max};
+    const ais_model am = {m->shape, m->params, m->map, m->value_min, m->value_max,
+                          m->base.d > 0 ? &m->base : NULL};
     loglik_progress lp = {ctx->rank, timer_now(), timer_now()};
     const ais_progress progress = {print_loglik_progress, &lp};
     ais_loglik_result ll;
@@ -409,7 +412,8 @@ static int loglik_report(const dist_ctx *ctx, const ebm_config *cfg, const run_i
         have = rc == 0 && split == SPLIT_VAL;
     }
     if (rc == 0 && !have)
-        rc = ais_loglik_run(ctx, &am, shard, steps, cfg->ais_chains, &progress, &ll, err);
+        rc = ais_loglik_run_from(ctx, &am, shard, steps, cfg->ais_chains,
+                                 strcmp(cfg->ais_start, "base") == 0, &progress, &ll, err);
     if (rc == 0 && ctx->rank == 0) {
         ais_loglik_print(stdout, &ll);
         printf("  the energy against the classical models (%s split): judged %.2f; uniform "
@@ -454,7 +458,7 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
         if (rc == 0 && (cfg->dump[0] || cfg->ood[0]))
             rc = (logits = ebm_calloc((size_t)n * info.k, sizeof(float), "logits", err)) ? 0 : -1;
         langevin_params lp = model_langevin(&m, m.langevin_steps, -1);
-        if (m.chain_init) {
+        if (m.chain_init == 1) {
             rc = dist_agree(ctx, rc, err);
             if (rc == 0)
                 rc = fit_start(ctx, run, cfg, &m, &start, err);
@@ -535,7 +539,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     langevin_params lp = model_langevin(&m, steps, cfg->class_label);
     langevin_gauss gauss = {0};
     rc = dist_agree(ctx, rc, err);
-    if (rc == 0 && m.chain_init && !cfg->from_chains) {
+    if (rc == 0 && m.chain_init == 1 && !cfg->from_chains) {
         rc = fit_start(ctx, run, cfg, &m, &gauss, err);
         lp.start = &gauss;
     }
@@ -581,6 +585,8 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
             const float lse = model_logsumexp(row, k);
             const int best = model_argmax(row, k);
             energy[start + i] = -lse;
+            if (m.base.d > 0)
+                base_energy_addf(&m.base, chunk + (size_t)i * d, 1, &energy[start + i], NULL);
             pred[start + i] = best;
             conf[start + i] = expf(row[best] - lse);
         }
@@ -608,7 +614,9 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     if (rc == 0) {
         const rows_column cols[] = {
             {"samples", 0, d, x, "samples in data units (rows of height x width pixels)"},
-            {"energy", 0, 0, energy, "E(x) = -logsumexp f(x) of each sample"},
+            {"energy", 0, 0, energy,
+             m.base.d > 0 ? "E(x) = -logsumexp f(x) + E_base(x) of each sample"
+                          : "E(x) = -logsumexp f(x) of each sample"},
             {"predicted", 1, 0, pred, "argmax f(x): the class the model sees"},
             {"confidence", 0, 0, conf, "softmax probability of the predicted class"},
         };
@@ -624,6 +632,8 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
             {"seed", (double)cfg->seed, NULL},
             {"start", 0,
              cfg->from_chains ? "the checkpoint's persistent chains 0..n-1 (/sampler/chains)"
+             : m.chain_init == 2 ? "fresh chains from exact samples of the base density "
+                                   "(--chain-init 2), in the model's input space"
              : m.chain_init   ? "fresh chains from per-class Gaussians of the training images "
                                 "(--chain-init 1), in the model's input space"
                               : "fresh chains, U[-1,1] in the model's input space"},

@@ -51,6 +51,7 @@ struct trainer {
     model_workspace ws;
     langevin_sampler sampler;
     langevin_gauss start; /* --chain-init 1: where chains start */
+    base_density base;    /* --base pixels: fitted at setup (base.d = 0: none) */
     evaluator eval;
     ebm_rng rng;
     int32_t *order;  /* this epoch's permutation of the local train shard */
