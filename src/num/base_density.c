@@ -332,6 +332,18 @@ void base_grad_log_add(const base_density *b, const float *x, int n, float *g)
         }
 }
 
+void base_temper(const base_density *src, double beta, base_density *dst)
+{
+    const int P = src->pieces;
+    for (int j = 0; j < src->d; j++) {
+        double *row = dst->log_p + (size_t)j * (P + 1);
+        const double *from = src->log_p + (size_t)j * (P + 1);
+        for (int k = 0; k <= P; k++)
+            row[k] = beta * from[k];
+        base_set_pixel(dst, j, row); /* renormalises in place */
+    }
+}
+
 void base_sample(const base_density *b, ebm_rng *rng, float *x, int64_t n)
 {
     const int d = b->d, P = b->pieces;

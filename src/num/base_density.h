@@ -66,6 +66,14 @@ void base_log_density_add(const base_density *b, const float *x, int n, float *l
  * log p_model when it held grad_x LSE f. */
 void base_grad_log_add(const base_density *b, const float *x, int n, float *g);
 
+/* dst = the base raised to the power beta and normalised: pixel j's knots
+ * beta * log p_j, renormalised in closed form (a product of piecewise-linear
+ * log-densities stays one), so base_sample(dst) draws exactly from
+ * p_base^beta / Z_beta and base_energy_add(dst) adds -beta log p_base +
+ * log Z_beta. dst must have src's shape (base_alloc); no allocation here
+ * (the annealing calls it once per temperature). beta >= 0. */
+void base_temper(const base_density *src, double beta, base_density *dst);
+
 /* n exact samples of the base into x (n, d). */
 void base_sample(const base_density *b, ebm_rng *rng, float *x, int64_t n);
 

@@ -302,6 +302,56 @@ static void test_base_uniform_counts_give_uniform_density(void **state)
     base_free(&b);
 }
 
+/* base_temper: the tempered base's log-density is beta log p minus the log
+ * of the integral of p^beta, integrated here by Simpson on the untempered
+ * density (per piece, where it is smooth). */
+static void test_base_temper_is_the_normalised_power(void **state)
+{
+    (void)state;
+    base_density b, t, o;
+    ebm_err err = {0};
+    fit_three(&b);
+    assert_int_equal(base_alloc(&t, 3, 17, -1.0f, 1.0f, &err), 0);
+    const double betas[] = {0.0, 0.05, 0.3, 1.0};
+    const double h = (b.hi - b.lo) / (double)b.pieces;
+    for (size_t q = 0; q < sizeof betas / sizeof betas[0]; q++) {
+        const double beta = betas[q];
+        base_temper(&b, beta, &t);
+        for (int j = 0; j < 3; j++) {
+            one_pixel(&b, j, &o);
+            double zb = 0.0; /* the integral of exp(-beta E) */
+            for (int k = 0; k < b.pieces; k++) {
+                const int n = 400;
+                const double a = b.lo + k * h + 1e-12, c = b.lo + (k + 1) * h - 1e-12;
+                double s = 0.0;
+                for (int i = 0; i <= n; i++) {
+                    const double z = a + i * (c - a) / n;
+                    const double w = (i == 0 || i == n) ? 1.0 : (i % 2 ? 4.0 : 2.0);
+                    s += w * exp(-beta * energy_at(&o, z));
+                }
+                zb += s * (c - a) / (3.0 * n);
+            }
+            /* read t's knots directly (one_pixel would renormalise them) */
+            const double *lp = t.log_p + (size_t)j * (t.pieces + 1);
+            for (int i = 0; i < 50; i++) {
+                const double z = b.lo + (i + 0.37) * (b.hi - b.lo) / 50;
+                const double s = (z - b.lo) / h;
+                const int k = (int)s;
+                const double got = lp[k] + (lp[k + 1] - lp[k]) * (s - k);
+                const double ref = -beta * energy_at(&o, z) - log(zb);
+                if (fabs(got - ref) > 1e-6) {
+                    print_error("beta %g pixel %d z %g: log p_beta %.9f vs %.9f\n", beta, j, z,
+                                got, ref);
+                    fail();
+                }
+            }
+            base_free(&o);
+        }
+    }
+    base_free(&t);
+    base_free(&b);
+}
+
 static void test_base_refuses_bad_input(void **state)
 {
     (void)state;
@@ -328,6 +378,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_base_samples_follow_the_density),
         cmocka_unit_test(test_base_cell_log_lik_is_the_cell_mean),
         cmocka_unit_test(test_base_uniform_counts_give_uniform_density),
+        cmocka_unit_test(test_base_temper_is_the_normalised_power),
         cmocka_unit_test(test_base_refuses_bad_input),
     };
     return harness_run(argc, argv, "test_base_density", tests, HARNESS_COUNT(tests), NULL, NULL);
