@@ -334,7 +334,7 @@ static void test_base_temper_is_the_normalised_power(void **state)
             /* read t's knots directly (one_pixel would renormalise them) */
             const double *lp = t.log_p + (size_t)j * (t.pieces + 1);
             for (int i = 0; i < 50; i++) {
-                const double z = b.lo + (i + 0.37) * (b.hi - b.lo) / 50;
+                const double z = (float)(b.lo + (i + 0.37) * (b.hi - b.lo) / 50); /* as read */
                 const double s = (z - b.lo) / h;
                 const int k = (int)s;
                 const double got = lp[k] + (lp[k + 1] - lp[k]) * (s - k);
