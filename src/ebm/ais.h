@@ -59,6 +59,18 @@ typedef struct {
      * are p_base exp(-beta_t (E - E_base)), so only the network's part is
      * annealed (eval --ais-start base). */
     const base_density *start_base;
+    /* NULL: none. Else the energy contains this normalised base density
+     * (E = E_net + E_base) and each transition begins with `base_moves`
+     * independence Metropolis-Hastings moves on blocks of `base_block`
+     * pixels (0: all): the block's pixels are redrawn exactly from the
+     * intermediate density's base part (base^beta from the uniform box,
+     * the base itself from start_base), the rest kept, and the move is
+     * accepted with min(1, exp(-beta (E_net(z') - E_net(z)))). Each leaves
+     * the intermediate density invariant; they carry chains between the
+     * walls where the base piles its mass, which MALA cannot (docs/loglik.md). */
+    const base_density *energy_base;
+    int base_moves;
+    int base_block;
 } ais_params;
 
 /* Defaults: sigmoid schedule, one reflected MALA transition per temperature
@@ -75,6 +87,8 @@ typedef struct {
     double ess;        /* (sum w)^2 / sum w^2, in chains */
     double acceptance; /* mean acceptance of the main run's transitions */
     double move_mean;  /* mean distance (input space, L2) a chain moves per transition */
+    double base_acceptance; /* of the base-block moves (energy_base; 0 without) */
+    int base_moves, base_block;
     double step_min, step_max; /* range of the pilot-tuned steps over temperatures */
     double step_final;         /* the step at beta_{T-1}, next to the model */
     int leapfrog;
@@ -104,6 +118,7 @@ typedef struct {
     int n_temps;
     double acceptance; /* mean over transitions */
     double move_mean;  /* mean L2 distance moved per transition, input space */
+    double base_acceptance; /* of the base-block moves (energy_base; 0 without) */
     double log_z0;
 } ais_raise_stats;
 
@@ -119,6 +134,14 @@ typedef struct {
 int ais_raise(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p,
               const double *steps, const float *x, int64_t n, int64_t first_id, int64_t n_global,
               double *logp, ais_raise_stats *st, ebm_err *err);
+
+/* Not collective: `sweeps` of AIS's transition at inverse temperature beta
+ * (p->energy_base's block moves, then MALA/HMC of step `step`) on the n
+ * chains x (n, d), in place, each its own stream from p->seed and its index.
+ * For tests and diagnostics: the transition must leave exp(-beta E) on the
+ * box invariant. *base_acceptance (may be NULL) gets the block moves' rate. */
+int ais_transitions(const ais_energy *energy, const ais_params *p, double beta, double step,
+                    int sweeps, float *x, int64_t n, double *base_acceptance, ebm_err *err);
 
 /* Uniform dequantisation of integer pixel levels. The L = value_max -
  * value_min + 1 levels split the box into L cells of equal width
