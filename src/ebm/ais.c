@@ -28,8 +28,8 @@
 
 /* eval --loglik with a base density in the energy: base-block moves per
  * transition and pixels per block (0: all); chosen in docs/loglik.md. */
-#define AIS_BASE_MOVES 1
-#define AIS_BASE_BLOCK 0
+#define AIS_BASE_MOVES 4
+#define AIS_BASE_BLOCK 2
 
 /* Seeds of the fixed streams eval uses: the same checkpoint gives the same
  * figures on any number of ranks. */
@@ -389,6 +389,12 @@ static int base_block_sweep(ais_chains *c, double beta, int block, double *accep
     return 0;
 }
 
+/* The block of the b-th base move of a transition: the first redraws every
+ * pixel (exact for the base alone, and accepted often at small beta where
+ * the base's modes must be mixed), the others base_block pixels (accepted
+ * often near beta = 1, where the network's part rejects whole redraws). */
+static int move_block(const ais_params *p, int b) { return b == 0 ? 0 : p->base_block; }
+
 /* hmc_sweep from a base density: the same transition on
  * U_beta = (1 - beta) E_base + beta E = E_base + beta (E - E_base). */
 static int hmc_sweep_base(ais_chains *c, double beta, double eps, int leapfrog, float lo,
@@ -495,8 +501,8 @@ static int anneal(const dist_ctx *ctx, ais_chains *c, const ais_params *p, const
             /* one transition: the base-block moves, then MALA/HMC (RAISE
              * runs them in the reverse order) */
             for (int b = 0; c->mix && b < p->base_moves && !failed; b++)
-                failed = base_block_sweep(c, beta[t], p->base_block, &base_total, &moved_total,
-                                          err) != 0;
+                failed = base_block_sweep(c, beta[t], move_block(p, b), &base_total,
+                                          &moved_total, err) != 0;
             if (!failed)
                 failed = hmc_sweep(c, beta[t], eps[t], p->leapfrog, p->lo, p->hi, &acc,
                                    &moved_total, err) != 0;
@@ -685,8 +691,8 @@ int ais_raise(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p
          * (each reversible, so the reversed cycle is AIS's kernel's reversal) */
         for (int t = 0; t < p->transitions && rc == 0; t++) {
             rc = hmc_sweep(&c, beta[k], steps[k], p->leapfrog, p->lo, p->hi, &acc, &moved, err);
-            for (int b = 0; c.mix && b < p->base_moves && rc == 0; b++)
-                rc = base_block_sweep(&c, beta[k], p->base_block, &base_acc, &moved, err);
+            for (int b = p->base_moves - 1; c.mix && b >= 0 && rc == 0; b--)
+                rc = base_block_sweep(&c, beta[k], move_block(p, b), &base_acc, &moved, err);
         }
         for (int64_t i = 0; i < n && rc == 0; i++)
             c.lw[i] += beta[k] * c.e[i];
@@ -729,7 +735,7 @@ int ais_transitions(const ais_energy *energy, const ais_params *p, double beta, 
     double acc = 0.0, moved = 0.0, base_acc = 0.0;
     for (int s = 0; s < sweeps && rc == 0; s++) {
         for (int b = 0; c.mix && b < p->base_moves && rc == 0; b++)
-            rc = base_block_sweep(&c, beta, p->base_block, &base_acc, &moved, err);
+            rc = base_block_sweep(&c, beta, move_block(p, b), &base_acc, &moved, err);
         if (rc == 0)
             rc = hmc_sweep(&c, beta, step, p->leapfrog, p->lo, p->hi, &acc, &moved, err);
     }
@@ -1166,9 +1172,9 @@ void ais_loglik_print(FILE *out, const ais_loglik_result *r)
             (long long)r->n, r->levels, r->cell_width, r->draws);
     fprintf(out, "    mean move per transition %.3g (L2, input space)\n", z->move_mean);
     if (z->base_moves > 0) {
-        char blk[32];
-        if (z->base_block > 0 && z->base_block < r->d)
-            snprintf(blk, sizeof blk, "%d pixels", z->base_block);
+        char blk[48];
+        if (z->base_moves > 1 && z->base_block > 0 && z->base_block < r->d)
+            snprintf(blk, sizeof blk, "all pixels, then %d pixels", z->base_block);
         else
             snprintf(blk, sizeof blk, "all pixels");
         fprintf(out,

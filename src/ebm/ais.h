@@ -61,8 +61,8 @@ typedef struct {
     const base_density *start_base;
     /* NULL: none. Else the energy contains this normalised base density
      * (E = E_net + E_base) and each transition begins with `base_moves`
-     * independence Metropolis-Hastings moves on blocks of `base_block`
-     * pixels (0: all): the block's pixels are redrawn exactly from the
+     * independence Metropolis-Hastings moves, the first on all pixels, the
+     * others on random blocks of `base_block` pixels (0: all): the block's pixels are redrawn exactly from the
      * intermediate density's base part (base^beta from the uniform box,
      * the base itself from start_base), the rest kept, and the move is
      * accepted with min(1, exp(-beta (E_net(z') - E_net(z)))). Each leaves
