@@ -80,8 +80,10 @@ static const cli_option options[] = {
     {"ood", STR(ood), 0, 0, E, 0, "F|uniform|shuffled",
      "AUROC of telling the split from F's inputs"},
     {"loglik", OPT_FLAG, F(loglik), 0, 0, 1, E, 0, "",
-     "also the log-likelihood by AIS (docs/loglik.md)"},
-    {"ais-steps", OPT_INT, F(ais_steps), 0, 1, 1e7, E, 0, "N", "AIS temperatures"},
+     "also the log-likelihood: AIS, RAISE and classical models (docs/loglik.md)"},
+    {"ais-steps", OPT_INT, F(ais_steps), 0, 1, 1e7, E, 0, "N|auto",
+     "AIS and RAISE temperatures; auto: doubled from 100 until both move by < 1 "
+     "nat/image on the val split (at most 6400)"},
     {"ais-chains", OPT_INT, F(ais_chains), 0, 2, 1e6, E, 0, "N",
      "AIS chains over all ranks"},
     {"ais-start", STR(ais_start), 0, 0, E, 0, "uniform|base",
@@ -203,7 +205,7 @@ static void config_defaults(ebm_config *cfg)
     cfg->n_samples = 100;
     cfg->class_label = -1;
     cfg->sample_steps = -1;
-    cfg->ais_steps = 1000;
+    cfg->ais_steps = 0; /* auto: chosen on the validation split (docs/loglik.md) */
     cfg->ais_chains = 64;
     strcpy(cfg->ais_start, "uniform");
 }
@@ -265,6 +267,11 @@ static int set_option(ebm_config *cfg, const cli_option *opt, const char *text, 
     double v = 0;
     switch (opt->type) {
     case OPT_INT:
+        /* --ais-steps auto is stored as 0 (below every number it accepts). */
+        if (strcmp(opt->name, "ais-steps") == 0 && strcmp(text, "auto") == 0) {
+            *(int *)field = 0;
+            return 0;
+        }
         if (parse_number(opt, text, &v, err))
             return ebm_trace(err);
         *(int *)field = (int)v;
@@ -494,6 +501,8 @@ static const char *default_text(const cli_option *o, const ebm_config *cfg, char
         return NULL; /* unconditional */
     if (!strcmp(o->name, "stall-timeout") && cfg->stall_timeout < 0)
         return "auto";
+    if (!strcmp(o->name, "ais-steps") && cfg->ais_steps == 0)
+        return "auto";
     const char *s = cli_option_string(o, cfg);
     if (s) {
         if (!s[0])
@@ -687,7 +696,9 @@ void cli_print_help(FILE *out, ebm_command cmd)
     case CMD_EVAL:
         print_usage_line(out, "usage: [mpirun -np P] ebm_mpi eval", CMD_EVAL);
         fprintf(out, "\nLoss, error, calibration and confusion matrix of a checkpoint on a\n"
-                     "split; with --loglik also its log-likelihood.\n\n");
+                     "split; with --loglik also its log-likelihood (nats/image of the pixel\n"
+                     "levels): AIS and RAISE from the uniform base (judged: the lower) and\n"
+                     "four classical models fitted on the training split.\n\n");
         print_options(out, CMD_EVAL);
         break;
     case CMD_SAMPLE:

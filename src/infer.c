@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ebm/ais.h"
+#include "ebm/baselines.h"
 #include "core/data.h"
 #include "core/fault.h"
 #include "ebm/eval.h"
@@ -328,6 +329,105 @@ static int ood_report(const dist_ctx *ctx, const ebm_config *cfg, const ckpt_mod
     return ebm_pass(err, rc);
 }
 
+/* Every rank reads the whole of `split` (the baselines' fits and the
+ * validation split of --ais-steps auto are small). */
+static int read_whole_split(const dist_ctx *ctx, const char *path, int split, data_shard *out,
+                            ebm_err *err)
+{
+    data_file *file = NULL;
+    data_info info;
+    int rc = data_file_open(ctx, path, &file, &info, err);
+    if (rc == 0 && info.n[split] < 1)
+        rc = ebm_fail(err, "data file '%s' has no %s examples", path, data_split_names[split]);
+    rc = dist_agree(ctx, rc, err);
+    if (rc == 0)
+        rc = data_shard_alloc(out, info.n[split], 0, info.n[split], info.d, err);
+    rc = dist_agree(ctx, rc, err);
+    if (rc == 0)
+        rc = data_file_read(file, split, out, err);
+    if (rc == 0)
+        rc = data_validate(out, &info, path, data_split_names[split], err);
+    rc = dist_agree(ctx, rc, err);
+    data_file_close(file);
+    return rc;
+}
+
+/* This rank's contiguous part of a split held whole: a view, no copy. */
+static data_shard shard_view(const dist_ctx *ctx, const data_shard *whole)
+{
+    int64_t off, n;
+    shard_range(whole->n_total, ctx->size, ctx->rank, &off, &n);
+    data_shard v = *whole;
+    v.offset = off, v.n = n;
+    v.images = whole->images + (size_t)off * whole->d;
+    v.labels = whole->labels + off;
+    return v;
+}
+
+/* eval --loglik: the classical models on the split, then the energy's
+ * log-likelihood by AIS and RAISE at --ais-steps temperatures, or at the
+ * number the validation split chooses (auto). */
+static int loglik_report(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+                         const ckpt_model *m, const data_info *info, int split,
+                         const data_shard *shard, ebm_err *err)
+{
+    data_shard train = {0}, val = {0};
+    baseline_levels tr = {0}, va = {0}, te = {0};
+    baseline_models bm = {0};
+    int rc = read_whole_split(ctx, run->data_path, SPLIT_TRAIN, &train, err);
+    if (rc == 0)
+        rc = read_whole_split(ctx, run->data_path, SPLIT_VAL, &val, err);
+    const int levels = (int)(info->value_max - info->value_min) + 1;
+    if (rc == 0)
+        rc = baseline_levels_from(train.images, train.n, train.d, info->value_min, levels,
+                                  "train", &tr, err);
+    if (rc == 0)
+        rc = baseline_levels_from(val.images, val.n, val.d, info->value_min, levels, "val",
+                                  &va, err);
+    if (rc == 0)
+        rc = baseline_levels_from(shard->images, shard->n, shard->d, info->value_min, levels,
+                                  cfg->split, &te, err);
+    if (rc == 0)
+        rc = baseline_fit(&tr, &va, info->value_min, info->value_max, &bm, err);
+    rc = dist_agree(ctx, rc, err);
+    baseline_result br;
+    if (rc == 0)
+        rc = baseline_score(ctx, &bm, &te, shard->offset, shard->n_total, &br, err);
+    if (rc == 0 && ctx->rank == 0) {
+        baseline_print(stdout, &br, info->d, levels, cfg->split);
+        fflush(stdout);
+    }
+    const ais_model am = {m->shape, m->params, m->map, m->value_min, m->value_max,
+                          m->base.d > 0 ? &m->base : NULL};
+    loglik_progress lp = {ctx->rank, timer_now(), timer_now()};
+    const ais_progress progress = {print_loglik_progress, &lp};
+    ais_loglik_result ll;
+    int steps = cfg->ais_steps, have = 0, converged = 1;
+    if (rc == 0 && steps == 0) {
+        /* The rule runs on the validation split before the split asked for. */
+        const data_shard vv = shard_view(ctx, &val);
+        rc = ais_loglik_choose_steps(ctx, &am, &vv, AIS_AUTO_START, AIS_AUTO_CAP,
+                                     cfg->ais_chains, &progress, ctx->rank == 0 ? stdout : NULL,
+                                     &ll, &steps, &converged, err);
+        have = rc == 0 && split == SPLIT_VAL;
+    }
+    if (rc == 0 && !have)
+        rc = ais_loglik_run_from(ctx, &am, shard, steps, cfg->ais_chains,
+                                 strcmp(cfg->ais_start, "base") == 0, &progress, &ll, err);
+    if (rc == 0 && ctx->rank == 0) {
+        ais_loglik_print(stdout, &ll);
+        printf("  the energy against the classical models (%s split): judged %.2f; uniform "
+               "%.2f, indep %.2f, gauss %.2f, mixture %.2f nats/image\n",
+               cfg->split, ll.logp_judged, br.mean[BASELINE_UNIFORM], br.mean[BASELINE_INDEP],
+               br.mean[BASELINE_GAUSS], br.mean[BASELINE_MIX]);
+        fflush(stdout);
+    }
+    baseline_models_free(&bm);
+    baseline_levels_free(&tr), baseline_levels_free(&va), baseline_levels_free(&te);
+    data_shard_free(&train), data_shard_free(&val);
+    return rc;
+}
+
 int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
                    ebm_err *err)
 {
@@ -399,18 +499,10 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
         }
         if (rc == 0 && cfg->ood[0])
             rc = ood_report(ctx, cfg, &m, &ev, &shard, logits, &ood, &ood_rng, err);
-        /* --loglik: AIS on the checkpoint's box, then this split (src/ais.c). */
-        if (rc == 0 && cfg->loglik) {
-            ais_loglik_result ll;
-            const ais_model am = {m.shape, m.params, m.map, m.value_min, m.value_max,
-                                  m.base.d > 0 ? &m.base : NULL};
-            loglik_progress lp = {ctx->rank, timer_now(), timer_now()};
-            const ais_progress progress = {print_loglik_progress, &lp};
-            rc = ais_loglik_run_from(ctx, &am, &shard, cfg->ais_steps, cfg->ais_chains,
-                                     strcmp(cfg->ais_start, "base") == 0, &progress, &ll, err);
-            if (rc == 0 && ctx->rank == 0)
-                ais_loglik_print(stdout, &ll);
-        }
+        /* --loglik: the classical models, AIS and RAISE on the checkpoint's
+         * box (src/ebm/ais.c, src/ebm/baselines.c; docs/loglik.md). */
+        if (rc == 0 && cfg->loglik)
+            rc = loglik_report(ctx, cfg, run, &m, &info, split, &shard, err);
     }
     free(logits);
     evaluator_free(&ev);

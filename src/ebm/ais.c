@@ -30,6 +30,7 @@
  * figures on any number of ranks. */
 #define AIS_SEED_LOGZ 0x6c6f675aULL    /* "logZ" */
 #define AIS_SEED_DEQUANT 0x64657175ULL /* "dequ" */
+#define AIS_SEED_RAISE 0x72616973ULL   /* "rais" */
 
 /* Uniform in [0, 1) with 53 bits: the Metropolis test compares it with
  * acceptance probabilities that can be tiny. */
@@ -201,13 +202,13 @@ static int reflect(double *v, double lo, double hi)
  * Metropolis test on H. All chains of a batch move in step so each leapfrog
  * step is one energy call. */
 static int hmc_sweep_base(ais_chains *c, double beta, double eps, int leapfrog, float lo,
-                          float hi, double *accepted, ebm_err *err);
+                          float hi, double *accepted, double *moved, ebm_err *err);
 
 static int hmc_sweep(ais_chains *c, double beta, double eps, int leapfrog, float lo, float hi,
-                     double *accepted, ebm_err *err)
+                     double *accepted, double *moved, ebm_err *err)
 {
     if (c->base)
-        return hmc_sweep_base(c, beta, eps, leapfrog, lo, hi, accepted, err);
+        return hmc_sweep_base(c, beta, eps, leapfrog, lo, hi, accepted, moved, err);
     const size_t d = (size_t)c->d;
     const double half = 0.5 * eps * beta;
     for (int64_t a = 0; a < c->n; a += c->cap) {
@@ -250,6 +251,12 @@ static int hmc_sweep(ais_chains *c, double beta, double eps, int leapfrog, float
                 kin += 0.5 * pr[j] * pr[j];
             const double h1 = beta * c->pe[r] + kin;
             if (isfinite(h1) && log(c->pu[r]) < c->h0[r] - h1) {
+                double dist2 = 0.0;
+                for (size_t j = 0; j < d; j++) {
+                    const double dx = (double)c->px[(size_t)r * d + j] - c->x[(size_t)i * d + j];
+                    dist2 += dx * dx;
+                }
+                *moved += sqrt(dist2);
                 memcpy(c->x + (size_t)i * d, c->px + (size_t)r * d, d * sizeof(float));
                 memcpy(c->g + (size_t)i * d, c->pg + (size_t)r * d, d * sizeof(float));
                 c->e[i] = c->pe[r];
@@ -263,7 +270,7 @@ static int hmc_sweep(ais_chains *c, double beta, double eps, int leapfrog, float
 /* hmc_sweep from a base density: the same transition on
  * U_beta = (1 - beta) E_base + beta E = E_base + beta (E - E_base). */
 static int hmc_sweep_base(ais_chains *c, double beta, double eps, int leapfrog, float lo,
-                          float hi, double *accepted, ebm_err *err)
+                          float hi, double *accepted, double *moved, ebm_err *err)
 {
     const size_t d = (size_t)c->d;
     const double half = 0.5 * eps, wb = 1.0 - beta;
@@ -311,6 +318,12 @@ static int hmc_sweep_base(ais_chains *c, double beta, double eps, int leapfrog, 
                 kin += 0.5 * pr[j] * pr[j];
             const double h1 = beta * c->pe[r] + wb * c->peb[r] + kin;
             if (isfinite(h1) && log(c->pu[r]) < c->h0[r] - h1) {
+                double dist2 = 0.0;
+                for (size_t j = 0; j < d; j++) {
+                    const double dx = (double)c->px[(size_t)r * d + j] - c->x[(size_t)i * d + j];
+                    dist2 += dx * dx;
+                }
+                *moved += sqrt(dist2);
                 memcpy(c->x + (size_t)i * d, c->px + (size_t)r * d, d * sizeof(float));
                 memcpy(c->g + (size_t)i * d, c->pg + (size_t)r * d, d * sizeof(float));
                 memcpy(c->gb + (size_t)i * d, c->pgb + (size_t)r * d, d * sizeof(float));
@@ -331,12 +344,13 @@ static int hmc_sweep_base(ais_chains *c, double beta, double eps, int leapfrog, 
  * Collective; a failure on one rank is carried by the reductions, so every
  * rank returns -1 together. */
 static int anneal(const dist_ctx *ctx, ais_chains *c, const ais_params *p, const double *beta,
-                  double *eps, int adapt, int64_t n_global, double *acc_rate, ebm_err *err)
+                  double *eps, int adapt, int64_t n_global, double *acc_rate, double *move_mean,
+                  ebm_err *err)
 {
     const int T = p->n_temps;
     const double width = (double)p->hi - (double)p->lo;
     double log_eps = log(0.5 * width / sqrt((double)c->d));
-    double acc_total = 0.0;
+    double acc_total = 0.0, moved_total = 0.0;
     int failed_any = 0;
     const double target = p->leapfrog > 1 ? AIS_TARGET_ACCEPT_HMC : AIS_TARGET_ACCEPT_MALA;
     for (int t = 1; t <= T; t++) {
@@ -356,7 +370,8 @@ static int anneal(const dist_ctx *ctx, ais_chains *c, const ais_params *p, const
         double acc = 0.0;
         int failed = 0;
         for (int k = 0; k < p->transitions && !failed; k++)
-            failed = hmc_sweep(c, beta[t], eps[t], p->leapfrog, p->lo, p->hi, &acc, err) != 0;
+            failed = hmc_sweep(c, beta[t], eps[t], p->leapfrog, p->lo, p->hi, &acc,
+                               &moved_total, err) != 0;
         acc_total += acc;
         if (!adapt && failed) {
             failed_any = 1;
@@ -380,8 +395,8 @@ static int anneal(const dist_ctx *ctx, ais_chains *c, const ais_params *p, const
             log_eps = log_eps < lo ? lo : log_eps > hi ? hi : log_eps;
         }
     }
-    double sums[2] = {acc_total, failed_any};
-    if (dist_sum_doubles(ctx, sums, 2, err))
+    double sums[3] = {acc_total, failed_any, moved_total};
+    if (dist_sum_doubles(ctx, sums, 3, err))
         return ebm_trace(err);
     if (sums[1] > 0) {
         if (!failed_any)
@@ -390,11 +405,18 @@ static int anneal(const dist_ctx *ctx, ais_chains *c, const ais_params *p, const
     }
     const double tries = (double)n_global * p->transitions * (T > 1 ? T - 1 : 1);
     *acc_rate = sums[0] / tries;
+    *move_mean = sums[2] / tries;
     return 0;
 }
 
 int ais_log_z(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p,
               ais_result *res, ebm_err *err)
+{
+    return ais_log_z_steps(ctx, energy, p, NULL, res, err);
+}
+
+int ais_log_z_steps(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p,
+                    double *steps, ais_result *res, ebm_err *err)
 {
     memset(res, 0, sizeof *res);
     int rc = 0;
@@ -418,14 +440,14 @@ int ais_log_z(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p
     ais_schedule_fill(p->schedule, p->n_temps, beta);
     ais_chains c = {0};
     int64_t off = 0, n = 0;
-    double acc = 0.0;
+    double acc = 0.0, move = 0.0;
 
     /* Pilot: a separate, smaller run whose only product is the step sizes. */
     shard_range(p->n_pilot, ctx->size, ctx->rank, &off, &n);
     rc = chains_init(&c, energy, p, n, off, rng_subseed(p->seed, 0x70696c6fULL), err);
     rc = dist_agree(ctx, rc, err);
     if (rc == 0) {
-        rc = anneal(ctx, &c, p, beta, eps, 1, p->n_pilot, &acc, err);
+        rc = anneal(ctx, &c, p, beta, eps, 1, p->n_pilot, &acc, &move, err);
         rc = dist_agree(ctx, rc, err);
     }
     chains_free(&c);
@@ -436,7 +458,7 @@ int ais_log_z(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p
         rc = dist_agree(ctx, rc, err);
     }
     if (rc == 0) {
-        rc = anneal(ctx, &c, p, beta, eps, 0, p->n_chains, &acc, err);
+        rc = anneal(ctx, &c, p, beta, eps, 0, p->n_chains, &acc, &move, err);
         rc = dist_agree(ctx, rc, err);
     }
     if (rc == 0) {
@@ -451,6 +473,7 @@ int ais_log_z(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p
         res->log_z = res->log_z0 + ais_log_mean_exp(lw_all, p->n_chains, &res->log_z_se,
                                                     &res->ess);
         res->acceptance = acc;
+        res->move_mean = move;
         res->step_min = res->step_max = p->n_temps > 1 ? eps[1] : 0.0;
         res->step_final = p->n_temps > 1 ? eps[p->n_temps - 1] : 0.0;
         for (int t = 2; t < p->n_temps; t++) {
@@ -463,9 +486,83 @@ int ais_log_z(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p
         if (!isfinite(res->log_z))
             rc = ebm_fail(err, "AIS: log Z is not finite (the energy is not finite on the box?)");
     }
+    if (rc == 0 && steps) {
+        /* RAISE's kernels: the pilot's steps, and at beta = 1 (where AIS
+         * makes no transition) the step of the last temperature before it. */
+        memcpy(steps, eps, (size_t)p->n_temps * sizeof(double));
+        steps[0] = 0.0;
+        steps[p->n_temps] = p->n_temps > 1 ? eps[p->n_temps - 1] : eps[0];
+    }
     chains_free(&c);
     free(beta), free(eps), free(lw_all);
     return ebm_pass(err, rc);
+}
+
+/* ---- RAISE: reverse annealing from given points ----------------------------- */
+
+int ais_raise(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p,
+              const double *steps, const float *x, int64_t n, int64_t first_id, int64_t n_global,
+              double *logp, ais_raise_stats *st, ebm_err *err)
+{
+    memset(st, 0, sizeof *st);
+    const int T = p->n_temps;
+    int rc = 0;
+    if (T < 0 || p->transitions < 1 || p->leapfrog < 1 || !(p->hi > p->lo) ||
+        energy->capacity < 1)
+        rc = ebm_fail(err, "RAISE: needs at least 0 temperatures, 1 transition and a box with "
+                           "hi > lo (got %d, %d, [%g, %g])",
+                      T, p->transitions, p->lo, p->hi);
+    double *beta = NULL;
+    if (rc == 0)
+        rc = (beta = ebm_calloc((size_t)T + 1, sizeof(double), "RAISE schedule", err)) ? 0 : -1;
+    ais_chains c = {0};
+    if (rc == 0)
+        rc = chains_init(&c, energy, p, n, first_id, p->seed, err);
+    if (dist_agree(ctx, rc, err)) {
+        free(beta);
+        return -1;
+    }
+    const size_t d = (size_t)energy->d;
+    if (T > 0)
+        ais_schedule_fill(p->schedule, T, beta);
+    /* The chains start at the given points, not uniform draws (their streams
+     * are still the chains' own, from chains_init). */
+    memcpy(c.x, x, (size_t)n * d * sizeof(float));
+    rc = energy_rows(energy, c.x, n, c.e, c.g, err);
+    double acc = 0.0, moved = 0.0;
+    /* x_T = the point; for k = T..1, x_{k-1} ~ the beta_k kernel from x_k
+     * (MALA is reversible, so it is its own reversal), and
+     * log w += beta_k (E(x_{k-1}) - E(x_k)); finally the base's log density
+     * at x_0. E[w] is the annealing model's density at the point (Burda,
+     * Grosse and Salakhutdinov 2015), so E[log w] is at most its log. */
+    for (int k = T; k >= 1 && rc == 0; k--) {
+        if (p->progress.fn)
+            p->progress.fn(p->progress.ctx, "RAISE", T - k + 1, T);
+        for (int64_t i = 0; i < n; i++)
+            c.lw[i] -= beta[k] * c.e[i];
+        for (int t = 0; t < p->transitions && rc == 0; t++)
+            rc = hmc_sweep(&c, beta[k], steps[k], p->leapfrog, p->lo, p->hi, &acc, &moved, err);
+        for (int64_t i = 0; i < n && rc == 0; i++)
+            c.lw[i] += beta[k] * c.e[i];
+    }
+    const double log_z0 = (double)energy->d * log((double)p->hi - (double)p->lo);
+    for (int64_t i = 0; i < n && rc == 0; i++)
+        logp[i] = c.lw[i] - log_z0;
+    double sums[3] = {acc, moved, rc != 0};
+    int rc2 = dist_sum_doubles(ctx, sums, 3, err);
+    if (rc2 == 0 && sums[2] > 0) {
+        if (rc == 0)
+            ebm_fail(err, "RAISE: the energy failed on another rank");
+        rc2 = -1;
+    }
+    const double tries = (double)n_global * p->transitions * (T > 0 ? T : 1);
+    st->acceptance = T > 0 ? sums[0] / tries : 0.0;
+    st->move_mean = T > 0 ? sums[1] / tries : 0.0;
+    st->n_temps = T;
+    st->log_z0 = log_z0;
+    chains_free(&c);
+    free(beta);
+    return rc || rc2 ? -1 : 0;
 }
 
 /* ---- dequantisation ------------------------------------------------------ */
@@ -666,6 +763,20 @@ static int base_alone(const dist_ctx *ctx, const base_density *b, const ais_dequ
     return ebm_pass(err, rc);
 }
 
+/* Draw 0 of each local example's dequantisation (the first of the draws
+ * shard_log_density makes from the same stream) into z (n, d). */
+static void shard_first_draw(const ais_dequant *q, const data_shard *shard, float *z)
+{
+    const int d = shard->d;
+    for (int64_t i = 0; i < shard->n; i++) {
+        ebm_rng rng;
+        rng_derive(&rng, AIS_SEED_DEQUANT, RNG_ITEM, shard->offset + i, 0);
+        for (int j = 0; j < d; j++)
+            z[(size_t)i * d + j] = ais_dequant_input(
+                q, ais_dequant_level(q, shard->images[(size_t)i * d + j]), uniform53(&rng));
+    }
+}
+
 int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *shard,
                    int n_temps, int64_t n_chains, const ais_progress *progress,
                    ais_loglik_result *res, ebm_err *err)
@@ -699,21 +810,53 @@ int ais_loglik_run_from(const dist_ctx *ctx, const ais_model *m, const data_shar
         rc = ebm_fail(err, "--ais-start base: the checkpoint has no base density (--base pixels)");
     else if (from_base)
         p.start_base = m->base;
+    double *steps = NULL;
     if (rc == 0)
-        rc = ais_log_z(ctx, &en, &p, &res->z, err);
+        steps = ebm_calloc((size_t)n_temps + 1, sizeof(double), "AIS steps", err);
+    rc = dist_agree(ctx, rc == 0 && steps ? 0 : -1, err);
+    if (rc == 0)
+        rc = ais_log_z_steps(ctx, &en, &p, steps, &res->z, err);
 
     const int64_t n_total = shard->n_total;
-    double *all = NULL; /* [2][n_total]: per example, jensen then iw, all ranks */
+    /* [4][n_total], per example: jensen, iw, RAISE and AIS on draw 0, all ranks */
+    double *all = NULL;
+    float *z0 = NULL;
+    double *raise_lp = NULL;
     if (rc == 0) {
-        all = ebm_calloc((size_t)(n_total > 0 ? n_total : 1) * 2, sizeof(double), "log-lik", err);
-        rc = all ? 0 : -1;
+        all = ebm_calloc((size_t)(n_total > 0 ? n_total : 1) * 4, sizeof(double), "log-lik", err);
+        z0 = ebm_calloc((size_t)(shard->n > 0 ? shard->n : 1) * d, sizeof(float), "RAISE", err);
+        raise_lp = ebm_calloc((size_t)(shard->n > 0 ? shard->n : 1), sizeof(double), "RAISE",
+                              err);
+        rc = all && z0 && raise_lp ? 0 : -1;
         if (rc == 0)
             rc = shard_log_density(&en, &q, shard, all + shard->offset,
                                    all + n_total + shard->offset, err);
         rc = dist_agree(ctx, rc, err);
     }
+    if (rc == 0) {
+        /* RAISE from each example's first dequantised draw, with the AIS
+         * pilot's kernels (fixed before either run). */
+        shard_first_draw(&q, shard, z0);
+        ais_params rp = p;
+        rp.seed = AIS_SEED_RAISE;
+        rp.start_base = NULL; /* RAISE: from the uniform box, always */
+        rc = ais_raise(ctx, &en, &rp, steps, z0, shard->n, shard->offset, n_total, raise_lp,
+                       &res->raise, err);
+    }
+    if (rc == 0) {
+        /* The paired AIS figure on the same draw: -E(z0) - log Z_hat. */
+        double *e0 = ebm_calloc((size_t)(shard->n > 0 ? shard->n : 1), sizeof(double), "RAISE",
+                                err);
+        rc = e0 ? energy_rows(&en, z0, shard->n, e0, NULL, err) : -1;
+        for (int64_t i = 0; rc == 0 && i < shard->n; i++) {
+            all[2 * n_total + shard->offset + i] = raise_lp[i];
+            all[3 * n_total + shard->offset + i] = -e0[i] - res->z.log_z;
+        }
+        free(e0);
+        rc = dist_agree(ctx, rc, err);
+    }
     if (rc == 0)
-        rc = dist_sum_doubles(ctx, all, (size_t)n_total * 2, err);
+        rc = dist_sum_doubles(ctx, all, (size_t)n_total * 4, err);
     if (rc == 0 && n_total < 1)
         rc = ebm_fail(err, "--loglik: the split has no examples");
     if (rc == 0) {
@@ -736,13 +879,75 @@ int ais_loglik_run_from(const dist_ctx *ctx, const ais_model *m, const data_shar
         res->logp_iw_se_ex = si;
         res->bits_per_dim = -res->logp_disc / (d * log(2.0));
         res->bits_per_dim_se = res->logp_disc_se / (d * log(2.0));
+        /* RAISE: E_u over one draw per example, the same bound's form. */
+        double mr, sr;
+        mean_se(all + 2 * n_total, n_total, &mr, &sr);
+        res->logp_raise = mr + res->log_jacobian + log_cells;
+        res->logp_raise_se = sr;
+        /* gap = AIS - RAISE on the same draws, paired over examples */
+        for (int64_t i = 0; i < n_total; i++)
+            all[3 * n_total + i] -= all[2 * n_total + i];
+        mean_se(all + 3 * n_total, n_total, &res->gap, &res->gap_se);
+        res->logp_judged = res->logp_raise < res->logp_disc ? res->logp_raise : res->logp_disc;
     }
     if (rc == 0 && m->base)
         rc = base_alone(ctx, m->base, &q, shard, res, err);
-    free(all);
+    free(all), free(z0), free(raise_lp), free(steps);
     model_energy_free(&me);
     res->seconds = timer_now() - t0;
     return ebm_pass(err, rc);
+}
+
+int ais_loglik_choose_steps(const dist_ctx *ctx, const ais_model *m, const data_shard *val,
+                            int start, int cap, int64_t n_chains, const ais_progress *progress,
+                            FILE *out, ais_loglik_result *last, int *chosen, int *converged,
+                            ebm_err *err)
+{
+    *chosen = start, *converged = 0;
+    ais_loglik_result prev;
+    memset(&prev, 0, sizeof prev);
+    if (out)
+        fprintf(out,
+                "  choosing the number of temperatures on the validation split: double T from "
+                "%d until AIS and RAISE both move by less than %.0f nat/image (at most %d)\n",
+                start, AIS_AUTO_TOLERANCE, cap);
+    for (int t = start;; t *= 2) {
+        if (t > cap)
+            t = cap;
+        if (ais_loglik_run(ctx, m, val, t, n_chains, progress, last, err))
+            return ebm_trace(err);
+        if (out) {
+            fprintf(out,
+                    "    T %6d: AIS %.2f, RAISE %.2f, gap %.2f nats/image; log Z %.3f +- %.3f, "
+                    "ESS %.1f of %lld; acceptance %.3f (RAISE %.3f), mean move %.3g (RAISE "
+                    "%.3g); %.1f s\n",
+                    t, last->logp_disc, last->logp_raise, last->gap, last->z.log_z,
+                    last->z.log_z_se, last->z.ess, (long long)last->z.n_chains,
+                    last->z.acceptance, last->raise.acceptance, last->z.move_mean,
+                    last->raise.move_mean, last->seconds);
+            fflush(out);
+        }
+        *chosen = t;
+        if (t > start && fabs(last->logp_disc - prev.logp_disc) < AIS_AUTO_TOLERANCE &&
+            fabs(last->logp_raise - prev.logp_raise) < AIS_AUTO_TOLERANCE) {
+            *converged = 1;
+            break;
+        }
+        if (t >= cap)
+            break;
+        prev = *last;
+    }
+    if (out) {
+        if (*converged)
+            fprintf(out, "    chosen: T = %d\n", *chosen);
+        else
+            fprintf(out,
+                    "    warning: not settled at the cap T = %d: the figures below are not "
+                    "converged (AIS optimistic, RAISE pessimistic; docs/loglik.md)\n",
+                    *chosen);
+        fflush(out);
+    }
+    return 0;
 }
 
 void ais_loglik_print(FILE *out, const ais_loglik_result *r)
@@ -778,6 +983,7 @@ void ais_loglik_print(FILE *out, const ais_loglik_result *r)
             "    %lld examples, %d levels per pixel dequantised to cells of %.4f, %d draws "
             "each\n",
             (long long)r->n, r->levels, r->cell_width, r->draws);
+    fprintf(out, "    mean move per transition %.3g (L2, input space)\n", z->move_mean);
     fprintf(out, "    log p(x) = %.2f +- %.2f nats/image (+- %.2f examples, +- %.2f log Z)\n",
             r->logp_disc, r->logp_disc_se, r->logp_disc_se_ex, z->log_z_se);
     fprintf(out, "             = %.4f +- %.4f bits/dim (negative log-likelihood)\n",
@@ -791,5 +997,16 @@ void ais_loglik_print(FILE *out, const ais_loglik_result *r)
                 "    the base density alone (independent pixels, exact): %.2f +- %.2f "
                 "nats/image; the network adds %.2f\n",
                 r->logp_base, r->logp_base_se_ex, r->logp_disc - r->logp_base);
+    fprintf(out,
+            "  RAISE (reverse annealing from each example's first dequantised draw, uniform "
+            "base, %d temperatures, the pilot's MALA steps):\n"
+            "    log p(x) >= %.2f +- %.2f nats/image (stochastic lower bound for the annealing "
+            "model); acceptance %.3f, mean move per transition %.3g\n"
+            "    gap AIS - RAISE on the same draws: %.2f +- %.2f nats/image\n",
+            r->raise.n_temps, r->logp_raise, r->logp_raise_se, r->raise.acceptance,
+            r->raise.move_mean, r->gap, r->gap_se);
+    fprintf(out, "  judged log-likelihood (the lower of AIS and RAISE): %.2f nats/image, %.4f "
+                 "bits/dim\n",
+            r->logp_judged, -r->logp_judged / (r->d * log(2.0)));
     fflush(out);
 }

@@ -74,6 +74,7 @@ typedef struct {
     int from_base;     /* annealed from params.start_base */
     double ess;        /* (sum w)^2 / sum w^2, in chains */
     double acceptance; /* mean acceptance of the main run's transitions */
+    double move_mean;  /* mean distance (input space, L2) a chain moves per transition */
     double step_min, step_max; /* range of the pilot-tuned steps over temperatures */
     double step_final;         /* the step at beta_{T-1}, next to the model */
     int leapfrog;
@@ -92,6 +93,32 @@ double ais_log_mean_exp(const double *lw, int64_t n, double *se, double *ess);
  * share of the chains and gets the global result. */
 int ais_log_z(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p,
               ais_result *res, ebm_err *err);
+
+/* As ais_log_z; when steps is not NULL it receives [n_temps + 1] the pilot's
+ * step per temperature (steps[n_temps], at beta = 1 where AIS makes no
+ * transition, copies steps[n_temps - 1]): the kernels RAISE then uses. */
+int ais_log_z_steps(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p,
+                    double *steps, ais_result *res, ebm_err *err);
+
+typedef struct {
+    int n_temps;
+    double acceptance; /* mean over transitions */
+    double move_mean;  /* mean L2 distance moved per transition, input space */
+    double log_z0;
+} ais_raise_stats;
+
+/* Collective. RAISE (Burda, Grosse and Salakhutdinov 2015): reverse
+ * annealing from the n local points x (n, d), inside the box, with global ids
+ * from first_id (each its own stream from p->seed), n_global points over all
+ * ranks. With the schedule of p->n_temps temperatures (0 allowed) and the
+ * kernel at beta_k of step steps[k], logp[i] gets an unbiased estimate's log
+ * of the density at x_i of the annealing model: uniform x_0, then MALA
+ * transitions at beta_1, ..., beta_T = 1. E[logp] <= log p_ann(x): a
+ * stochastic lower bound. With 0 temperatures logp = -d log(hi - lo), the
+ * base's own density, exactly. */
+int ais_raise(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p,
+              const double *steps, const float *x, int64_t n, int64_t first_id, int64_t n_global,
+              double *logp, ais_raise_stats *st, ebm_err *err);
 
 /* Uniform dequantisation of integer pixel levels. The L = value_max -
  * value_min + 1 levels split the box into L cells of equal width
@@ -130,6 +157,13 @@ typedef struct {
     double logp_disc, logp_disc_se_ex, logp_disc_se;
     double logp_iw, logp_iw_se_ex;     /* the tighter importance-weighted bound (draws) */
     double bits_per_dim, bits_per_dim_se; /* -logp_disc / (d ln 2) */
+    /* RAISE from each example's first dequantised draw (the first of the
+     * draws above), same schedule, the pilot's steps: the same bound's form,
+     * a stochastic lower bound on the annealing model's log P(pixels). */
+    ais_raise_stats raise;
+    double logp_raise, logp_raise_se;
+    double gap, gap_se;     /* AIS - RAISE on the same draws, paired over examples */
+    double logp_judged;     /* min(logp_disc, logp_raise) */
     /* With a base density: the base alone, exact (its normaliser is closed
      * form and it is linear in each cell), mean and SE over examples. */
     int has_base;
@@ -161,5 +195,18 @@ int ais_loglik_run_from(const dist_ctx *ctx, const ais_model *m, const data_shar
                         const ais_progress *progress, ais_loglik_result *res, ebm_err *err);
 
 void ais_loglik_print(FILE *out, const ais_loglik_result *r);
+
+/* --ais-steps auto: T doubles from `start` until both the AIS and the RAISE
+ * figure on the validation split move by less than AIS_AUTO_TOLERANCE nats
+ * per image from the previous T, or T reaches `cap` (then *converged = 0).
+ * Each T's figures are printed to out (NULL: silent; rank 0 passes stdout).
+ * Collective; *last is the run at *chosen. */
+#define AIS_AUTO_TOLERANCE 1.0
+#define AIS_AUTO_START 100
+#define AIS_AUTO_CAP 6400
+int ais_loglik_choose_steps(const dist_ctx *ctx, const ais_model *m, const data_shard *val,
+                            int start, int cap, int64_t n_chains, const ais_progress *progress,
+                            FILE *out, ais_loglik_result *last, int *chosen, int *converged,
+                            ebm_err *err);
 
 #endif

@@ -1,7 +1,10 @@
 #!/bin/bash
 # expect_output.sh: runs a command that must succeed quietly: exit status 0,
 # nothing on stderr, and for each REGEX (extended regex) a line of stdout
-# that matches it. For --help and --version.
+# that matches it. For --help and --version, and under the checks that parse
+# a command's output (ood_auroc.sh).
+#   EXPECT_OUTPUT_TIMEOUT  seconds before the command is killed [60]
+#   EXPECT_OUTPUT_SAVE     a file to receive the command's stdout on success
 #
 # usage: expect_output.sh REGEX [REGEX...] -- COMMAND [ARGS...]
 set -u
@@ -21,7 +24,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/expect_output.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
 printf 'expect_output.sh: running:'; printf ' %q' "$@"; printf '\n'
-timeout -k 10 60 "$@" >"$tmp/out" 2>"$tmp/err"
+timeout -k 10 "${EXPECT_OUTPUT_TIMEOUT:-60}" "$@" >"$tmp/out" 2>"$tmp/err"
 status=$?
 
 fail() {
@@ -39,4 +42,7 @@ for re in "${regexes[@]}"; do
     echo "ok: stdout matches /$re/"
 done
 echo "ok: exit 0, nothing on stderr ($(wc -l <"$tmp/out") lines on stdout)"
+if [ -n "${EXPECT_OUTPUT_SAVE:-}" ]; then
+    cp "$tmp/out" "$EXPECT_OUTPUT_SAVE" || exit 1
+fi
 exit 0

@@ -72,6 +72,7 @@ FLOOR = 1e-3
 MAX_SE = 0.04
 ROUND_LOGZ = 0.0005   # log Z printed %.3f
 ROUND_NATS = 0.005    # log p(x), importance-weighted bound, continuous density: %.2f
+RAISE_CLOSE = 0.5     # RAISE and AIS agree this well on an energy whose chains mix
 # bits/dim printed %.4f: half a unit is 0.00005 * D * ln 2 nats (set once D is known)
 
 
@@ -222,6 +223,12 @@ def parse(out):
     r["iw"], r["cont"] = grab(r"importance-weighted bound \([0-9]+ draws\) " + NUM +
                               r" nats/image; continuous density of the dequantised data " + NUM,
                               "importance-weighted")
+    r["raise"], r["raise_se"] = grab(r"log p\(x\) >= " + NUM + r" \+- " + NUM + " nats/image",
+                                     "RAISE")
+    r["gap"], r["gap_se"] = grab(r"gap AIS - RAISE on the same draws: " + NUM + r" \+- " + NUM,
+                                 "gap")
+    r["judged"], = grab(r"judged log-likelihood \(the lower of AIS and RAISE\): " + NUM,
+                        "judged")
     r["warning"] = "warning:" in out
     return r
 
@@ -364,6 +371,22 @@ def main():
         # The reported figure against the closed form, AIS error included.
         compare("log p(x) (from bits/dim)", logp, ref["jensen"] + log_w - log_z,
                 math.hypot(se, sd_j), round_bpd, 0.5 * se * se)
+        # RAISE, one draw per example: a lower bound in expectation on the
+        # same Jensen quantity, close to it on this energy (the reflected MALA
+        # chains mix a mixture of product densities at every temperature).
+        # Its draw's spread is 4 times the 16 draws' (sqrt 16).
+        tol_r = N_SIGMA * 4 * sd_j + ROUND_NATS + FLOOR
+        want_r = ref["jensen"] + log_w - log_z
+        check(r["raise"] <= want_r + tol_r and r["raise"] >= want_r - RAISE_CLOSE - tol_r,
+              f"{tag} RAISE {r['raise']:.2f} within [{want_r - RAISE_CLOSE - tol_r:.3f}, "
+              f"{want_r + tol_r:.3f}] (the reference E_u log p, at most {RAISE_CLOSE} below it)")
+        # Paired on the same draws: AIS's -E(z) - log Z_hat above RAISE, up to
+        # the log Z error and the gap's own spread, and not far above.
+        low = -(N_SIGMA * (r["gap_se"] + se) + ROUND_NATS + FLOOR)
+        check(low <= r["gap"] <= RAISE_CLOSE,
+              f"{tag} gap AIS - RAISE {r['gap']:.2f} within [{low:.3f}, {RAISE_CLOSE}]")
+        check(abs(r["judged"] - min(r["raise"], r["logp"])) <= ROUND_NATS + 1e-9,
+              f"{tag} judged {r['judged']} = min(AIS {r['logp']}, RAISE {r['raise']})")
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1

@@ -5,7 +5,8 @@
 #   AUROC: energy score -E(x) A, max softmax B ...
 # with A >= MIN_ENERGY and B >= MIN_SOFTMAX (README, "Evaluating and
 # sampling": both scores are reported). The bounds are the caller's
-# (tests/CMakeLists.txt says where each comes from).
+# (tests/CMakeLists.txt says where each comes from). Running the command and
+# the quiet-success checks are expect_output.sh's.
 #
 # usage: ood_auroc.sh MIN_ENERGY MIN_SOFTMAX SET_REGEX -- COMMAND [ARGS...]
 set -euo pipefail
@@ -16,26 +17,20 @@ if [ $# -lt 5 ] || [ "$4" != -- ]; then
 fi
 min_e=$1 min_s=$2 set_re=$3
 shift 4
+here=$(cd "$(dirname "$0")" && pwd)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ood_auroc.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
-printf 'ood_auroc.sh: running:'; printf ' %q' "$@"; printf '\n'
-status=0
-timeout -k 10 "${OOD_AUROC_TIMEOUT:-100}" "$@" >"$tmp/out" 2>"$tmp/err" || status=$?
+auroc_re='^ *AUROC: energy score -E\(x\) ([0-9]+\.[0-9]+), max softmax ([0-9]+\.[0-9]+)'
+EXPECT_OUTPUT_TIMEOUT=${OOD_AUROC_TIMEOUT:-100} EXPECT_OUTPUT_SAVE=$tmp/out \
+    "$here/expect_output.sh" "$set_re" "$auroc_re" -- "$@" || exit 1
 
 fail() {
     echo "FAIL: $*"
-    echo "---- exit status: $status"
     echo "---- stdout:"; cat "$tmp/out"
-    echo "---- stderr:"; cat "$tmp/err"
     exit 1
 }
-
-[ "$status" -eq 0 ] || fail "exit status $status, expected 0"
-[ ! -s "$tmp/err" ] || fail "unexpected output on stderr"
-grep -Eq -- "$set_re" "$tmp/out" || fail "no stdout line matches /$set_re/"
-auroc_re='^ *AUROC: energy score -E\(x\) ([0-9]+\.[0-9]+), max softmax ([0-9]+\.[0-9]+)'
 n=$(grep -Ec -- "$auroc_re" "$tmp/out" || true)
 [ "$n" -eq 1 ] || fail "expected exactly one AUROC line, got $n"
 line=$(grep -E -- "$auroc_re" "$tmp/out")

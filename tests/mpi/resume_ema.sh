@@ -24,15 +24,10 @@ set -u
 work=$1
 bin=$2
 here=$(cd "$(dirname "$0")" && pwd)
-py=${EBM_PYTHON:-/usr/bin/python3}
-run() { "$here/mpirun.sh" "$@"; }
-fail() { echo "FAIL: $*"; exit 1; }
 # shellcheck source=SCRIPTDIR/resume_lib.sh
 . "$here/resume_lib.sh"
 S=$(steps_per_epoch 64) || exit 1 # the default global batch
 half=$((S / 2))
-# same DIR: DIR's last.h5, best.h5 and metrics.h5 are the straight run's.
-same() { "$py" "$here/compare_ckpt.py" --dirs straight "$1" last.h5 best.h5 metrics.h5 || exit 1; }
 args=(--hidden 64 --buffer 256 --seed 3 --epochs 4 --ema 0.9 --lr-schedule cosine --warmup 1
       --lr-floor 0.1)
 

@@ -1,8 +1,15 @@
 # shellcheck shell=bash
 # resume_lib.sh: what the resume tests (resume.sh, resume_ema.sh,
-# resume_reshard.sh, threads.sh) share, sourced by them. The caller defines
-# py (the Python with h5py), here (tests/mpi) and fail (say FAIL and exit 1).
-# shellcheck disable=SC2154 # py and here: the caller's
+# resume_reshard.sh, threads.sh) share, sourced by them after setting here
+# (tests/mpi).
+# shellcheck disable=SC2154 # here: the caller's
+
+py=${EBM_PYTHON:-/usr/bin/python3} # the Python with h5py
+run() { "$here/mpirun.sh" "$@"; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+# same DIR: DIR's last.h5, best.h5 and metrics.h5 are the run in straight/'s.
+same() { "$py" "$here/compare_ckpt.py" --dirs straight "$1" last.h5 best.h5 metrics.h5 || exit 1; }
 
 # train_examples: N, the training examples of the shipped data file (the
 # binary's default --data is a copy of it), read here, not from the program.

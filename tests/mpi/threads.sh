@@ -21,9 +21,6 @@ set -u
 work=$1
 bin=$2
 here=$(cd "$(dirname "$0")" && pwd)
-py=${EBM_PYTHON:-/usr/bin/python3}
-run() { "$here/mpirun.sh" "$@"; }
-fail() { echo "FAIL: $*"; exit 1; }
 # shellcheck source=SCRIPTDIR/resume_lib.sh
 . "$here/resume_lib.sh"
 B=64

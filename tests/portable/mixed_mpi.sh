@@ -15,15 +15,9 @@
 # Open MPI's; without them it exits 77 (skipped), except under CI (CI=true),
 # whose machine has both.
 set -euo pipefail
-if [ $# -ne 2 ]; then
-    echo "usage: mixed_mpi.sh SOURCE_DIR WORK_DIR" >&2
-    exit 2
-fi
-src=$(readlink -f "$1")
-work=$2
-rm -rf "$work" && mkdir -p "$work"
-work=$(readlink -f "$work")
-fail() { echo "FAIL: $*"; exit 1; }
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+portable_args mixed_mpi.sh "$@"
 
 for t in mpicc.mpich h5pcc.mpich mpicc.openmpi h5pcc.openmpi; do
     if ! command -v "$t" >/dev/null; then

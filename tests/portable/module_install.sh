@@ -20,18 +20,12 @@
 # src/num and the link command of ebm_mpi use only the prefix's HDF5 and
 # OpenBLAS. Exit 0 when all hold.
 set -euo pipefail
-if [ $# -ne 2 ]; then
-    echo "usage: module_install.sh SOURCE_DIR WORK_DIR" >&2
-    exit 2
-fi
-src=$(readlink -f "$1")
-work=$2
-rm -rf "$work" && mkdir -p "$work"
-work=$(readlink -f "$work")
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+portable_args module_install.sh "$@"
 cache=${EBM_DEB_CACHE:-$work/../deb-cache}
 mkdir -p "$cache"
 cache=$(readlink -f "$cache")
-fail() { echo "FAIL: $*"; exit 1; }
 
 arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 pkgs=(libhdf5-openmpi-dev libhdf5-openmpi-103-1 libopenblas-pthread-dev libopenblas0-pthread)

@@ -535,6 +535,12 @@ static void check_uniform_model(int map_to_box)
     assert_true(fabs(r.logp_iw + D * log(17.0)) < 1e-5);
     assert_true(fabs(r.bits_per_dim - log2(17.0)) < 1e-6);
     assert_true(r.logp_disc_se_ex < 1e-6); /* every example scores the same */
+    /* RAISE: with a constant energy every weight increment is 0, so it is
+     * the base's density, which is the model's here. */
+    assert_true(fabs(r.logp_raise + D * log(17.0)) < 1e-5);
+    assert_true(fabs(r.gap) < 1e-5);
+    assert_true(fabs(r.logp_judged + D * log(17.0)) < 1e-5);
+    assert_int_equal(r.raise.n_temps, 20);
     assert_int_equal(r.levels, 17);
     assert_int_equal(r.n, N);
     free((float *)m.params);
@@ -550,6 +556,47 @@ static void test_ais_loglik_run_uniform_model_identity_map(void **state)
 {
     (void)state;
     check_uniform_model(0);
+}
+
+/* --ais-steps auto: on the uniform model every T gives the same figures, so
+ * the rule stops at the second T (2 x start) as converged; with the cap at
+ * the start it stops there, not converged. */
+static void test_ais_loglik_choose_steps_rule(void **state)
+{
+    (void)state;
+    enum { D = 6, H = 3, K = 4, N = 5 };
+    ais_model m;
+    memset(&m, 0, sizeof m);
+    model_shape_init(&m.shape, D, H, K);
+    m.params = calloc(m.shape.n_params, sizeof(float));
+    assert_non_null(m.params);
+    m.value_min = 0.0, m.value_max = 16.0;
+    const data_info info = {.d = D, .value_min = 0.0, .value_max = 16.0};
+    m.map = data_input_map(&info, 1);
+    float images[N * D];
+    int32_t labels[N] = {0};
+    for (int i = 0; i < N * D; i++)
+        images[i] = (float)((i * 5) % 17);
+    const data_shard shard = {N, 0, N, D, images, labels};
+    ais_loglik_result r;
+    ebm_err err = {0};
+    int chosen = -1, converged = -1;
+    if (ais_loglik_choose_steps(test_ctx(), &m, &shard, 3, 100, 8, NULL, NULL, &r, &chosen,
+                                &converged, &err))
+        fail_msg("ais_loglik_choose_steps: %s", err.msg);
+    assert_int_equal(chosen, 6);
+    assert_int_equal(converged, 1);
+    assert_int_equal(r.z.n_temps, 6);
+    if (ais_loglik_choose_steps(test_ctx(), &m, &shard, 3, 3, 8, NULL, NULL, &r, &chosen,
+                                &converged, &err))
+        fail_msg("ais_loglik_choose_steps: %s", err.msg);
+    assert_int_equal(chosen, 3);
+    assert_int_equal(converged, 0);
+    if (ais_loglik_choose_steps(test_ctx(), &m, &shard, 3, 10, 8, NULL, NULL, &r, &chosen,
+                                &converged, &err))
+        fail_msg("ais_loglik_choose_steps: %s", err.msg);
+    assert_int_equal(chosen, 6); /* 3 -> 6: settled before the cap */
+    free((float *)m.params);
 }
 
 /* Pixels that are not levels are refused with the example and pixel named. */
@@ -574,6 +621,218 @@ static void test_ais_loglik_run_rejects_non_integer_pixels(void **state)
     free((float *)m.params);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Sandwich on a mixture of Gaussians: known log Z, exact samples.           */
+/* ------------------------------------------------------------------------ */
+
+/* E(x) = -log sum_m exp(c_m - |x - mu_m|^2 / (2 sigma^2)) on [-1,1]^64: MIX_M
+ * narrow isotropic modes with unequal weights, outside the uniform base's
+ * family. log Z - log Z_0 is about -140 nats, so AIS has a long way to go.
+ * Each mode's mass on the box factorises over coordinates:
+ *   Z_m = exp(c_m) prod_d sigma sqrt(2 pi) [Phi((1 - mu_md)/sigma) - Phi((-1 - mu_md)/sigma)],
+ * and exact samples are drawn by picking a mode by Z_m, then each coordinate
+ * from its normal truncated to the box (by rejection; the centres are 4 sigma
+ * inside, so rejections are rare). */
+#define MIX_D 64
+#define MIX_M 4
+#define MIX_SIGMA 0.15
+#define MIX_T 1500
+#define MIX_SAMPLES 32
+
+typedef struct {
+    double mu[MIX_M][MIX_D];
+    double c[MIX_M];
+} mix_energy;
+
+static int mix_energy_fn(void *vctx, const float *x, int n, double *energy, float *grad,
+                         ebm_err *err)
+{
+    (void)err;
+    const mix_energy *t = vctx;
+    const double s2 = MIX_SIGMA * MIX_SIGMA;
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * MIX_D;
+        double a[MIX_M], mx = -INFINITY;
+        for (int m = 0; m < MIX_M; m++) {
+            double q = 0.0;
+            for (int j = 0; j < MIX_D; j++)
+                q += (xi[j] - t->mu[m][j]) * (xi[j] - t->mu[m][j]);
+            a[m] = t->c[m] - 0.5 * q / s2;
+            mx = a[m] > mx ? a[m] : mx;
+        }
+        double sum = 0.0;
+        for (int m = 0; m < MIX_M; m++)
+            sum += exp(a[m] - mx);
+        energy[i] = -(mx + log(sum));
+        if (grad)
+            for (int j = 0; j < MIX_D; j++) {
+                double g = 0.0;
+                for (int m = 0; m < MIX_M; m++)
+                    g += exp(a[m] - mx) / sum * (xi[j] - t->mu[m][j]) / s2;
+                grad[(size_t)i * MIX_D + j] = (float)g;
+            }
+    }
+    return 0;
+}
+
+static double norm_cdf(double z) { return 0.5 * erfc(-z / sqrt(2.0)); }
+
+/* log Z_m for every mode; returns log Z. */
+static double mix_log_z(const mix_energy *t, double *log_zm)
+{
+    double mx = -INFINITY;
+    for (int m = 0; m < MIX_M; m++) {
+        double s = t->c[m];
+        for (int j = 0; j < MIX_D; j++)
+            s += log(MIX_SIGMA * sqrt(2.0 * 3.14159265358979323846) *
+                     (norm_cdf((1.0 - t->mu[m][j]) / MIX_SIGMA) -
+                      norm_cdf((-1.0 - t->mu[m][j]) / MIX_SIGMA)));
+        log_zm[m] = s;
+        mx = s > mx ? s : mx;
+    }
+    double sum = 0.0;
+    for (int m = 0; m < MIX_M; m++)
+        sum += exp(log_zm[m] - mx);
+    return mx + log(sum);
+}
+
+static void mix_setup(mix_energy *t)
+{
+    ebm_rng rng;
+    rng_derive(&rng, 0x6d697831ULL, RNG_ITEM, 0, 0);
+    for (int m = 0; m < MIX_M; m++) {
+        t->c[m] = 0.5 * m; /* weights e^0 .. e^1.5 */
+        for (int j = 0; j < MIX_D; j++)
+            t->mu[m][j] = -0.6 + 1.2 * (double)rng_uniform(&rng);
+    }
+}
+
+/* Box-Muller normal from the test's own stream. */
+static double test_normal(ebm_rng *rng)
+{
+    const double u1 = ((double)(rng_next(rng) >> 11) + 0.5) * 0x1.0p-53;
+    const double u2 = (double)(rng_next(rng) >> 11) * 0x1.0p-53;
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
+}
+
+static void mix_exact_samples(const mix_energy *t, const double *log_zm, double log_z,
+                              ebm_rng *rng, float *x, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const double u = (double)(rng_next(rng) >> 11) * 0x1.0p-53;
+        int m = 0;
+        double cum = exp(log_zm[0] - log_z);
+        while (m < MIX_M - 1 && u >= cum)
+            cum += exp(log_zm[++m] - log_z);
+        for (int j = 0; j < MIX_D; j++) {
+            double v;
+            do
+                v = t->mu[m][j] + MIX_SIGMA * test_normal(rng);
+            while (v < -1.0 || v > 1.0);
+            x[(size_t)i * MIX_D + j] = (float)v;
+        }
+    }
+}
+
+/* mean and sample standard deviation */
+static void mean_sd(const double *v, int n, double *m, double *s)
+{
+    double a = 0.0, b = 0.0;
+    for (int i = 0; i < n; i++)
+        a += v[i];
+    *m = a / n;
+    for (int i = 0; i < n; i++)
+        b += (v[i] - *m) * (v[i] - *m);
+    *s = sqrt(b / (n - 1));
+}
+
+/* AIS from the uniform base: within 0.5 nats of the exact log Z, and within
+ * the band of section "Tolerances" (spread over N_SEEDS seeds). RAISE from
+ * exact samples: its mean per seed at most the samples' true mean log
+ * density (up to the band), and not far below (the chains mix on this
+ * energy). Reverse AIS from the same exact samples, -log mean exp(-log
+ * Z_rev_i) with log Z_rev_i = -E(x_i) - RAISE_i: above log Z (E[1/Z_rev] =
+ * 1/Z, so its log is a stochastic upper bound). */
+static void test_ais_raise_sandwich_gaussian_mixture(void **state)
+{
+    (void)state;
+    static mix_energy t;
+    mix_setup(&t);
+    double log_zm[MIX_M];
+    const double log_z = mix_log_z(&t, log_zm);
+    const ais_energy en = {mix_energy_fn, &t, MIX_D, 64};
+    double fwd[N_SEEDS], raise_gap[N_SEEDS], rev[N_SEEDS];
+    static float x[MIX_SAMPLES * MIX_D];
+    double steps[MIX_T + 1], e[MIX_SAMPLES], lp[MIX_SAMPLES], neg[MIX_SAMPLES];
+    double ess = 0.0;
+    for (int s = 0; s < N_SEEDS; s++) {
+        ebm_err err = {0};
+        ais_params p;
+        ais_params_default(&p, MIX_T, CHAINS_PER_SEED, -1.0f, 1.0f, 0x5a0000ULL + s);
+        p.n_pilot = 16; /* the steps only need to be near their best: a smaller pilot */
+        ais_result r;
+        if (ais_log_z_steps(test_ctx(), &en, &p, steps, &r, &err))
+            fail_msg("ais_log_z_steps: %s", err.msg);
+        fwd[s] = r.log_z;
+        ess += r.ess / N_SEEDS;
+        ebm_rng rng;
+        rng_derive(&rng, 0x73616d70ULL, RNG_ITEM, s, 0);
+        mix_exact_samples(&t, log_zm, log_z, &rng, x, MIX_SAMPLES);
+        ais_raise_stats st;
+        if (ais_raise(test_ctx(), &en, &p, steps, x, MIX_SAMPLES, 0, MIX_SAMPLES, lp, &st, &err))
+            fail_msg("ais_raise: %s", err.msg);
+        mix_energy_fn(&t, x, MIX_SAMPLES, e, NULL, &err);
+        double gap = 0.0;
+        for (int i = 0; i < MIX_SAMPLES; i++) {
+            gap += (lp[i] - (-e[i] - log_z)) / MIX_SAMPLES; /* RAISE - true log density */
+            neg[i] = -(-e[i] - lp[i]);                       /* -log Z_rev_i */
+        }
+        raise_gap[s] = gap;
+        rev[s] = -ais_log_mean_exp(neg, MIX_SAMPLES, NULL, NULL);
+    }
+    double mf, sf, mr, sr, mv, sv;
+    mean_sd(fwd, N_SEEDS, &mf, &sf);
+    mean_sd(raise_gap, N_SEEDS, &mr, &sr);
+    mean_sd(rev, N_SEEDS, &mv, &sv);
+    const double k = N_SIGMA / sqrt((double)N_SEEDS);
+    print_message("mixture of %d Gaussians, D %d, T %d: exact log Z %.4f (log Z0 %.4f)\n"
+                  "  AIS: mean %.4f, spread %.4f, error %+.4f, ESS %.1f of %d\n"
+                  "  RAISE - true log density: mean %+.4f, spread %.4f\n"
+                  "  reverse AIS: mean %.4f, spread %.4f, error %+.4f\n",
+                  MIX_M, MIX_D, MIX_T, log_z, MIX_D * log(2.0), mf, sf, mf - log_z, ess,
+                  CHAINS_PER_SEED, mr, sr, mv, sv, mv - log_z);
+    assert_true(fabs(mf - log_z) <= 0.5);
+    assert_true(fabs(mf - log_z) <= k * sf + sf * sf / 2 + ROUND_TOL);
+    assert_true(mr <= k * sr + ROUND_TOL); /* RAISE below the truth */
+    assert_true(mr >= -2.0); /* and not far below (measured -1.1 at T 4000, -3.4 at T 1000) */
+    assert_true(mv >= log_z - k * sv - ROUND_TOL); /* reverse AIS above log Z */
+    assert_true(mv <= log_z + 0.5);
+}
+
+/* With no temperatures RAISE is the base's own density, exactly. */
+static void test_ais_raise_zero_transitions_is_base(void **state)
+{
+    (void)state;
+    test_energy t = {.d = DIM};
+    for (int j = 0; j < DIM; j++)
+        t.a[j] = 1.0 + j;
+    const ais_energy en = {test_energy_fn, &t, DIM, 8};
+    ais_params p;
+    ais_params_default(&p, 0, 2, BOX_LO, BOX_HI, 7);
+    float x[5 * DIM];
+    ebm_rng rng;
+    rng_derive(&rng, 3, RNG_ITEM, 0, 0);
+    rng_fill_uniform(&rng, x, 5 * DIM, BOX_LO, BOX_HI);
+    double lp[5], steps[1] = {0.0};
+    ais_raise_stats st;
+    ebm_err err = {0};
+    if (ais_raise(test_ctx(), &en, &p, steps, x, 5, 0, 5, lp, &st, &err))
+        fail_msg("ais_raise: %s", err.msg);
+    const double base = -DIM * log((double)BOX_HI - (double)BOX_LO);
+    for (int i = 0; i < 5; i++)
+        assert_true(lp[i] == base);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -593,6 +852,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ais_loglik_run_uniform_model_stable_map),
         cmocka_unit_test(test_ais_loglik_run_uniform_model_identity_map),
         cmocka_unit_test(test_ais_loglik_run_rejects_non_integer_pixels),
+        cmocka_unit_test(test_ais_raise_zero_transitions_is_base),
+        cmocka_unit_test(test_ais_loglik_choose_steps_rule),
+        cmocka_unit_test(test_ais_raise_sandwich_gaussian_mixture),
     };
     return harness_run(argc, argv, "test_ais", tests, HARNESS_COUNT(tests), NULL, NULL);
 }

@@ -255,6 +255,15 @@ static void test_cli_parse_eval_and_sample(void **state)
     assert_int_equal(c.threads, 3);
     PARSE_OK(&c, "eval", "--ckpt", "b.h5", "--split", "train");
     assert_string_equal(c.split, "train");
+    /* --ais-steps: auto (stored as 0) by default and by name; a number >= 1;
+     * 0 itself is not accepted as a number. */
+    assert_int_equal(c.ais_steps, 0);
+    PARSE_OK(&c, "eval", "--ckpt", "b.h5", "--loglik", "--ais-steps", "300");
+    assert_int_equal(c.ais_steps, 300);
+    PARSE_OK(&c, "eval", "--ckpt", "b.h5", "--loglik", "--ais-steps", "auto");
+    assert_int_equal(c.ais_steps, 0);
+    EXPECT_ERROR("--ais-steps", "eval", "--ckpt", "b.h5", "--ais-steps", "0");
+    EXPECT_ERROR("--ais-steps", "eval", "--ckpt", "b.h5", "--ais-steps", "Auto");
 
     PARSE_OK(&c, "sample", "--ckpt", "best.h5");
     assert_int_equal(c.command, CMD_SAMPLE);
