@@ -147,7 +147,10 @@ else()
     "EBM_MPIEXEC_POSTFLAGS='${MPIEXEC_POSTFLAGS}'\n"
     "# openmpi, mpich (MPICH and its derivatives) or other, from the library's own name:\n"
     "EBM_MPI_VENDOR='${EBM_MPI_VENDOR}'\n"
-    "EBM_MPI_LIBRARY='${EBM_MPI_MPI_LIB}'\n")
+    "EBM_MPI_LIBRARY='${EBM_MPI_MPI_LIB}'\n"
+    "# the source tree, whose scripts/lib/launcher.sh reads this file (slurm/train.sh\n"
+    "# runs from SLURM's spool copy and finds it through here):\n"
+    "EBM_SOURCE_DIR='${PROJECT_SOURCE_DIR}'\n")
   message(STATUS "MPI launcher: ${launcher} (recorded in ${EBM_LAUNCHER_ENV})")
 endif()
 

@@ -4,13 +4,13 @@ with --overlap off and on (and optionally a baseline build), interleaved.
 
     /usr/bin/python3 scripts/bench_overlap.py [--build build] [--np 2 4]
         [--rounds 3] [--epochs 4] [--baseline BUILD2]
-        [--mpirun "mpirun --mca mpi_yield_when_idle 1 --oversubscribe"]
+        [--mpirun "mpirun --host node1,node2 --mca btl self,tcp"]
         [-- TRAIN ARGS...]
 
 Every round runs, for every np, each mode once (off, on, and with
 --baseline the other build's binary without --overlap), the order rotating
 from round to round so that a busy machine slows every mode alike. A run is
-`MPIRUN -np N ebm_mpi train --epochs E --out TMP [--overlap M] TRAIN ARGS`
+`LAUNCHER N ebm_mpi train --epochs E --out TMP [--overlap M] TRAIN ARGS`
 (default preset: stable, hidden 512); its figures come from its metrics.h5,
 epochs 2..E (the first epoch warms up caches and connections):
 
@@ -26,8 +26,11 @@ epochs 2..E (the first epoch warms up caches and connections):
                (with --overlap on it includes the MPI_Test calls)
 
 Each table cell is the median over the rounds; `on/off` is the median over
-rounds of the per-round ratio of epoch times. For two hosts pass the
-launcher, e.g. --mpirun "mpirun --host node1,node2 --mca btl self,tcp".
+rounds of the per-round ratio of epoch times. The launcher is the build's,
+through the launcher layer (tests/mpi/mpirun.sh N: Open MPI's mpirun or
+MPICH's mpiexec as the build recorded, ranks allowed to outnumber cores); for
+two hosts pass your own, e.g. --mpirun "mpirun --host node1,node2 --mca btl
+self,tcp" (then `MPIRUN -np N`).
 Run it under `nice -n 10` on a shared machine; nothing here asserts a time.
 """
 import argparse
@@ -80,7 +83,8 @@ def main():
     ap.add_argument("--np", type=int, nargs="+", default=[2, 4])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=4)
-    ap.add_argument("--mpirun", default="mpirun --mca mpi_yield_when_idle 1 --oversubscribe")
+    ap.add_argument("--mpirun", help="your own launcher (given -np N); default: the build's, "
+                    "through tests/mpi/mpirun.sh")
     ap.add_argument("train_args", nargs="*", help="after --: more ebm_mpi train options")
     args = ap.parse_args()
     if args.epochs < 2:
@@ -105,8 +109,9 @@ def main():
                 order = modes[r % len(modes):] + modes[:r % len(modes)]
                 for name, binary, extra in order:
                     out = os.path.join(work, f"r{r}-np{n}-{name}")
-                    cmd = (shlex.split(args.mpirun) + ["-np", str(n), binary, "train",
-                           "--epochs", str(args.epochs), "--out", out, *extra,
+                    launch = (shlex.split(args.mpirun) + ["-np", str(n)] if args.mpirun else
+                              [os.path.join(ROOT, "tests", "mpi", "mpirun.sh"), str(n)])
+                    cmd = (launch + [binary, "train", "--epochs", str(args.epochs), "--out", out, *extra,
                            *args.train_args])
                     res = run(cmd, out)
                     shutil.rmtree(out, ignore_errors=True)
@@ -118,7 +123,8 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\n`{args.mpirun} -np N ebm_mpi train --epochs {args.epochs} "
+    launcher = f"{args.mpirun} -np N" if args.mpirun else "tests/mpi/mpirun.sh N"
+    print(f"\n`{launcher} ebm_mpi train --epochs {args.epochs} "
           f"{' '.join(args.train_args)}`: median over {args.rounds} round(s) of the median "
           f"of epochs 2..{args.epochs}\n")
     print("| np | mode | epoch s | comm % | reduce ms/step (mean, fastest rank) | "

@@ -37,9 +37,11 @@ EPOCH = re.compile(r"^epoch\s+(\d+)/\d+\s+train loss (\S+) .* ([\d.]+)s\s+(\d+) 
 def run_one(binary, np_, seed, preset, outdir, extra):
     os.makedirs(outdir, exist_ok=True)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    if os.geteuid() == 0:
-        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    cmd = ["mpirun", "--oversubscribe", "-np", str(np_), binary, "train", "--preset", preset,
+    # The launcher layer (tests/mpi/mpirun.sh): the MPI the binary's build
+    # recorded (Open MPI or MPICH), root and oversubscription handled there.
+    mpirun = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "tests", "mpi", "mpirun.sh")
+    cmd = [mpirun, str(np_), binary, "train", "--preset", preset,
            "--seed", str(seed), "--out", outdir] + extra
     t0 = time.time()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

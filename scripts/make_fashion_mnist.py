@@ -5,7 +5,7 @@ changes: 28x28 = 784 inputs, 10 classes, pixel values 0..255.
 
     apt-get install dataset-fashion-mnist
     /usr/bin/python3 scripts/make_fashion_mnist.py [--out data/fashion_mnist.h5]
-    mpirun -np 2 build/bin/ebm_mpi train --data data/fashion_mnist.h5 --epochs 1
+    tests/mpi/mpirun.sh 2 build/bin/ebm_mpi train --data data/fashion_mnist.h5 --epochs 1
 
 Split, in file order: the first 50000 of the 60000 training images -> /train,
 the last 10000 -> /val, the 10000 test images -> /test. The file is about

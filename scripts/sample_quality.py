@@ -22,6 +22,10 @@ split's size (fewer rows is an error):
 - the Frechet distance between Gaussian fits (mean, covariance with N - 1)
   of samples and real images in pixel space (matrix square roots by
   symmetric eigendecomposition: the covariances are singular);
+- copies: the share of those N samples whose nearest training image is closer
+  than the 5th percentile of the split's own nearest-training-image distances
+  (real images of the split score 5 % by construction; a sampler that
+  returns training images scores 100 %);
 - the class shares of those N samples by the classifier above;
 - two reference lines of the same size: real images of another split
   (with --split val: the first N training images, a contiguous block of
@@ -108,6 +112,16 @@ def frechet_distance(a, b):
                               b.mean(0), np.cov(b, rowvar=False))
 
 
+def copy_share(x, real, train, q=5.0):
+    """Share of the rows of x whose nearest training image is closer than
+    the q-th percentile of the real images' nearest-training-image
+    distances; returns (share, that threshold)."""
+    threshold = float(np.percentile(nearest_distance(np.asarray(real, np.float64),
+                                                     np.asarray(train, np.float64)), q))
+    d = nearest_distance(np.asarray(x, np.float64), np.asarray(train, np.float64))
+    return float(np.mean(d < threshold)), threshold
+
+
 def distribution_measures(x, real, k):
     p, r = knn_precision_recall(x, real, k)
     return {"precision": p, "recall": r, "fd": frechet_distance(x, real)}
@@ -182,6 +196,8 @@ def distribution_part(r, x, pred, xtr, ytr, xva, xte, lo, hi, ncls, split, k):
                  split_min_class_share=float(sh.min()))
     m = distribution_measures(xs, real, k)
     r.update(knn_precision=m["precision"], knn_recall=m["recall"], fd=m["fd"])
+    r["copies"], r["copy_threshold"] = copy_share(xs, real, xtr)
+    r["ref_copies"] = copy_share(other, real, xtr)[0] if split == "test" else None
     m = distribution_measures(other, real, k)
     r.update(ref_precision=m["precision"], ref_recall=m["recall"], ref_fd=m["fd"])
     m = distribution_measures(uniform, real, k)
@@ -288,6 +304,20 @@ def selftest():
     p2, r2 = knn_precision_recall(x, z, 3)
     check("precision(a, b) = recall(b, a)", p1, r2)
     check("recall(a, b) = precision(b, a)", r1, p2)
+    # 9. Copies: training images themselves are all copies (distance 0 below
+    #    any positive threshold); points 1000 away none. By hand, 1-D, train
+    #    {0, 10}, real {1, 2, 3, 4, 5} (distances 1..5, 5th percentile by
+    #    linear interpolation 1.2), samples {0.5, 1.5, 9.9, 7}: distances
+    #    0.5, 1.5, 0.1, 3 -> 2 of 4 below 1.2.
+    train = rng.normal(size=(50, 64))
+    check("copies, training images", copy_share(train[:20], x[:40], train)[0], 1.0)
+    check("copies, far-away points", copy_share(y[:20], x[:40], train)[0], 0.0)
+    tr = np.array([0.0, 10.0])[:, None] * e
+    re = np.array([1.0, 2.0, 3.0, 4.0, 5.0])[:, None] * e
+    sm = np.array([0.5, 1.5, 9.9, 7.0])[:, None] * e
+    share, thr = copy_share(sm, re, tr)
+    check("copy threshold by hand", thr, 1.2)
+    check("copies by hand", share, 0.5)
     print("selftest:", "FAILED " + ", ".join(fails) if fails else "all passed")
     return 1 if fails else 0
 
@@ -348,6 +378,10 @@ def print_distribution_part(r):
           f"{r['uniform_recall']:7.3f} {r['uniform_fd']:10.1f}")
     print(f"    {'class-Gaussian starts (0 st.)':28s} {r['gauss_precision']:9.3f} "
           f"{r['gauss_recall']:7.3f} {r['gauss_fd']:10.1f}")
+    ref = f", real {r['ref_name']} images {r['ref_copies']:.3f}" if r.get("ref_copies") is not None else ""
+    print(f"    copies: {r['copies']:.3f} of the samples are closer to a training image than "
+          f"{r['copy_threshold']:.2f}, the 5th percentile of the {sp} images' distances "
+          f"(real {sp} images: 0.05 by construction{ref})")
     if "split_class_share" in r:
         print(f"    class shares of these {n}: {r['split_class_share']} "
               f"(min {r['split_min_class_share']:.3f})")

@@ -48,7 +48,12 @@
 #                      runs/<job name> under the submit directory, so a run
 #                      is named by its job name: resubmitting with the same
 #                      --job-name continues it, a new name starts a new run.
-#   EBM_LAUNCHER       mpirun (default) or srun (see below).
+#   EBM_LAUNCHER       mpirun (default: the launcher the binary's build
+#                      recorded, Open MPI's mpirun or MPICH's mpiexec.mpich,
+#                      through scripts/lib/launcher.sh) or srun (see below).
+#   EBM_LAUNCHER_ENV   that build's launcher.env, when the binary is not in
+#                      a build tree (default: <build>/launcher.env beside
+#                      <build>/bin/ebm_mpi, else the MPI its library names).
 #   EBM_MPIRUN_ARGS    extra launcher options, split on spaces (e.g.
 #                      "--mca btl self,tcp").
 #   EBM_REQUEUE        1 (default): requeue the job when the trainer stopped
@@ -77,13 +82,23 @@
 # (MpiDefault=none) fail in MPI_Init ("OMPI was not built with SLURM's PMI
 # support"). `srun --mpi=list` shows what a cluster offers; sites that build
 # their own Open MPI may only support one of the two launchers.
+# MPICH (a binary built with it): EBM_LAUNCHER=mpirun starts mpiexec.mpich
+# (Hydra, built --with-slurm: it reads the allocation and starts its proxies
+# with srun); it forwards SIGUSR1 and SIGTERM to every rank and waits, but
+# may exit 0 where every rank exited 75 (measured, docs/install.md): after a
+# forwarded signal the script takes 0 as 75. EBM_LAUNCHER=srun with MPICH is
+# refused (Debian's MPICH speaks Hydra's PMI, not SLURM's; untested).
+# Tested (tests/slurm, tests/cluster): Open MPI with mpirun and with
+# srun --mpi=pmix; MPICH with mpiexec.mpich (tests/slurm run on an MPICH
+# build by hand, see docs/install.md).
 #
 # Oversubscription. When this node has fewer cores than tasks x cpus-per-task
 # (a small node, or a test cluster that declares more CPUs than it has),
 # ranks that busy-poll for messages starve each other: measured here, 8 ranks
 # on 2 cores took 95 s for what takes 3 s with yielding. The script then adds
-# `--bind-to none --mca mpi_yield_when_idle 1` (mpirun) or sets
-# OMPI_MCA_mpi_yield_when_idle=1 (srun). With --cpus-per-task > 1 the trainer
+# `--bind-to none --mca mpi_yield_when_idle 1` (mpirun, through the launcher
+# layer) or sets OMPI_MCA_mpi_yield_when_idle=1 (srun). MPICH 4.0's ch4 has
+# no such setting: keep its tasks within the cores. With --cpus-per-task > 1 the trainer
 # gets `--threads <cpus per task>` (BLAS threads per rank) unless the
 # arguments set --threads, and ranks are not bound to single cores.
 
@@ -161,26 +176,50 @@ if [ $((node_tasks * cpt)) -gt "$cores" ]; then
     oversubscribed=1
 fi
 
-# Open MPI refuses to run as root unless told so; say so only when root.
-if [ "$(id -u)" = 0 ]; then
-    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fi
+# The launcher layer (scripts/lib/launcher.sh): the MPI the binary was built
+# with (its build tree's launcher.env, or its library), never whatever
+# mpirun is first on PATH.
+# SLURM runs a copy of this script from its spool directory: launcher.sh is
+# looked for under the submit directory, then in the source tree the
+# binary's build recorded (<build>/launcher.env: EBM_SOURCE_DIR).
+lib=
+for d in "$submit_dir" \
+         "$(sed -n "s/^EBM_SOURCE_DIR='\(.*\)'$/\1/p" "$(dirname "$(dirname "$bin")")/launcher.env" 2>/dev/null)" \
+         "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." 2>/dev/null && pwd)"; do
+    if [ -n "$d" ] && [ -r "$d/scripts/lib/launcher.sh" ]; then lib=$d/scripts/lib/launcher.sh; break; fi
+done
+[ -n "$lib" ] || die "scripts/lib/launcher.sh not found (submit from the source tree)"
+# shellcheck source=SCRIPTDIR/../scripts/lib/launcher.sh
+. "$lib"
+ebm_launcher_for "$bin" || die "no launcher for $bin (set EBM_LAUNCHER_ENV=<build>/launcher.env)"
 
 read -r -a extra <<<"${EBM_MPIRUN_ARGS:-}"
 launcher=${EBM_LAUNCHER:-mpirun}
-case "$launcher" in
-    mpirun)
-        cmd=(mpirun -np "$ntasks")
-        if [ -n "$oversubscribed" ] || [ "$cpt" -gt 1 ]; then
-            cmd+=(--bind-to none)
-        fi
-        [ -n "$oversubscribed" ] && cmd+=(--mca mpi_yield_when_idle 1)
+case "$EBM_MPI_VENDOR:$launcher" in
+    openmpi:mpirun | mpich:mpirun)
+        flags=()
+        [ -n "$oversubscribed" ] && flags+=(--yield)
+        { [ -n "$oversubscribed" ] || [ "$cpt" -gt 1 ]; } && flags+=(--no-bind)
+        ebm_launch_argv "${flags[@]}" "$ntasks"
+        cmd=("${EBM_ARGV[@]}")
+        launcher=$(basename "$EBM_MPIEXEC")
         ;;
-    srun)
+    openmpi:srun)
+        # Open MPI's ebm_launch_argv exports the root variables; srun needs them too.
+        [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
         cmd=(srun --mpi=pmix)
         [ -n "$oversubscribed" ] && export OMPI_MCA_mpi_yield_when_idle=1
         ;;
-    *) die "EBM_LAUNCHER must be mpirun or srun, not '$launcher'" ;;
+    mpich:srun)
+        die "EBM_LAUNCHER=srun with MPICH is not supported: Debian's MPICH uses Hydra's PMI, not SLURM's (srun --mpi=pmi2 is untested here); use EBM_LAUNCHER=mpirun (mpiexec.mpich inside the allocation)" ;;
+    other:mpirun)
+        ebm_launch_argv "$ntasks"
+        cmd=("${EBM_ARGV[@]}")
+        launcher=$(basename "$EBM_MPIEXEC")
+        ;;
+    other:srun)
+        die "EBM_LAUNCHER=srun needs Open MPI built with PMIx (this binary's MPI: $EBM_MPI_VENDOR)" ;;
+    *) die "EBM_LAUNCHER must be mpirun (the build's launcher) or srun, not '$launcher'" ;;
 esac
 cmd+=("${extra[@]}" "$bin" "${args[@]}")
 
@@ -211,6 +250,15 @@ else
 fi
 trap - USR1 TERM
 
+# MPICH's Hydra (4.0.2, measured) forwards SIGUSR1 and SIGTERM to every rank
+# and every rank exits 75, but it reports 0 in some runs (its proxy loses the
+# ranks' statuses): after a forwarded signal 0 is taken as 75. If the run had
+# in fact finished, the requeued job's `--resume auto` reports it finished.
+if [ "$status" = 0 ] && [ "$EBM_MPI_VENDOR" = mpich ] && { [ -n "$got_usr1" ] || [ -n "$got_term" ]; }; then
+    log "$launcher exited 0 after a forwarded signal (Hydra may report 0 for ranks that stopped with 75): taken as 75"
+    status=75
+fi
+
 case "$status" in
     0)
         log "training finished at $(date '+%T')"
@@ -221,7 +269,7 @@ case "$status" in
         # forwarding it) and exits 1 whatever they did, so after a SIGTERM the
         # status cannot tell a stop from an error: last.h5 (always complete,
         # written atomically) says whether there is something to resume.
-        if [ -n "$got_term" ] && [ "$launcher" = mpirun ] && [ -f "$out/last.h5" ]; then
+        if [ -n "$got_term" ] && [ "$EBM_MPI_VENDOR:${EBM_LAUNCHER:-mpirun}" = openmpi:mpirun ] && [ -f "$out/last.h5" ]; then
             log "$launcher exited with status $status after SIGTERM: $out/last.h5 is there to resume"
         else
             log "$launcher exited with status $status at $(date '+%T')"

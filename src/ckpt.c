@@ -103,6 +103,30 @@ static int write_rank_state(const dist_ctx *ctx, h5file *f, const ckpt_state *st
     return 0;
 }
 
+/* /sampler/class_start: cumulative_share [K], mean [K, D], chol [K, D*D],
+ * from rank 0, in the form start_chains uses (so a reader draws the very
+ * starts training drew from). */
+static int write_class_start(const dist_ctx *ctx, h5file *f, const langevin_gauss *g,
+                             ebm_err *err)
+{
+    const int k = g->k, d = g->d;
+    const int64_t cum_dims[2] = {k, 0}, mean_dims[2] = {k, d}, chol_dims[2] = {k, (int64_t)d * d};
+    EBM_TRY(h5file_write_all(ctx, f, "/sampler/class_start/cumulative_share", H5FILE_F64, 1,
+                             cum_dims, g->cum, err));
+    EBM_TRY(h5file_write_all(ctx, f, "/sampler/class_start/mean", H5FILE_F32, 2, mean_dims,
+                             g->mean, err));
+    EBM_TRY(h5file_write_all(ctx, f, "/sampler/class_start/chol", H5FILE_F32, 2, chol_dims,
+                             g->chol, err));
+    char meaning[400];
+    snprintf(meaning, sizeof meaning,
+             "per-class Gaussians of the training images in the model's input space: class c "
+             "drawn with probability cumulative_share[c] - cumulative_share[c-1], then "
+             "x = mean[c] + L z, z ~ N(0, I), L = chol[c] (row-major lower triangle), "
+             "L L^T = covariance + %g I",
+             LANGEVIN_GAUSS_RIDGE);
+    return h5file_attr_write_string(f, "/sampler/class_start", "meaning", meaning, err);
+}
+
 static int write_attributes(h5file *f, const ckpt_state *st, ebm_err *err)
 {
     const train_progress *pr = st->progress;
@@ -169,6 +193,8 @@ static int write_contents(const dist_ctx *ctx, h5file *f, const ckpt_state *st, 
             err));
     }
     EBM_TRY(write_rank_state(ctx, f, st, err));
+    if (st->class_start)
+        EBM_TRY(write_class_start(ctx, f, st->class_start, err));
     EBM_TRY(write_history(ctx, f, st->history, st->progress->epoch, err));
     EBM_TRY(write_attributes(f, st, err));
     /* Last, so that a reader can tell a finished file from an interrupted one. */
@@ -358,6 +384,50 @@ static int read_base(const dist_ctx *ctx, h5file *f, const char *path, ckpt_mode
     return 0;
 }
 
+/* /sampler/class_start into m->class_start, checked: finite means and
+ * factors, a positive diagonal, shares rising to 1. */
+static int read_class_start(const dist_ctx *ctx, h5file *f, const char *path, ckpt_model *m,
+                            ebm_err *err)
+{
+    (void)ctx;
+    const int k = m->shape.k, d = m->shape.d;
+    langevin_gauss *g = &m->class_start;
+    g->cum = ebm_calloc((size_t)k, sizeof(double), "class Gaussians", err);
+    g->mean = ebm_calloc((size_t)k * d, sizeof(float), "class Gaussians", err);
+    g->chol = ebm_calloc((size_t)k * d * d, sizeof(float), "class Gaussians", err);
+    if (!g->cum || !g->mean || !g->chol)
+        return ebm_trace(err);
+    const int64_t cum_dims[2] = {k, 0}, mean_dims[2] = {k, d}, chol_dims[2] = {k, (int64_t)d * d};
+    if (h5file_read_rows(f, "/sampler/class_start/cumulative_share", H5FILE_F64, 1, cum_dims, 0,
+                         k, g->cum, NULL) ||
+        h5file_read_rows(f, "/sampler/class_start/mean", H5FILE_F32, 2, mean_dims, 0, k,
+                         g->mean, NULL) ||
+        h5file_read_rows(f, "/sampler/class_start/chol", H5FILE_F32, 2, chol_dims, 0, k,
+                         g->chol, NULL))
+        return ebm_fail(err,
+                        "checkpoint '%s': /sampler/class_start does not hold %d classes of %d "
+                        "inputs (cumulative_share [%d], mean [%d, %d], chol [%d, %d])",
+                        path, k, d, k, k, d, k, d * d);
+    EBM_TRY(check_floats(path, "/sampler/class_start/mean", g->mean, (size_t)k * d, 0, err));
+    EBM_TRY(check_floats(path, "/sampler/class_start/chol", g->chol, (size_t)k * d * d, 0, err));
+    for (int c = 0; c < k; c++) {
+        const double prev = c > 0 ? g->cum[c - 1] : 0.0;
+        if (!(g->cum[c] >= prev && g->cum[c] <= 1.0) || (c == k - 1 && g->cum[c] != 1.0))
+            return ebm_fail(err,
+                            "checkpoint '%s': /sampler/class_start/cumulative_share[%d] = %g "
+                            "does not rise from %g to at most 1 (ending at 1)",
+                            path, c, g->cum[c], prev);
+        for (int j = 0; j < d; j++)
+            if (!(g->chol[((size_t)c * d + j) * d + j] > 0))
+                return ebm_fail(err,
+                                "checkpoint '%s': /sampler/class_start/chol of class %d has "
+                                "diagonal %d = %g, not above 0",
+                                path, c, j, (double)g->chol[((size_t)c * d + j) * d + j]);
+    }
+    g->k = k, g->d = d;
+    return 0;
+}
+
 static int read_model_contents(const dist_ctx *ctx, h5file *f, const char *path, ckpt_model *m,
                                ebm_err *err)
 {
@@ -433,6 +503,8 @@ static int read_model_contents(const dist_ctx *ctx, h5file *f, const char *path,
         m->n_chains = chain_dims[0];
     if (h5file_exists(f, "/base/log_density"))
         EBM_TRY(read_base(ctx, f, path, m, err));
+    if (h5file_exists(f, "/sampler/class_start"))
+        EBM_TRY(read_class_start(ctx, f, path, m, err));
     return 0;
 }
 
@@ -454,6 +526,7 @@ void ckpt_model_free(ckpt_model *m)
     free(m->params);
     m->params = NULL;
     base_free(&m->base);
+    langevin_gauss_free(&m->class_start);
 }
 
 int ckpt_read_chains(const dist_ctx *ctx, const char *path, const ckpt_model *m, int64_t first,
@@ -490,7 +563,7 @@ static int compare_hyperparameters(h5file *f, const char *path, const ebm_config
             if (!stored[0] && strcmp(o->name, "lr-schedule") == 0)
                 snprintf(stored, sizeof stored, "const"); /* files before format 4 */
             if (!stored[0] && strcmp(o->name, "base") == 0)
-                snprintf(stored, sizeof stored, "none"); /* files before format 5 */
+                snprintf(stored, sizeof stored, "none"); /* files before format 6 */
             snprintf(current, sizeof current, "%s", s);
         } else {
             double v;
@@ -505,6 +578,8 @@ static int compare_hyperparameters(h5file *f, const char *path, const ebm_config
             else if (!strcmp(o->name, "warmup") || !strcmp(o->name, "lr-floor") ||
                      !strcmp(o->name, "ema"))
                 snprintf(stored, sizeof stored, "0"); /* files before format 4 */
+            else if (!strcmp(o->name, "train-dequant"))
+                snprintf(stored, sizeof stored, "0"); /* files before format 6 */
             snprintf(current, sizeof current, "%.17g", cli_option_number(o, cfg));
         }
         if (strcmp(stored, current) != 0)

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/metrics.h"
 #include "num/base_density.h"
+#include "ebm/langevin.h"
 #include "num/model.h"
 #include "par/dist.h"
 
@@ -22,11 +23,13 @@
  * column of the same name. 4: the hyperparameters lr-schedule, warmup,
  * lr-floor and ema; with --ema > 0, /model holds the weights' moving average
  * (what eval and sample use) and /optimizer/layer{i}/online the trained
- * weights. 5: the hyperparameter base; with --base pixels, /base/log_density
- * [d, pieces + 1] (the base density's normalised log-density at its knots,
- * attributes lo and hi: the box in input space), part of the energy. Every
- * earlier version is still read. */
-#define EBM_CKPT_FORMAT_VERSION 5
+ * weights. 5: /sampler/class_start, the per-class Gaussians of the training
+ * images (what --chain-init 1 and `sample --init classes` start from), so
+ * that sampling needs no data file. 6: the hyperparameter base; with --base
+ * pixels, /base/log_density [d, pieces + 1] (the base density's normalised
+ * log-density at its knots, attributes lo and hi: the box in input space),
+ * part of the energy. Every earlier version is still read. */
+#define EBM_CKPT_FORMAT_VERSION 6
 
 /* Rollbacks after which a diverging run stops with an error instead. */
 #define EBM_MAX_ROLLBACKS 5
@@ -72,6 +75,9 @@ typedef struct {
     int64_t n_local, n_local_max;
     const train_progress *progress;
     const metrics_row *history; /* progress->epoch rows */
+    /* The per-class Gaussians of the training images (input space), the same
+     * on every rank; written by rank 0. NULL: none (not written). */
+    const langevin_gauss *class_start;
 } ckpt_state;
 
 /* Collective. Writes `path` atomically. */
@@ -121,8 +127,11 @@ typedef struct {
     char data_checksum[24]; /* data_checksum_fnv1a64 of the run record ("" if absent) */
     int64_t n_chains; /* rows of /sampler/chains, the persistent buffer (0: none) */
     /* /base/log_density: part of the energy, E = -LSE f + E_base (base.d = 0:
-     * none, as in every file before format 5). */
+     * none, as in every file before format 6). */
     base_density base;
+    /* /sampler/class_start (format 5): the per-class Gaussians training
+     * fitted; class_start.k = 0 when the file has none (formats 1-4). */
+    langevin_gauss class_start;
 } ckpt_model;
 
 /* Collective. Reads the model of a complete checkpoint. */

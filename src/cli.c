@@ -92,7 +92,13 @@ static const cli_option options[] = {
     {"class", OPT_INT, F(class_label), 0, 0, 1e6, S, 0, "K", "class-conditional samples of class K"},
     {"steps", OPT_INT, F(sample_steps), 0, 0, 1e6, S, 0, "N", "Langevin steps"},
     {"from-chains", OPT_FLAG, F(from_chains), 0, 0, 1, S, 0, "",
-     "continue the checkpoint's first N chains"},
+     "the same as --init chains"},
+    {"init", STR(sample_init), 0, 0, S, 0, "uniform|classes|chains",
+     "chain starts: the data box, class Gaussians, stored chains"},
+    {"sampler", STR(sampler), 0, 0, S, 0, "train|mala|ula",
+     "kernel: training's Langevin, MALA, unadjusted Langevin"},
+    {"step-size", OPT_DOUBLE, F(sample_step_size), 0, 1e-30, 1e6, S, 0, "X",
+     "mala/ula step eta, input space (noise sqrt(2 eta))"},
     {"out", STR(samples_out), 0, 0, S, 0, "F", "sample file to write"},
 };
 
@@ -205,6 +211,8 @@ static void config_defaults(ebm_config *cfg)
     cfg->n_samples = 100;
     cfg->class_label = -1;
     cfg->sample_steps = -1;
+    strcpy(cfg->sampler, "train");
+    cfg->sample_step_size = -1;
     cfg->ais_steps = 0; /* auto: chosen on the validation split (docs/loglik.md) */
     cfg->ais_chains = 64;
     strcpy(cfg->ais_start, "uniform");
@@ -451,6 +459,21 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
         return ebm_fail(err, "--ais-start: expected uniform or base, got '%s'", cfg->ais_start);
     if (strcmp(cfg->base, "none") != 0 && strcmp(cfg->base, "pixels") != 0)
         return ebm_fail(err, "--base: expected none or pixels, got '%s'", cfg->base);
+    if (cfg->sample_init[0] && strcmp(cfg->sample_init, "uniform") != 0 &&
+        strcmp(cfg->sample_init, "classes") != 0 && strcmp(cfg->sample_init, "chains") != 0)
+        return ebm_fail(err, "--init: expected uniform, classes or chains, got '%s'",
+                        cfg->sample_init);
+    if (cfg->from_chains && cfg->sample_init[0] && strcmp(cfg->sample_init, "chains") != 0)
+        return ebm_fail(err, "--from-chains is --init chains: it contradicts --init %s",
+                        cfg->sample_init);
+    if (cfg->from_chains)
+        strcpy(cfg->sample_init, "chains");
+    if (strcmp(cfg->sampler, "train") != 0 && strcmp(cfg->sampler, "mala") != 0 &&
+        strcmp(cfg->sampler, "ula") != 0)
+        return ebm_fail(err, "--sampler: expected train, mala or ula, got '%s'", cfg->sampler);
+    if (cfg->sample_step_size > 0 && strcmp(cfg->sampler, "train") == 0)
+        return ebm_fail(err, "--step-size applies to --sampler mala or ula; the training's "
+                             "sampler uses the checkpoint's step");
     if (cfg->overwrite && cfg->resume[0])
         return ebm_fail(err, "--overwrite starts afresh and --resume continues: give one of them");
     return ebm_pass(err, check_paths(cfg, err));
@@ -499,6 +522,10 @@ static const char *default_text(const cli_option *o, const ebm_config *cfg, char
         return "the checkpoint's --langevin-steps";
     if (!strcmp(o->name, "class") && cfg->class_label < 0)
         return NULL; /* unconditional */
+    if (!strcmp(o->name, "init") && !cfg->sample_init[0])
+        return "where training's fresh chains start";
+    if (o->offset == offsetof(ebm_config, sample_step_size) && cfg->sample_step_size < 0)
+        return "mala: tuned over the first half of --steps; ula: noise^2 / 2";
     if (!strcmp(o->name, "stall-timeout") && cfg->stall_timeout < 0)
         return "auto";
     if (!strcmp(o->name, "ais-steps") && cfg->ais_steps == 0)
@@ -704,7 +731,13 @@ void cli_print_help(FILE *out, ebm_command cmd)
     case CMD_SAMPLE:
         print_usage_line(out, "usage: [mpirun -np P] ebm_mpi sample", CMD_SAMPLE);
         fprintf(out, "\nDraws samples from a checkpoint by Langevin dynamics (unconditional,\n"
-                     "or of --class K), from fresh chains or its persistent ones.\n\n");
+                     "or of --class K). Chains start uniform in the data box, from the\n"
+                     "per-class Gaussians of the training images or from the checkpoint's\n"
+                     "persistent chains (--init), and run the training's annealed Langevin\n"
+                     "steps (--sampler train), MALA (Metropolis-adjusted: proposals outside\n"
+                     "the box rejected, exact for exp(-E) on the box; the acceptance rate is\n"
+                     "printed) or unadjusted Langevin (ula: sigma^2 = 2 eta, no decay,\n"
+                     "reflected at the box's faces).\n\n");
         print_options(out, CMD_SAMPLE);
         break;
     case CMD_NONE:

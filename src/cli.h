@@ -65,6 +65,11 @@ typedef struct {
     char ood[EBM_PATH_LEN]; /* eval: a data file, "uniform" or "shuffled" ("": none) */
     int n_samples, class_label, sample_steps;
     int from_chains; /* sample: start from the checkpoint's /sampler/chains */
+    /* sample: where chains start ("uniform", "classes", "chains"; "": where
+     * training's fresh chains start), the kernel ("train", "mala", "ula"),
+     * and mala/ula's step (< 0: the kernel's default) */
+    char sample_init[16], sampler[8];
+    double sample_step_size;
     /* eval --loglik: AIS temperatures and chains over all ranks (docs/loglik.md) */
     int loglik, ais_steps, ais_chains;
     /* eval --loglik: "uniform" (anneal from the uniform box) or "base" (from

@@ -21,6 +21,11 @@
 #include "io/rows_file.h"
 
 
+/* MALA's first step before its burn-in tunes it, as a share of the squared
+ * half-width of the data box (input space): small enough that a chain
+ * started anywhere in the box accepts, the burn-in grows it. */
+#define SAMPLE_MALA_FIRST_STEP 1e-3
+
 /* Seconds between progress lines of a long sample or loglik run. */
 #define INFER_PROGRESS_SECONDS 10.0
 
@@ -83,8 +88,9 @@ static int fit_start(const dist_ctx *ctx, const run_info *run, const ebm_config 
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)sum);
     if (rc == 0 && m->data_checksum[0] && strcmp(m->data_checksum, hex) != 0)
         rc = ebm_fail(err,
-                      "checkpoint '%s' (--chain-init 1) starts its chains from Gaussians fitted "
-                      "to the training images of data with checksum %s; '%s' has %s (--data F)",
+                      "checkpoint '%s' (format before 5) stores no class Gaussians: they are "
+                      "refitted to the training images of its data, checksum %s; '%s' has %s "
+                      "(--data F)",
                       cfg->ckpt, m->data_checksum, run->data_path, hex);
     if (rc == 0)
         rc = data_file_open(ctx, run->data_path, &file, &info, err);
@@ -108,6 +114,39 @@ static int fit_start(const dist_ctx *ctx, const run_info *run, const ebm_config 
                                 m->map.scale, m->map.shift, g, err);
     data_shard_free(&shard);
     return ebm_pass(err, rc);
+}
+
+/* Where sample's chains start. */
+typedef enum { START_TRAINING, START_UNIFORM, START_CLASSES, START_CHAINS } sample_start;
+
+static sample_start parse_start(const ebm_config *cfg)
+{
+    const char *v = cfg->sample_init;
+    return !strcmp(v, "uniform")   ? START_UNIFORM
+           : !strcmp(v, "classes") ? START_CLASSES
+           : !strcmp(v, "chains")  ? START_CHAINS
+                                   : START_TRAINING;
+}
+
+/* Collective. The per-class Gaussians of the training images: the
+ * checkpoint's own (format 5 on), else refitted from --data as training
+ * fitted them (*g then owns them). */
+static int class_gaussians(const dist_ctx *ctx, const run_info *run, const ebm_config *cfg,
+                           const ckpt_model *m, langevin_gauss *g, const langevin_gauss **out,
+                           ebm_err *err)
+{
+    *out = &m->class_start;
+    if (m->class_start.k > 0)
+        return 0;
+    *out = g;
+    if (fit_start(ctx, run, cfg, m, g, err) == 0)
+        return 0;
+    char why[EBM_ERR_LEN];
+    snprintf(why, sizeof why, "%s", err->msg);
+    return ebm_fail(err,
+                    "checkpoint '%s' (written before format 5) stores no class Gaussians, and "
+                    "refitting them to the training images of --data '%s' failed: %s",
+                    cfg->ckpt, run->data_path, why);
 }
 
 static void print_eval(const ebm_config *cfg, const run_info *run, const ckpt_model *m,
@@ -461,8 +500,7 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
         if (m.chain_init == 1) {
             rc = dist_agree(ctx, rc, err);
             if (rc == 0)
-                rc = fit_start(ctx, run, cfg, &m, &start, err);
-            lp.start = &start;
+                rc = class_gaussians(ctx, run, cfg, &m, &start, &lp.start, err);
         }
         if (rc == 0)
             rc = evaluator_init(&ev, &m.shape, &lp, EBM_CHUNK_ROWS, err);
@@ -520,32 +558,60 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     if (ckpt_read_model(ctx, cfg->ckpt, &m, err))
         return ebm_trace(err);
     const int k = m.shape.k, d = m.shape.d;
+    const sample_start start = parse_start(cfg);
+    const int from_chains = start == START_CHAINS;
+    const int mala = !strcmp(cfg->sampler, "mala"), ula = !strcmp(cfg->sampler, "ula");
     int rc = 0;
     if (cfg->class_label >= k)
         rc = ebm_fail(err, "--class %d: the model has %d classes (0..%d)", cfg->class_label, k,
                       k - 1);
-    if (rc == 0 && cfg->from_chains && m.n_chains == 0)
+    const char *chains_opt = cfg->from_chains ? "--from-chains" : "--init chains";
+    if (rc == 0 && from_chains && m.n_chains == 0)
         rc = ebm_fail(err,
-                      "--from-chains: checkpoint '%s' has no persistent chains (trained with "
-                      "--buffer 0, the default); sample from fresh chains instead",
+                      "%s: checkpoint '%s' has no persistent chains (trained with --buffer 0, "
+                      "the default); start from --init uniform or classes instead",
+                      chains_opt, cfg->ckpt);
+    if (rc == 0 && from_chains && cfg->n_samples > m.n_chains)
+        rc = ebm_fail(err, "--n %d with %s: checkpoint '%s' holds %lld chains", cfg->n_samples,
+                      chains_opt, cfg->ckpt, (long long)m.n_chains);
+    if (rc == 0 && ula && cfg->sample_step_size < 0 && !(m.noise > 0))
+        rc = ebm_fail(err,
+                      "--sampler ula: checkpoint '%s' was trained with --noise 0, so there is "
+                      "no default step (noise^2 / 2): give --step-size X",
                       cfg->ckpt);
-    if (rc == 0 && cfg->from_chains && cfg->n_samples > m.n_chains)
-        rc = ebm_fail(err, "--n %d with --from-chains: checkpoint '%s' holds %lld chains",
-                      cfg->n_samples, cfg->ckpt, (long long)m.n_chains);
     const int steps = cfg->sample_steps >= 0 ? cfg->sample_steps : m.langevin_steps;
     int64_t off = 0, n = 0;
     shard_range(cfg->n_samples, ctx->size, ctx->rank, &off, &n);
     const int cap = (int)(n < EBM_CHUNK_ROWS ? (n > 0 ? n : 1) : EBM_CHUNK_ROWS);
     langevin_params lp = model_langevin(&m, steps, cfg->class_label);
+    /* The data box in input space (a negative input scale turns it round). */
+    const float box_lo = lp.lo < lp.hi ? lp.lo : lp.hi, box_hi = lp.lo < lp.hi ? lp.hi : lp.lo;
+    if (mala || ula) /* their target lives on the box: Gaussian starts go into it */
+        lp.clamp = 1, lp.lo = box_lo, lp.hi = box_hi;
     langevin_gauss gauss = {0};
     rc = dist_agree(ctx, rc, err);
-    if (rc == 0 && m.chain_init == 1 && !cfg->from_chains) {
-        rc = fit_start(ctx, run, cfg, &m, &gauss, err);
-        lp.start = &gauss;
-    }
+    /* The base's exact samples are the training's start only (--chain-init 2). */
+    lp.start_base = start == START_TRAINING && m.chain_init == 2;
+    if (rc == 0 && (start == START_CLASSES || (start == START_TRAINING && m.chain_init == 1)))
+        rc = class_gaussians(ctx, run, cfg, &m, &gauss, &lp.start, err);
+    /* MALA: eta tuned over the first half of the steps unless given; ULA:
+     * the training's noise with the step at its Langevin scale. */
+    const double box_half = 0.5 * ((double)box_hi - box_lo);
+    const langevin_box_params bp = {
+        .kind = mala ? LANGEVIN_MALA : LANGEVIN_ULA,
+        .steps = steps,
+        .step_size = cfg->sample_step_size > 0 ? cfg->sample_step_size
+                     : mala                    ? SAMPLE_MALA_FIRST_STEP * box_half * box_half
+                                               : 0.5 * m.noise * m.noise,
+        .adapt_steps = mala && cfg->sample_step_size < 0 ? steps / 2 : 0,
+        .target_accept = LANGEVIN_MALA_TARGET_ACCEPT,
+        .lo = box_lo,
+        .hi = box_hi,
+    };
     langevin_sampler sampler = {0};
+    langevin_box box = {0};
     model_workspace ws = {0};
-    float *x = NULL, *energy = NULL, *conf = NULL;
+    float *x = NULL, *energy = NULL, *conf = NULL, *dlogits = NULL;
     int32_t *pred = NULL;
     ebm_rng rng;
     rng_derive(&rng, (uint64_t)cfg->seed, RNG_RANK, 0, ctx->rank);
@@ -554,41 +620,50 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
         energy = ebm_calloc((size_t)(n > 0 ? n : 1), sizeof(float), "samples", err);
         conf = ebm_calloc((size_t)(n > 0 ? n : 1), sizeof(float), "samples", err);
         pred = ebm_calloc((size_t)(n > 0 ? n : 1), sizeof(int32_t), "samples", err);
-        rc = (!x || !energy || !conf || !pred) ? -1 : 0;
+        dlogits = ebm_calloc((size_t)cap * k, sizeof(float), "samples", err);
+        rc = (!x || !energy || !conf || !pred || !dlogits) ? -1 : 0;
     }
     if (rc == 0)
         rc = model_workspace_init(&ws, &m.shape, cap, err);
     if (rc == 0)
         rc = langevin_init(&sampler, &lp, d, k, cap, 0, 0, &rng, err);
+    if (rc == 0 && (mala || ula))
+        rc = langevin_box_init(&box, &bp, d, cap, err);
     rc = dist_agree(ctx, rc, err);
     /* Chains 0..N-1 of the buffer, this rank's rows of them. */
-    if (rc == 0 && cfg->from_chains)
+    if (rc == 0 && from_chains)
         rc = dist_agree(ctx, ckpt_read_chains(ctx, cfg->ckpt, &m, off, n, x, err),
                         err);
-    int64_t restarted = 0;
+    langevin_model_density density = {&m.shape, m.params, &ws, cfg->class_label, dlogits,
+                                      m.base.d > 0 ? &m.base : NULL};
+    const langevin_density target = {langevin_model_log_density, &density};
     const double t_start = timer_now();
     double last_progress = t_start;
     char where[EBM_PATH_LEN + 64];
     snprintf(where, sizeof where, "sampling from %s", cfg->ckpt);
     dist_watch_where(ctx, where, DIST_WATCH_KEEP);
-    for (int64_t start = 0; rc == 0 && start < n; start += cap) {
-        const int c = (int)(n - start < cap ? n - start : cap);
-        float *chunk = x + (size_t)start * d;
-        fault_stall("sample-command", start / cap + 1, ctx->rank); /* tests only */
-        if (cfg->from_chains)
-            langevin_continue(&sampler, &m.shape, m.params, &ws, &rng, c, chunk);
+    for (int64_t first = 0; rc == 0 && first < n; first += cap) {
+        const int c = (int)(n - first < cap ? n - first : cap);
+        float *chunk = x + (size_t)first * d;
+        fault_stall("sample-command", first / cap + 1, ctx->rank); /* tests only */
+        if (start == START_UNIFORM)
+            rng_fill_uniform(&rng, chunk, (size_t)c * d, box_lo, box_hi);
+        else if (!from_chains)
+            langevin_start(&sampler, &rng, c, chunk);
+        if (mala || ula)
+            langevin_box_run(&box, &target, &rng, c, chunk);
         else
-            langevin_draw_fresh(&sampler, &m.shape, m.params, &ws, &rng, c, chunk);
+            langevin_continue(&sampler, &m.shape, m.params, &ws, &rng, c, chunk);
         const float *logits = model_forward(&m.shape, m.params, &ws, chunk, c);
         for (int i = 0; i < c; i++) {
             const float *row = logits + (size_t)i * k;
             const float lse = model_logsumexp(row, k);
             const int best = model_argmax(row, k);
-            energy[start + i] = -lse;
+            energy[first + i] = -lse;
             if (m.base.d > 0)
-                base_energy_addf(&m.base, chunk + (size_t)i * d, 1, &energy[start + i], NULL);
-            pred[start + i] = best;
-            conf[start + i] = expf(row[best] - lse);
+                base_energy_addf(&m.base, chunk + (size_t)i * d, 1, &energy[first + i], NULL);
+            pred[first + i] = best;
+            conf[first + i] = expf(row[best] - lse);
         }
         /* Back to data units, the units of the data file. */
         for (size_t i = 0; i < (size_t)c * d; i++)
@@ -599,18 +674,57 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
         if (ctx->rank == 0 && now - last_progress > INFER_PROGRESS_SECONDS) {
             last_progress = now;
             printf("  sample: %lld of rank 0's %lld samples, %.0f samples/s per rank\n",
-                   (long long)(start + c), (long long)n, (double)(start + c) / (now - t_start));
+                   (long long)(first + c), (long long)n, (double)(first + c) / (now - t_start));
             fflush(stdout);
         }
     }
-    restarted = sampler.restarted_nonfinite;
     /* The figures first: a rank that stalls while drawing is then caught in
      * this sum, whose watchdog line says "sampling". */
-    double totals[2] = {(double)restarted, 0.0};
+    const langevin_box_stats *bs = &box.stats;
+    enum { T_RESTARTED, T_ENERGY, T_PROPOSED, T_ACCEPTED, T_PROPOSED_ADAPT, T_ACCEPTED_ADAPT,
+           T_OUTSIDE, T_ETA, T_CHAINS, T_COUNT };
+    double totals[T_COUNT] = {
+        [T_RESTARTED] = (double)(sampler.restarted_nonfinite + bs->restarted_nonfinite),
+        [T_PROPOSED] = (double)bs->proposed,
+        [T_ACCEPTED] = (double)bs->accepted,
+        [T_PROPOSED_ADAPT] = (double)bs->proposed_adapt,
+        [T_ACCEPTED_ADAPT] = (double)bs->accepted_adapt,
+        [T_OUTSIDE] = (double)bs->outside,
+        [T_ETA] = bs->eta_sum,
+        [T_CHAINS] = (double)bs->chains,
+    };
     for (int64_t i = 0; i < n; i++)
-        totals[1] += energy ? energy[i] : 0.0;
+        totals[T_ENERGY] += energy ? energy[i] : 0.0;
     if (rc == 0)
-        rc = dist_sum_doubles(ctx, totals, 2, err);
+        rc = dist_sum_doubles(ctx, totals, T_COUNT, err);
+    /* What the kernel ran with: MALA's mean step after the burn-in. */
+    const double eta = mala && totals[T_CHAINS] > 0 ? totals[T_ETA] / totals[T_CHAINS]
+                                                    : bp.step_size;
+    const double acceptance =
+        totals[T_PROPOSED] > 0 ? totals[T_ACCEPTED] / totals[T_PROPOSED] : NAN;
+    const double acceptance_adapt =
+        totals[T_PROPOSED_ADAPT] > 0 ? totals[T_ACCEPTED_ADAPT] / totals[T_PROPOSED_ADAPT] : NAN;
+    const double all_proposed = totals[T_PROPOSED] + totals[T_PROPOSED_ADAPT];
+    const double outside = all_proposed > 0 ? totals[T_OUTSIDE] / all_proposed : 0.0;
+    const char *start_text =
+        start == START_CHAINS ? "the checkpoint's persistent chains 0..n-1 (/sampler/chains)"
+        : start == START_UNIFORM
+            ? "fresh chains uniform in the data box [value_min, value_max]^D (--init uniform)"
+        : lp.start_base ? "fresh chains from exact samples of the base density (--chain-init 2), "
+                          "in the model's input space"
+        : lp.start ? (m.class_start.k > 0
+                          ? "fresh chains from the per-class Gaussians of the training images "
+                            "stored in the checkpoint (/sampler/class_start)"
+                          : "fresh chains from per-class Gaussians refitted to the training "
+                            "images of --data (a checkpoint older than format 5)")
+                   : "fresh chains, U[-1,1] in the model's input space";
+    const char *sampler_text =
+        mala  ? "MALA: Langevin proposals with sigma^2 = 2 eta, accepted by the "
+                "Metropolis-Hastings rule for exp(-E) on the data box"
+        : ula ? "unadjusted Langevin, sigma^2 = 2 eta, no step decay, reflected at the box's "
+                "faces"
+              : "the training's Langevin steps (the checkpoint's step size, noise, decay and "
+                "clamping)";
     if (rc == 0) {
         const rows_column cols[] = {
             {"samples", 0, d, x, "samples in data units (rows of height x width pixels)"},
@@ -620,23 +734,22 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
             {"predicted", 1, 0, pred, "argmax f(x): the class the model sees"},
             {"confidence", 0, 0, conf, "softmax probability of the predicted class"},
         };
+        const int train_kernel = !mala && !ula;
         const rows_attr attrs[] = {
             {"checkpoint", 0, cfg->ckpt},
             {"program", 0, "ebm_mpi sample"},
+            {"sampler", 0, cfg->sampler},
+            {"sampler_meaning", 0, sampler_text},
             {"steps", steps, NULL},
-            {"step_size", m.step_size, NULL},
-            {"noise", m.noise, NULL},
-            {"step_decay", m.step_decay, NULL},
-            {"clamped", m.clamp_chains, NULL},
+            {"step_size", train_kernel ? m.step_size : eta, NULL},
+            {"noise", train_kernel ? m.noise : sqrt(2.0 * eta), NULL},
+            {"step_decay", train_kernel ? m.step_decay : 1.0, NULL},
+            {"clamped", train_kernel ? m.clamp_chains : 0, NULL},
+            {"adapt_steps", bp.adapt_steps * mala, NULL},
+            {"acceptance", mala ? acceptance : NAN, NULL},
             {"class", cfg->class_label, NULL},
             {"seed", (double)cfg->seed, NULL},
-            {"start", 0,
-             cfg->from_chains ? "the checkpoint's persistent chains 0..n-1 (/sampler/chains)"
-             : m.chain_init == 2 ? "fresh chains from exact samples of the base density "
-                                   "(--chain-init 2), in the model's input space"
-             : m.chain_init   ? "fresh chains from per-class Gaussians of the training images "
-                                "(--chain-init 1), in the model's input space"
-                              : "fresh chains, U[-1,1] in the model's input space"},
+            {"start", 0, start_text},
             {"height", m.height, NULL},
             {"width", m.width, NULL},
             {"value_min", m.value_min, NULL},
@@ -646,20 +759,43 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
                              (int)(sizeof attrs / sizeof attrs[0]), err);
     }
     if (rc == 0 && ctx->rank == 0) {
-        printf("wrote %d samples to %s: %s, %d Langevin steps (step %g, noise %g%s) from %s; "
-               "mean energy %.4f",
-               cfg->n_samples, cfg->samples_out,
-               cfg->class_label >= 0 ? "class-conditional" : "unconditional", steps, m.step_size,
-               m.noise, m.clamp_chains ? ", clamped" : "",
-               cfg->from_chains ? "the checkpoint's chains" : "fresh chains",
-               totals[1] / cfg->n_samples);
-        if (totals[0] > 0)
-            printf("; %.0f non-finite chains restarted", totals[0]);
+        if (mala || ula)
+            printf("wrote %d samples to %s: %s, %d %s steps (eta %s%.4g, sigma sqrt(2 eta)) "
+                   "from %s; mean energy %.4f",
+                   cfg->n_samples, cfg->samples_out,
+                   cfg->class_label >= 0 ? "class-conditional" : "unconditional", steps,
+                   mala ? "MALA" : "unadjusted Langevin (reflected)",
+                   bp.adapt_steps > 0 ? "mean " : "", eta, cfg->sample_init[0] ? cfg->sample_init
+                                                                        : "training's start",
+                   totals[T_ENERGY] / cfg->n_samples);
+        else
+            printf("wrote %d samples to %s: %s, %d Langevin steps (step %g, noise %g%s) from "
+                   "%s; mean energy %.4f",
+                   cfg->n_samples, cfg->samples_out,
+                   cfg->class_label >= 0 ? "class-conditional" : "unconditional", steps,
+                   m.step_size, m.noise, m.clamp_chains ? ", clamped" : "",
+                   from_chains ? "the checkpoint's chains"
+                   : start == START_UNIFORM ? "the data box (uniform)"
+                   : lp.start               ? "class Gaussians"
+                                            : "fresh chains",
+                   totals[T_ENERGY] / cfg->n_samples);
+        if (totals[T_RESTARTED] > 0)
+            printf("; %.0f non-finite chains restarted", totals[T_RESTARTED]);
         printf("\n");
+        if (mala) {
+            printf("  MALA acceptance %.4f over the %d fixed-step steps", acceptance,
+                   steps - bp.adapt_steps);
+            if (bp.adapt_steps > 0)
+                printf(" after a %d-step burn-in that tuned each chain's eta towards %.3f "
+                       "(acceptance %.4f during it)",
+                       bp.adapt_steps, bp.target_accept, acceptance_adapt);
+            printf("; %.2f%% of proposals outside the box (rejected)\n", 100.0 * outside);
+        }
         fflush(stdout);
     }
-    free(x), free(energy), free(conf), free(pred);
+    free(x), free(energy), free(conf), free(pred), free(dlogits);
     langevin_free(&sampler);
+    langevin_box_free(&box);
     langevin_gauss_free(&gauss);
     model_workspace_free(&ws);
     ckpt_model_free(&m);

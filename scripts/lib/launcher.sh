@@ -12,13 +12,25 @@
 #       Sources ENVFILE, else $EBM_LAUNCHER_ENV, else $EBM_BUILD_DIR/launcher.env.
 #       Sets EBM_MPIEXEC and EBM_MPI_VENDOR (openmpi, mpich, other).
 #       Returns 1 with one message on stderr when there is none.
-#   ebm_launch_argv [--oversubscribe] [-x VAR]... NP
+#   ebm_launcher_for BINARY
+#       ebm_launcher_load for an ebm_mpi binary: $EBM_LAUNCHER_ENV if set, else
+#       the launcher.env of the build tree holding it (<build>/bin/ebm_mpi),
+#       else (an installed binary) the MPI its library names (ldd: libmpich
+#       -> mpiexec.mpich or mpiexec, libmpi -> mpirun), with one line saying so.
+#   ebm_launch_argv [--oversubscribe] [--yield] [--no-bind] [-x VAR]... NP
 #       Fills the array EBM_ARGV with the launcher and its flags for NP ranks
 #       (the program and its arguments follow). --oversubscribe: NP may exceed
-#       the cores. -x VAR: VAR's current value is passed to every rank. As
+#       the cores (Open MPI then yields by itself when it sees more ranks
+#       than cores). --yield: ranks may outnumber
+#       cores, waiting ranks should give the core away (Open MPI:
+#       mpi_yield_when_idle; MPICH 4.0's ch4 has no such knob: nothing, see
+#       docs/install.md). --no-bind: ranks are not bound to cores (Open MPI
+#       binds by default; Hydra does not). -x VAR: VAR's current value is
+#       passed to every rank. As
 #       root, exports what the launcher needs to run as root (Open MPI:
 #       OMPI_ALLOW_RUN_AS_ROOT*; MPICH's Hydra needs nothing).
-#         Open MPI:      mpirun -np N [--oversubscribe] [-x VAR]...
+#         Open MPI:      mpirun -np N [--oversubscribe] [--bind-to none]
+#                        [--mca mpi_yield_when_idle 1] [-x VAR]...
 #         MPICH (Hydra): mpiexec.mpich -n N [-genv VAR value]...
 #                        (Hydra places any number of ranks on one node)
 #   ebm_banner_check NP FILE
@@ -47,12 +59,40 @@ ebm_launcher_load() {
     return 0
 }
 
+ebm_launcher_for() {
+    local bin=$1 build lib
+    if [ -z "${EBM_LAUNCHER_ENV:-}" ]; then
+        build=$(dirname "$(dirname "$bin")")
+        if [ -r "$build/launcher.env" ]; then
+            EBM_LAUNCHER_ENV=$build/launcher.env
+        else
+            lib=$(ldd "$bin" 2>/dev/null | grep -Eo 'lib(mpich|mpi)\.so[^ ]*' | head -n1)
+            case $lib in
+                libmpich.so*)
+                    EBM_MPI_VENDOR=mpich
+                    EBM_MPIEXEC=$(command -v mpiexec.mpich || command -v mpiexec) ;;
+                libmpi.so*)
+                    EBM_MPI_VENDOR=openmpi
+                    EBM_MPIEXEC=$(command -v mpirun) ;;
+                *) echo "launcher: $bin is linked to no MPI library ldd knows, and no launcher.env beside it (set EBM_LAUNCHER_ENV)" >&2
+                   return 1 ;;
+            esac
+            [ -n "$EBM_MPIEXEC" ] || { echo "launcher: no launcher for $bin's $EBM_MPI_VENDOR on PATH" >&2; return 1; }
+            echo "launcher: no launcher.env beside $bin: $EBM_MPI_VENDOR from its library ($lib), $EBM_MPIEXEC" >&2
+            return 0
+        fi
+    fi
+    ebm_launcher_load "$EBM_LAUNCHER_ENV"
+}
+
 ebm_launch_argv() {
-    local over=0 np v
+    local over=0 yield=0 nobind=0 np v
     local -a vars=()
     while [ $# -gt 0 ]; do
         case $1 in
             --oversubscribe) over=1; shift ;;
+            --yield) yield=1; shift ;;
+            --no-bind) nobind=1; shift ;;
             -x) vars+=("$2"); shift 2 ;;
             *) break ;;
         esac
@@ -65,6 +105,8 @@ ebm_launch_argv() {
             fi
             EBM_ARGV=("$EBM_MPIEXEC" -np "$np")
             [ "$over" = 1 ] && EBM_ARGV+=(--oversubscribe)
+            [ "$nobind" = 1 ] && EBM_ARGV+=(--bind-to none)
+            [ "$yield" = 1 ] && EBM_ARGV+=(--mca mpi_yield_when_idle 1)
             for v in "${vars[@]}"; do EBM_ARGV+=(-x "$v"); done
             ;;
         mpich)

@@ -672,9 +672,11 @@ int ais_raise(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p
      * are still the chains' own, from chains_init). */
     memcpy(c.x, x, (size_t)n * d * sizeof(float));
     rc = energy_rows(energy, c.x, n, c.e, c.g, err);
-    if (c.mix) {
+    if (rc == 0 && (c.base || c.mix)) { /* the base's part at the given points */
         memset(c.eb, 0, (size_t)n * sizeof(double));
-        base_energy_add(c.mix, c.x, (int)n, c.eb, NULL);
+        if (c.base)
+            memset(c.gb, 0, (size_t)n * d * sizeof(float));
+        base_energy_add(c.base ? c.base : c.mix, c.x, (int)n, c.eb, c.gb);
     }
     double acc = 0.0, moved = 0.0, base_acc = 0.0;
     /* x_T = the point; for k = T..1, x_{k-1} ~ the beta_k kernel from x_k
@@ -685,8 +687,10 @@ int ais_raise(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p
     for (int k = T; k >= 1 && rc == 0; k--) {
         if (p->progress.fn)
             p->progress.fn(p->progress.ctx, "RAISE", T - k + 1, T);
+        /* From a base (p->start_base): only the network's part E - E_base
+         * is annealed, and the kernels are hmc_sweep's from the base. */
         for (int64_t i = 0; i < n; i++)
-            c.lw[i] -= beta[k] * c.e[i];
+            c.lw[i] -= beta[k] * (c.base ? c.e[i] - c.eb[i] : c.e[i]);
         /* AIS's transition in reverse: MALA/HMC, then the base-block moves
          * (each reversible, so the reversed cycle is AIS's kernel's reversal) */
         for (int t = 0; t < p->transitions && rc == 0; t++) {
@@ -695,11 +699,13 @@ int ais_raise(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p
                 rc = base_block_sweep(&c, beta[k], move_block(p, b), &base_acc, &moved, err);
         }
         for (int64_t i = 0; i < n && rc == 0; i++)
-            c.lw[i] += beta[k] * c.e[i];
+            c.lw[i] += beta[k] * (c.base ? c.e[i] - c.eb[i] : c.e[i]);
     }
-    const double log_z0 = (double)energy->d * log((double)p->hi - (double)p->lo);
+    const double log_z0 =
+        c.base ? 0.0 : (double)energy->d * log((double)p->hi - (double)p->lo);
+    /* x_0's density under the start: uniform, or the base (log p = -E_base). */
     for (int64_t i = 0; i < n && rc == 0; i++)
-        logp[i] = c.lw[i] - log_z0;
+        logp[i] = c.lw[i] - (c.base ? c.eb[i] : log_z0);
     double sums[4] = {acc, moved, rc != 0, base_acc};
     int rc2 = dist_sum_doubles(ctx, sums, 4, err);
     if (rc2 == 0 && sums[2] > 0) {
@@ -1026,7 +1032,9 @@ int ais_loglik_run_from(const dist_ctx *ctx, const ais_model *m, const data_shar
         shard_first_draw(&q, shard, z0);
         ais_params rp = p;
         rp.seed = AIS_SEED_RAISE;
-        rp.start_base = NULL; /* RAISE: from the uniform box, always */
+        /* RAISE starts where AIS does: the uniform box, or with
+         * --ais-start base the base density (then a figure that does not
+         * move falls towards the base's own score). */
         rc = ais_raise(ctx, &en, &rp, steps, z0, shard->n, shard->offset, n_total, raise_lp,
                        &res->raise, err);
     }
@@ -1196,15 +1204,18 @@ void ais_loglik_print(FILE *out, const ais_loglik_result *r)
                 "nats/image; the network adds %.2f\n",
                 r->logp_base, r->logp_base_se_ex, r->logp_disc - r->logp_base);
     fprintf(out,
-            "  RAISE (reverse annealing from each example's first dequantised draw, uniform "
+            "  RAISE (reverse annealing from each example's first dequantised draw, %s "
             "base, %d temperatures, the pilot's MALA steps):\n"
             "    log p(x) >= %.2f +- %.2f nats/image (stochastic lower bound for the annealing "
             "model); acceptance %.3f, mean move per transition %.3g\n"
             "    gap AIS - RAISE on the same draws: %.2f +- %.2f nats/image\n",
-            r->raise.n_temps, r->logp_raise, r->logp_raise_se, r->raise.acceptance,
-            r->raise.move_mean, r->gap, r->gap_se);
-    fprintf(out, "  judged log-likelihood (the lower of AIS and RAISE): %.2f nats/image, %.4f "
+            r->z.from_base ? "the base density as" : "uniform", r->raise.n_temps, r->logp_raise,
+            r->logp_raise_se, r->raise.acceptance, r->raise.move_mean, r->gap, r->gap_se);
+    fprintf(out, "  %s log-likelihood (the lower of AIS and RAISE): %.2f nats/image, %.4f "
                  "bits/dim\n",
+            r->z.from_base ? "from the base density (not the judged figure, which starts "
+                             "uniform), the"
+                           : "judged",
             r->logp_judged, -r->logp_judged / (r->d * log(2.0)));
     fflush(out);
 }

@@ -130,7 +130,9 @@ typedef struct {
  * of the density at x_i of the annealing model: uniform x_0, then MALA
  * transitions at beta_1, ..., beta_T = 1. E[logp] <= log p_ann(x): a
  * stochastic lower bound. With 0 temperatures logp = -d log(hi - lo), the
- * base's own density, exactly. */
+ * base's own density, exactly. With p->start_base the annealing model starts
+ * from that density instead (only E - E_base annealed, as in ais_log_z), and
+ * with 0 temperatures logp = log p_base(x) exactly. */
 int ais_raise(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p,
               const double *steps, const float *x, int64_t n, int64_t first_id, int64_t n_global,
               double *logp, ais_raise_stats *st, ebm_err *err);

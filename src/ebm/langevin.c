@@ -141,6 +141,11 @@ static void start_chains(langevin_sampler *s, ebm_rng *rng, float *x, int64_t n)
     }
 }
 
+void langevin_start(langevin_sampler *s, ebm_rng *rng, int n, float *x)
+{
+    start_chains(s, rng, x, n);
+}
+
 int langevin_init(langevin_sampler *s, const langevin_params *p, int d, int k, int capacity,
                   int64_t n_chains, int64_t first_chain, ebm_rng *rng, ebm_err *err)
 {
@@ -285,4 +290,171 @@ void langevin_draw(langevin_sampler *s, const model_shape *shape, const float *p
     run_chains(s, shape, params, ws, rng, n, out);
     for (int i = 0; i < n; i++)
         memcpy(s->chains + s->picked[i] * d, out + i * d, d * sizeof(float));
+}
+
+
+/* ---- kernels for a density restricted to a box ---------------------------- */
+
+int langevin_box_init(langevin_box *b, const langevin_box_params *p, int d, int capacity,
+                      ebm_err *err)
+{
+    memset(b, 0, sizeof *b);
+    b->p = *p;
+    b->d = d, b->capacity = capacity;
+    const size_t cap = (size_t)(capacity > 0 ? capacity : 1), m = cap * d;
+    b->logp = ebm_calloc(cap, sizeof(float), "sampler scratch", err);
+    b->grad = ebm_calloc(m, sizeof(float), "sampler scratch", err);
+    b->y = ebm_calloc(m, sizeof(float), "sampler scratch", err);
+    b->logp_y = ebm_calloc(cap, sizeof(float), "sampler scratch", err);
+    b->grad_y = ebm_calloc(m, sizeof(float), "sampler scratch", err);
+    b->noise = ebm_calloc(m, sizeof(float), "sampler scratch", err);
+    b->eta = ebm_calloc(cap, sizeof(double), "sampler scratch", err);
+    if (!b->logp || !b->grad || !b->y || !b->logp_y || !b->grad_y || !b->noise || !b->eta) {
+        langevin_box_free(b);
+        return -1;
+    }
+    return 0;
+}
+
+void langevin_box_free(langevin_box *b)
+{
+    free(b->logp), free(b->grad), free(b->y), free(b->logp_y), free(b->grad_y);
+    free(b->noise), free(b->eta);
+    memset(b, 0, sizeof *b);
+}
+
+/* v folded into [lo, hi] by reflection at the faces (period 2 (hi - lo));
+ * NaN stays NaN. */
+static float reflect(float v, float lo, float hi)
+{
+    if (v >= lo && v <= hi)
+        return v;
+    const double w = (double)hi - lo, period = 2.0 * w;
+    double u = fmod((double)v - lo, period);
+    if (u < 0)
+        u += period;
+    if (u > w)
+        u = period - u;
+    return (float)(lo + u);
+}
+
+double langevin_mala_log_ratio(int d, double eta, const float *x, double logp_x,
+                               const float *grad_x, const float *y, double logp_y,
+                               const float *grad_y)
+{
+    /* log q(b | a) = -|b - a - eta grad(a)|^2 / (4 eta) + const. */
+    double fwd = 0, bwd = 0;
+    for (int j = 0; j < d; j++) {
+        const double f = (double)y[j] - x[j] - eta * grad_x[j];
+        const double r = (double)x[j] - y[j] - eta * grad_y[j];
+        fwd += f * f, bwd += r * r;
+    }
+    return (logp_y - logp_x) + (fwd - bwd) / (4.0 * eta);
+}
+
+static int row_finite(const float *row, int d)
+{
+    int finite = 1;
+    for (int j = 0; j < d; j++)
+        finite &= isfinite(row[j]) != 0;
+    return finite;
+}
+
+void langevin_box_run(langevin_box *b, const langevin_density *target, ebm_rng *rng, int n,
+                      float *x)
+{
+    const int d = b->d;
+    const size_t m = (size_t)n * d;
+    const float lo = b->p.lo, hi = b->p.hi;
+    const int mala = b->p.kind == LANGEVIN_MALA;
+    for (size_t i = 0; i < m; i++)
+        x[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+    for (int i = 0; i < n; i++)
+        b->eta[i] = b->p.step_size;
+    if (mala && b->p.steps > 0)
+        target->log_density(target->data, x, n, b->logp, b->grad);
+    for (int t = 0; t < b->p.steps; t++) {
+        const int adapting = mala && t < b->p.adapt_steps;
+        if (!mala)
+            target->log_density(target->data, x, n, b->logp, b->grad);
+        rng_fill_normal(rng, b->noise, m, 1.0f);
+        for (int i = 0; i < n; i++) {
+            const double eta = b->eta[i], sigma = sqrt(2.0 * eta);
+            const float *xi = x + (size_t)i * d, *gi = b->grad + (size_t)i * d;
+            const float *ei = b->noise + (size_t)i * d;
+            float *yi = (mala ? b->y : x) + (size_t)i * d;
+            for (int j = 0; j < d; j++) {
+                const float v = (float)(xi[j] + eta * gi[j] + sigma * ei[j]);
+                yi[j] = mala ? v : reflect(v, lo, hi);
+            }
+        }
+        if (!mala)
+            continue;
+        target->log_density(target->data, b->y, n, b->logp_y, b->grad_y);
+        for (int i = 0; i < n; i++) {
+            float *xi = x + (size_t)i * d, *gi = b->grad + (size_t)i * d;
+            const float *yi = b->y + (size_t)i * d, *gyi = b->grad_y + (size_t)i * d;
+            int inside = 1;
+            for (int j = 0; j < d; j++)
+                inside &= (yi[j] >= lo) & (yi[j] <= hi);
+            double log_ratio = -INFINITY;
+            if (!inside)
+                b->stats.outside++;
+            else if (isfinite(b->logp_y[i]) && row_finite(gyi, d))
+                log_ratio = langevin_mala_log_ratio(d, b->eta[i], xi, b->logp[i], gi, yi,
+                                                    b->logp_y[i], gyi);
+            if (!(log_ratio == log_ratio)) /* NaN: a state the floats lost */
+                log_ratio = -INFINITY;
+            const double accept_p = log_ratio >= 0 ? 1.0 : exp(log_ratio);
+            /* u in (0, 1]: accept_p = 0 never accepts, 1 always does. */
+            const double u = 1.0 - rng_uniform(rng);
+            const int accepted = u <= accept_p;
+            if (accepted) {
+                memcpy(xi, yi, (size_t)d * sizeof(float));
+                memcpy(gi, gyi, (size_t)d * sizeof(float));
+                b->logp[i] = b->logp_y[i];
+            }
+            if (adapting) {
+                b->stats.proposed_adapt++, b->stats.accepted_adapt += accepted;
+                const double gain = pow(t + 1.0, -0.6);
+                b->eta[i] *= exp(gain * (accept_p - b->p.target_accept));
+            } else {
+                b->stats.proposed++, b->stats.accepted += accepted;
+            }
+        }
+    }
+    if (!mala)
+        b->stats.proposed += (int64_t)n * b->p.steps;
+    /* ULA can leave the floats on a steep energy (MALA cannot: it only
+     * moves to finite states): start such a chain again, uniform in the box. */
+    for (int i = 0; i < n; i++) {
+        float *row = x + (size_t)i * d;
+        if (!row_finite(row, d)) {
+            rng_fill_uniform(rng, row, (size_t)d, lo, hi);
+            b->stats.restarted_nonfinite++;
+        }
+        b->stats.eta_sum += b->eta[i];
+    }
+    b->stats.chains += n;
+}
+
+void langevin_model_log_density(void *data, const float *x, int n, float *logp, float *grad)
+{
+    langevin_model_density *md = data;
+    const int k = md->shape->k;
+    const float *logits = model_forward(md->shape, md->params, md->ws, x, n);
+    for (int i = 0; i < n; i++) {
+        const float *row = logits + (size_t)i * k;
+        logp[i] = md->target_class < 0 ? model_logsumexp(row, k) : row[md->target_class];
+    }
+    if (md->target_class < 0) {
+        model_lse_dlogits(n, k, logits, md->dlogits);
+    } else {
+        memset(md->dlogits, 0, (size_t)n * k * sizeof(float));
+        for (int i = 0; i < n; i++)
+            md->dlogits[(size_t)i * k + md->target_class] = 1.0f;
+    }
+    model_backward(md->shape, md->params, md->ws, x, n, md->dlogits, NULL, grad);
+    if (md->base)
+        base_log_density_add(md->base, x, n, logp, grad);
 }

@@ -1,6 +1,8 @@
 /* langevin.h: drawing samples from the model by Langevin dynamics
  *   x <- x + eta * grad_x LSE f(x) + sigma * eps,  eps ~ N(0, I)
- * from fresh U[-1,1] starts or from this rank's slice of a persistent buffer. */
+ * from fresh U[-1,1] starts or from this rank's slice of a persistent buffer
+ * (training's sampler), and the two kernels whose stationary law is the
+ * model restricted to the data box (`sample --sampler mala|ula`). */
 #ifndef EBM_LANGEVIN_H
 #define EBM_LANGEVIN_H
 
@@ -88,6 +90,10 @@ typedef struct {
 void langevin_run(langevin_sampler *s, const langevin_target *target, ebm_rng *rng, int n,
                   float *x);
 
+/* n rows of x (n, d) where fresh chains start (U[-1,1], or p.start's
+ * Gaussians, clamped when the chains are). */
+void langevin_start(langevin_sampler *s, ebm_rng *rng, int n, float *x);
+
 /* n samples into out (n, d): from the buffer (written back) when the sampler
  * has chains, else from fresh U[-1,1] starts. ws must hold n rows. */
 void langevin_draw(langevin_sampler *s, const model_shape *shape, const float *params,
@@ -100,5 +106,92 @@ void langevin_draw_fresh(langevin_sampler *s, const model_shape *shape, const fl
 /* Runs the n chains in x (n, d) for p.steps further steps, in place. */
 void langevin_continue(langevin_sampler *s, const model_shape *shape, const float *params,
                        model_workspace *ws, ebm_rng *rng, int n, float *x);
+
+/* ---- kernels for a density restricted to a box ---------------------------
+ * Target: p(x) proportional to exp(log_density(x)) on [lo, hi]^d, 0 outside.
+ * Both use the Langevin proposal y = x + eta grad log p(x) + sqrt(2 eta) eps
+ * (sigma^2 = 2 eta, no step decay):
+ *  - MALA accepts y with probability
+ *      min(1, p(y) q(x | y) / (p(x) q(y | x))),
+ *      q(y | x) = N(y; x + eta grad log p(x), 2 eta I),
+ *    and rejects every y outside the box (p(y) = 0): an exact kernel for the
+ *    restricted target whatever eta is;
+ *  - ULA (unadjusted) always moves, reflecting y into the box at its faces
+ *    (the reflected diffusion's discretisation; biased by O(eta)).
+ * MALA's eta is per chain. With adapt_steps > 0 the first adapt_steps steps
+ * tune each chain's log eta towards target_accept (Robbins-Monro, gain
+ * (t + 1)^-0.6, on the acceptance probability); from then on eta is fixed,
+ * so the steps after the burn-in are an exact kernel. */
+typedef enum { LANGEVIN_ULA = 1, LANGEVIN_MALA = 2 } langevin_box_kind;
+
+/* MALA's acceptance rate the adaptation aims at: the optimum for product
+ * targets as d grows (Roberts and Rosenthal 1998). */
+#define LANGEVIN_MALA_TARGET_ACCEPT 0.574
+
+typedef struct {
+    langevin_box_kind kind;
+    int steps;
+    double step_size;     /* eta, input space (MALA with adaptation: the first eta) */
+    int adapt_steps;      /* MALA: burn-in steps that tune eta (0: eta fixed) */
+    double target_accept; /* MALA: the burn-in's aim */
+    float lo, hi;         /* the box */
+} langevin_box_params;
+
+/* A target with its value: log_density(data, x (n, d), n, logp (n), grad (n, d))
+ * writes log p(x) up to a constant and grad_x log p(x). */
+typedef struct {
+    void (*log_density)(void *data, const float *x, int n, float *logp, float *grad);
+    void *data;
+} langevin_density;
+
+/* What a run did, summed over its calls (MALA: after and during the burn-in). */
+typedef struct {
+    int64_t proposed, accepted;             /* steps after the burn-in */
+    int64_t proposed_adapt, accepted_adapt; /* burn-in steps */
+    int64_t outside;                        /* MALA proposals outside the box */
+    double eta_sum;                         /* sum over chains of the eta they ended with */
+    int64_t chains;                         /* chains run */
+    int64_t restarted_nonfinite;            /* chains restarted U[lo, hi] (non-finite) */
+} langevin_box_stats;
+
+typedef struct {
+    langevin_box_params p;
+    int d, capacity;
+    float *logp, *grad;      /* [capacity], [capacity, d]: at the chains' states */
+    float *y, *logp_y, *grad_y; /* the proposals */
+    float *noise;            /* [capacity, d] */
+    double *eta;             /* [capacity] per-chain step */
+    langevin_box_stats stats;
+} langevin_box;
+
+int langevin_box_init(langevin_box *b, const langevin_box_params *p, int d, int capacity,
+                      ebm_err *err);
+void langevin_box_free(langevin_box *b);
+
+/* Runs the n chains of x (n, d), which must start inside the box (starts
+ * outside are clamped into it first), p.steps steps on `target`, in place;
+ * adds to b->stats. n <= capacity. */
+void langevin_box_run(langevin_box *b, const langevin_density *target, ebm_rng *rng, int n,
+                      float *x);
+
+/* MALA's log acceptance ratio of the move x -> y (d values) with step eta,
+ * given log p and its gradient at both: log p(y) - log p(x)
+ * + log q(x | y) - log q(y | x). Outside the box is the caller's test. */
+double langevin_mala_log_ratio(int d, double eta, const float *x, double logp_x,
+                               const float *grad_x, const float *y, double logp_y,
+                               const float *grad_y);
+
+/* The model as a target (LSE f(x), or f(x)[target_class] when >= 0).
+ * dlogits: [capacity, k] scratch. */
+typedef struct {
+    const model_shape *shape;
+    const float *params;
+    model_workspace *ws;
+    int target_class;
+    float *dlogits;
+    const base_density *base; /* part of the energy when not NULL (--base pixels) */
+} langevin_model_density;
+
+void langevin_model_log_density(void *data, const float *x, int n, float *logp, float *grad);
 
 #endif

@@ -35,7 +35,18 @@ static void keep_error(h5file *f)
         f->failed_stack = H5Eget_current_stack();
 }
 
-void h5file_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+void h5file_quiet(void)
+{
+    /* No atexit(3) shutdown of HDF5 (H5dont_atexit must come before any call
+     * that opens the library): its handler closes the files still open, and
+     * after MPI_Abort that close runs without MPI. MPICH's MPI_Abort on a
+     * one-rank job ends the process through exit(3), which runs the handler:
+     * H5F__close_cb then crashes (SIGSEGV, status 11 instead of 1). Parallel
+     * HDF5 still shuts down in MPI_Finalize (its MPI_COMM_SELF attribute), and
+     * every file the program opens it closes itself. */
+    H5dont_atexit();
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
 
 void h5file_library_version(char *buf, size_t len)
 {

@@ -39,7 +39,8 @@ typedef enum { H5FILE_F32, H5FILE_F64, H5FILE_I32, H5FILE_I64, H5FILE_U64 } h5fi
 /* What a dataset holds, for checks on files from outside. */
 typedef enum { H5FILE_OTHER, H5FILE_FLOAT, H5FILE_INTEGER } h5file_class;
 
-/* Turns off HDF5's automatic error-stack printing: errors are reported by us. */
+/* Turns off HDF5's automatic error-stack printing (errors are reported by
+ * us) and its atexit(3) shutdown; the first HDF5 call of the program. */
 void h5file_quiet(void);
 void h5file_library_version(char *buf, size_t len);
 

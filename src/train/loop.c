@@ -157,6 +157,7 @@ static int write_checkpoint(trainer *t, const char *name, ebm_err *err)
         .n_local_max = (t->info.n[SPLIT_TRAIN] + ctx->size - 1) / ctx->size,
         .progress = &t->progress,
         .history = t->history,
+        .class_start = t->start.k > 0 ? &t->start : NULL,
     };
     return ebm_pass(err, ckpt_write(ctx, path, &st, err));
 }

@@ -305,12 +305,20 @@ static int build(trainer *t, ebm_err *err)
         if (rc == 0)
             rc = fit_base(t, lp.lo, lp.hi, err);
     }
-    if (cfg->chain_init == 1)
-        rc = dist_agree(ctx, rc, err); /* the fit is collective */
-    if (rc == 0 && cfg->chain_init == 1) {
+    /* Fitted whatever --chain-init is: checkpoints store them, so that
+     * `sample --init classes` needs no data file. The fit is collective and
+     * every rank reaches the same result; with --chain-init 0 a fit that
+     * fails (a class covariance the doubles cannot factor) only means the
+     * checkpoints hold none. */
+    rc = dist_agree(ctx, rc, err);
+    if (rc == 0) {
         const data_shard *tr = &t->split[SPLIT_TRAIN];
+        ebm_err fit_err;
         rc = langevin_gauss_fit(ctx, tr->images, tr->labels, tr->n, t->info.d, t->info.k,
-                                t->map.scale, t->map.shift, &t->start, err);
+                                t->map.scale, t->map.shift, &t->start,
+                                cfg->chain_init ? err : &fit_err);
+        if (!cfg->chain_init)
+            rc = 0;
     }
     if (cfg->buffer > 0)
         shard_range(cfg->buffer, ctx->size, ctx->rank, &t->first_chain, &t->n_chains);

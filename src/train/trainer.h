@@ -50,7 +50,8 @@ struct trainer {
     int64_t adam_step;
     model_workspace ws;
     langevin_sampler sampler;
-    langevin_gauss start; /* --chain-init 1: where chains start */
+    langevin_gauss start; /* per-class Gaussians (k = 0: none); with --chain-init 1
+                           * where chains start; stored in checkpoints */
     base_density base;    /* --base pixels: fitted at setup (base.d = 0: none) */
     evaluator eval;
     ebm_rng rng;

@@ -13,8 +13,9 @@ Nothing else is skipped than what EXCLUDED lists, each with its reason.
 usage: compare_ckpt.py A.h5 B.h5 [PATH...]        (e.g. / or /model /optimizer)
        compare_ckpt.py --differ A.h5 B.h5 PATH...  (the datasets must NOT be identical)
        compare_ckpt.py --newer-has NAME A.h5 B.h5 [PATH...]
-           B, written by a newer format, may hold datasets or attributes named
-           NAME (added by that format) that A lacks; the rest is compared as usual
+           B, written by a newer format, may hold datasets, groups (with all
+           they hold) or attributes named NAME (added by that format) that A
+           lacks; the rest is compared as usual
        compare_ckpt.py --ignore-attr NAME A.h5 B.h5 [PATH...]
            the caller's own exclusion (it says why beside the call)
        compare_ckpt.py --dirs A_DIR B_DIR FILE...
@@ -102,7 +103,7 @@ def compare(fa, fb, path, newer=(), ignore=(), root_attrs=True):
     for name in sorted(set(oa) | set(ob)):
         skip = EXCLUDED_ATTRS | set(ignore)
         if name not in oa:
-            if name.split("/")[-1] not in newer:
+            if not set(name.split("/")) & set(newer):  # NAME itself or inside group NAME
                 diffs.append(f"{kind(ob[name])} {name} only in B")
             continue
         if name not in ob:

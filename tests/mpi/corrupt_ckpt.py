@@ -56,6 +56,10 @@ MUST = {
     "/optimizer@step": (RESUME, BAD_NUMBER),
     "/rng/state": (RESUME, ("nan", "shape")),  # nan: all zero for an integer set
     "/sampler/chains": (RESUME, ("nan", "shape")),
+    # format 5: what --chain-init 1 (eval, sample) and sample --init classes start from
+    "/sampler/class_start/mean": (READ, ("nan", "shape")),
+    "/sampler/class_start/chol": (READ, ("nan", "-1", "shape")),
+    "/sampler/class_start/cumulative_share": (READ, ("nan", "-1", "shape")),
     "/data_order": (RESUME, ("nan", "-1", "shape")),
     "/data_order@partial_count": (RESUME, BAD_NUMBER),
     "/data_order@skipped_in_a_row": (RESUME, BAD_NUMBER),
@@ -178,7 +182,7 @@ RESUME_ATTRS = {"format_version", "world_size", "epoch", "step_in_epoch", "globa
 def reads(cmd, field):
     if cmd == "resume":
         return field.startswith("/") or field in RESUME_ATTRS
-    return field in READ_ATTRS or field.startswith("/model/")
+    return field in READ_ATTRS or field.startswith(("/model/", "/sampler/class_start/"))
 
 
 def run_case(prog, valid, root, train_args, i, field, label, edit):

@@ -12,9 +12,11 @@
 #           under CI=true.
 #   eval    FIXDIR WORK PROGRAM: eval --split val of buffer/best.h5 and
 #           seed/best.h5 reproduces the validation error stored in each file.
-#   sample  FIXDIR WORK PROGRAM: sample (fresh chains, --class, --from-chains)
-#           from buffer/best.h5 and seed/best.h5 writes finite samples inside
-#           the data range.
+#   sample  FIXDIR WORK PROGRAM: sample (fresh chains, --class, --from-chains,
+#           --sampler mala and ula from --init uniform, --init classes: from
+#           the stored Gaussians without a data file on format 5 on, refitted
+#           from the data before, refused without it) from buffer/best.h5 and
+#           seed/best.h5 writes finite samples inside the data range.
 # Needs EBM_PYTHON (h5py) and tests/mpi/mpirun.sh.
 set -u
 if [ $# -ne 4 ]; then
@@ -122,8 +124,20 @@ PY
     [ "$version_now" = "$version_then" ] \
         || skip "$version_now here, $version_then wrote the fixture: other kernels"
     echo "the resume used OpenBLAS core $core_now ($version_now), as the fixture"
-    # Format 3 added the rollbacks column, which older files lack.
-    "$py" "$here/compare_ckpt.py" --newer-has rollbacks "$fix"/buffer/last.h5 out/last.h5 \
+    # The MPI: the fixtures were written with Open MPI (mpi_version). At 2
+    # ranks every sum (MPI_Allreduce, MPI_Reduce) has two terms, and a + b =
+    # b + a exactly, so any MPI's reduction algorithm gives the same bits:
+    # with another MPI (MPICH) the bits are compared all the same, and said so.
+    mpi_then=$("$py" -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['mpi_version'].decode())" \
+        "$fix"/buffer/last.h5) || fail "no mpi_version in buffer/last.h5"
+    mpi_now=$(grep -m1 '^  MPI: ' run.log | sed 's/^  MPI: //; s/, [0-9]* ranks;.*//')
+    if [ "${mpi_now%% *}" != "${mpi_then%% *}" ]; then
+        echo "the fixture was written with $mpi_then, this build runs $mpi_now: 2 ranks, two-term sums are exact in any order: bits compared"
+    fi
+    # Format 3 added the rollbacks column, format 5 /sampler/class_start,
+    # which older files lack.
+    "$py" "$here/compare_ckpt.py" --newer-has rollbacks --newer-has class_start \
+        "$fix"/buffer/last.h5 out/last.h5 \
         /model /optimizer /sampler /rng /data_order /metrics || fail "resumed checkpoint differs"
     # The root of metrics.h5 is the run record of the version that wrote it
     # (format_version, git_revision, data_file, the hyperparameters it knew).
@@ -145,15 +159,39 @@ sample)
     run "$here/mpirun.sh" 2 "$prog" sample --ckpt "$fix"/buffer/best.h5 --n 10 --class 3 --out c.h5
     run "$here/mpirun.sh" 2 "$prog" sample --ckpt "$fix"/buffer/best.h5 --from-chains --n 16 --out ch.h5
     run "$here/mpirun.sh" 1 "$prog" sample --ckpt "$fix"/seed/best.h5 --n 12 --out s.h5
+    # The samplers of the model itself, from the data box, on both presets.
+    run "$here/mpirun.sh" 2 "$prog" sample --ckpt "$fix"/buffer/best.h5 --init uniform \
+        --sampler mala --steps 6 --n 10 --out m.h5
+    run "$here/mpirun.sh" 1 "$prog" sample --ckpt "$fix"/seed/best.h5 --init uniform \
+        --sampler ula --steps 6 --n 10 --out l.h5
+    # --init classes: format 5 on stores the Gaussians (no data file read);
+    # older files refit them from --data (here the shipped digits they were
+    # trained on) and, given none, refuse saying so.
+    version=$("$py" -c "import h5py,sys; print(int(h5py.File(sys.argv[1]).attrs['format_version']))" \
+        "$fix"/buffer/best.h5)
+    if [ "$version" -ge 5 ]; then
+        run "$here/mpirun.sh" 2 "$prog" sample --ckpt "$fix"/buffer/best.h5 --init classes \
+            --data "$work/no_such_data.h5" --n 10 --out g.h5
+    else
+        run "$here/mpirun.sh" 2 "$prog" sample --ckpt "$fix"/buffer/best.h5 --init classes \
+            --n 10 --out g.h5
+        "$here/mpirun.sh" 2 "$prog" sample --ckpt "$fix"/buffer/best.h5 --init classes \
+            --data "$work/no_such_data.h5" --n 10 --out never.h5 >refused.log 2>&1 \
+            && fail "--init classes of a format-$version file without its data was accepted"
+        grep -q "stores no class Gaussians.*no_such_data.h5" refused.log \
+            || fail "--init classes refusal unclear: $(cat refused.log)"
+        echo "refused as it should: $(grep 'error:' refused.log)"
+    fi
     "$py" - "$fix" <<'PY' || fail "samples"
 import sys, h5py, numpy as np
 fix = sys.argv[1]
 for name, n, ck in [("u.h5", 30, "buffer"), ("c.h5", 10, "buffer"), ("ch.h5", 16, "buffer"),
-                    ("s.h5", 12, None)]:
+                    ("s.h5", 12, None), ("m.h5", 10, "buffer"), ("l.h5", 10, "seed"),
+                    ("g.h5", 10, "buffer")]:
     x = h5py.File(name)["samples"][()]
     assert x.shape == (n, 64), (name, x.shape)
     assert np.isfinite(x).all(), name
-    if ck:  # stable preset: chains clamped to the data range
+    if ck:  # stable preset: chains clamped to the data range; mala/ula: the box
         a = h5py.File(f"{fix}/{ck}/best.h5").attrs
         assert x.min() >= a["value_min"] - 1e-4 and x.max() <= a["value_max"] + 1e-4, name
 print("samples: shapes, finite, inside the data range")

@@ -11,8 +11,12 @@
 #     there is complete (the previous one, or the stop's when it was written
 #     within that second) and the resume continues from it.
 #   - MPICH's Hydra (mpiexec.mpich 4.0.2, measured): forwards SIGUSR1 and
-#     SIGTERM to every rank and waits for them: SIGTERM gives 75 with the
-#     stop's last.h5, but 0 in about 1 run of 6 (Hydra's own race): 75 or 0.
+#     SIGTERM to every rank (its proxy: kill(-pgid, sig)) and waits for them;
+#     every rank exits 75 (strace: exit_group(75)), but Hydra's proxy reports
+#     some ranks' status as 0 (-print-all-exitcodes: "0,0" or "0,19200"), and
+#     mpiexec returns the OR of what it got: 75 or 0 after either signal
+#     (SIGUSR1: 0 in 7 of 16 runs; SIGTERM: 0 in 2 of 15). What holds on MPICH is the stop line and a resumable last.h5: the
+#     test asserts those and 75 or 0 (README, docs/install.md say so).
 # The launcher is the build's (scripts/lib/launcher.sh, EBM_LAUNCHER_ENV).
 #
 # usage: stop_status.sh WORKDIR PROGRAM
@@ -62,10 +66,13 @@ resumes() {
 
 out=$work/usr1
 stop_with USR1 "${EBM_ARGV[@]}" "$bin" "${train[@]}" --out "$out"
-[ "$rc" = 75 ] || fail "SIGUSR1 to mpirun: exit $rc, expected 75"
+case $EBM_MPI_VENDOR:$rc in
+    openmpi:75 | mpich:75 | mpich:0) ;;
+    *) fail "SIGUSR1 to the launcher ($EBM_MPI_VENDOR): exit $rc, expected 75 (MPICH's Hydra: 75 or 0)" ;;
+esac
 grep -q "^stopped on request after step" "$work/run.txt" || fail "SIGUSR1: no stop line"
 resumes "SIGUSR1 to mpirun"
-echo "SIGUSR1 to mpirun: exit 75, last.h5 written, resumed"
+echo "SIGUSR1 to the launcher ($EBM_MPI_VENDOR): exit $rc, stop line, last.h5 written, resumed"
 
 out=$work/single
 stop_with TERM "$bin" "${train[@]}" --out "$out"
@@ -78,7 +85,8 @@ out=$work/term
 stop_with TERM "${EBM_ARGV[@]}" "$bin" "${train[@]}" --out "$out"
 case $EBM_MPI_VENDOR:$rc in
     openmpi:1) ;;
-    mpich:75 | mpich:0) ;;
+    mpich:75 | mpich:0) grep -q "^stopped on request after step" "$work/run.txt" ||
+        fail "SIGTERM to Hydra: exit $rc without the stop line" ;;
     *) fail "SIGTERM to mpirun: exit $rc; Open MPI 4.1 returns 1, MPICH's Hydra 75 or 0 (README says so): update both" ;;
 esac
 resumes "SIGTERM to mpirun"
