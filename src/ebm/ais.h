@@ -10,6 +10,7 @@
 #include "core/data.h"
 #include "par/dist.h"
 #include "core/err.h"
+#include "num/base_density.h"
 #include "num/model.h"
 
 /* An energy on R^d. Fills energy[i] = E(x_i) for the n rows of x (n, d) and,
@@ -52,6 +53,24 @@ typedef struct {
     float lo, hi;          /* the box [lo, hi]^d */
     uint64_t seed;
     ais_progress progress;
+    /* NULL: anneal from the uniform box. Else from this normalised density
+     * on the box, which the energy E contains (E = E_net + E_base): chains
+     * start at its exact samples, log Z_0 = 0, and the intermediate densities
+     * are p_base exp(-beta_t (E - E_base)), so only the network's part is
+     * annealed (eval --ais-start base). */
+    const base_density *start_base;
+    /* NULL: none. Else the energy contains this normalised base density
+     * (E = E_net + E_base) and each transition begins with `base_moves`
+     * independence Metropolis-Hastings moves, the first on all pixels, the
+     * others on random blocks of `base_block` pixels (0: all): the block's pixels are redrawn exactly from the
+     * intermediate density's base part (base^beta from the uniform box,
+     * the base itself from start_base), the rest kept, and the move is
+     * accepted with min(1, exp(-beta (E_net(z') - E_net(z)))). Each leaves
+     * the intermediate density invariant; they carry chains between the
+     * walls where the base piles its mass, which MALA cannot (docs/loglik.md). */
+    const base_density *energy_base;
+    int base_moves;
+    int base_block;
 } ais_params;
 
 /* Defaults: sigmoid schedule, one reflected MALA transition per temperature
@@ -63,10 +82,13 @@ void ais_params_default(ais_params *p, int n_temps, int64_t n_chains, float lo, 
 typedef struct {
     double log_z;      /* log of Z = integral over the box of exp(-E) */
     double log_z_se;   /* delta-method standard error of log_z over chains */
-    double log_z0;     /* d log(hi - lo): the uniform base */
+    double log_z0;     /* d log(hi - lo): the uniform base (0 from a base density) */
+    int from_base;     /* annealed from params.start_base */
     double ess;        /* (sum w)^2 / sum w^2, in chains */
     double acceptance; /* mean acceptance of the main run's transitions */
     double move_mean;  /* mean distance (input space, L2) a chain moves per transition */
+    double base_acceptance; /* of the base-block moves (energy_base; 0 without) */
+    int base_moves, base_block;
     double step_min, step_max; /* range of the pilot-tuned steps over temperatures */
     double step_final;         /* the step at beta_{T-1}, next to the model */
     int leapfrog;
@@ -96,6 +118,7 @@ typedef struct {
     int n_temps;
     double acceptance; /* mean over transitions */
     double move_mean;  /* mean L2 distance moved per transition, input space */
+    double base_acceptance; /* of the base-block moves (energy_base; 0 without) */
     double log_z0;
 } ais_raise_stats;
 
@@ -107,10 +130,20 @@ typedef struct {
  * of the density at x_i of the annealing model: uniform x_0, then MALA
  * transitions at beta_1, ..., beta_T = 1. E[logp] <= log p_ann(x): a
  * stochastic lower bound. With 0 temperatures logp = -d log(hi - lo), the
- * base's own density, exactly. */
+ * base's own density, exactly. With p->start_base the annealing model starts
+ * from that density instead (only E - E_base annealed, as in ais_log_z), and
+ * with 0 temperatures logp = log p_base(x) exactly. */
 int ais_raise(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p,
               const double *steps, const float *x, int64_t n, int64_t first_id, int64_t n_global,
               double *logp, ais_raise_stats *st, ebm_err *err);
+
+/* Not collective: `sweeps` of AIS's transition at inverse temperature beta
+ * (p->energy_base's block moves, then MALA/HMC of step `step`) on the n
+ * chains x (n, d), in place, each its own stream from p->seed and its index.
+ * For tests and diagnostics: the transition must leave exp(-beta E) on the
+ * box invariant. *base_acceptance (may be NULL) gets the block moves' rate. */
+int ais_transitions(const ais_energy *energy, const ais_params *p, double beta, double step,
+                    int sweeps, float *x, int64_t n, double *base_acceptance, ebm_err *err);
 
 /* Uniform dequantisation of integer pixel levels. The L = value_max -
  * value_min + 1 levels split the box into L cells of equal width
@@ -156,6 +189,10 @@ typedef struct {
     double logp_raise, logp_raise_se;
     double gap, gap_se;     /* AIS - RAISE on the same draws, paired over examples */
     double logp_judged;     /* min(logp_disc, logp_raise) */
+    /* With a base density: the base alone, exact (its normaliser is closed
+     * form and it is linear in each cell), mean and SE over examples. */
+    int has_base;
+    double logp_base, logp_base_se_ex;
     double seconds;
 } ais_loglik_result;
 
@@ -165,6 +202,8 @@ typedef struct {
     const float *params;
     input_map map;               /* data units -> the model's input space */
     double value_min, value_max; /* the data box, data units */
+    /* --base pixels: part of the energy, E = -LSE f + E_base (NULL: none). */
+    const base_density *base;
 } ais_model;
 
 /* Collective. log Z of the model's energy on its data box by AIS
@@ -174,6 +213,11 @@ typedef struct {
 int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *shard,
                    int n_temps, int64_t n_chains, const ais_progress *progress,
                    ais_loglik_result *res, ebm_err *err);
+/* The same, annealing from the model's base density (m->base must be set)
+ * instead of the uniform box when from_base. */
+int ais_loglik_run_from(const dist_ctx *ctx, const ais_model *m, const data_shard *shard,
+                        int n_temps, int64_t n_chains, int from_base,
+                        const ais_progress *progress, ais_loglik_result *res, ebm_err *err);
 
 void ais_loglik_print(FILE *out, const ais_loglik_result *r);
 
