@@ -428,6 +428,37 @@ static int read_class_start(const dist_ctx *ctx, h5file *f, const char *path, ck
     return 0;
 }
 
+/* The hyperparameters of the run record the file holds, as text. */
+static void read_hyperparameters(h5file *f, char *out, size_t len)
+{
+    size_t n_opts, used = 0;
+    const cli_option *opts = cli_options(&n_opts);
+    out[0] = '\0';
+    for (size_t i = 0; i < n_opts && used < len; i++) {
+        const cli_option *o = &opts[i];
+        char value[64] = "";
+        double v;
+        if (!o->hyper || !h5file_attr_exists(f, "/", o->name))
+            continue;
+        if (o->type == OPT_INT || o->type == OPT_DOUBLE || o->type == OPT_SEED) {
+            if (h5file_attr_read_double(f, "/", o->name, &v, NULL))
+                continue;
+            /* The shortest of 15 or 17 digits that reads back as v. */
+            snprintf(value, sizeof value, "%.15g", v);
+            if (strtod(value, NULL) != v)
+                snprintf(value, sizeof value, "%.17g", v);
+        } else {
+            h5file_attr_read_string(f, "/", o->name, value, sizeof value);
+        }
+        const int n = snprintf(out + used, len - used, "--%s %s\n", o->name, value);
+        if (n < 0 || (size_t)n >= len - used) {
+            out[used] = '\0'; /* the last whole line stays */
+            break;
+        }
+        used += (size_t)n;
+    }
+}
+
 static int read_model_contents(const dist_ctx *ctx, h5file *f, const char *path, ckpt_model *m,
                                ebm_err *err)
 {
@@ -512,9 +543,12 @@ int ckpt_read_model(const dist_ctx *ctx, const char *path, ckpt_model *m, ebm_er
 {
     memset(m, 0, sizeof *m);
     h5file *f;
-    int version;
+    int version = 0;
     EBM_TRY(open_checkpoint(ctx, path, &f, &version, err));
+    m->format_version = version;
     int rc = read_model_contents(ctx, f, path, m, err);
+    if (rc == 0)
+        read_hyperparameters(f, m->hyperparameters, sizeof m->hyperparameters);
     h5file_close(f, NULL);
     if (rc)
         ckpt_model_free(m);

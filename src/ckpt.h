@@ -132,6 +132,10 @@ typedef struct {
     /* /sampler/class_start (format 5): the per-class Gaussians training
      * fitted; class_start.k = 0 when the file has none (formats 1-4). */
     langevin_gauss class_start;
+    int format_version; /* of the file, 1 to EBM_CKPT_FORMAT_VERSION */
+    /* The run record's hyperparameters the file holds, "--name value" one a
+     * line in the option table's order (numbers in the fewest of 15 or 17 digits that read back; absent ones left out). */
+    char hyperparameters[2048];
 } ckpt_model;
 
 /* Collective. Reads the model of a complete checkpoint. */

@@ -52,9 +52,26 @@ struct dist_handle {
             return mpi_fail_at(err, name, mpi_rc_, __FILE__, __LINE__, __func__);              \
     } while (0)
 
+/* A serial context (dist_serial) has no communicator and no watchdog. */
+static struct dist_watch *watch_of(const dist_ctx *ctx)
+{
+    return ctx->comm ? ctx->comm->watch : NULL;
+}
+
+void dist_serial(dist_ctx *ctx)
+{
+    ctx->comm = NULL;
+    ctx->rank = 0, ctx->size = 1;
+    ctx->show_trail = 0;
+}
+
+int dist_is_serial(const dist_ctx *ctx) { return ctx->comm == NULL; }
+
 int dist_watchdog_start(const dist_ctx *ctx, double timeout_seconds, int (*ending)(void),
                         ebm_err *err)
 {
+    if (!ctx->comm)
+        return ebm_fail(err, "the stall watchdog needs MPI (a serial context has none)");
     if (ctx->comm->watch || timeout_seconds <= 0)
         return 0;
     ctx->comm->watch = dist_watch_new(ctx->comm->comm, ctx->rank, timeout_seconds, ending);
@@ -65,12 +82,12 @@ int dist_watchdog_start(const dist_ctx *ctx, double timeout_seconds, int (*endin
 
 void dist_watchdog_timeout(const dist_ctx *ctx, double timeout_seconds)
 {
-    dist_watch_set_timeout(ctx->comm->watch, timeout_seconds);
+    dist_watch_set_timeout(watch_of(ctx), timeout_seconds);
 }
 
 double dist_watchdog_current(const dist_ctx *ctx)
 {
-    return dist_watch_get_timeout(ctx->comm->watch);
+    return dist_watch_get_timeout(watch_of(ctx));
 }
 
 double dist_stall_auto(double floor, double slowest_step)
@@ -81,14 +98,14 @@ double dist_stall_auto(double floor, double slowest_step)
 
 void dist_watch_begin(const dist_ctx *ctx, const char *what)
 {
-    dist_watch_enter(ctx->comm->watch, what);
+    dist_watch_enter(watch_of(ctx), what);
 }
 
-void dist_watch_end(const dist_ctx *ctx) { dist_watch_leave(ctx->comm->watch); }
+void dist_watch_end(const dist_ctx *ctx) { dist_watch_leave(watch_of(ctx)); }
 
 void dist_watch_where(const dist_ctx *ctx, const char *where, long long number)
 {
-    dist_watch_place(ctx->comm->watch, where, number);
+    dist_watch_place(watch_of(ctx), where, number);
 }
 
 MPI_Comm dist_comm(const dist_ctx *ctx) { return ctx->comm->comm; }
@@ -168,6 +185,69 @@ void dist_self_free(dist_ctx *self)
     self->comm = NULL;
 }
 
+/* A context on a duplicate of `user` (see dist_from_user). */
+static int adopt(MPI_Comm user, dist_ctx *ctx, ebm_err *err)
+{
+    ctx->comm = NULL;
+    ctx->rank = 0, ctx->size = 1, ctx->show_trail = 0;
+    int up = 0, down = 0;
+    MPI_TRY(MPI_Initialized(&up), "MPI_Initialized");
+    MPI_TRY(MPI_Finalized(&down), "MPI_Finalized");
+    if (!up || down)
+        return ebm_fail(err, "MPI is %s: initialise it (MPI_Init) before calling a communicator "
+                        "function of ebm_mpi_mpi.h", down ? "already finalised" : "not initialised");
+    if (user == MPI_COMM_NULL)
+        return ebm_fail(err, "the communicator is MPI_COMM_NULL");
+    struct dist_handle *h = ebm_calloc(1, sizeof *h, "MPI context", err);
+    if (!h)
+        return ebm_trace(err);
+    int rc = MPI_Comm_dup(user, &h->comm);
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Comm_set_errhandler(h->comm, MPI_ERRORS_RETURN);
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Comm_rank(h->comm, &ctx->rank);
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Comm_size(h->comm, &ctx->size);
+    if (rc != MPI_SUCCESS) {
+        if (h->comm != MPI_COMM_NULL)
+            MPI_Comm_free(&h->comm);
+        free(h);
+        return mpi_fail_at(err, "MPI_Comm_dup of the caller's communicator", rc, __FILE__,
+                           __LINE__, __func__);
+    }
+    ctx->comm = h;
+    return 0;
+}
+
+int dist_from_user(const void *comm, size_t comm_size, dist_ctx *ctx, ebm_err *err)
+{
+    if (comm_size != sizeof(MPI_Comm))
+        return ebm_fail(err,
+                        "the caller's MPI_Comm has %zu bytes, this library's MPI %zu: it was "
+                        "compiled with another MPI than the library was built with",
+                        comm_size, sizeof(MPI_Comm));
+    MPI_Comm user;
+    memcpy(&user, comm, sizeof user);
+    return adopt(user, ctx, err);
+}
+
+int dist_from_fortran(int64_t fint, dist_ctx *ctx, ebm_err *err)
+{
+    int up = 0;
+    if (MPI_Initialized(&up) != MPI_SUCCESS || !up)
+        return adopt(MPI_COMM_NULL, ctx, err); /* says MPI is not initialised */
+    return adopt(MPI_Comm_f2c((MPI_Fint)fint), ctx, err);
+}
+
+void dist_user_free(dist_ctx *ctx)
+{
+    if (ctx->comm) {
+        MPI_Comm_free(&ctx->comm->comm);
+        free(ctx->comm);
+    }
+    ctx->comm = NULL;
+}
+
 void dist_finalize(dist_ctx *ctx)
 {
     if (ctx->comm)
@@ -179,6 +259,8 @@ void dist_finalize(dist_ctx *ctx)
 
 int dist_agree(const dist_ctx *ctx, int local_rc, ebm_err *err)
 {
+    if (!ctx->comm)
+        return local_rc == 0 ? 0 : ebm_trace(err);
     int first_failed = local_rc != 0 ? ctx->rank : ctx->size;
     COLL_TRY(MPI_Allreduce(MPI_IN_PLACE, &first_failed, 1, MPI_INT, MPI_MIN, ctx->comm->comm),
             "MPI_Allreduce");
@@ -195,6 +277,11 @@ int dist_agree(const dist_ctx *ctx, int local_rc, ebm_err *err)
 
 _Noreturn void dist_abort(const dist_ctx *ctx, const ebm_err *err)
 {
+    if (!ctx->comm) { /* not reached: serial callers return their errors */
+        if (err)
+            ebm_err_print(stderr, err, -1, ctx->show_trail);
+        abort();
+    }
     if (err)
         ebm_err_print(stderr, err, ctx->size > 1 ? ctx->rank : -1, ctx->show_trail);
     MPI_Abort(ctx->comm->comm, 1);
@@ -203,6 +290,8 @@ _Noreturn void dist_abort(const dist_ctx *ctx, const ebm_err *err)
 
 int dist_sum_floats(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err)
 {
+    if (!ctx->comm)
+        return 0; /* serial: this process holds the whole sum */
     if (count_ok(n, err))
         return -1;
     COLL_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, ctx->comm->comm),
@@ -212,6 +301,8 @@ int dist_sum_floats(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err)
 
 int dist_sum_floats_start(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err)
 {
+    if (!ctx->comm)
+        return 0; /* serial: the sum is the buffer itself */
     struct dist_handle *h = ctx->comm;
     if (count_ok(n, err))
         return -1;
@@ -226,6 +317,8 @@ int dist_sum_floats_start(const dist_ctx *ctx, float *buf, size_t n, ebm_err *er
 
 int dist_progress(const dist_ctx *ctx, ebm_err *err)
 {
+    if (!ctx->comm)
+        return 0;
     struct dist_handle *h = ctx->comm;
     /* One MPI_Test runs Open MPI's progress engine, which advances every
      * pending request; a completed request becomes MPI_REQUEST_NULL, which
@@ -244,6 +337,8 @@ int dist_progress(const dist_ctx *ctx, ebm_err *err)
 
 int dist_wait_all(const dist_ctx *ctx, ebm_err *err)
 {
+    if (!ctx->comm)
+        return 0;
     struct dist_handle *h = ctx->comm;
     const int n = h->n_pending;
     h->n_pending = 0;
@@ -252,10 +347,12 @@ int dist_wait_all(const dist_ctx *ctx, ebm_err *err)
     return 0;
 }
 
-int dist_pending(const dist_ctx *ctx) { return ctx->comm->n_pending; }
+int dist_pending(const dist_ctx *ctx) { return ctx->comm ? ctx->comm->n_pending : 0; }
 
 int dist_sum_doubles(const dist_ctx *ctx, double *buf, size_t n, ebm_err *err)
 {
+    if (!ctx->comm)
+        return 0; /* serial: this process holds the whole sum */
     if (count_ok(n, err))
         return -1;
     COLL_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, ctx->comm->comm),
@@ -265,6 +362,8 @@ int dist_sum_doubles(const dist_ctx *ctx, double *buf, size_t n, ebm_err *err)
 
 int dist_bcast_floats(const dist_ctx *ctx, float *buf, size_t n, int root, ebm_err *err)
 {
+    if (!ctx->comm)
+        return 0; /* serial: this process holds the whole sum */
     if (count_ok(n, err))
         return -1;
     COLL_TRY(MPI_Bcast(buf, (int)n, MPI_FLOAT, root, ctx->comm->comm), "MPI_Bcast");
@@ -273,6 +372,8 @@ int dist_bcast_floats(const dist_ctx *ctx, float *buf, size_t n, int root, ebm_e
 
 int dist_bcast_bytes(const dist_ctx *ctx, void *buf, size_t n, int root, ebm_err *err)
 {
+    if (!ctx->comm)
+        return 0; /* serial: this process holds the whole sum */
     if (count_ok(n, err))
         return -1;
     COLL_TRY(MPI_Bcast(buf, (int)n, MPI_BYTE, root, ctx->comm->comm), "MPI_Bcast");
@@ -281,6 +382,10 @@ int dist_bcast_bytes(const dist_ctx *ctx, void *buf, size_t n, int root, ebm_err
 
 int dist_min_mean_max(const dist_ctx *ctx, double local, double out[3], ebm_err *err)
 {
+    if (!ctx->comm) {
+        out[0] = out[1] = out[2] = local;
+        return 0;
+    }
     double sum = local;
     out[0] = local;
     out[2] = local;
@@ -297,6 +402,11 @@ int dist_min_mean_max(const dist_ctx *ctx, double local, double out[3], ebm_err 
 int dist_min_mean_max_n(const dist_ctx *ctx, const double *local, size_t n, double (*out)[3],
                         ebm_err *err)
 {
+    if (!ctx->comm) {
+        for (size_t i = 0; i < n; i++)
+            out[i][0] = out[i][1] = out[i][2] = local[i];
+        return 0;
+    }
     enum { MAX_N = 64 };
     double lo[MAX_N], sum[MAX_N], hi[MAX_N];
     if (n > MAX_N)
@@ -317,12 +427,18 @@ int dist_min_mean_max_n(const dist_ctx *ctx, const double *local, size_t n, doub
 
 int dist_barrier(const dist_ctx *ctx, ebm_err *err)
 {
+    if (!ctx->comm)
+        return 0; /* serial: this process holds the whole sum */
     COLL_TRY(MPI_Barrier(ctx->comm->comm), "MPI_Barrier");
     return 0;
 }
 
 int dist_max_loc(const dist_ctx *ctx, double local, double *max, int *rank, ebm_err *err)
 {
+    if (!ctx->comm) {
+        *max = local, *rank = 0;
+        return 0;
+    }
     struct {
         double value;
         int rank;
@@ -337,6 +453,11 @@ int dist_max_loc(const dist_ctx *ctx, double local, double *max, int *rank, ebm_
 int dist_gather_bytes(const dist_ctx *ctx, const void *in, size_t n, void *out, int root,
                       ebm_err *err)
 {
+    if (!ctx->comm) {
+        if (n > 0)
+            memmove(out, in, n);
+        return 0;
+    }
     if (count_ok(n, err))
         return ebm_trace(err);
     COLL_TRY(MPI_Gather(in, (int)n, MPI_BYTE, out, (int)n, MPI_BYTE, root, ctx->comm->comm),
@@ -346,6 +467,10 @@ int dist_gather_bytes(const dist_ctx *ctx, const void *in, size_t n, void *out, 
 
 int dist_local_size(const dist_ctx *ctx, int *local, ebm_err *err)
 {
+    if (!ctx->comm) {
+        *local = 1;
+        return 0;
+    }
     MPI_Comm node;
     COLL_TRY(MPI_Comm_split_type(ctx->comm->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL,
                                 &node),
@@ -383,12 +508,13 @@ int dist_host_summary(const dist_ctx *ctx, char *out, size_t len, ebm_err *err)
         if (!all)
             rc = ebm_fail(err, "out of memory for %d host names", ctx->size);
     }
-    EBM_TRY(dist_agree(ctx, rc, err));
-    if (dist_gather_bytes(ctx, mine, NAME, all, 0, err)) {
+    /* "|| rc": dist_agree fails whenever rc does; said again for gcc -fanalyzer.
+     * all is freed also when another rank failed. */
+    if (dist_agree(ctx, rc, err) || rc || dist_gather_bytes(ctx, mine, NAME, all, 0, err)) {
         free(all);
         return ebm_trace(err);
     }
-    if (ctx->rank != 0)
+    if (!all) /* every rank but 0 */
         return 0;
     int hosts = 0;
     for (int r = 0; r < ctx->size; r++) {

@@ -29,6 +29,29 @@ void dist_finalize(dist_ctx *ctx);
 int dist_self(const dist_ctx *world, dist_ctx *self, ebm_err *err);
 void dist_self_free(dist_ctx *self);
 
+/* A context without MPI (the library's serial calls: a model loaded and
+ * used by a program that never initialises MPI): this process alone, rank 0
+ * of 1. Every collective is then local (sums and broadcasts leave the data
+ * as it is, dist_agree returns this process's result), src/io opens files
+ * with HDF5's default (sec2) driver, and no MPI function is called
+ * (dist_init, dist_self, dist_host_name and dist_library_version are not for
+ * serial callers; dist_abort is never reached by them: they return errors).
+ * Nothing to free. */
+void dist_serial(dist_ctx *ctx);
+int dist_is_serial(const dist_ctx *ctx);
+
+/* A context on a copy of a communicator the caller owns (the library's
+ * communicator calls, include/ebm_mpi/ebm_mpi_mpi.h): MPI must already be
+ * initialised (else an error, nothing called); the copy (MPI_Comm_dup,
+ * collective) gets MPI_ERRORS_RETURN, so the caller's communicator and its
+ * error handler are never touched. `comm` points to the caller's MPI_Comm,
+ * of comm_size bytes (checked against this MPI's): outside src/par/ it is
+ * held as bytes. dist_user_free frees the copy and leaves MPI up. */
+int dist_from_user(const void *comm, size_t comm_size, dist_ctx *ctx, ebm_err *err);
+/* The same from a Fortran handle (MPI_Fint), converted with MPI_Comm_f2c. */
+int dist_from_fortran(int64_t fint, dist_ctx *ctx, ebm_err *err);
+void dist_user_free(dist_ctx *ctx);
+
 /* Collective. Combines a result every rank computed: returns 0 when all ranks
  * succeeded, otherwise -1 on every rank with the message (and trail) of the
  * lowest failing rank. */
