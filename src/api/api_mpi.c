@@ -24,7 +24,7 @@ static int evaluate(const dist_ctx *ctx, const char *ckpt, const char *data_path
     *status = EBM_ERR_FORMAT;
     EBM_TRY(ckpt_read_model(ctx, ckpt, &m, err));
     data_file *file = NULL;
-    data_info info;
+    data_info info = {0};
     data_shard shard = {0};
     evaluator ev = {0};
     langevin_gauss start = {0};
@@ -121,7 +121,8 @@ static int eval_on(dist_ctx *ctx, const char *checkpoint, const char *data_path,
         rc = ebm_fail(&err, "ebm_eval_mpi: result_size %zu, this library's has %zu", result_size,
                       sizeof(ebm_eval_result));
     ebm_eval_result r;
-    if (rc == 0) {
+    /* The NULL tests are implied by rc == 0; said again for cppcheck. */
+    if (rc == 0 && checkpoint && data_path) {
         api_quiet q;
         api_quiet_begin(&q);
         rc = evaluate(ctx, checkpoint, data_path, s, &r, confusion, confusion_count, &status,

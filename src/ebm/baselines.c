@@ -160,12 +160,16 @@ static int fit_gauss(const baseline_levels *tr, baseline_models *m, ebm_err *err
 
 static double log_sum_exp(const double *a, int n)
 {
+    if (n <= 0)
+        return -INFINITY; /* the empty sum */
     double mx = -INFINITY;
     for (int i = 0; i < n; i++)
         mx = a[i] > mx ? a[i] : mx;
     double s = 0.0;
     for (int i = 0; i < n; i++)
         s += exp(a[i] - mx);
+    /* s >= 1: the largest term is exp(0) (n >= 1; cppcheck assumes the loop may not run). */
+    // cppcheck-suppress invalidFunctionArg
     return mx + log(s);
 }
 

@@ -454,6 +454,8 @@ int dist_gather_bytes(const dist_ctx *ctx, const void *in, size_t n, void *out, 
                       ebm_err *err)
 {
     if (!ctx->comm) {
+        if (n > 0 && !out) /* one process: it is the root, which receives */
+            return ebm_fail(err, "dist_gather_bytes: no receive buffer at the root");
         if (n > 0)
             memmove(out, in, n);
         return 0;

@@ -342,8 +342,8 @@ group_mpirun() {
     mpirun_2nodes 4 "$current_log" -x EBM_MPI_FAULT_STALL=checkpoint:3 -x EBM_MPI_FAULT_STALL_RANK=0 -- \
         "$bin" train --out "$out" "${settings[@]}" --epochs 6 --stall-timeout 0
     wait_stopped node1 "$(left_for 60)"
-    ls "$out"/*.tmp >/dev/null 2>&1 || fail "3: no checkpoint was being written when rank 0 stopped"
-    say "3: $(cd "$out" && ls -- *.tmp | tr '\n' ' ')was being written"
+    ls "$out"/*.tmp.* >/dev/null 2>&1 || fail "3: no checkpoint was being written when rank 0 stopped"
+    say "3: $(cd "$out" && ls -- *.tmp.* | tr '\n' ' ')was being written"
     lose_node node1 "$out" 3
     # From node2 the lock of node1's run cannot be judged: refused, with the
     # hint; --break-lock lets the resume through.
@@ -359,7 +359,7 @@ group_mpirun() {
     wait_exit "$launcher_pid" "$(left_for 60)"
     [ "$rc" = 0 ] || fail "3: the resume on node2 with --break-lock ended with status $rc"
     grep -Eq 'resumed from .*last\.h5' "$current_log" || fail "3: the resume did not say 'resumed from'"
-    ls "$out"/*.tmp >/dev/null 2>&1 && fail "3: the half-written .tmp is still there after the resume"
+    ls "$out"/*.tmp* >/dev/null 2>&1 && fail "3: the half-written .tmp is still there after the resume"
     say "3: resumed on node2 with 2 ranks (--break-lock): $(grep -m1 -o 'resumed from [^:]*: [^,]*' "$current_log"); $(grep -m1 '^done in' "$current_log")"
 
     # 4. A rank stops answering, in a step (rank 3, on node2), in the

@@ -93,7 +93,7 @@ EBM_MPI_FAULT_KILL_AT_CHECKPOINT=3 run 2 -x EBM_MPI_FAULT_KILL_AT_CHECKPOINT "$b
     "${args[@]}" --epochs 4 --out killed > killed1.log 2>&1
 status=$?
 [ "$status" != 0 ] || fail "the killed run exited 0"
-ls killed/*.tmp > /dev/null 2>&1 || fail "no half-written .tmp file: the kill came at the wrong time"
+ls killed/*.tmp.* > /dev/null 2>&1 || fail "no half-written <name>.tmp.XXXXXX file: the kill came at the wrong time"
 "$py" - killed/last.h5 <<'PY' || fail "last.h5 is not the complete epoch-1 checkpoint"
 import sys, h5py
 a = h5py.File(sys.argv[1]).attrs
