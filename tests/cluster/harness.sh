@@ -359,7 +359,7 @@ group_mpirun() {
     wait_exit "$launcher_pid" "$(left_for 60)"
     [ "$rc" = 0 ] || fail "3: the resume on node2 with --break-lock ended with status $rc"
     grep -Eq 'resumed from .*last\.h5' "$current_log" || fail "3: the resume did not say 'resumed from'"
-    ls "$out"/*.tmp* >/dev/null 2>&1 && fail "3: the half-written .tmp is still there after the resume"
+    ls "$out"/*.tmp.?????? >/dev/null 2>&1 && fail "3: the half-written <name>.tmp.XXXXXX is still there after the resume"
     say "3: resumed on node2 with 2 ranks (--break-lock): $(grep -m1 -o 'resumed from [^:]*: [^,]*' "$current_log"); $(grep -m1 '^done in' "$current_log")"
 
     # 4. A rank stops answering, in a step (rank 3, on node2), in the

@@ -109,7 +109,7 @@ if [ "$kind" = outputs ]; then
         grep -q "^ebm_mpi: error: .*'$file': .*No space left on device" "$work/stderr.txt" ||
             fail "$what: the error line does not name $file and 'No space left on device'"
         # Temporary files: <file>.tmp.XXXXXX (a random suffix, created exclusively).
-        [ -e "$file" ] || compgen -G "$file.tmp*" >/dev/null && fail "$what left $file or a $file.tmp.*"
+        [ -e "$file" ] || compgen -G "$file.tmp.??????" >/dev/null && fail "$what left $file or a $file.tmp.*"
         echo "$what into a full disk: exit 1 after $((waited / 10)).$((waited % 10))s: $(grep '^ebm_mpi: error:' "$work/stderr.txt")"
     done
     [ "$sums_before" = "$(cd "$out" && sha256sum best.h5 last.h5 metrics.h5)" ] || fail "the checkpoints changed"
@@ -142,7 +142,7 @@ if [ "$kind" = metrics ]; then want="metrics\.h5'"; else want="(best|last)\.h5'"
 grep -Eq "^ebm_mpi: error: .*/out/$want: .*No space left on device" "$work/stderr.txt" ||
     fail "the error line does not name the $kind file and 'No space left on device'"
 grep -q 'Segmentation\|signal 11\|core dumped' "$work/stderr.txt" && fail "a crash after the error line"
-left=$(find "$out" -name '*.tmp*') # <name>.tmp.XXXXXX
+left=$(find "$out" -name '*.tmp' -o -name '*.tmp.??????') # rollback.h5.tmp, <name>.tmp.XXXXXX
 [ -z "$left" ] || fail "temporary files left: $left"
 # The file whose write failed is the previous epoch's, unchanged (with KIND
 # checkpoint, metrics.h5 and best.h5 may have been replaced before it).

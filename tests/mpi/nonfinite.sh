@@ -132,7 +132,7 @@ import sys, h5py
 with h5py.File(sys.argv[1]) as f:
     for k in sorted(f): print(k, f[k][()].tobytes().hex())" c/metrics.h5 | cmp -s - rows.before ||
     fail "metrics.h5's rows changed"
-ls c/*.tmp* 2>/dev/null && fail "a temporary file (<name>.tmp.XXXXXX) was left"
+[ -n "$(find c -maxdepth 1 \( -name '*.tmp' -o -name '*.tmp.??????' \))" ] && fail "a temporary file (rollback.h5.tmp, <name>.tmp.XXXXXX) was left"
 run c c2.log
 [ "$status" = 0 ] || { show c2.log; fail "the resume after the stop did not finish (exit $status)"; }
 grep -q "^done in .*: 40 steps (1 skipped)" c2.log || { show c2.log; fail "the resumed run's final line"; }

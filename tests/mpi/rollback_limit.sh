@@ -55,7 +55,7 @@ grep -Eq "^ebm_mpi: error: training diverged again \(.* beyond .*, epoch 3 step 
     { show six.log; fail "the error line does not say it diverged again after 5 rollbacks"; }
 [ "$sums" = "$(cd out && sha256sum last.h5 best.h5 rollback.h5)" ] || fail "the checkpoints changed"
 rows | cmp -s - rows.before || fail "metrics.h5's rows changed"
-ls out/*.tmp* 2>/dev/null && fail "a temporary file (<name>.tmp.XXXXXX) was left"
+[ -n "$(find out -maxdepth 1 \( -name '*.tmp' -o -name '*.tmp.??????' \))" ] && fail "a temporary file (rollback.h5.tmp, <name>.tmp.XXXXXX) was left"
 
 echo "== 2. resumed: 5 rollbacks (the limit) are survived"
 run five.log 5

@@ -91,6 +91,6 @@ case $EBM_MPI_VENDOR:$rc in
 esac
 resumes "SIGTERM to mpirun"
 # A SIGKILL during a write leaves a .tmp; the next run removes it.
-left=$(find "$out" -name '*.tmp*') # <name>.tmp.XXXXXX
+left=$(find "$out" -name '*.tmp' -o -name '*.tmp.??????') # rollback.h5.tmp, <name>.tmp.XXXXXX
 [ -z "$left" ] || fail "left after the resume: $left"
 echo "PASS: SIGTERM to mpirun ($EBM_MPI_VENDOR): exit $rc with a complete last.h5, resumed; USR1 and one process: 75"
