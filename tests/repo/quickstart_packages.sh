@@ -12,7 +12,7 @@ has() { # has LIST PKG...
     for p in "$@"; do [[ $list == *" $p "* ]] || fail "'$p' missing from:$list"; done
 }
 for mode in train test; do
-    ompi=$("$qs" packages "$mode")
+    ompi=$(env -u MPI "$qs" packages "$mode") # the default, also under MPI=mpich quickstart.sh test
     has "$ompi" openmpi-bin libopenmpi-dev libhdf5-openmpi-dev libopenblas-dev cmake
     mpich=$(MPI=mpich "$qs" packages "$mode")
     has "$mpich" mpich libmpich-dev libhdf5-mpich-dev libopenblas-dev cmake
