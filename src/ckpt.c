@@ -178,6 +178,20 @@ static int write_contents(const dist_ctx *ctx, h5file *f, const ckpt_state *st, 
         EBM_TRY(h5file_attr_write_string(f, "/model", "meaning", meaning, err));
     }
     EBM_TRY(h5file_attr_write_int(f, "/optimizer", "step", st->adam_step, err));
+    if (st->base) {
+        const base_density *b = st->base;
+        const int64_t dims[2] = {b->d, b->pieces + 1};
+        EBM_TRY(h5file_write_all(ctx, f, "/base/log_density", H5FILE_F64, 2, dims,
+                                 ctx->rank == 0 ? b->log_p : NULL, err));
+        EBM_TRY(h5file_attr_write_double(f, "/base/log_density", "lo", b->lo, err));
+        EBM_TRY(h5file_attr_write_double(f, "/base/log_density", "hi", b->hi, err));
+        EBM_TRY(h5file_attr_write_string(
+            f, "/base/log_density", "meaning",
+            "independent-pixel base density in the energy, E(x) = -LSE f(x) - sum_j log p_j(x_j): "
+            "row j holds log p_j at pieces + 1 equally spaced knots over [lo, hi] (input space), "
+            "linear in between, normalised",
+            err));
+    }
     EBM_TRY(write_rank_state(ctx, f, st, err));
     if (st->class_start)
         EBM_TRY(write_class_start(ctx, f, st->class_start, err));
@@ -336,6 +350,40 @@ static int read_layers(const dist_ctx *ctx, h5file *f, const char *group_fmt,
     return 0;
 }
 
+/* /base/log_density into m->base: its shape, box and values checked, the
+ * density normalised again (so the file's rounding cannot leave it off 1). */
+static int read_base(const dist_ctx *ctx, h5file *f, const char *path, ckpt_model *m,
+                     ebm_err *err)
+{
+    (void)ctx;
+    int rank = 0;
+    int64_t dims[2] = {0, 0};
+    h5file_class cls;
+    double lo = 0, hi = 0;
+    if (h5file_dims(f, "/base/log_density", &rank, dims, &cls, NULL) || rank != 2 ||
+        dims[0] != m->shape.d || dims[1] < 2 || dims[1] > 4097 || cls != H5FILE_FLOAT)
+        return ebm_fail(err, "checkpoint '%s': /base/log_density is not a %d x (pieces + 1) "
+                             "float array", path, m->shape.d);
+    EBM_TRY(h5file_attr_read_double(f, "/base/log_density", "lo", &lo, err));
+    EBM_TRY(h5file_attr_read_double(f, "/base/log_density", "hi", &hi, err));
+    if (!isfinite(lo) || !isfinite(hi) || !(hi > lo))
+        return ebm_fail(err, "checkpoint '%s': /base/log_density has the box [%g, %g]", path, lo,
+                        hi);
+    EBM_TRY(base_alloc(&m->base, m->shape.d, (int)dims[1] - 1, (float)lo, (float)hi, err));
+    EBM_TRY(h5file_read_rows(f, "/base/log_density", H5FILE_F64, 2, dims, 0, dims[0],
+                             m->base.log_p, err));
+    const size_t knots = (size_t)dims[1];
+    for (int j = 0; j < m->shape.d; j++) {
+        double *a = m->base.log_p + (size_t)j * knots;
+        for (size_t k = 0; k < knots; k++)
+            if (!isfinite(a[k]) || fabs(a[k]) > 1e6)
+                return ebm_fail(err, "checkpoint '%s': /base/log_density[%d, %zu] = %g", path, j,
+                                k, a[k]);
+        base_set_pixel(&m->base, j, a); /* in place: a is read before it is written */
+    }
+    return 0;
+}
+
 /* /sampler/class_start into m->class_start, checked: finite means and
  * factors, a positive diagonal, shares rising to 1. */
 static int read_class_start(const dist_ctx *ctx, h5file *f, const char *path, ckpt_model *m,
@@ -484,6 +532,8 @@ static int read_model_contents(const dist_ctx *ctx, h5file *f, const char *path,
         h5file_dims(f, "/sampler/chains", &chain_rank, chain_dims, &cls, NULL) == 0 &&
         chain_rank == 2 && chain_dims[1] == m->shape.d)
         m->n_chains = chain_dims[0];
+    if (h5file_exists(f, "/base/log_density"))
+        EBM_TRY(read_base(ctx, f, path, m, err));
     if (h5file_exists(f, "/sampler/class_start"))
         EBM_TRY(read_class_start(ctx, f, path, m, err));
     return 0;
@@ -509,6 +559,7 @@ void ckpt_model_free(ckpt_model *m)
 {
     free(m->params);
     m->params = NULL;
+    base_free(&m->base);
     langevin_gauss_free(&m->class_start);
 }
 
@@ -545,6 +596,8 @@ static int compare_hyperparameters(h5file *f, const char *path, const ebm_config
             h5file_attr_read_string(f, "/", o->name, stored, sizeof stored);
             if (!stored[0] && strcmp(o->name, "lr-schedule") == 0)
                 snprintf(stored, sizeof stored, "const"); /* files before format 4 */
+            if (!stored[0] && strcmp(o->name, "base") == 0)
+                snprintf(stored, sizeof stored, "none"); /* files before format 6 */
             snprintf(current, sizeof current, "%s", s);
         } else {
             double v;
@@ -559,6 +612,8 @@ static int compare_hyperparameters(h5file *f, const char *path, const ebm_config
             else if (!strcmp(o->name, "warmup") || !strcmp(o->name, "lr-floor") ||
                      !strcmp(o->name, "ema"))
                 snprintf(stored, sizeof stored, "0"); /* files before format 4 */
+            else if (!strcmp(o->name, "train-dequant"))
+                snprintf(stored, sizeof stored, "0"); /* files before format 6 */
             snprintf(current, sizeof current, "%.17g", cli_option_number(o, cfg));
         }
         if (strcmp(stored, current) != 0)

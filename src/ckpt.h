@@ -13,6 +13,7 @@
 #include "core/data.h"
 #include "core/err.h"
 #include "core/metrics.h"
+#include "num/base_density.h"
 #include "ebm/langevin.h"
 #include "num/model.h"
 #include "par/dist.h"
@@ -24,8 +25,11 @@
  * (what eval and sample use) and /optimizer/layer{i}/online the trained
  * weights. 5: /sampler/class_start, the per-class Gaussians of the training
  * images (what --chain-init 1 and `sample --init classes` start from), so
- * that sampling needs no data file. Every earlier version is still read. */
-#define EBM_CKPT_FORMAT_VERSION 5
+ * that sampling needs no data file. 6: the hyperparameter base; with --base
+ * pixels, /base/log_density [d, pieces + 1] (the base density's normalised
+ * log-density at its knots, attributes lo and hi: the box in input space),
+ * part of the energy. Every earlier version is still read. */
+#define EBM_CKPT_FORMAT_VERSION 6
 
 /* Rollbacks after which a diverging run stops with an error instead. */
 #define EBM_MAX_ROLLBACKS 5
@@ -54,6 +58,7 @@ typedef struct {
     const model_shape *shape;
     const float *params, *exp_avg, *exp_inf;
     const float *ema; /* NULL: --ema 0, /model = params */
+    const base_density *base; /* NULL: --base none */
     int64_t adam_step;
     const ebm_config *cfg;
     const run_info *run;
@@ -121,6 +126,9 @@ typedef struct {
     double step_decay; /* --step-decay (absent in older files: 1, constant steps) */
     char data_checksum[24]; /* data_checksum_fnv1a64 of the run record ("" if absent) */
     int64_t n_chains; /* rows of /sampler/chains, the persistent buffer (0: none) */
+    /* /base/log_density: part of the energy, E = -LSE f + E_base (base.d = 0:
+     * none, as in every file before format 6). */
+    base_density base;
     /* /sampler/class_start (format 5): the per-class Gaussians training
      * fitted; class_start.k = 0 when the file has none (formats 1-4). */
     langevin_gauss class_start;

@@ -42,15 +42,19 @@ static const cli_option options[] = {
      "share of buffer chains restarted per draw"},
     {"step-decay", OPT_DOUBLE, F(step_decay), 0, 1e-6, 1, T, 1, "X",
      "step t: eta X^t, sigma X^(t/2) (1: fixed)"},
-    {"chain-init", OPT_INT, F(chain_init), 0, 0, 1, T, 1, "N",
-     "chain starts: 0 U[-1,1], 1 class Gaussians"},
+    {"chain-init", OPT_INT, F(chain_init), 0, 0, 2, T, 1, "N",
+     "chain starts: 0 U[-1,1], 1 class Gaussians, 2 base"},
+    {"base", STR(base), 0, 0, T, 1, "none|pixels",
+     "density added to the energy: independent pixels"},
     {"energy-reg", OPT_DOUBLE, F(energy_reg), 0, 0, 1e6, T, 1, "X",
      "alpha: weight of LSE(f(x))^2 + LSE(f(x~))^2"},
     {"gen-weight", OPT_DOUBLE, F(gen_weight), 0, 0, 1e6, T, 1, "X",
      "w, generative term weight (0: plain classifier)"},
     {"train-noise", OPT_DOUBLE, F(train_noise), 0, 0, 1e6, T, 1, "X",
      "std of noise on training images, data units"},
-    {"preset", OPT_PRESET, F(preset), 0, 0, 0, T, 1, "seed|stable",
+    {"train-dequant", OPT_INT, F(train_dequant), 0, 0, 1, T, 1, "N",
+     "1: training pixels uniform in their level's cell"},
+    {"preset", OPT_PRESET, F(preset), 0, 0, 0, T, 1, "seed|stable|density",
      "defaults for the options above"},
     {"seed", OPT_SEED, F(seed), 0, 0, 9007199254740992.0, T | S, 1, "S", "random seed"},
     {"threads", OPT_INT, F(threads), 0, 1, 1024, T | E | S, 0, "T", "BLAS threads per rank"},
@@ -82,6 +86,8 @@ static const cli_option options[] = {
      "nat/image on the val split (at most 6400)"},
     {"ais-chains", OPT_INT, F(ais_chains), 0, 2, 1e6, E, 0, "N",
      "AIS chains over all ranks"},
+    {"ais-start", STR(ais_start), 0, 0, E, 0, "uniform|base",
+     "AIS from the uniform box, or the base density"},
     {"n", OPT_INT, F(n_samples), 0, 1, 1e8, S, 0, "N", "number of samples"},
     {"class", OPT_INT, F(class_label), 0, 0, 1e6, S, 0, "K", "class-conditional samples of class K"},
     {"steps", OPT_INT, F(sample_steps), 0, 0, 1e6, S, 0, "N", "Langevin steps"},
@@ -102,7 +108,33 @@ const cli_option *cli_options(size_t *count)
     return options;
 }
 
-const char *cli_preset_name(ebm_preset preset) { return preset == PRESET_SEED ? "seed" : "stable"; }
+const char *cli_preset_name(ebm_preset preset)
+{
+    return preset == PRESET_SEED ? "seed" : preset == PRESET_DENSITY ? "density" : "stable";
+}
+
+/* The density preset: the stable preset's classifier and schedule, and an
+ * energy that is a density (issue 23): the independent-pixel base in the
+ * energy, persistent chains started from its exact samples and run with
+ * noise at the Langevin scale (sigma^2 = 2 eta, constant steps), the energy
+ * regulariser fixing the network's free offset, training pixels dequantised
+ * as they are scored. Chosen on the validation split:
+ * experiments/2026-12-06-density/README.md. */
+static void apply_density(ebm_config *cfg)
+{
+    strcpy(cfg->base, "pixels");
+    cfg->chain_init = 2;
+    cfg->buffer = 10000;
+    cfg->reinit = 0.05;
+    cfg->step_decay = 1.0;
+    cfg->step_size = 0.005;
+    cfg->noise = 0.1;
+    cfg->langevin_steps = 60;
+    cfg->energy_reg = 0.01;
+    cfg->gen_weight = 1.0;
+    cfg->train_dequant = 1;
+    cfg->train_noise = 0.0;
+}
 
 void cli_apply_preset(ebm_config *cfg, ebm_preset preset)
 {
@@ -121,6 +153,7 @@ void cli_apply_preset(ebm_config *cfg, ebm_preset preset)
     cfg->train_noise = 0.03;
     cfg->chain_init = 0;
     cfg->step_decay = 1.0;
+    strcpy(cfg->base, "none");
     if (preset == PRESET_SEED) {
         /* The notebook: raw inputs, fresh U[-1,1] chains every step, w = 1. */
         cfg->buffer = 0;
@@ -158,6 +191,11 @@ void cli_apply_preset(ebm_config *cfg, ebm_preset preset)
         cfg->clamp_chains = 1;
         cfg->select_by_error = 1;
     }
+    cfg->train_dequant = 0;
+    if (preset == PRESET_DENSITY) {
+        cfg->preset = PRESET_DENSITY;
+        apply_density(cfg);
+    }
 }
 
 static void config_defaults(ebm_config *cfg)
@@ -177,6 +215,7 @@ static void config_defaults(ebm_config *cfg)
     cfg->sample_step_size = -1;
     cfg->ais_steps = 0; /* auto: chosen on the validation split (docs/loglik.md) */
     cfg->ais_chains = 64;
+    strcpy(cfg->ais_start, "uniform");
 }
 
 static const char *command_name(ebm_command c)
@@ -259,8 +298,9 @@ static int set_option(ebm_config *cfg, const cli_option *opt, const char *text, 
         *(int *)field = 1;
         return 0;
     case OPT_PRESET:
-        if (strcmp(text, "seed") && strcmp(text, "stable"))
-            return ebm_fail(err, "--preset: expected 'seed' or 'stable', got '%s'", text);
+        if (strcmp(text, "seed") && strcmp(text, "stable") && strcmp(text, "density"))
+            return ebm_fail(err, "--preset: expected 'seed', 'stable' or 'density', got '%s'",
+                            text);
         return 0; /* applied before the other options, see cli_parse */
     case OPT_SPLIT:
         if (strcmp(text, "train") && strcmp(text, "val") && strcmp(text, "test"))
@@ -396,7 +436,9 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
                 if (opt->type == OPT_PRESET) {
                     if (set_option(cfg, opt, value, err))
                         return ebm_trace(err);
-                    cli_apply_preset(cfg, strcmp(value, "seed") ? PRESET_STABLE : PRESET_SEED);
+                    cli_apply_preset(cfg, !strcmp(value, "seed")      ? PRESET_SEED
+                                          : !strcmp(value, "density") ? PRESET_DENSITY
+                                                                      : PRESET_STABLE);
                 }
             } else if (set_option(cfg, opt, value, err)) {
                 return ebm_trace(err);
@@ -413,6 +455,10 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
     if (lr_shape_parse(cfg->lr_schedule) < 0)
         return ebm_fail(err, "--lr-schedule: expected 'const' or 'cosine', got '%s'",
                         cfg->lr_schedule);
+    if (strcmp(cfg->ais_start, "uniform") != 0 && strcmp(cfg->ais_start, "base") != 0)
+        return ebm_fail(err, "--ais-start: expected uniform or base, got '%s'", cfg->ais_start);
+    if (strcmp(cfg->base, "none") != 0 && strcmp(cfg->base, "pixels") != 0)
+        return ebm_fail(err, "--base: expected none or pixels, got '%s'", cfg->base);
     if (cfg->sample_init[0] && strcmp(cfg->sample_init, "uniform") != 0 &&
         strcmp(cfg->sample_init, "classes") != 0 && strcmp(cfg->sample_init, "chains") != 0)
         return ebm_fail(err, "--init: expected uniform, classes or chains, got '%s'",
@@ -553,26 +599,29 @@ static void print_usage_line(FILE *out, const char *lead, ebm_command cmd)
 
 void cli_describe(const ebm_config *c, char *buf, size_t len)
 {
-    char chains[96], reg[64], steps[48] = "";
+    char chains[96], reg[128], steps[48] = "";
     if (c->buffer > 0)
         snprintf(chains, sizeof chains,
                  "a persistent buffer of %d chains (%g restarted per draw)", c->buffer,
                  c->reinit);
     else
         snprintf(chains, sizeof chains, "fresh %s chains every step",
-                 c->chain_init ? "per-class Gaussian" : "U[-1,1]");
+                 c->chain_init == 2 ? "base-density" : c->chain_init ? "per-class Gaussian" : "U[-1,1]");
     if (c->step_decay < 1)
         snprintf(steps, sizeof steps, " (step t: eta x %g^t)", c->step_decay);
     if (c->energy_reg > 0)
         snprintf(reg, sizeof reg, "energy regulariser alpha = %g", c->energy_reg);
     else
         snprintf(reg, sizeof reg, "no energy regulariser");
+    if (strcmp(c->base, "pixels") == 0)
+        snprintf(reg + strlen(reg), sizeof reg - strlen(reg), "; an independent-pixel base density in the energy");
     snprintf(buf, len,
              "inputs %s; %s of %d Langevin steps%s, %s; %s; generative weight w = %g; training "
-             "noise %g data units; best.h5 by %s",
+             "%snoise %g data units; best.h5 by %s",
              c->map_inputs ? "mapped to [-1,1]" : "raw", chains, c->langevin_steps, steps,
              c->clamp_chains ? "clamped to the data range" : "unclamped", reg, c->gen_weight,
-             c->train_noise, c->select_by_error ? "validation error (ties: loss)" : "validation loss");
+             c->train_dequant ? "pixels dequantised into their cells, " : "", c->train_noise,
+             c->select_by_error ? "validation error (ties: loss)" : "validation loss");
     const size_t used = strlen(buf);
     char lr[128] = "", avg[96] = "";
     if (lr_shape_parse(c->lr_schedule) == LR_COSINE)
@@ -643,7 +692,7 @@ void cli_print_help(FILE *out, ebm_command cmd)
     config_defaults(&stable);
     config_defaults(&seed);
     cli_apply_preset(&seed, PRESET_SEED);
-    char text[640], what[512];
+    char text[768], what[512];
     switch (cmd) {
     case CMD_TRAIN:
         fprintf(out,
@@ -658,6 +707,15 @@ void cli_print_help(FILE *out, ebm_command cmd)
         cli_describe(&seed, what, sizeof what);
         snprintf(text, sizeof text, "  seed, the course notebook's method: %s.", what);
         print_wrapped(out, text, 4);
+        {
+            ebm_config density;
+            config_defaults(&density);
+            cli_apply_preset(&density, PRESET_DENSITY);
+            cli_describe(&density, what, sizeof what);
+            snprintf(text, sizeof text, "  density, an energy that is a density (issue 23): %s.",
+                     what);
+            print_wrapped(out, text, 4);
+        }
         fprintf(out, "\n");
         print_options(out, CMD_TRAIN);
         fprintf(out, "\n%s", exit_text);

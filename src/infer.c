@@ -67,6 +67,8 @@ static langevin_params model_langevin(const ckpt_model *m, int steps, int target
         .lo = m->map.scale * (float)m->value_min + m->map.shift,
         .hi = m->map.scale * (float)m->value_max + m->map.shift,
         .target_class = target_class,
+        .base = m->base.d > 0 ? &m->base : NULL,
+        .start_base = m->chain_init == 2,
     };
     return lp;
 }
@@ -434,7 +436,8 @@ static int loglik_report(const dist_ctx *ctx, const ebm_config *cfg, const run_i
         baseline_print(stdout, &br, info->d, levels, cfg->split);
         fflush(stdout);
     }
-    const ais_model am = {m->shape, m->params, m->map, m->value_min, m->value_max};
+    const ais_model am = {m->shape, m->params, m->map, m->value_min, m->value_max,
+                          m->base.d > 0 ? &m->base : NULL};
     loglik_progress lp = {ctx->rank, timer_now(), timer_now()};
     const ais_progress progress = {print_loglik_progress, &lp};
     ais_loglik_result ll;
@@ -448,7 +451,8 @@ static int loglik_report(const dist_ctx *ctx, const ebm_config *cfg, const run_i
         have = rc == 0 && split == SPLIT_VAL;
     }
     if (rc == 0 && !have)
-        rc = ais_loglik_run(ctx, &am, shard, steps, cfg->ais_chains, &progress, &ll, err);
+        rc = ais_loglik_run_from(ctx, &am, shard, steps, cfg->ais_chains,
+                                 strcmp(cfg->ais_start, "base") == 0, &progress, &ll, err);
     if (rc == 0 && ctx->rank == 0) {
         ais_loglik_print(stdout, &ll);
         printf("  the energy against the classical models (%s split): judged %.2f; uniform "
@@ -493,7 +497,7 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
         if (rc == 0 && (cfg->dump[0] || cfg->ood[0]))
             rc = (logits = ebm_calloc((size_t)n * info.k, sizeof(float), "logits", err)) ? 0 : -1;
         langevin_params lp = model_langevin(&m, m.langevin_steps, -1);
-        if (m.chain_init) {
+        if (m.chain_init == 1) {
             rc = dist_agree(ctx, rc, err);
             if (rc == 0)
                 rc = class_gaussians(ctx, run, cfg, &m, &start, &lp.start, err);
@@ -586,7 +590,9 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
         lp.clamp = 1, lp.lo = box_lo, lp.hi = box_hi;
     langevin_gauss gauss = {0};
     rc = dist_agree(ctx, rc, err);
-    if (rc == 0 && (start == START_CLASSES || (start == START_TRAINING && m.chain_init)))
+    /* The base's exact samples are the training's start only (--chain-init 2). */
+    lp.start_base = start == START_TRAINING && m.chain_init == 2;
+    if (rc == 0 && (start == START_CLASSES || (start == START_TRAINING && m.chain_init == 1)))
         rc = class_gaussians(ctx, run, cfg, &m, &gauss, &lp.start, err);
     /* MALA: eta tuned over the first half of the steps unless given; ULA:
      * the training's noise with the step at its Langevin scale. */
@@ -628,7 +634,8 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     if (rc == 0 && from_chains)
         rc = dist_agree(ctx, ckpt_read_chains(ctx, cfg->ckpt, &m, off, n, x, err),
                         err);
-    langevin_model_density density = {&m.shape, m.params, &ws, cfg->class_label, dlogits};
+    langevin_model_density density = {&m.shape, m.params, &ws, cfg->class_label, dlogits,
+                                      m.base.d > 0 ? &m.base : NULL};
     const langevin_density target = {langevin_model_log_density, &density};
     const double t_start = timer_now();
     double last_progress = t_start;
@@ -653,6 +660,8 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
             const float lse = model_logsumexp(row, k);
             const int best = model_argmax(row, k);
             energy[first + i] = -lse;
+            if (m.base.d > 0)
+                base_energy_addf(&m.base, chunk + (size_t)i * d, 1, &energy[first + i], NULL);
             pred[first + i] = best;
             conf[first + i] = expf(row[best] - lse);
         }
@@ -701,6 +710,8 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
         start == START_CHAINS ? "the checkpoint's persistent chains 0..n-1 (/sampler/chains)"
         : start == START_UNIFORM
             ? "fresh chains uniform in the data box [value_min, value_max]^D (--init uniform)"
+        : lp.start_base ? "fresh chains from exact samples of the base density (--chain-init 2), "
+                          "in the model's input space"
         : lp.start ? (m.class_start.k > 0
                           ? "fresh chains from the per-class Gaussians of the training images "
                             "stored in the checkpoint (/sampler/class_start)"
@@ -717,7 +728,9 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     if (rc == 0) {
         const rows_column cols[] = {
             {"samples", 0, d, x, "samples in data units (rows of height x width pixels)"},
-            {"energy", 0, 0, energy, "E(x) = -logsumexp f(x) of each sample"},
+            {"energy", 0, 0, energy,
+             m.base.d > 0 ? "E(x) = -logsumexp f(x) + E_base(x) of each sample"
+                          : "E(x) = -logsumexp f(x) of each sample"},
             {"predicted", 1, 0, pred, "argmax f(x): the class the model sees"},
             {"confidence", 0, 0, conf, "softmax probability of the predicted class"},
         };

@@ -103,12 +103,18 @@ typedef struct {
     float *px, *pg;  /* [cap, d] proposals and their gradients */
     double *pe, *pu; /* [cap] their energies and uniforms */
     double *pp, *h0; /* [cap, d] momenta, [cap] starting Hamiltonians */
+    /* From a base density (params.start_base): E_base and its gradient at
+     * the states and at the proposals (NULL from the uniform box). */
+    const base_density *base;
+    double *eb, *peb; /* [n], [cap] */
+    float *gb, *pgb;  /* [n, d], [cap, d] */
 } ais_chains;
 
 static void chains_free(ais_chains *c)
 {
     free(c->x), free(c->g), free(c->e), free(c->lw), free(c->rng);
     free(c->px), free(c->pg), free(c->pe), free(c->pu), free(c->pp), free(c->h0);
+    free(c->eb), free(c->peb), free(c->gb), free(c->pgb);
     memset(c, 0, sizeof *c);
 }
 
@@ -148,10 +154,26 @@ static int chains_init(ais_chains *c, const ais_energy *en, const ais_params *p,
         chains_free(c);
         return -1;
     }
+    c->base = p->start_base;
+    if (c->base) {
+        c->eb = ebm_calloc(rows, sizeof(double), "AIS chains", err);
+        c->gb = ebm_calloc(rows * d, sizeof(float), "AIS chains", err);
+        c->peb = ebm_calloc(cap, sizeof(double), "AIS scratch", err);
+        c->pgb = ebm_calloc(cap * d, sizeof(float), "AIS scratch", err);
+        if (!c->eb || !c->gb || !c->peb || !c->pgb) {
+            chains_free(c);
+            return -1;
+        }
+    }
     for (int64_t i = 0; i < n; i++) {
         rng_derive(&c->rng[i], seed, RNG_ITEM, first_id + i, 0);
-        rng_fill_uniform(&c->rng[i], c->x + (size_t)i * d, d, p->lo, p->hi);
+        if (c->base)
+            base_sample(c->base, &c->rng[i], c->x + (size_t)i * d, 1);
+        else
+            rng_fill_uniform(&c->rng[i], c->x + (size_t)i * d, d, p->lo, p->hi);
     }
+    if (c->base)
+        base_energy_add(c->base, c->x, (int)n, c->eb, c->gb);
     if (energy_rows(en, c->x, n, c->e, c->g, err)) {
         chains_free(c);
         return -1;
@@ -179,9 +201,14 @@ static int reflect(double *v, double lo, double hi)
  * H = beta E(x) + |p|^2 / 2 with reflections at the walls, then the
  * Metropolis test on H. All chains of a batch move in step so each leapfrog
  * step is one energy call. */
+static int hmc_sweep_base(ais_chains *c, double beta, double eps, int leapfrog, float lo,
+                          float hi, double *accepted, double *moved, ebm_err *err);
+
 static int hmc_sweep(ais_chains *c, double beta, double eps, int leapfrog, float lo, float hi,
                      double *accepted, double *moved, ebm_err *err)
 {
+    if (c->base)
+        return hmc_sweep_base(c, beta, eps, leapfrog, lo, hi, accepted, moved, err);
     const size_t d = (size_t)c->d;
     const double half = 0.5 * eps * beta;
     for (int64_t a = 0; a < c->n; a += c->cap) {
@@ -240,6 +267,75 @@ static int hmc_sweep(ais_chains *c, double beta, double eps, int leapfrog, float
     return 0;
 }
 
+/* hmc_sweep from a base density: the same transition on
+ * U_beta = (1 - beta) E_base + beta E = E_base + beta (E - E_base). */
+static int hmc_sweep_base(ais_chains *c, double beta, double eps, int leapfrog, float lo,
+                          float hi, double *accepted, double *moved, ebm_err *err)
+{
+    const size_t d = (size_t)c->d;
+    const double half = 0.5 * eps, wb = 1.0 - beta;
+    for (int64_t a = 0; a < c->n; a += c->cap) {
+        const int nc = (int)(a + c->cap < c->n ? c->cap : c->n - a);
+        for (int r = 0; r < nc; r++) {
+            const int64_t i = a + r;
+            float *xr = c->px + (size_t)r * d;
+            double *pr = c->pp + (size_t)r * d;
+            rng_fill_normal(&c->rng[i], xr, d, 1.0f);
+            c->pu[r] = uniform53(&c->rng[i]);
+            double kin = 0.0;
+            for (size_t j = 0; j < d; j++) {
+                pr[j] = xr[j];
+                kin += 0.5 * pr[j] * pr[j];
+            }
+            c->h0[r] = beta * c->e[i] + wb * c->eb[i] + kin;
+            memcpy(xr, c->x + (size_t)i * d, d * sizeof(float));
+            memcpy(c->pg + (size_t)r * d, c->g + (size_t)i * d, d * sizeof(float));
+            memcpy(c->pgb + (size_t)r * d, c->gb + (size_t)i * d, d * sizeof(float));
+        }
+        for (int l = 0; l < leapfrog; l++) {
+            const size_t m = (size_t)nc * d;
+            for (size_t j = 0; j < m; j++) {
+                double p = c->pp[j] - half * (beta * c->pg[j] + wb * c->pgb[j]);
+                double v = (double)c->px[j] + eps * p;
+                if (reflect(&v, lo, hi))
+                    p = -p;
+                c->pp[j] = p;
+                c->px[j] = (float)v;
+            }
+            if (c->en->fn(c->en->ctx, c->px, nc, c->pe, c->pg, err))
+                return ebm_trace(err);
+            memset(c->peb, 0, (size_t)nc * sizeof(double));
+            memset(c->pgb, 0, m * sizeof(float));
+            base_energy_add(c->base, c->px, nc, c->peb, c->pgb);
+            for (size_t j = 0; j < m; j++)
+                c->pp[j] -= half * (beta * c->pg[j] + wb * c->pgb[j]);
+        }
+        for (int r = 0; r < nc; r++) {
+            const int64_t i = a + r;
+            const double *pr = c->pp + (size_t)r * d;
+            double kin = 0.0;
+            for (size_t j = 0; j < d; j++)
+                kin += 0.5 * pr[j] * pr[j];
+            const double h1 = beta * c->pe[r] + wb * c->peb[r] + kin;
+            if (isfinite(h1) && log(c->pu[r]) < c->h0[r] - h1) {
+                double dist2 = 0.0;
+                for (size_t j = 0; j < d; j++) {
+                    const double dx = (double)c->px[(size_t)r * d + j] - c->x[(size_t)i * d + j];
+                    dist2 += dx * dx;
+                }
+                *moved += sqrt(dist2);
+                memcpy(c->x + (size_t)i * d, c->px + (size_t)r * d, d * sizeof(float));
+                memcpy(c->g + (size_t)i * d, c->pg + (size_t)r * d, d * sizeof(float));
+                memcpy(c->gb + (size_t)i * d, c->pgb + (size_t)r * d, d * sizeof(float));
+                c->e[i] = c->pe[r];
+                c->eb[i] = c->peb[r];
+                *accepted += 1.0;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Anneals chains from the uniform box to exp(-E) along beta[0..T]. With
  * adapt, eps[1..T-1] are written: the step used at each temperature, tuned
  * towards the kernel's optimal acceptance from the global acceptance at the
@@ -261,8 +357,12 @@ static int anneal(const dist_ctx *ctx, ais_chains *c, const ais_params *p, const
         if (p->progress.fn)
             p->progress.fn(p->progress.ctx, adapt ? "pilot" : "annealing", t, T);
         const double db = beta[t] - beta[t - 1];
-        for (int64_t i = 0; i < c->n; i++)
-            c->lw[i] -= db * c->e[i];
+        if (c->base) /* only the network's part is annealed */
+            for (int64_t i = 0; i < c->n; i++)
+                c->lw[i] -= db * (c->e[i] - c->eb[i]);
+        else
+            for (int64_t i = 0; i < c->n; i++)
+                c->lw[i] -= db * c->e[i];
         if (t == T)
             break; /* the last weight is in: no transition needed at beta = 1 */
         if (adapt)
@@ -368,7 +468,8 @@ int ais_log_z_steps(const dist_ctx *ctx, const ais_energy *energy, const ais_par
         rc = dist_sum_doubles(ctx, lw_all, (size_t)p->n_chains, err);
     }
     if (rc == 0) {
-        res->log_z0 = (double)energy->d * log((double)p->hi - (double)p->lo);
+        res->from_base = p->start_base != NULL;
+        res->log_z0 = res->from_base ? 0.0 : (double)energy->d * log((double)p->hi - (double)p->lo);
         res->log_z = res->log_z0 + ais_log_mean_exp(lw_all, p->n_chains, &res->log_z_se,
                                                     &res->ess);
         res->acceptance = acc;
@@ -428,6 +529,11 @@ int ais_raise(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p
      * are still the chains' own, from chains_init). */
     memcpy(c.x, x, (size_t)n * d * sizeof(float));
     rc = energy_rows(energy, c.x, n, c.e, c.g, err);
+    if (rc == 0 && c.base) { /* the base's part at the given points */
+        memset(c.eb, 0, (size_t)n * sizeof(double));
+        memset(c.gb, 0, (size_t)n * d * sizeof(float));
+        base_energy_add(c.base, c.x, (int)n, c.eb, c.gb);
+    }
     double acc = 0.0, moved = 0.0;
     /* x_T = the point; for k = T..1, x_{k-1} ~ the beta_k kernel from x_k
      * (MALA is reversible, so it is its own reversal), and
@@ -437,16 +543,20 @@ int ais_raise(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p
     for (int k = T; k >= 1 && rc == 0; k--) {
         if (p->progress.fn)
             p->progress.fn(p->progress.ctx, "RAISE", T - k + 1, T);
+        /* From a base (p->start_base): only the network's part E - E_base
+         * is annealed, and the kernels are hmc_sweep's from the base. */
         for (int64_t i = 0; i < n; i++)
-            c.lw[i] -= beta[k] * c.e[i];
+            c.lw[i] -= beta[k] * (c.base ? c.e[i] - c.eb[i] : c.e[i]);
         for (int t = 0; t < p->transitions && rc == 0; t++)
             rc = hmc_sweep(&c, beta[k], steps[k], p->leapfrog, p->lo, p->hi, &acc, &moved, err);
         for (int64_t i = 0; i < n && rc == 0; i++)
-            c.lw[i] += beta[k] * c.e[i];
+            c.lw[i] += beta[k] * (c.base ? c.e[i] - c.eb[i] : c.e[i]);
     }
-    const double log_z0 = (double)energy->d * log((double)p->hi - (double)p->lo);
+    const double log_z0 =
+        c.base ? 0.0 : (double)energy->d * log((double)p->hi - (double)p->lo);
+    /* x_0's density under the start: uniform, or the base (log p = -E_base). */
     for (int64_t i = 0; i < n && rc == 0; i++)
-        logp[i] = c.lw[i] - log_z0;
+        logp[i] = c.lw[i] - (c.base ? c.eb[i] : log_z0);
     double sums[3] = {acc, moved, rc != 0};
     int rc2 = dist_sum_doubles(ctx, sums, 3, err);
     if (rc2 == 0 && sums[2] > 0) {
@@ -509,6 +619,7 @@ float ais_dequant_input(const ais_dequant *q, int level, double u)
 typedef struct {
     const model_shape *shape;
     const float *params;
+    const base_density *base; /* added to the energy when not NULL */
     model_workspace ws;
     float *dlogits; /* [chunk, K] */
 } model_energy;
@@ -532,6 +643,8 @@ static int model_energy_fn(void *vctx, const float *x, int n, double *energy, fl
         for (size_t i = 0; i < m; i++)
             grad[i] = -grad[i];
     }
+    if (me->base)
+        base_energy_add(me->base, x, n, energy, grad);
     return 0;
 }
 
@@ -540,6 +653,7 @@ static int model_energy_init(model_energy *me, const ais_model *m, ebm_err *err)
     memset(me, 0, sizeof *me);
     me->shape = &m->shape;
     me->params = m->params;
+    me->base = m->base;
     if (model_workspace_init(&me->ws, &m->shape, EBM_CHUNK_ROWS, err))
         return ebm_trace(err);
     me->dlogits = ebm_calloc((size_t)EBM_CHUNK_ROWS * m->shape.k, sizeof(float), "AIS", err);
@@ -626,6 +740,38 @@ static int shard_log_density(const ais_energy *en, const ais_dequant *q,
     return ebm_pass(err, rc);
 }
 
+/* Collective. The base density's own log-likelihood of the split, exact:
+ * mean and SE over examples into res. */
+static int base_alone(const dist_ctx *ctx, const base_density *b, const ais_dequant *q,
+                      const data_shard *shard, ais_loglik_result *res, ebm_err *err)
+{
+    const int d = shard->d;
+    int *level = ebm_calloc((size_t)d, sizeof(int), "base log-likelihood", err);
+    int rc = level ? 0 : -1;
+    if (rc == 0 && (b->d != d || b->pieces != q->levels))
+        rc = ebm_fail(err, "--loglik: the base density has %d pixels of %d pieces, the data %d "
+                           "pixels of %d levels", b->d, b->pieces, d, q->levels);
+    double sums[2] = {0.0, 0.0};
+    for (int64_t i = 0; rc == 0 && i < shard->n; i++) {
+        for (int j = 0; j < d; j++)
+            level[j] = ais_dequant_level(q, shard->images[(size_t)i * d + j]);
+        const double v = base_cell_log_lik(b, level);
+        sums[0] += v, sums[1] += v * v;
+    }
+    free(level);
+    rc = dist_agree(ctx, rc, err);
+    if (rc == 0)
+        rc = dist_sum_doubles(ctx, sums, 2, err);
+    if (rc == 0) {
+        const double n = (double)shard->n_total, mean = sums[0] / n;
+        const double var = n > 1 ? (sums[1] - n * mean * mean) / (n - 1) : 0.0;
+        res->has_base = 1;
+        res->logp_base = mean;
+        res->logp_base_se_ex = sqrt(var > 0 ? var / n : 0.0);
+    }
+    return ebm_pass(err, rc);
+}
+
 /* Draw 0 of each local example's dequantisation (the first of the draws
  * shard_log_density makes from the same stream) into z (n, d). */
 static void shard_first_draw(const ais_dequant *q, const data_shard *shard, float *z)
@@ -643,6 +789,13 @@ static void shard_first_draw(const ais_dequant *q, const data_shard *shard, floa
 int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *shard,
                    int n_temps, int64_t n_chains, const ais_progress *progress,
                    ais_loglik_result *res, ebm_err *err)
+{
+    return ais_loglik_run_from(ctx, m, shard, n_temps, n_chains, 0, progress, res, err);
+}
+
+int ais_loglik_run_from(const dist_ctx *ctx, const ais_model *m, const data_shard *shard,
+                        int n_temps, int64_t n_chains, int from_base,
+                        const ais_progress *progress, ais_loglik_result *res, ebm_err *err)
 {
     const double t0 = timer_now();
     memset(res, 0, sizeof *res);
@@ -662,8 +815,14 @@ int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *sh
     ais_params_default(&p, n_temps, n_chains, q.lo, q.hi, AIS_SEED_LOGZ);
     if (progress)
         p.progress = *progress;
-    double *steps = ebm_calloc((size_t)n_temps + 1, sizeof(double), "AIS steps", err);
-    rc = dist_agree(ctx, steps ? 0 : -1, err);
+    if (from_base && !m->base)
+        rc = ebm_fail(err, "--ais-start base: the checkpoint has no base density (--base pixels)");
+    else if (from_base)
+        p.start_base = m->base;
+    double *steps = NULL;
+    if (rc == 0)
+        steps = ebm_calloc((size_t)n_temps + 1, sizeof(double), "AIS steps", err);
+    rc = dist_agree(ctx, rc == 0 && steps ? 0 : -1, err);
     if (rc == 0)
         rc = ais_log_z_steps(ctx, &en, &p, steps, &res->z, err);
 
@@ -689,6 +848,9 @@ int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *sh
         shard_first_draw(&q, shard, z0);
         ais_params rp = p;
         rp.seed = AIS_SEED_RAISE;
+        /* RAISE starts where AIS does: the uniform box, or with
+         * --ais-start base the base density (then a figure that does not
+         * move falls towards the base's own score). */
         rc = ais_raise(ctx, &en, &rp, steps, z0, shard->n, shard->offset, n_total, raise_lp,
                        &res->raise, err);
     }
@@ -739,6 +901,8 @@ int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *sh
         mean_se(all + 3 * n_total, n_total, &res->gap, &res->gap_se);
         res->logp_judged = res->logp_raise < res->logp_disc ? res->logp_raise : res->logp_disc;
     }
+    if (rc == 0 && m->base)
+        rc = base_alone(ctx, m->base, &q, shard, res, err);
     free(all), free(z0), free(raise_lp), free(steps);
     model_energy_free(&me);
     res->seconds = timer_now() - t0;
@@ -811,9 +975,11 @@ void ais_loglik_print(FILE *out, const ais_loglik_result *r)
             "%.1f s)\n",
             z->n_temps, (long long)z->n_chains, kernel, r->seconds);
     fprintf(out,
-            "    log Z = %.3f +- %.3f (input space; uniform base %.3f; ESS %.1f of %lld; "
+            "    log Z = %.3f +- %.3f (input space; %s %.3f; ESS %.1f of %lld; "
             "acceptance %.3f; step %.3g at beta=1, %.3g..%.3g over the schedule)\n",
-            z->log_z, z->log_z_se, z->log_z0, z->ess, (long long)z->n_chains, z->acceptance,
+            z->log_z, z->log_z_se,
+            z->from_base ? "annealed from the base density, its log Z" : "uniform base",
+            z->log_z0, z->ess, (long long)z->n_chains, z->acceptance,
             z->step_final, z->step_min, z->step_max);
     /* The delta method reads the spread of the weights it has; when a few
      * chains carry them all, the chains missed mass that no weight shows. */
@@ -837,16 +1003,24 @@ void ais_loglik_print(FILE *out, const ais_loglik_result *r)
             "    importance-weighted bound (%d draws) %.2f nats/image; continuous density of "
             "the dequantised data %.2f nats/image (data units)\n",
             r->draws, r->logp_iw, r->logp_cont);
+    if (r->has_base)
+        fprintf(out,
+                "    the base density alone (independent pixels, exact): %.2f +- %.2f "
+                "nats/image; the network adds %.2f\n",
+                r->logp_base, r->logp_base_se_ex, r->logp_disc - r->logp_base);
     fprintf(out,
-            "  RAISE (reverse annealing from each example's first dequantised draw, uniform "
+            "  RAISE (reverse annealing from each example's first dequantised draw, %s "
             "base, %d temperatures, the pilot's MALA steps):\n"
             "    log p(x) >= %.2f +- %.2f nats/image (stochastic lower bound for the annealing "
             "model); acceptance %.3f, mean move per transition %.3g\n"
             "    gap AIS - RAISE on the same draws: %.2f +- %.2f nats/image\n",
-            r->raise.n_temps, r->logp_raise, r->logp_raise_se, r->raise.acceptance,
-            r->raise.move_mean, r->gap, r->gap_se);
-    fprintf(out, "  judged log-likelihood (the lower of AIS and RAISE): %.2f nats/image, %.4f "
+            r->z.from_base ? "the base density as" : "uniform", r->raise.n_temps, r->logp_raise,
+            r->logp_raise_se, r->raise.acceptance, r->raise.move_mean, r->gap, r->gap_se);
+    fprintf(out, "  %s log-likelihood (the lower of AIS and RAISE): %.2f nats/image, %.4f "
                  "bits/dim\n",
+            r->z.from_base ? "from the base density (not the judged figure, which starts "
+                             "uniform), the"
+                           : "judged",
             r->logp_judged, -r->logp_judged / (r->d * log(2.0)));
     fflush(out);
 }

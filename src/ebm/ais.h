@@ -10,6 +10,7 @@
 #include "core/data.h"
 #include "par/dist.h"
 #include "core/err.h"
+#include "num/base_density.h"
 #include "num/model.h"
 
 /* An energy on R^d. Fills energy[i] = E(x_i) for the n rows of x (n, d) and,
@@ -52,6 +53,12 @@ typedef struct {
     float lo, hi;          /* the box [lo, hi]^d */
     uint64_t seed;
     ais_progress progress;
+    /* NULL: anneal from the uniform box. Else from this normalised density
+     * on the box, which the energy E contains (E = E_net + E_base): chains
+     * start at its exact samples, log Z_0 = 0, and the intermediate densities
+     * are p_base exp(-beta_t (E - E_base)), so only the network's part is
+     * annealed (eval --ais-start base). */
+    const base_density *start_base;
 } ais_params;
 
 /* Defaults: sigmoid schedule, one reflected MALA transition per temperature
@@ -63,7 +70,8 @@ void ais_params_default(ais_params *p, int n_temps, int64_t n_chains, float lo, 
 typedef struct {
     double log_z;      /* log of Z = integral over the box of exp(-E) */
     double log_z_se;   /* delta-method standard error of log_z over chains */
-    double log_z0;     /* d log(hi - lo): the uniform base */
+    double log_z0;     /* d log(hi - lo): the uniform base (0 from a base density) */
+    int from_base;     /* annealed from params.start_base */
     double ess;        /* (sum w)^2 / sum w^2, in chains */
     double acceptance; /* mean acceptance of the main run's transitions */
     double move_mean;  /* mean distance (input space, L2) a chain moves per transition */
@@ -107,7 +115,9 @@ typedef struct {
  * of the density at x_i of the annealing model: uniform x_0, then MALA
  * transitions at beta_1, ..., beta_T = 1. E[logp] <= log p_ann(x): a
  * stochastic lower bound. With 0 temperatures logp = -d log(hi - lo), the
- * base's own density, exactly. */
+ * base's own density, exactly. With p->start_base the annealing model starts
+ * from that density instead (only E - E_base annealed, as in ais_log_z), and
+ * with 0 temperatures logp = log p_base(x) exactly. */
 int ais_raise(const dist_ctx *ctx, const ais_energy *energy, const ais_params *p,
               const double *steps, const float *x, int64_t n, int64_t first_id, int64_t n_global,
               double *logp, ais_raise_stats *st, ebm_err *err);
@@ -156,6 +166,10 @@ typedef struct {
     double logp_raise, logp_raise_se;
     double gap, gap_se;     /* AIS - RAISE on the same draws, paired over examples */
     double logp_judged;     /* min(logp_disc, logp_raise) */
+    /* With a base density: the base alone, exact (its normaliser is closed
+     * form and it is linear in each cell), mean and SE over examples. */
+    int has_base;
+    double logp_base, logp_base_se_ex;
     double seconds;
 } ais_loglik_result;
 
@@ -165,6 +179,8 @@ typedef struct {
     const float *params;
     input_map map;               /* data units -> the model's input space */
     double value_min, value_max; /* the data box, data units */
+    /* --base pixels: part of the energy, E = -LSE f + E_base (NULL: none). */
+    const base_density *base;
 } ais_model;
 
 /* Collective. log Z of the model's energy on its data box by AIS
@@ -174,6 +190,11 @@ typedef struct {
 int ais_loglik_run(const dist_ctx *ctx, const ais_model *m, const data_shard *shard,
                    int n_temps, int64_t n_chains, const ais_progress *progress,
                    ais_loglik_result *res, ebm_err *err);
+/* The same, annealing from the model's base density (m->base must be set)
+ * instead of the uniform box when from_base. */
+int ais_loglik_run_from(const dist_ctx *ctx, const ais_model *m, const data_shard *shard,
+                        int n_temps, int64_t n_chains, int from_base,
+                        const ais_progress *progress, ais_loglik_result *res, ebm_err *err);
 
 void ais_loglik_print(FILE *out, const ais_loglik_result *r);
 

@@ -113,6 +113,10 @@ static void start_chains(langevin_sampler *s, ebm_rng *rng, float *x, int64_t n)
 {
     const size_t d = (size_t)s->d;
     const langevin_gauss *g = s->p.start;
+    if (s->p.base && s->p.start_base) {
+        base_sample(s->p.base, rng, x, n);
+        return;
+    }
     if (!g) {
         rng_fill_uniform(rng, x, (size_t)n * d, -1.0f, 1.0f);
         return;
@@ -212,6 +216,8 @@ static void model_grad_log_density(void *data, const float *x, int n, float *gra
             s->dlogits[(size_t)i * s->k + s->p.target_class] = 1.0f;
     }
     model_backward(mt->shape, mt->params, mt->ws, x, n, s->dlogits, NULL, grad);
+    if (s->p.base)
+        base_grad_log_add(s->p.base, x, n, grad);
 }
 
 void langevin_run(langevin_sampler *s, const langevin_target *target, ebm_rng *rng, int n,
@@ -449,4 +455,6 @@ void langevin_model_log_density(void *data, const float *x, int n, float *logp, 
             md->dlogits[(size_t)i * k + md->target_class] = 1.0f;
     }
     model_backward(md->shape, md->params, md->ws, x, n, md->dlogits, NULL, grad);
+    if (md->base)
+        base_log_density_add(md->base, x, n, logp, grad);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "num/base_density.h"
 #include "num/model.h"
 #include "core/rng.h"
 #include "par/dist.h"
@@ -47,6 +48,11 @@ typedef struct {
     float lo, hi;
     int target_class;       /* -1: climb LSE f(x) (unconditional); k: climb f(x)[k] */
     const langevin_gauss *start; /* fresh starts from these Gaussians; NULL: U[-1,1] */
+    /* --base pixels: the base density is part of the energy, so chains climb
+     * LSE f(x) - E_base(x) (with a target class: f(x)[k] - E_base(x)); with
+     * start_base, fresh starts are its exact samples. NULL: no base. */
+    const base_density *base;
+    int start_base;
 } langevin_params;
 
 typedef struct {
@@ -183,6 +189,7 @@ typedef struct {
     model_workspace *ws;
     int target_class;
     float *dlogits;
+    const base_density *base; /* part of the energy when not NULL (--base pixels) */
 } langevin_model_density;
 
 void langevin_model_log_density(void *data, const float *x, int n, float *logp, float *grad);

@@ -50,12 +50,23 @@ static void gather_batch(trainer *t, int64_t pos, int c)
     const size_t d = (size_t)tr->d;
     /* train_noise is in data units; the map scales it into input units. */
     rng_fill_normal(&t->rng, t->x, (size_t)c * d, (float)t->cfg->train_noise * t->map.scale);
+    /* --train-dequant 1: level k -> value_min + (k + u) * cell, the cells of
+     * eval --loglik (L levels tile [value_min, value_max] in L cells), so the
+     * density trained is the one measured. */
+    const double vmin = t->info.value_min;
+    const double cell = (t->info.value_max - vmin) / (t->info.value_max - vmin + 1.0);
     for (int i = 0; i < c; i++) {
         const int32_t idx = t->order[pos + i];
         const float *img = tr->images + (size_t)idx * d;
         float *row = t->x + (size_t)i * d;
-        for (size_t j = 0; j < d; j++)
-            row[j] += t->map.scale * img[j] + t->map.shift;
+        if (t->cfg->train_dequant)
+            for (size_t j = 0; j < d; j++) {
+                const double y = vmin + ((img[j] - vmin) + rng_uniform(&t->rng)) * cell;
+                row[j] += (float)(t->map.scale * y + t->map.shift);
+            }
+        else
+            for (size_t j = 0; j < d; j++)
+                row[j] += t->map.scale * img[j] + t->map.shift;
         t->labels[i] = tr->labels[idx];
     }
 }
@@ -127,6 +138,7 @@ static int write_checkpoint(trainer *t, const char *name, ebm_err *err)
         .exp_avg = t->exp_avg,
         .exp_inf = t->exp_inf,
         .ema = t->ema,
+        .base = t->base.d > 0 ? &t->base : NULL,
         .adam_step = t->adam_step,
         .cfg = t->cfg,
         .run = &t->run,

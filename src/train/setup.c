@@ -91,6 +91,7 @@ void train_free(trainer *t)
     model_workspace_free(&t->ws);
     langevin_free(&t->sampler);
     langevin_gauss_free(&t->start);
+    base_free(&t->base);
     evaluator_free(&t->eval);
     free(t->order), free(t->x), free(t->dlogits), free(t->labels);
     free(t->history);
@@ -173,6 +174,56 @@ static int check_memory(trainer *t, ebm_err *err)
     return ebm_pass(err, dist_agree(ctx, rc, err));
 }
 
+/* Rank-local. The training shard holds integer levels in [value_min,
+ * value_max] (what --base pixels and --train-dequant 1 need, named by `what`). */
+static int check_levels(const trainer *t, const char *what, ebm_err *err)
+{
+    const data_shard *tr = &t->split[SPLIT_TRAIN];
+    const double vmin = t->info.value_min, span = t->info.value_max - vmin;
+    const int d = t->info.d;
+    if (!(span >= 1) || span != floor(span) || span > 4096)
+        return ebm_fail(err, "%s needs integer pixel levels: the data range [%g, %g] is not a "
+                             "whole number of levels", what, vmin, t->info.value_max);
+    for (int64_t i = 0; i < tr->n; i++)
+        for (int j = 0; j < d; j++) {
+            const double v = tr->images[(size_t)i * d + j] - vmin;
+            if (v != floor(v) || v < 0 || v > span)
+                return ebm_fail(err, "%s: pixel %d of training example %lld is %g, not an "
+                                     "integer level", what, j, (long long)(tr->offset + i),
+                                v + vmin);
+        }
+    return 0;
+}
+
+/* Collective. --base pixels: the independent-pixel base density fitted to
+ * the training images of every rank (level counts summed over the ranks, then
+ * the same deterministic fit everywhere), on the box of the input map. */
+static int fit_base(trainer *t, float lo, float hi, ebm_err *err)
+{
+    const data_shard *tr = &t->split[SPLIT_TRAIN];
+    const double vmin = t->info.value_min;
+    const int d = t->info.d;
+    int rc = dist_agree(t->ctx, check_levels(t, "--base pixels", err), err);
+    if (rc)
+        return ebm_trace(err);
+    const int levels = (int)(t->info.value_max - vmin) + 1;
+    double *counts = ebm_calloc((size_t)d * levels, sizeof(double), "base density", err);
+    rc = counts ? 0 : -1;
+    for (int64_t i = 0; rc == 0 && i < tr->n; i++)
+        for (int j = 0; j < d; j++)
+            counts[(size_t)j * levels + (int)(tr->images[(size_t)i * d + j] - vmin)] += 1;
+    rc = dist_agree(t->ctx, rc, err);
+    if (rc == 0)
+        rc = dist_sum_doubles(t->ctx, counts, (size_t)d * levels, err);
+    if (rc == 0)
+        rc = base_alloc(&t->base, d, levels, lo, hi, err);
+    /* +1 per level: the Laplace smoothing of the independent-pixel baseline. */
+    if (rc == 0)
+        rc = base_fit(&t->base, counts, 1.0, err);
+    free(counts);
+    return ebm_pass(err, dist_agree(t->ctx, rc, err));
+}
+
 /* The model, the optimizer state, the sampler, the evaluator and the step's
  * buffers, sized once: the steps allocate nothing. */
 static int build(trainer *t, ebm_err *err)
@@ -238,8 +289,22 @@ static int build(trainer *t, ebm_err *err)
         .lo = t->map.scale * (float)t->info.value_min + t->map.shift,
         .hi = t->map.scale * (float)t->info.value_max + t->map.shift,
         .target_class = -1,
-        .start = cfg->chain_init ? &t->start : NULL,
+        .start = cfg->chain_init == 1 ? &t->start : NULL,
+        .base = strcmp(cfg->base, "pixels") == 0 ? &t->base : NULL,
+        .start_base = cfg->chain_init == 2,
     };
+    if (rc == 0 && cfg->chain_init == 2 && !lp.base)
+        rc = ebm_fail(err, "--chain-init 2 starts chains from the base density: give --base pixels");
+    if (cfg->train_dequant) {
+        rc = dist_agree(ctx, rc, err);
+        if (rc == 0)
+            rc = dist_agree(ctx, check_levels(t, "--train-dequant 1", err), err);
+    }
+    if (lp.base) {
+        rc = dist_agree(ctx, rc, err); /* the fit is collective */
+        if (rc == 0)
+            rc = fit_base(t, lp.lo, lp.hi, err);
+    }
     /* Fitted whatever --chain-init is: checkpoints store them, so that
      * `sample --init classes` needs no data file. The fit is collective and
      * every rank reaches the same result; with --chain-init 0 a fit that

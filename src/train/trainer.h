@@ -52,6 +52,7 @@ struct trainer {
     langevin_sampler sampler;
     langevin_gauss start; /* per-class Gaussians (k = 0: none); with --chain-init 1
                            * where chains start; stored in checkpoints */
+    base_density base;    /* --base pixels: fitted at setup (base.d = 0: none) */
     evaluator eval;
     ebm_rng rng;
     int32_t *order;  /* this epoch's permutation of the local train shard */

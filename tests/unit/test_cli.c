@@ -519,6 +519,7 @@ static int field_number(const char *name, const ebm_config *c, double *v)
         {"langevin-steps", offsetof(ebm_config, langevin_steps), 0},
         {"buffer", offsetof(ebm_config, buffer), 0},
         {"chain-init", offsetof(ebm_config, chain_init), 0},
+        {"train-dequant", offsetof(ebm_config, train_dequant), 0},
         {"step-decay", offsetof(ebm_config, step_decay), 1},
         {"warmup", offsetof(ebm_config, warmup), 1},
         {"lr-floor", offsetof(ebm_config, lr_floor), 1},
@@ -579,6 +580,7 @@ static void test_cli_options_hyper_have_values(void **state)
             /* --lr-schedule takes a name from a list: its non-default one. */
             const char *value = o->type == OPT_SPLIT                 ? "val"
                                 : !strcmp(o->name, "lr-schedule") ? "cosine"
+                                : !strcmp(o->name, "base")        ? "pixels"
                                                                   : "some-value";
             snprintf(arg, sizeof arg, "--%s=%s", o->name, value);
             if (PARSE(&c, &err, "train", arg))
