@@ -46,11 +46,13 @@ build_pkgs=("${common_pkgs[@]}" "${mpi_pkgs[@]}")
 # iproute2: the emulated cluster's nodes (tests/cluster: ip link, veth, bridge).
 # mpich libmpich-dev libhdf5-mpich-dev libblis-dev: MPICH and BLIS beside
 # Open MPI and OpenBLAS (tests/portable: the mixed-MPI refusal, docs/install.md).
+# valgrind cppcheck: the analysis label (tests/analysis); clang
+# libclang-rt-14-dev: libFuzzer for .ci/run's fuzz tree (tests/fuzz).
 test_pkgs=(libcmocka-dev python3-h5py python3-numpy python3-torch python3-mpi4py slurm-wlm munge libpmix-dev iproute2
-           mpich libmpich-dev libhdf5-mpich-dev libblis-dev)
+           mpich libmpich-dev libhdf5-mpich-dev libblis-dev valgrind cppcheck clang libclang-rt-14-dev)
 # python3-h5py-serial: python3-h5py's first alternative, named so that apt
 # never picks python3-h5py-mpi (Open MPI's) in an MPICH-only root.
-mpich_test_pkgs=(libcmocka-dev python3-h5py-serial python3-h5py python3-numpy python3-torch)
+mpich_test_pkgs=(libcmocka-dev python3-h5py-serial python3-h5py python3-numpy python3-torch valgrind cppcheck)
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = test ]; then
     if [ "$mpi" = mpich ]; then pkgs+=("${mpich_test_pkgs[@]}"); else pkgs+=("${test_pkgs[@]}"); fi

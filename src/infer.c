@@ -246,13 +246,15 @@ static int gather_scores(const dist_ctx *ctx, const float *logits, int64_t n, in
                         ? ebm_calloc((size_t)ctx->size * (2 * max_local + 1), sizeof(double),
                                      "scores", err)
                         : NULL;
-    int rc = dist_agree(ctx, mine && (ctx->rank != 0 || every) ? 0 : -1, err);
+    const int local = mine && (ctx->rank != 0 || every) ? 0 : -1;
+    /* "|| local": dist_agree fails whenever local does; said again for gcc -fanalyzer. */
+    int rc = dist_agree(ctx, local, err) || local ? -1 : 0;
     if (rc == 0) {
         mine[0] = (double)n;
         ood_scores(logits, n, k, mine + 1, mine + 1 + max_local);
         rc = dist_gather_bytes(ctx, mine, (2 * max_local + 1) * sizeof(double), every, 0, err);
     }
-    if (rc == 0 && ctx->rank == 0) {
+    if (rc == 0 && every && all) { /* rank 0 */
         int64_t at = 0;
         for (int r = 0; r < ctx->size; r++) {
             const double *part = every + (size_t)r * (2 * max_local + 1);
@@ -479,6 +481,8 @@ static int loglik_report(const dist_ctx *ctx, const ebm_config *cfg, const run_i
 int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
                    ebm_err *err)
 {
+    EBM_TRY(rows_file_may_replace(ctx, cfg->dump, "--dump", "ebm_mpi eval --dump",
+                                  cfg->overwrite, err));
     ckpt_model m;
     if (ckpt_read_model(ctx, cfg->ckpt, &m, err))
         return ebm_trace(err);
@@ -563,6 +567,8 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
 int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
                      ebm_err *err)
 {
+    EBM_TRY(rows_file_may_replace(ctx, cfg->samples_out, "--out", "ebm_mpi sample",
+                                  cfg->overwrite, err));
     ckpt_model m;
     if (ckpt_read_model(ctx, cfg->ckpt, &m, err))
         return ebm_trace(err);

@@ -2,6 +2,7 @@
  * only place that reads the environment and the only place that turns an
  * error into the process exit status. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ typedef struct {
     long slurm_ntasks;  /* SLURM_NTASKS, 0 outside an allocation */
     char job_id[64];    /* SLURM_JOB_ID, "" outside SLURM: the --out lock's job */
     fault_config fault; /* EBM_MPI_FAULT_*: the tests' fault injection (README) */
+    int fault_asked;    /* some EBM_MPI_FAULT_* variable is set: arm the hooks */
     const char *bad_nan_steps; /* a malformed EBM_MPI_FAULT_NAN_STEPS, refused */
 } environment;
 
@@ -32,8 +34,23 @@ static long long env_number(const char *name, long long fallback)
     return v && v[0] ? atoll(v) : fallback;
 }
 
+/* Whether any variable of the environment starts with `prefix`. */
+static int environment_has_prefix(const char *prefix)
+{
+    extern char **environ;
+    const size_t n = strlen(prefix);
+    for (char **e = environ; e && *e; e++)
+        if (strncmp(*e, prefix, n) == 0)
+            return 1;
+    return 0;
+}
+
 static void read_environment(environment *env)
 {
+    /* Every field starts at zero: an unset variable means "never", not
+     * whatever the stack held (a stall point compared against garbage). */
+    memset(env, 0, sizeof *env);
+    env->fault_asked = environment_has_prefix("EBM_MPI_FAULT_");
     const char *debug = getenv("EBM_MPI_DEBUG");
     env->show_trail = debug && debug[0] && strcmp(debug, "0") != 0;
     env->slurm_ntasks = (long)env_number("SLURM_NTASKS", 0);
@@ -185,6 +202,28 @@ static int fill_run_info(const dist_ctx *ctx, const ebm_config *cfg, int argc, c
     return host_list(ctx, run->hosts, sizeof run->hosts, err);
 }
 
+/* Rank 0, at exit, for a command whose result is what it printed (eval,
+ * sample's summary, --dry-run, --help, --version): the output reached
+ * standard output, or an error (a full disk, a closed pipe, >/dev/full).
+ * As coreutils' close_stdout: a closed stdout with nothing written to it is
+ * no error. Training's progress lines are best-effort (its files are its
+ * result), so train does not call this. */
+static int close_stdout(ebm_err *err)
+{
+    errno = 0;
+    int failed = fflush(stdout) != 0;
+    int reason = failed ? errno : 0;
+    if (!failed && ferror(stdout))
+        failed = 1;
+    errno = 0;
+    if (fclose(stdout) != 0 && !failed && errno != EBADF)
+        failed = 1, reason = errno;
+    if (!failed)
+        return 0;
+    return ebm_fail(err, "cannot write the output to standard output: %s",
+                    reason ? strerror(reason) : "an earlier write failed");
+}
+
 /* The train command: set up, the loop, the report. */
 static int train(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
                  train_outcome *outcome, ebm_err *err)
@@ -199,11 +238,22 @@ static int train(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run
     return ebm_pass(err, rc);
 }
 
+/* Ends a command that ran no collective after `rc` was known on rank 0
+ * (--help, --version, --dry-run): its error line, MPI's end, the status. */
+static int finish(dist_ctx *ctx, const ebm_err *err, int rc, int show_trail)
+{
+    if (rc != 0 && ctx->rank == 0)
+        ebm_err_print(stderr, err, -1, show_trail);
+    dist_finalize(ctx);
+    return rc != 0 ? EBM_EXIT_ERROR : EBM_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     environment env;
     read_environment(&env);
-    fault_configure(&env.fault);
+    /* The test-only hooks are armed only when a test asked for them. */
+    fault_configure(env.fault_asked ? &env.fault : NULL);
     dist_ctx ctx;
     ebm_err err = {0};
     if (dist_init(&argc, &argv, env.show_trail, &ctx, &err)) {
@@ -221,10 +271,11 @@ int main(int argc, char **argv)
                             "separated by commas (at most %d), got '%s'",
                       FAULT_NAN_RANGES, env.bad_nan_steps);
     if (rc == 0 && cfg.command == CMD_TRAIN && cfg.dry_run) {
-        if (ctx.rank == 0)
+        if (ctx.rank == 0) {
             cli_print_config(stdout, &cfg);
-        dist_finalize(&ctx);
-        return EBM_EXIT_OK;
+            rc = close_stdout(&err);
+        }
+        return finish(&ctx, &err, rc, env.show_trail);
     }
     if (rc == 0 && (cfg.want_help || cfg.want_version)) {
         if (ctx.rank == 0) {
@@ -232,9 +283,9 @@ int main(int argc, char **argv)
                 printf("ebm_mpi %s (%s)\n", EBM_VERSION, EBM_GIT_REVISION);
             else
                 cli_print_help(stdout, cfg.command);
+            rc = close_stdout(&err);
         }
-        dist_finalize(&ctx);
-        return EBM_EXIT_OK;
+        return finish(&ctx, &err, rc, env.show_trail);
     }
 
     /* Set up. Before anything slow, so an early warning from the batch
@@ -280,6 +331,10 @@ int main(int argc, char **argv)
             break;
         }
     }
+
+    /* eval's and sample's result is their output: it must have been written. */
+    if (rc == 0 && ctx.rank == 0 && (cfg.command == CMD_EVAL || cfg.command == CMD_SAMPLE))
+        rc = close_stdout(&err);
 
     /* Report: one error line for the job, from rank 0. */
     if (rc != 0 && ctx.rank == 0)

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 BIN=/tmp/dtrain/runs/bin/ebm_mpi.final AIS_T="300" ./run.sh e12-density-eta0.002 --preset density --step-size 0.002 --noise 0.0632
-./evalbase.sh e12-density-eta0.002 1000 3000
+BIN=/tmp/dtrain/runs/bin/ebm_mpi.final ./evalbase.sh e12-density-eta0.002 1000 3000

@@ -1,6 +1,7 @@
 /* data.c: shards in memory, validation, input mapping. */
 #include "core/data.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,24 @@ int data_validate(const data_shard *shard, const data_info *info, const char *pa
                                 info->value_max);
         }
     }
+    return 0;
+}
+
+int data_check_range(const data_info *info, const char *path, ebm_err *err)
+{
+    const double lo = info->value_min, hi = info->value_max;
+    int ok = isfinite(lo) && isfinite(hi) && hi > lo && fabs(lo) <= FLT_MAX && fabs(hi) <= FLT_MAX &&
+             isfinite(hi - lo);
+    if (ok) {
+        const input_map m = data_input_map(info, 1);
+        ok = isfinite(m.scale) && m.scale > 0.0f && isfinite(m.shift);
+    }
+    if (!ok)
+        return ebm_fail(err,
+                        "data file '%s': root attributes value_min = %.9g, value_max = %.9g: "
+                        "need finite single-precision values with value_min < value_max and a "
+                        "range the map to [-1, 1] can represent",
+                        path, lo, hi);
     return 0;
 }
 

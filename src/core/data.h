@@ -40,6 +40,13 @@ void data_shard_free(data_shard *shard);
 int data_validate(const data_shard *shard, const data_info *info, const char *path,
                   const char *split, ebm_err *err);
 
+/* The file's value range [value_min, value_max] is one the pixels (float32)
+ * can take and the map to [-1, 1] can represent: finite, value_min <
+ * value_max, both within float range, the map's scale and shift finite and
+ * the scale non-zero in single precision (a range of 1e-315 gave NaN inputs:
+ * found by tests/fuzz). Names the file and the range. */
+int data_check_range(const data_info *info, const char *path, ebm_err *err);
+
 /* input = scale * x + shift. */
 typedef struct {
     float scale, shift;

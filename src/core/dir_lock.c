@@ -124,14 +124,17 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
-/* Writes me's lock text into a new file `path`. */
-static int write_holder(const char *path, const dir_lock_holder *me, ebm_err *err)
+/* Writes me's lock text into a new file made from the template `path`
+ * (mkstemp: its XXXXXX replaced, created O_EXCL with an unpredictable name,
+ * so never through a link planted in the directory). */
+static int write_holder(char *path, const dir_lock_holder *me, ebm_err *err)
 {
     char text[1024];
     dir_lock_format(me, text, sizeof text);
-    const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int fd = mkstemp(path);
     if (fd < 0)
         return ebm_fail(err, "cannot create '%s': %s", path, strerror(errno));
+    (void)fchmod(fd, 0644); /* readable by whoever checks who holds --out */
     const size_t n = strlen(text);
     const int ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
     const int saved = errno;
@@ -161,13 +164,17 @@ int dir_lock_take(const char *dir, const dir_lock_holder *me, int break_lock, ch
     note[0] = '\0';
     char *lock = join(dir, DIR_LOCK_NAME);
     char tmp_name[512];
-    snprintf(tmp_name, sizeof tmp_name, ".%s.%s.%ld", DIR_LOCK_NAME, me->host, me->pid);
+    snprintf(tmp_name, sizeof tmp_name, ".%s.%s.%ld.XXXXXX", DIR_LOCK_NAME, me->host, me->pid);
     char *tmp = join(dir, tmp_name);
     if (!lock || !tmp) {
         free(lock), free(tmp);
         return ebm_fail(err, "out of memory taking the lock of '%s'", dir);
     }
     int rc = write_holder(tmp, me, err);
+    if (rc != 0) {
+        free(lock), free(tmp);
+        return ebm_trace(err);
+    }
     /* A few rounds: a lock can vanish (its run ended) between a failed link
      * and the read. */
     int linked = 0;

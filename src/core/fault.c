@@ -9,23 +9,34 @@
 #include <time.h>
 
 static fault_config configured;
+static int armed; /* fault_configure was given a configuration */
 static int64_t checkpoints_seen;
 static int64_t reads_seen;
 
 void fault_configure(const fault_config *cfg)
 {
-    configured = *cfg;
+    memset(&configured, 0, sizeof configured);
+    armed = cfg != NULL;
+    if (armed) {
+        configured = *cfg;
+        /* A stall point is a NUL-terminated name or none. */
+        configured.stall_where[sizeof configured.stall_where - 1] = '\0';
+    }
     checkpoints_seen = 0;
     reads_seen = 0;
 }
 
 int fault_stop_at_step(int64_t step)
 {
+    if (!armed)
+        return 0;
     return configured.stop_at_step > 0 && step == configured.stop_at_step;
 }
 
 double fault_lr_factor(int64_t step, int rollbacks)
 {
+    if (!armed)
+        return 1.0;
     const int64_t at = configured.diverge_at_step;
     const int times = configured.diverge_times > 0 ? configured.diverge_times : 1;
     return at > 0 && rollbacks < times && step >= at && step < at + 5 ? 1e4 : 1.0;
@@ -72,6 +83,8 @@ int fault_parse_nan_steps(fault_config *cfg, const char *text)
 
 int fault_nan_gradient(int64_t step, int rank)
 {
+    if (!armed)
+        return 0;
     if (rank != configured.nan_rank)
         return 0;
     for (int i = 0; i < configured.nan_ranges && i < FAULT_NAN_RANGES; i++)
@@ -82,6 +95,8 @@ int fault_nan_gradient(int64_t step, int rank)
 
 void fault_stall(const char *where, int64_t n, int rank)
 {
+    if (!armed)
+        return;
     if (configured.stall_at > 0 && n == configured.stall_at && rank == configured.stall_rank &&
         strcmp(where, configured.stall_where) == 0)
         raise(SIGSTOP);
@@ -89,6 +104,8 @@ void fault_stall(const char *where, int64_t n, int rank)
 
 void fault_checkpoint_midway(int rank)
 {
+    if (!armed)
+        return;
     /* Every rank counts, so the count means "the N-th checkpoint" everywhere. */
     if (++checkpoints_seen == configured.kill_at_checkpoint && rank == 0)
         raise(SIGKILL); /* mpirun then ends the other ranks */
@@ -97,6 +114,8 @@ void fault_checkpoint_midway(int rank)
 
 void fault_slow_step(int64_t step)
 {
+    if (!armed)
+        return;
     if (configured.slow_step > 0 && step == configured.slow_step && configured.slow_step_ms > 0) {
         const int64_t ms = configured.slow_step_ms;
         struct timespec t = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -107,10 +126,14 @@ void fault_slow_step(int64_t step)
 
 double fault_auto_floor(double floor)
 {
+    if (!armed)
+        return floor;
     return configured.auto_floor > 0 ? configured.auto_floor : floor;
 }
 
 void fault_data_read(int rank)
 {
+    if (!armed)
+        return;
     fault_stall("read", ++reads_seen, rank);
 }

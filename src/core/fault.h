@@ -56,6 +56,8 @@ typedef struct {
     double auto_floor;
 } fault_config;
 
+/* Arms the hooks with *cfg; NULL (no EBM_MPI_FAULT_* variable set) disarms
+ * them all: no hook can fire in a run that did not ask for one. */
 void fault_configure(const fault_config *cfg);
 
 /* Whether a stop is to be injected into global step `step`. */

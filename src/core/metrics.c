@@ -1,6 +1,8 @@
 /* metrics.c: the column table of the per-epoch metrics. */
 #include "core/metrics.h"
 
+#include <string.h>
+
 #define COL(field, text) {#field, offsetof(metrics_row, field), text, 1}
 /* A phase's min, mean and max over ranks (format 2). */
 #define TIME(phase, name, what)                                                                \
@@ -61,12 +63,13 @@ const metrics_column *metrics_columns(size_t *count)
 
 void metrics_gather(const metrics_row *rows, int n, const metrics_column *col, double *out)
 {
+    /* memcpy from the column's byte offset: no char* -> double* cast. */
     for (int i = 0; i < n; i++)
-        out[i] = *(const double *)((const char *)&rows[i] + col->offset);
+        memcpy(&out[i], (const char *)&rows[i] + col->offset, sizeof out[i]);
 }
 
 void metrics_scatter(metrics_row *rows, int n, const metrics_column *col, const double *in)
 {
     for (int i = 0; i < n; i++)
-        *(double *)((char *)&rows[i] + col->offset) = in[i];
+        memcpy((char *)&rows[i] + col->offset, &in[i], sizeof in[i]);
 }

@@ -153,7 +153,7 @@ void rng_fill_normal(ebm_rng *rng, float *out, size_t n, float scale)
 {
     double u1[NORMAL_BLOCK];
     uint32_t u2[NORMAL_BLOCK];
-    float tail[2];
+    float tail[2] = {0.0f, 0.0f}; /* written by box_muller_block; gcc -fanalyzer cannot tell */
     for (size_t i = 0; i < n; i += 2 * NORMAL_BLOCK) {
         const size_t left = n - i;
         const int pairs = left >= 2 * NORMAL_BLOCK ? NORMAL_BLOCK : (int)((left + 1) / 2);

@@ -433,7 +433,8 @@ int ais_log_z_steps(const dist_ctx *ctx, const ais_energy *energy, const ais_par
         lw_all = ebm_calloc((size_t)p->n_chains, sizeof(double), "AIS weights", err);
         rc = (!beta || !eps || !lw_all) ? -1 : 0;
     }
-    if (dist_agree(ctx, rc, err)) {
+    /* "|| rc": dist_agree fails whenever rc does; said again for gcc -fanalyzer. */
+    if (dist_agree(ctx, rc, err) || rc) {
         free(beta), free(eps), free(lw_all);
         return -1;
     }

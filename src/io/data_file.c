@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/fault.h"
 #include "io/h5file.h"
@@ -25,6 +26,7 @@ static int dataset_dims(h5file *f, const char *name, int want_rank, int want_flo
     const char *path = h5file_path(f);
     if (!h5file_exists(f, name))
         return ebm_fail(err, "data file '%s' has no dataset %s", path, name);
+    EBM_TRY(h5file_require_local(f, name, "data file", err));
     int rank;
     h5file_class cls;
     EBM_TRY(h5file_dims(f, name, &rank, dims, &cls, err));
@@ -54,6 +56,7 @@ static int check_layout(h5file *f, data_info *info, ebm_err *err)
         return ebm_fail(err,
                         "data file '%s': root attributes value_min < value_max missing, not finite or invalid",
                         path);
+    EBM_TRY(data_check_range(info, path, err));
     info->height = 0, info->width = 0;
     if (h5file_attr_read_double(f, "/", "height", &v, NULL) == 0) {
         if (!(v >= 0 && v <= 1 << 24 && v == floor(v)))
@@ -149,19 +152,29 @@ void data_file_close(data_file *h)
 
 int data_file_checksum(const char *path, uint64_t *sum, ebm_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ebm_fail(err, "cannot open data file '%s': %s", path, strerror(errno));
+    /* A regular file only (a FIFO or /dev/zero would never end), read up to
+     * the size it had when opened. */
+    int fd;
+    int64_t left;
+    EBM_TRY(h5file_open_regular(path, "data file", &fd, &left, err));
     uint64_t h = 0xcbf29ce484222325ULL;
     unsigned char buf[1 << 16];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        for (size_t i = 0; i < n; i++)
+    while (left > 0) {
+        const ssize_t n = read(fd, buf, left < (int64_t)sizeof buf ? (size_t)left : sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            const int e = errno;
+            close(fd);
+            return ebm_fail(err, "cannot read data file '%s': %s", path, strerror(e));
+        }
+        if (n == 0)
+            break; /* shorter than when opened: the checksum of what is there */
+        for (ssize_t i = 0; i < n; i++)
             h = (h ^ buf[i]) * 0x100000001b3ULL;
-    const int failed = ferror(f);
-    fclose(f);
-    if (failed)
-        return ebm_fail(err, "cannot read data file '%s'", path);
+        left -= n;
+    }
+    close(fd);
     *sum = h;
     return 0;
 }

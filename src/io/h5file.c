@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -82,11 +84,16 @@ void h5file_library_version(char *buf, size_t len)
 /* ---- errors ------------------------------------------------------------ */
 
 /* The innermost message of HDF5's error stack (where the failure was first
- * seen: usually the useful one), then the stack is cleared. */
+ * seen: usually the useful one), then the stack is cleared. The plugin
+ * search's own failures are skipped: they follow from a filter HDF5 does not
+ * have ("can't open directory: .../plugins"), which the entry above names
+ * ("required filter 'lzf' is not registered"). */
 static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
 {
-    if (n == 0)
-        snprintf((char *)data, 200, "%s", e->desc ? e->desc : "");
+    (void)n;
+    char *out = data;
+    if (!out[0] && e->maj_num != H5E_PLUGIN && e->desc && e->desc[0])
+        snprintf(out, 200, "%s", e->desc);
     return 0;
 }
 
@@ -108,6 +115,30 @@ __attribute__((format(printf, 6, 7))) static int h5_fail_at(ebm_err *err, const 
     if (detail[0])
         return ebm_fail_at(err, file, line, func, "'%s': %s (HDF5: %s)", path, what, detail);
     return ebm_fail_at(err, file, line, func, "'%s': %s", path, what);
+}
+
+/* As h5_fail, with the HDF5 stack keep_error kept for f, if any. */
+#define h5_fail_kept(f, err, ...)                                                              \
+    h5_fail_kept_at((f), (err), __FILE__, __LINE__, __func__, __VA_ARGS__)
+__attribute__((format(printf, 6, 7))) static int h5_fail_kept_at(h5file *f, ebm_err *err,
+                                                                 const char *file, int line,
+                                                                 const char *func,
+                                                                 const char *fmt, ...)
+{
+    char what[256], detail[200] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    H5Ewalk2(f->failed_stack >= 0 ? f->failed_stack : H5E_DEFAULT, H5E_WALK_UPWARD,
+             innermost_cb, detail);
+    if (f->failed_stack >= 0)
+        H5Eclose_stack(f->failed_stack);
+    f->failed_stack = -1;
+    H5Eclear2(H5E_DEFAULT);
+    if (detail[0])
+        return ebm_fail_at(err, file, line, func, "'%s': %s (HDF5: %s)", f->path, what, detail);
+    return ebm_fail_at(err, file, line, func, "'%s': %s", f->path, what);
 }
 
 /* The directory holding `path` ("." for a bare name), in a new string; NULL
@@ -142,7 +173,17 @@ static void os_reason(const char *path, char *buf, size_t len)
                      dir);
     }
     if (!buf[0]) {
-        const int fd = open(path, O_WRONLY);
+        /* A file that does not exist (a create that failed) is asked for
+         * again as a create, exclusively: a read-only file system, a
+         * directory without write permission; one made here is removed. */
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+            free(dir);
+            return;
+        }
+        fd = errno == EEXIST ? open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
         if (fd < 0) {
             snprintf(buf, len, "%s", strerror(errno));
         } else {
@@ -321,17 +362,52 @@ int h5file_path_ok(const char *path, const char *what, ebm_err *err)
                     what, path, path + n - 24, n, H5FILE_PATH_MAX);
 }
 
+/* What a file that is not a regular one is, for the refusal. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode)    ? "a directory"
+           : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "not a file";
+}
+
+int h5file_open_regular(const char *path, const char *kind, int *fd, int64_t *size,
+                        ebm_err *err)
+{
+    *fd = -1;
+    /* O_NONBLOCK: opening a FIFO without a writer would wait for one; the
+     * kind is checked on what was opened (fstat), not on the name. */
+    const int f = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (f < 0)
+        return ebm_fail(err, "cannot open %s '%s': %s", kind, path, strerror(errno));
+    struct stat st;
+    if (fstat(f, &st) != 0) {
+        const int e = errno;
+        close(f);
+        return ebm_fail(err, "cannot open %s '%s': %s", kind, path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(f);
+        return ebm_fail(err, "%s '%s' is not a regular file (%s): only regular files are read",
+                        kind, path, file_kind(st.st_mode));
+    }
+    *fd = f;
+    *size = (int64_t)st.st_size;
+    return 0;
+}
+
 /* h5file_precheck; the MPI-IO name limit only where MPI-IO opens the file
  * (a serial context reads through sec2, which has none). */
 static int precheck(const char *path, const char *kind, int mpiio, ebm_err *err)
 {
     if (mpiio)
         EBM_TRY(h5file_path_ok(path, kind, err));
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return ebm_fail(err, "cannot open %s '%s': %s", kind, path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return ebm_fail(err, "%s '%s' is not a regular file", kind, path);
+    int fd;
+    int64_t size;
+    EBM_TRY(h5file_open_regular(path, kind, &fd, &size, err));
+    close(fd);
     const htri_t is_h5 = H5Fis_hdf5(path);
     H5Eclear2(H5E_DEFAULT);
     if (is_h5 <= 0)
@@ -344,12 +420,13 @@ int h5file_precheck(const char *path, const char *kind, ebm_err *err)
     return ebm_pass(err, precheck(path, kind, 1, err));
 }
 
-static int h5file_create_unwatched(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err)
+static int h5file_create_unwatched(const dist_ctx *ctx, const char *path, unsigned mode,
+                                   h5file **file, ebm_err *err)
 {
     *file = NULL;
     EBM_TRY(h5file_path_ok(path, "output file", err));
     const hid_t fapl = file_access(ctx);
-    const hid_t id = fapl >= 0 ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+    const hid_t id = fapl >= 0 ? H5Fcreate(path, mode, H5P_DEFAULT, fapl) : -1;
     if (fapl >= 0)
         H5Pclose(fapl);
     if (id < 0) {
@@ -364,7 +441,7 @@ static int h5file_create_unwatched(const dist_ctx *ctx, const char *path, h5file
 int h5file_create(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err)
 {
     dist_watch_begin(ctx, "H5Fcreate");
-    const int rc = h5file_create_unwatched(ctx, path, file, err);
+    const int rc = h5file_create_unwatched(ctx, path, H5F_ACC_TRUNC, file, err);
     dist_watch_end(ctx);
     return rc;
 }
@@ -449,6 +526,65 @@ int h5file_exists(h5file *f, const char *name)
     H5Eclear2(H5E_DEFAULT);
     free(buf);
     return ok;
+}
+
+/* Whether link `name` is an external one, with its target in `target`. */
+static int external_link(h5file *f, const char *name, char *target, size_t len)
+{
+    H5L_info_t info;
+    if (H5Lget_info(f->id, name, &info, H5P_DEFAULT) < 0 || info.type == H5L_TYPE_HARD ||
+        info.type == H5L_TYPE_SOFT)
+        return 0;
+    snprintf(target, len, "a link of type %d", (int)info.type);
+    char val[1024];
+    const char *file = NULL, *object = NULL;
+    unsigned flags = 0;
+    if (info.type == H5L_TYPE_EXTERNAL && info.u.val_size <= sizeof val &&
+        H5Lget_val(f->id, name, val, sizeof val, H5P_DEFAULT) >= 0 &&
+        H5Lunpack_elink_val(val, info.u.val_size, &flags, &file, &object) >= 0)
+        snprintf(target, len, "an external link to %s in '%s'", object, file);
+    return 1;
+}
+
+int h5file_require_local(h5file *f, const char *name, const char *kind, ebm_err *err)
+{
+    static const char *const why =
+        "refused: the arrays must be stored in the file itself (its checksum, which a "
+        "resume checks, covers this file's bytes only)";
+    char *buf = strdup(name);
+    if (!buf)
+        return ebm_fail(err, "out of memory checking %s in '%s'", name, f->path);
+    char target[600];
+    int rc = 0;
+    /* Every link on the path: /train, then /train/images. */
+    for (char *p = buf + 1; rc == 0; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        const char c = *p;
+        *p = '\0';
+        if (external_link(f, buf, target, sizeof target))
+            rc = ebm_fail(err, "%s '%s': %s is %s: %s", kind, f->path, buf, target, why);
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    free(buf);
+    hid_t ds = -1, dcpl = -1;
+    if (rc == 0 && ((ds = H5Dopen2(f->id, name, H5P_DEFAULT)) < 0 ||
+                    (dcpl = H5Dget_create_plist(ds)) < 0))
+        rc = h5_fail(err, f->path, "cannot open %s", name);
+    if (rc == 0 && H5Pget_layout(dcpl) == H5D_VIRTUAL)
+        rc = ebm_fail(err, "%s '%s': %s is a virtual dataset (its data lives in other files): %s",
+                      kind, f->path, name, why);
+    if (rc == 0 && H5Pget_external_count(dcpl) > 0)
+        rc = ebm_fail(err, "%s '%s': %s keeps its raw data in external files: %s", kind, f->path,
+                      name, why);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
 }
 
 int h5file_dims(h5file *f, const char *name, int *rank, int64_t dims[2], h5file_class *cls,
@@ -572,6 +708,8 @@ static int h5file_read_rows_unwatched(h5file *f, const char *name, h5file_type t
     if (shape_ok && dims[0] > 0 && cols > 0)
         rc = transfer_rows(f, ds, space, memory_type(type), rank, (hsize_t)row0, (hsize_t)nrows,
                            cols, data, 0);
+    if (shape_ok && rc < 0)
+        keep_error(f); /* HDF5's reason, before the closes below clear it */
     if (space >= 0)
         H5Sclose(space);
     H5Dclose(ds);
@@ -586,7 +724,7 @@ static int h5file_read_rows_unwatched(h5file *f, const char *name, h5file_type t
                         (unsigned long long)have[1], (long long)dims[0], (long long)dims[1]);
     }
     if (rc < 0)
-        return h5_fail(err, f->path, "cannot read %s", name);
+        return h5_fail_kept(f, err, "cannot read %s", name);
     return 0;
 }
 
@@ -799,20 +937,72 @@ void h5file_attr_read_string(h5file *f, const char *obj, const char *name, char 
 
 /* ---- atomic files ------------------------------------------------------------------ */
 
+/* Rank 0. <path>.tmp.XXXXXX with six characters from the OS's random
+ * source (the clock and pid when it has none): unpredictable, so that no
+ * one can plant a link or file under the name beforehand. */
+static void temporary_name(const char *path, char *tmp, size_t len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char r[6] = {0};
+    if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        const unsigned long long x = (unsigned long long)t.tv_nsec * 2654435761ULL ^
+                                     (unsigned long long)getpid() << 20 ^ (unsigned long long)t.tv_sec;
+        for (size_t i = 0; i < sizeof r; i++)
+            r[i] = (unsigned char)(x >> (8 * i));
+    }
+    char suffix[7];
+    for (size_t i = 0; i < sizeof r; i++)
+        suffix[i] = alphabet[r[i] % (sizeof alphabet - 1)];
+    suffix[6] = '\0';
+    snprintf(tmp, len, "%s.tmp.%s", path, suffix);
+}
+
+/* Rank 0. The identity of the regular file at `tmp`, not following a link. */
+static int identify(const char *tmp, struct stat *made, ebm_err *err)
+{
+    if (lstat(tmp, made) != 0)
+        return ebm_fail(err, "cannot stat '%s' just created: %s", tmp, strerror(errno));
+    if (!S_ISREG(made->st_mode))
+        return ebm_fail(err, "'%s' just created is not a regular file: another process "
+                             "replaced it", tmp);
+    return 0;
+}
+
+static int publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path,
+                   const struct stat *made, ebm_err *err);
+
 int h5file_write_atomic(const dist_ctx *ctx, const char *path,
                         int (*write)(h5file *file, void *data, ebm_err *err), void *data,
                         ebm_err *err)
 {
-    const size_t len = strlen(path) + sizeof ".tmp";
+    const size_t len = strlen(path) + sizeof H5FILE_TMP_SUFFIX;
     char *tmp = ebm_calloc(len, 1, "file name", err);
     if (!tmp)
         return ebm_pass(err, dist_agree(ctx, -1, err));
-    snprintf(tmp, len, "%s.tmp", path);
+    if (ctx->rank == 0)
+        temporary_name(path, tmp, len);
+    /* Every rank opens the name rank 0 drew. */
+    int rc = dist_bcast_bytes(ctx, tmp, len, 0, err);
+    if (rc != 0) {
+        free(tmp);
+        return ebm_trace(err);
+    }
     char where[EBM_ERR_LEN];
     snprintf(where, sizeof where, "writing %s", path);
     dist_watch_where(ctx, where, DIST_WATCH_KEEP);
     h5file *f = NULL;
-    int rc = h5file_create(ctx, tmp, &f, err);
+    /* H5F_ACC_EXCL: MPI_MODE_EXCL, an O_CREAT|O_EXCL open, which fails on an
+     * existing name and on a link there instead of following it. */
+    dist_watch_begin(ctx, "H5Fcreate");
+    rc = h5file_create_unwatched(ctx, tmp, H5F_ACC_EXCL, &f, err);
+    dist_watch_end(ctx);
+    struct stat made;
+    memset(&made, 0, sizeof made);
+    if (rc == 0 && ctx->rank == 0)
+        rc = identify(tmp, &made, err);
     /* A create fails alike on every rank (a missing directory, no
      * permission): agreed, and no file is open that would need closing. */
     if (ctx->size > 1 && dist_agree(ctx, rc, err) != 0 && f) {
@@ -832,9 +1022,39 @@ int h5file_write_atomic(const dist_ctx *ctx, const char *path,
     }
     if (f)
         close_written(f, rc, err);
-    rc = h5file_publish(ctx, rc, tmp, path, err);
+    rc = publish(ctx, rc, tmp, path, &made, err);
     free(tmp);
     return ebm_pass(err, rc);
+}
+
+int h5file_remove_stale_tmp(const char *path, ebm_err *err)
+{
+    char *dir = parent_dir(path);
+    if (!dir)
+        return ebm_fail(err, "out of memory cleaning the directory of '%s'", path);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const size_t n = strlen(base);
+    int rc = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        rc = ebm_fail(err, "cannot list directory '%s': %s", dir, strerror(errno));
+    for (struct dirent *e; rc == 0 && d && (e = readdir(d));) {
+        /* <base>.tmp, or <base>.tmp. and six characters */
+        const char *rest = strncmp(e->d_name, base, n) == 0 ? e->d_name + n : "";
+        const int ours = strcmp(rest, ".tmp") == 0 ||
+                         (strncmp(rest, ".tmp.", 5) == 0 && strlen(rest) == 11);
+        if (!ours)
+            continue;
+        const int fd = dirfd(d);
+        if (unlinkat(fd, e->d_name, 0) != 0 && errno != ENOENT)
+            rc = ebm_fail(err, "cannot remove the stale '%s/%s': %s", dir, e->d_name,
+                          strerror(errno));
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    return rc;
 }
 
 /* fsync of the directory holding `path`, so that a rename in it survives a
@@ -856,6 +1076,14 @@ static int sync_parent(const char *path, ebm_err *err)
 
 int h5file_publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path, ebm_err *err)
 {
+    return publish(ctx, rc, tmp, path, NULL, err);
+}
+
+/* h5file_publish; with `made`, only the file of that device and inode is
+ * renamed (a file swapped in under the name during the write is not). */
+static int publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path,
+                   const struct stat *made, ebm_err *err)
+{
     if (dist_agree(ctx, rc, err)) {
         /* A failed write leaves no half-written temporary file behind. */
         if (ctx->rank == 0)
@@ -863,8 +1091,18 @@ int h5file_publish(const dist_ctx *ctx, int rc, const char *tmp, const char *pat
         return ebm_trace(err);
     }
     if (ctx->rank == 0) {
-        const int fd = open(tmp, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0)
+        /* O_NOFOLLOW: a link is never synced nor renamed into place. */
+        const int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat now;
+        if (fd < 0 || fstat(fd, &now) != 0)
+            rc = ebm_fail(err, "cannot open '%s' to publish it: %s", tmp, strerror(errno));
+        else if (!S_ISREG(now.st_mode) ||
+                 (made && (now.st_dev != made->st_dev || now.st_ino != made->st_ino)))
+            rc = ebm_fail(err,
+                          "'%s' is no longer the file written (another process replaced it): "
+                          "not published as '%s'",
+                          tmp, path);
+        else if (fsync(fd) != 0)
             rc = ebm_fail(err, "cannot sync '%s': %s", tmp, strerror(errno));
         if (fd >= 0)
             close(fd);

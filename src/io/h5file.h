@@ -54,6 +54,12 @@ void h5file_library_version(char *buf, size_t len);
  * file and is HDF5 (`kind` names it in the message: "data file"). */
 int h5file_precheck(const char *path, const char *kind, ebm_err *err);
 
+/* Rank-local. Opens `path` read-only without ever blocking (a FIFO, a
+ * terminal) and refuses anything but a regular file, naming its kind: *fd
+ * and its size in *size, for a read bounded by that size; close(*fd) after. */
+int h5file_open_regular(const char *path, const char *kind, int *fd, int64_t *size,
+                        ebm_err *err);
+
 /* Collective. Creates (truncates) `path` for writing. */
 int h5file_create(const dist_ctx *ctx, const char *path, h5file **file, ebm_err *err);
 /* Collective. h5file_precheck on every rank (agreed), then opens read-only or
@@ -71,6 +77,11 @@ const char *h5file_path(const h5file *file);
 
 /* Whether the object exists (intermediate groups included). */
 int h5file_exists(h5file *file, const char *name);
+/* Fails, naming `kind` ("data file") and why, unless dataset `name` (which
+ * exists) is stored in this file itself: no external link on its path, not
+ * a virtual dataset, no raw data in external files. What a data file's
+ * checksum covers is then what is read. */
+int h5file_require_local(h5file *file, const char *name, const char *kind, ebm_err *err);
 /* Shape and element class of a dataset. */
 int h5file_dims(h5file *file, const char *name, int *rank, int64_t dims[2],
                 h5file_class *cls, ebm_err *err);
@@ -130,8 +141,16 @@ void h5file_attr_read_string(h5file *file, const char *obj, const char *name, ch
 
 /* ---- atomic files --------------------------------------------------------- */
 
-/* Collective. Writes `path` atomically: creates <path>.tmp, lets `write`
- * fill it, closes it and publishes it (below); on any failure no .tmp stays. */
+/* The temporary file an atomic write makes beside `path`: <path>.tmp.XXXXXX,
+ * six random characters (the template's length counts for MPI-IO's limit). */
+#define H5FILE_TMP_SUFFIX ".tmp.XXXXXX"
+
+/* Collective. Writes `path` atomically: rank 0 draws an unpredictable
+ * temporary name (H5FILE_TMP_SUFFIX), shared with every rank; HDF5 creates
+ * it exclusively (O_CREAT|O_EXCL: never through a link planted there, never
+ * over another writer's file); `write` fills it; it is closed and published
+ * (below) only if it is still the file created (device and inode, not a
+ * link). On any failure no temporary file stays. */
 int h5file_write_atomic(const dist_ctx *ctx, const char *path,
                         int (*write)(h5file *file, void *data, ebm_err *err), void *data,
                         ebm_err *err);
@@ -142,5 +161,10 @@ int h5file_write_atomic(const dist_ctx *ctx, const char *path,
  * new one; the outcome is agreed again. */
 int h5file_publish(const dist_ctx *ctx, int rc, const char *tmp, const char *path,
                    ebm_err *err);
+
+/* Rank-local. Removes what a killed writer of `path` left: <path>.tmp (an
+ * older version's name) and every <path>.tmp.XXXXXX (links themselves, not
+ * their targets). The caller holds the directory (its lock). */
+int h5file_remove_stale_tmp(const char *path, ebm_err *err);
 
 #endif

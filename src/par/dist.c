@@ -508,12 +508,13 @@ int dist_host_summary(const dist_ctx *ctx, char *out, size_t len, ebm_err *err)
         if (!all)
             rc = ebm_fail(err, "out of memory for %d host names", ctx->size);
     }
-    EBM_TRY(dist_agree(ctx, rc, err));
-    if (dist_gather_bytes(ctx, mine, NAME, all, 0, err)) {
+    /* "|| rc": dist_agree fails whenever rc does; said again for gcc -fanalyzer.
+     * all is freed also when another rank failed. */
+    if (dist_agree(ctx, rc, err) || rc || dist_gather_bytes(ctx, mine, NAME, all, 0, err)) {
         free(all);
         return ebm_trace(err);
     }
-    if (ctx->rank != 0)
+    if (!all) /* every rank but 0 */
         return 0;
     int hosts = 0;
     for (int r = 0; r < ctx->size; r++) {

@@ -12,6 +12,7 @@
 #include "core/sysmem.h"
 #include "ebm/eval.h"
 #include "io/data_file.h"
+#include "io/h5file.h"
 #include "train/trainer.h"
 
 int train_prepare_out_dir(const char *dir, ebm_err *err)
@@ -34,13 +35,14 @@ int train_prepare_out_dir(const char *dir, ebm_err *err)
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
         return ebm_fail(err, "--out: '%s' is not a directory", path);
     /* Permission bits do not tell (root, read-only mounts): try it. */
+    /* mkstemp: O_EXCL and an unpredictable name, never through a link. */
     char probe[EBM_PATH_LEN + 64];
-    snprintf(probe, sizeof probe, "%s/.ebm_mpi_write_test.%ld", path, (long)getpid());
-    FILE *f = fopen(probe, "w");
-    if (!f)
+    snprintf(probe, sizeof probe, "%s/.ebm_mpi_write_test.XXXXXX", path);
+    const int fd = mkstemp(probe);
+    if (fd < 0)
         return ebm_fail(err, "--out: directory '%s' is not writable: %s", path, strerror(errno));
-    fclose(f);
-    remove(probe);
+    close(fd);
+    unlink(probe);
     return 0;
 }
 
@@ -59,9 +61,8 @@ static int own_out_dir(trainer *t, char *note, size_t len, ebm_err *err)
     /* A run killed while writing (SIGKILL, a lost node) leaves its temporary
      * file; holding the lock, no other run is writing it now. */
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s.tmp", cfg->out, files[i]);
-        if (unlink(path) != 0 && errno != ENOENT)
-            return ebm_fail(err, "cannot remove the stale '%s': %s", path, strerror(errno));
+        snprintf(path, sizeof path, "%s/%s", cfg->out, files[i]);
+        EBM_TRY(h5file_remove_stale_tmp(path, err));
     }
     if (cfg->resume[0])
         return 0;

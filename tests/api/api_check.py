@@ -294,15 +294,21 @@ def golden(api_run, fixdir, data, golddir, exact):
                 layers, attrs = network(path)
                 e = -logsumexp(forward(layers, attrs, s))
                 lo, hi = float(attrs["value_min"]), float(attrs["value_max"])
-                if not np.isfinite(s).all() or s.min() < lo - 1e-4 or s.max() > hi + 1e-4:
-                    fail(f"sampler vs {name}: samples outside [{lo}, {hi}] or not finite")
+                if not np.isfinite(s).all():
+                    fail(f"sampler vs {name}: samples not finite")
+                # The stable preset clamps its chains to the data range; the
+                # seed preset does not (its golden samples lie in [-1.1, 1.2]).
+                clamped = attrs["preset"] in (b"stable", "stable")
+                if clamped and (s.min() < lo - 1e-4 or s.max() > hi + 1e-4):
+                    fail(f"sampler vs {name}: samples outside [{lo}, {hi}]")
                 if abs(e.mean() - g_energy.mean()) > 0.05:
                     fail(f"sampler vs {name}: mean energy {e.mean():.4f}, golden "
                          f"{g_energy.mean():.4f}")
     print("PASS: the library's logits match the command's golden dumps (within "
           f"{RTOL:g} (1 + |t|), same classes); its samples "
           + ("equal the golden np 1 samples bit for bit" if exact else
-             "are in range with the golden mean energy (tolerance path)"))
+             "are finite, in the data range where the preset clamps, with the golden mean "
+             "energy (tolerance path)"))
 
 
 def main():

@@ -1,6 +1,7 @@
 /* harness.c: see harness.h. */
 #include "harness.h"
 
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -32,4 +33,16 @@ int harness_run(int argc, char **argv, const char *name, const struct CMUnitTest
     const int failed = _cmocka_run_group_tests(name, tests, n_tests, group_setup, group_teardown);
     dist_finalize(&world);
     return failed;
+}
+
+int tmp_files_left(const char *path)
+{
+    char pattern[1024];
+    snprintf(pattern, sizeof pattern, "%s.tmp.??????", path);
+    glob_t g;
+    const int rc = glob(pattern, 0, NULL, &g);
+    const int n = rc == 0 ? (int)g.gl_pathc : 0;
+    if (rc == 0)
+        globfree(&g);
+    return n;
 }

@@ -26,6 +26,10 @@
 /* The world communicator of this test process (valid inside the tests). */
 const dist_ctx *test_ctx(void);
 
+/* How many temporary files of an atomic write of `path` exist
+ * (<path>.tmp.XXXXXX, io/h5file.h): 0 after every write, failed or not. */
+int tmp_files_left(const char *path);
+
 int harness_run(int argc, char **argv, const char *name, const struct CMUnitTest *tests,
                 size_t n_tests, CMFixtureFunction group_setup, CMFixtureFunction group_teardown);
 

@@ -438,6 +438,7 @@ static void test_ckpt_write_replaces_existing(void **state)
     c->progress.epoch = 8;
     write_ckpt(c);
     assert_false(file_exists(c->tmp));
+    assert_int_equal(tmp_files_left(c->path), 0);
     ckpt_model m;
     ebm_err err = {0};
     if (ckpt_read_model(test_ctx(), c->path, &m, &err))
@@ -450,13 +451,18 @@ static void test_ckpt_write_replaces_existing(void **state)
 static void test_ckpt_write_overwrites_stale_tmp(void **state)
 {
     ckpt_fixture *c = *state;
-    /* A crash left a half-written temporary file behind. */
+    /* A crash left a half-written temporary file under the old fixed name:
+     * the write goes to a fresh name of its own and leaves it alone (the
+     * trainer removes it holding --out's lock). */
     FILE *fp = fopen(c->tmp, "w");
     assert_non_null(fp);
     fputs("half a checkpoint", fp);
     fclose(fp);
     write_ckpt(c);
-    assert_false(file_exists(c->tmp));
+    assert_true(file_exists(c->tmp));
+    assert_int_equal(tmp_files_left(c->path), 0);
+    remove(c->tmp);
+    assert_int_equal(tmp_files_left(c->path), 0);
     ckpt_model m;
     ebm_err err = {0};
     if (ckpt_read_model(test_ctx(), c->path, &m, &err))

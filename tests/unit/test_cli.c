@@ -451,7 +451,7 @@ static void test_cli_parse_fails_too_long_string(void **state)
     /* Names MPI-IO opens: the longest --out whose <out>/metrics.h5.tmp fits
      * H5FILE_PATH_MAX is accepted, one more is refused; the same for a file
      * name option and its .tmp (--dump). */
-    const size_t out_max = H5FILE_PATH_MAX - strlen("/metrics.h5.tmp");
+    const size_t out_max = H5FILE_PATH_MAX - strlen("/metrics.h5" H5FILE_TMP_SUFFIX);
     ebm_config c;
     longv[out_max] = '\0';
     PARSE_OK(&c, "train", "--out", longv);
@@ -459,9 +459,10 @@ static void test_cli_parse_fails_too_long_string(void **state)
     longv[out_max] = 'a', longv[out_max + 1] = '\0';
     EXPECT_ERROR("MPI-IO", "train", "--out", longv);
     memset(longv, 'a', EBM_PATH_LEN + 9);
-    longv[H5FILE_PATH_MAX - 4] = '\0';
+    const size_t dump_max = H5FILE_PATH_MAX - strlen(H5FILE_TMP_SUFFIX);
+    longv[dump_max] = '\0';
     PARSE_OK(&c, "eval", "--ckpt", "x", "--dump", longv);
-    longv[H5FILE_PATH_MAX - 4] = 'a', longv[H5FILE_PATH_MAX - 3] = '\0';
+    longv[dump_max] = 'a', longv[dump_max + 1] = '\0';
     EXPECT_ERROR("--dump: the file name", "eval", "--ckpt", "x", "--dump", longv);
     free(longv);
 }

@@ -497,6 +497,40 @@ static void test_data_split_names(void **state)
     assert_string_equal(data_split_names[SPLIT_TEST], "test");
 }
 
+/* Value ranges a data file may declare: the map to [-1, 1] must stay finite
+ * (tests/fuzz found [0, 2.65e-315] accepted and every input NaN). */
+static void test_data_check_range_refuses_unmappable_ranges(void **state)
+{
+    (void)state;
+    static const double bad[][2] = {
+        {0.0, 2.65250992e-315}, /* the fuzzer's: scale overflows float */
+        {0.0, 1e-300},          {1.0, 1.0},  {2.0, 1.0},       {0.0, INFINITY},
+        {NAN, 1.0},             {0.0, 1e39}, {-1e39, 0.0},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        data_info info = {0};
+        info.value_min = bad[i][0], info.value_max = bad[i][1];
+        ebm_err err = {0};
+        if (data_check_range(&info, "r.h5", &err) == 0)
+            fail_msg("range [%g, %g] accepted", bad[i][0], bad[i][1]);
+        assert_non_null(strstr(err.msg, "'r.h5'"));
+        assert_non_null(strstr(err.msg, "value_min"));
+    }
+    static const double good[][2] = {{0.0, 16.0}, {-1.0, 1.0}, {0.0, 1e-30}, {-FLT_MAX, FLT_MAX}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        data_info info = {0};
+        info.value_min = good[i][0], info.value_max = good[i][1];
+        ebm_err err = {0};
+        if (data_check_range(&info, "r.h5", &err) != 0)
+            fail_msg("range [%g, %g] refused: %s", good[i][0], good[i][1], err.msg);
+        /* Its ends map to -1 and 1 (to float rounding). */
+        const input_map m = data_input_map(&info, 1);
+        float ends[2] = {(float)good[i][0], (float)good[i][1]}, out[2];
+        data_map(&m, ends, out, 2);
+        assert_true(fabsf(out[0] + 1.0f) < 1e-3f && fabsf(out[1] - 1.0f) < 1e-3f);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +558,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_data_shard_alloc_too_large_fails),
         cmocka_unit_test(test_data_shard_free_idempotent),
         cmocka_unit_test(test_data_split_names),
+        cmocka_unit_test(test_data_check_range_refuses_unmappable_ranges),
     };
     return harness_run(argc, argv, "test_data", tests, HARNESS_COUNT(tests), NULL, NULL);
 }

@@ -135,6 +135,50 @@ static void test_fault_checkpoint_midway_unconfigured_never_kills(void **state)
     assert_int_equal(returned, 1000);
 }
 
+/* A run that did not ask for faults (fault_configure(NULL), what main does
+ * without EBM_MPI_FAULT_*): even after a configuration that fires at every
+ * hook on this rank, no hook fires. In a child: a stall would SIGSTOP it, the
+ * kill SIGKILL it. */
+static void test_fault_disarmed_never_fires(void **state)
+{
+    (void)state;
+    fflush(NULL);
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        fault_config cfg;
+        memset(&cfg, 0xA5, sizeof cfg); /* stack garbage, as main once had */
+        cfg.stop_at_step = 1, cfg.kill_at_checkpoint = 1, cfg.diverge_at_step = 1;
+        cfg.diverge_times = 1, cfg.nan_ranges = 1, cfg.nan_from[0] = 1, cfg.nan_to[0] = 1;
+        cfg.nan_rank = 0, cfg.stall_rank = 0, cfg.stall_at = 1;
+        memcpy(cfg.stall_where, "step", 5);
+        cfg.slow_step = 1, cfg.slow_step_ms = 60000, cfg.auto_floor = 1.0;
+        fault_configure(&cfg);
+        fault_configure(NULL);
+        int fired = fault_stop_at_step(1) || fault_lr_factor(1, 0) != 1.0 ||
+                    fault_nan_gradient(1, 0) || fault_auto_floor(300.0) != 300.0;
+        fault_stall("step", 1, 0);
+        fault_slow_step(1);
+        fault_data_read(0);
+        fault_checkpoint_midway(0);
+        _exit(fired ? SURVIVED + 1 : SURVIVED);
+    }
+    int status = 0;
+    pid_t got;
+    do
+        got = waitpid(pid, &status, WUNTRACED);
+    while (got < 0 && errno == EINTR);
+    assert_int_equal(got, pid);
+    if (WIFSTOPPED(status)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("disarmed: a stall hook stopped the process");
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == SURVIVED + 1)
+        fail_msg("disarmed: a hook returned its fault value");
+    expect_survived(status, "disarmed, every hook");
+}
+
 /* ---- fault_stop_at_step --------------------------------------------------- */
 
 static void test_fault_stop_at_step_fires_exactly_at_step(void **state)
@@ -463,6 +507,7 @@ int main(int argc, char **argv)
                                   teardown_unconfigure),
         cmocka_unit_test_teardown(test_fault_checkpoint_midway_unconfigured_never_kills,
                                   teardown_unconfigure),
+        cmocka_unit_test_teardown(test_fault_disarmed_never_fires, teardown_unconfigure),
         cmocka_unit_test_teardown(test_fault_stop_at_step_fires_exactly_at_step,
                                   teardown_unconfigure),
         cmocka_unit_test_teardown(test_fault_stop_at_step_depends_only_on_step,

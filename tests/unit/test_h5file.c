@@ -11,6 +11,7 @@
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <ftw.h>
+#include <glob.h>
 #include <hdf5.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -894,6 +895,61 @@ static void test_h5file_publish_fails_missing_tmp(void **state)
     assert_false(file_exists(path));
 }
 
+/* An atomic write whose temporary file another process swaps for a link to
+ * a victim file while it is written (a hostile neighbour in a shared
+ * directory): the write fails naming it, the victim is untouched, nothing
+ * is published as the output and no temporary name is left. */
+typedef struct {
+    const char *path, *victim;
+    char tmp[256];
+} swap_job;
+
+static int swap_tmp_for_link(h5file *f, void *data, ebm_err *err)
+{
+    (void)f, (void)err;
+    swap_job *job = data;
+    char pattern[300];
+    snprintf(pattern, sizeof pattern, "%s.tmp*", job->path);
+    glob_t gl;
+    if (glob(pattern, 0, NULL, &gl) != 0 || gl.gl_pathc != 1)
+        fail_msg("expected one temporary file %s", pattern);
+    snprintf(job->tmp, sizeof job->tmp, "%s", gl.gl_pathv[0]);
+    globfree(&gl);
+    if (unlink(job->tmp) != 0 || symlink(job->victim, job->tmp) != 0)
+        fail_msg("cannot swap %s for a link: %s", job->tmp, strerror(errno));
+    return 0;
+}
+
+static void test_h5file_write_atomic_never_publishes_a_swapped_file(void **state)
+{
+    group_fixture *g = *state;
+    char path[160], victim[160];
+    path_in(path, sizeof path, g, "swapped.h5");
+    path_in(victim, sizeof victim, g, "victim.txt");
+    static const char text[] = "the victim's own bytes\n";
+    FILE *fp = fopen(victim, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    swap_job job = {path, victim, ""};
+    ebm_err err = {0};
+    assert_int_equal(h5file_write_atomic(test_ctx(), path, swap_tmp_for_link, &job, &err), -1);
+    expect_in(err.msg, job.tmp);
+    struct stat st;
+    if (lstat(path, &st) == 0)
+        fail_msg("'%s' was published (%s) from a swapped temporary file", path,
+                 S_ISLNK(st.st_mode) ? "a link to the victim" : "a file");
+    char back[64] = "";
+    fp = fopen(victim, "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(back, sizeof back, fp));
+    fclose(fp);
+    assert_string_equal(back, text);
+    assert_int_equal(tmp_files_left(path), 0);
+    assert_false(file_exists(job.tmp));
+    remove(victim);
+}
+
 /* ---- refusals ------------------------------------------------------------------ */
 
 static void test_h5file_precheck_refuses_missing_directory_and_text(void **state)
@@ -981,6 +1037,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_h5file_publish_renames_tmp_to_path),
         cmocka_unit_test(test_h5file_publish_keeps_previous_file_on_failure),
         cmocka_unit_test(test_h5file_publish_fails_missing_tmp),
+        cmocka_unit_test(test_h5file_write_atomic_never_publishes_a_swapped_file),
         cmocka_unit_test(test_h5file_precheck_refuses_missing_directory_and_text),
         cmocka_unit_test(test_h5file_create_fails_missing_directory),
         cmocka_unit_test(test_h5file_library_version_matches_header),

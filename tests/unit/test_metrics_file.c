@@ -332,6 +332,7 @@ static void test_metrics_file_sync_replaces_any_existing_file(void **state)
     if (metrics_file_sync(test_ctx(), path, c->history, 2, &err))
         fail_msg("metrics_file_sync over a foreign file: %s", err.msg);
     assert_false(access(tmp, F_OK) == 0);
+    assert_int_equal(tmp_files_left(path), 0);
     const hid_t g = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(g >= 0);
     assert_true(H5Lexists(g, "loss", H5P_DEFAULT) == 0); /* nothing of it is left */
@@ -344,13 +345,15 @@ static void test_metrics_file_sync_replaces_any_existing_file(void **state)
     assert_non_null(fp);
     fputs("epoch,val_error\n1,0.5\n", fp);
     fclose(fp);
-    fp = fopen(tmp, "w");
+    fp = fopen(tmp, "w"); /* the old fixed name: left alone */
     assert_non_null(fp);
     fputs("half a file", fp);
     fclose(fp);
     if (metrics_file_sync(test_ctx(), path, c->history, 3, &err))
         fail_msg("metrics_file_sync over a text file: %s", err.msg);
-    assert_false(access(tmp, F_OK) == 0);
+    assert_true(access(tmp, F_OK) == 0);
+    remove(tmp);
+    assert_int_equal(tmp_files_left(path), 0);
     assert_true(metrics_value(path, "val_error", 2, &rows) == c->history[2].val_error);
     assert_int_equal(rows, 3);
     remove(path);
@@ -368,6 +371,7 @@ static void test_metrics_file_sync_fails_missing_directory(void **state)
         fail_msg("message '%s' does not name '%s'", err.msg, path);
     assert_false(access(path, F_OK) == 0);
     assert_false(access(tmp, F_OK) == 0);
+    assert_int_equal(tmp_files_left(path), 0);
 }
 
 int main(int argc, char **argv)

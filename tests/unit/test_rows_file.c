@@ -197,6 +197,7 @@ static void test_rows_file_write_stores_columns_and_attributes(void **state)
     if (write_rows(path, &d, 0, N, &err))
         fail_msg("rows_file_write: %s", err.msg);
     assert_false(file_exists(tmp));
+    assert_int_equal(tmp_files_left(path), 0);
 
     const hid_t f = c_open(path);
     /* The four datasets and nothing else. */
@@ -278,6 +279,7 @@ static void test_rows_file_write_replaces_existing_file_whole(void **state)
     if (write_rows(path, &d, 0, N, &err))
         fail_msg("rows_file_write over an existing file: %s", err.msg);
     assert_false(file_exists(tmp));
+    assert_int_equal(tmp_files_left(path), 0);
     const hid_t f = c_open(path);
     /* Only the new file's contents: nothing of the old one survives. */
     assert_true(H5Lexists(f, "old", H5P_DEFAULT) == 0);
@@ -297,7 +299,8 @@ static void test_rows_file_write_overwrites_stale_tmp(void **state)
     group_fixture *g = *state;
     char path[160], tmp[170];
     paths(g, "stale.h5", path, sizeof path, tmp, sizeof tmp);
-    /* A crash left a half-written temporary file behind. */
+    /* A crash left a half-written temporary file under the old fixed name:
+     * the write goes to a fresh name of its own and leaves it alone. */
     FILE *fp = fopen(tmp, "w");
     assert_non_null(fp);
     fputs("half a file", fp);
@@ -307,7 +310,9 @@ static void test_rows_file_write_overwrites_stale_tmp(void **state)
     ebm_err err = {0};
     if (write_rows(path, &d, 0, N, &err))
         fail_msg("rows_file_write: %s", err.msg);
-    assert_false(file_exists(tmp));
+    assert_true(file_exists(tmp));
+    assert_int_equal(tmp_files_left(path), 0);
+    remove(tmp);
     const hid_t f = c_open(path);
     rows_data back;
     char desc[128];
@@ -330,6 +335,7 @@ static void test_rows_file_write_fails_missing_directory(void **state)
     if (!strstr(err.msg, path))
         fail_msg("message '%s' does not name '%s'", err.msg, path);
     assert_false(file_exists(tmp));
+    assert_int_equal(tmp_files_left(path), 0);
     assert_false(file_exists(path));
 }
 
