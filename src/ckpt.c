@@ -367,8 +367,10 @@ static int read_base(const dist_ctx *ctx, h5file *f, const char *path, ckpt_mode
     EBM_TRY(h5file_attr_read_double(f, "/base/log_density", "lo", &lo, err));
     EBM_TRY(h5file_attr_read_double(f, "/base/log_density", "hi", &hi, err));
     if (!isfinite(lo) || !isfinite(hi) || !(hi > lo))
-        return ebm_fail(err, "checkpoint '%s': /base/log_density has the box [%g, %g]", path, lo,
-                        hi);
+        return ebm_fail(err,
+                        "checkpoint '%s': /base/log_density's box attributes lo = %g, hi = %g "
+                        "are not finite with hi > lo",
+                        path, lo, hi);
     EBM_TRY(base_alloc(&m->base, m->shape.d, (int)dims[1] - 1, (float)lo, (float)hi, err));
     EBM_TRY(h5file_read_rows(f, "/base/log_density", H5FILE_F64, 2, dims, 0, dims[0],
                              m->base.log_p, err));

@@ -182,17 +182,25 @@ static int write_dump(const dist_ctx *ctx, const ebm_config *cfg, const run_info
 {
     const int k = m->shape.k;
     const size_t n = (size_t)shard->n;
+    const int d = m->shape.d;
     float *energy = ebm_calloc(n, sizeof(float), "dump", err);
     int32_t *pred = ebm_calloc(n, sizeof(int32_t), "dump", err);
-    int rc = (!energy || !pred) ? -1 : 0;
+    float *in = ebm_calloc((size_t)d, sizeof(float), "dump", err); /* one mapped image */
+    int rc = (!energy || !pred || !in) ? -1 : 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const float *row = logits + i * k;
         energy[i] = -model_logsumexp(row, k);
         pred[i] = model_argmax(row, k);
+        /* The base density is part of the energy (as sample reports it). */
+        if (m->base.d > 0) {
+            data_map(&m->map, shard->images + i * (size_t)d, in, (size_t)d);
+            base_energy_addf(&m->base, in, 1, &energy[i], NULL);
+        }
     }
     const rows_column cols[] = {
         {"logits", 0, k, logits, "f(x), one row per example of the split, in file order"},
-        {"energy", 0, 0, energy, "E(x) = -logsumexp f(x)"},
+        {"energy", 0, 0, energy,
+         m->base.d > 0 ? "E(x) = -logsumexp f(x) + E_base(x)" : "E(x) = -logsumexp f(x)"},
         {"label", 1, 0, shard->labels, "true class"},
         {"predicted", 1, 0, pred, "argmax f(x)"},
     };
@@ -209,6 +217,7 @@ static int write_dump(const dist_ctx *ctx, const ebm_config *cfg, const run_info
         rc = dist_agree(ctx, rc, err);
     free(energy);
     free(pred);
+    free(in);
     return ebm_pass(err, rc);
 }
 

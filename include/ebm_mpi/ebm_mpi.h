@@ -135,11 +135,19 @@ typedef struct ebm_info {
      * space): steps, step size eta, noise sigma, step decay (step t uses
      * eta decay^t), whether chains are clamped to the data range, and where
      * fresh chains start (0: U[-1,1]; 1: Gaussians fitted per class to the
-     * training images, which ebm_sampler_create then reads). */
+     * training images, which ebm_sampler_create then reads; 2: exact
+     * samples of the base density, has_base). */
     int langevin_steps;
     double step_size, noise, step_decay;
     int clamp_chains, chain_init;
     int64_t n_chains; /* persistent chains stored in the file (0: none) */
+    /* 1: the energy includes a base density (checkpoint format 6, trained
+     * with --base pixels or --preset density): E(x) = -logsumexp f(x) +
+     * E_base(x), what ebm_model_energy returns and ebm_sampler climbs; the
+     * logits and classes do not depend on it. 0: E(x) = -logsumexp f(x).
+     * (Added in 0.3.0: a caller compiled against 0.2's header passes the
+     * smaller size and does not get it.) */
+    int has_base;
 } ebm_info;
 
 /* Loads the model of a complete checkpoint (best.h5 or last.h5, format
@@ -165,7 +173,10 @@ EBM_MPI_API int ebm_model_hyperparameters(const ebm_model *model, char *buf, siz
 EBM_MPI_API int ebm_model_logits(const ebm_model *model, const float *x, size_t n,
                                  size_t x_count, float *logits, size_t logits_count);
 
-/* E(x) = -logsumexp f(x) of n images into energy (energy_count = n). */
+/* E(x) = -logsumexp f(x) of n images into energy (energy_count = n); for a
+ * model with a base density (ebm_info.has_base) E(x) = -logsumexp f(x) +
+ * E_base(x), E_base the base's -log density of the image in the model's
+ * input space (docs/api.md), as `ebm_mpi sample` reports it. */
 EBM_MPI_API int ebm_model_energy(const ebm_model *model, const float *x, size_t n,
                                  size_t x_count, float *energy, size_t energy_count);
 
@@ -216,7 +227,8 @@ EBM_MPI_API void ebm_sampler_free(ebm_sampler *sampler);
 /* n samples into out (out_count = n * input_size floats, data units), after
  * `steps` Langevin steps (< 0: the model's langevin_steps); label -1:
  * unconditional (climbing logsumexp f(x)), 0..n_classes-1: of that class
- * (climbing f(x)[label]). */
+ * (climbing f(x)[label]); with a base density (ebm_info.has_base) both
+ * climb -E_base(x) too. */
 EBM_MPI_API int ebm_sampler_draw(ebm_sampler *sampler, size_t n, int label, int steps,
                                  float *out, size_t out_count);
 

@@ -125,6 +125,7 @@ class Info:
     clamp_chains: bool
     chain_init: int
     n_chains: int
+    has_base: bool  # the energy includes a base density (format 6, --base pixels)
     hyperparameters: dict
 
 
@@ -173,7 +174,7 @@ class Model:
         fields = {f.name: getattr(s, f.name) for f in dataclasses.fields(Info)
                   if f.name not in ("layer_sizes", "hyperparameters")}
         fields.update(layer_sizes=tuple(s.layer_sizes), clamp_chains=bool(s.clamp_chains),
-                      hyperparameters=hyper)
+                      has_base=bool(s.has_base), hyperparameters=hyper)
         return Info(**fields)
 
     # ---- lifetime ----
@@ -237,7 +238,8 @@ class Model:
         return out
 
     def energy(self, x):
-        """E(x) = -logsumexp f(x): float32 [n]."""
+        """E(x) = -logsumexp f(x), plus the base density's energy when the
+        model has one (info.has_base): float32 [n]."""
         handle, x = self._live(), self._images(x)
         out = np.empty(len(x), dtype=np.float32)
         if len(x):

@@ -36,6 +36,7 @@ class InfoStruct(ctypes.Structure):
         ("step_size", ctypes.c_double), ("noise", ctypes.c_double),
         ("step_decay", ctypes.c_double),
         ("clamp_chains", _int), ("chain_init", _int), ("n_chains", ctypes.c_int64),
+        ("has_base", _int),
     ]
 
 

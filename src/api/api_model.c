@@ -101,6 +101,7 @@ int ebm_model_info(const ebm_model *model, ebm_info *info, size_t info_size)
     out.step_size = m->step_size, out.noise = m->noise, out.step_decay = m->step_decay;
     out.clamp_chains = m->clamp_chains, out.chain_init = m->chain_init;
     out.n_chains = m->n_chains;
+    out.has_base = m->base.d > 0;
     memcpy(info, &out, info_size);
     return EBM_OK;
 }
@@ -144,9 +145,11 @@ static int check_batch(const char *call, const ebm_model *model, const float *x,
 
 /* f(x) of n images in data units: chunks of EBM_CHUNK_ROWS mapped to the
  * model's input space and through the MLP; each call has its own workspace,
- * so a model serves several threads at once. row(data, i0, c, logits) takes
- * the logits (c, K) of images i0.. i0+c-1. */
-typedef void (*logits_sink)(void *data, size_t first, int count, int k, const float *logits);
+ * so a model serves several threads at once. sink(model, data, i0, c, in,
+ * logits) takes the mapped inputs (c, D) and logits (c, K) of images i0..
+ * i0+c-1. */
+typedef void (*logits_sink)(const ckpt_model *m, void *data, size_t first, int count,
+                            const float *in, const float *logits);
 
 static int run_model(const char *call, const ebm_model *model, const float *x, size_t n,
                      logits_sink sink, void *data)
@@ -166,7 +169,7 @@ static int run_model(const char *call, const ebm_model *model, const float *x, s
     for (size_t first = 0; first < n; first += (size_t)cap) {
         const int c = (int)(n - first < (size_t)cap ? n - first : (size_t)cap);
         data_map(&model->m.map, x + first * d, in, (size_t)c * d);
-        sink(data, first, c, shape->k, model_forward(shape, model->m.params, &ws, in, c));
+        sink(&model->m, data, first, c, in, model_forward(shape, model->m.params, &ws, in, c));
     }
     free(in);
     model_workspace_free(&ws);
@@ -174,8 +177,11 @@ static int run_model(const char *call, const ebm_model *model, const float *x, s
     return EBM_OK;
 }
 
-static void copy_logits(void *data, size_t first, int count, int k, const float *logits)
+static void copy_logits(const ckpt_model *m, void *data, size_t first, int count,
+                        const float *in, const float *logits)
 {
+    (void)in;
+    const int k = m->shape.k;
     memcpy((float *)data + first * (size_t)k, logits, (size_t)count * k * sizeof(float));
 }
 
@@ -190,11 +196,17 @@ int ebm_model_logits(const ebm_model *model, const float *x, size_t n, size_t x_
     return run_model("ebm_model_logits", model, x, n, copy_logits, logits);
 }
 
-static void to_energy(void *data, size_t first, int count, int k, const float *logits)
+/* E(x) as `ebm_mpi sample` computes it: -LSE f(x), plus the base density's
+ * energy of the mapped input when the model has one (format 6, --base). */
+static void to_energy(const ckpt_model *m, void *data, size_t first, int count,
+                      const float *in, const float *logits)
 {
+    const int k = m->shape.k;
     float *energy = (float *)data + first;
     for (int i = 0; i < count; i++)
         energy[i] = -model_logsumexp(logits + (size_t)i * k, k);
+    if (m->base.d > 0)
+        base_energy_addf(&m->base, in, count, energy, NULL);
 }
 
 int ebm_model_energy(const ebm_model *model, const float *x, size_t n, size_t x_count,
@@ -213,8 +225,12 @@ typedef struct {
     float *probability;
 } prediction;
 
-static void to_prediction(void *data, size_t first, int count, int k, const float *logits)
+/* p(y|x) = softmax f(x): a base density does not depend on the class. */
+static void to_prediction(const ckpt_model *m, void *data, size_t first, int count,
+                          const float *in, const float *logits)
 {
+    (void)in;
+    const int k = m->shape.k;
     const prediction *p = data;
     for (int i = 0; i < count; i++) {
         const float *row = logits + (size_t)i * k;

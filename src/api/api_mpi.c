@@ -60,8 +60,12 @@ static int evaluate(const dist_ctx *ctx, const char *ckpt, const char *data_path
             .lo = m.map.scale * (float)m.value_min + m.map.shift,
             .hi = m.map.scale * (float)m.value_max + m.map.shift,
             .target_class = -1,
+            .base = m.base.d > 0 ? &m.base : NULL,
+            .start_base = m.chain_init == 2,
         };
-        if (m.chain_init) {
+        if (m.chain_init == 1 && m.class_start.k > 0) {
+            lp.start = &m.class_start; /* stored (format 5 on), as eval uses them */
+        } else if (m.chain_init == 1) {
             rc = dist_agree(ctx, rc, err);
             if (rc == 0)
                 rc = api_fit_start(ctx, &m, ckpt, data_path, &start, err);

@@ -19,7 +19,7 @@ struct ebm_sampler {
     const ebm_model *model;
     int start;
     ebm_rng rng;
-    langevin_gauss gauss; /* chain_init 1: the fresh starts */
+    langevin_gauss gauss; /* chain_init 1, formats before 5: the refitted starts */
     langevin_sampler chains_run;
     model_workspace ws;
     float *buffer;       /* EBM_START_CHAINS: the checkpoint's chains (input space) */
@@ -95,7 +95,10 @@ int ebm_sampler_create(const ebm_model *model, uint64_t seed, int start, const c
                          "EBM_START_CHAINS: checkpoint '%s' has no persistent chains (trained "
                          "with --buffer 0); use EBM_START_FRESH",
                          model->path);
-    if (start == EBM_START_FRESH && m->chain_init && !data_path)
+    /* Gaussians stored in the file (format 5 on) need no data file, as for
+     * `ebm_mpi sample`; --chain-init 2 starts from the base's own samples. */
+    const int refit = start == EBM_START_FRESH && m->chain_init == 1 && m->class_start.k == 0;
+    if (refit && !data_path)
         return api_failf(EBM_ERR_ARGUMENT,
                          "checkpoint '%s' starts fresh chains from Gaussians fitted to its "
                          "training images (--chain-init 1): pass the data file it was trained "
@@ -114,7 +117,7 @@ int ebm_sampler_create(const ebm_model *model, uint64_t seed, int start, const c
     api_quiet q;
     api_quiet_begin(&q);
     int rc = 0, status = EBM_ERR_FORMAT;
-    if (start == EBM_START_FRESH && m->chain_init)
+    if (refit)
         rc = api_fit_start(&serial, m, model->path, data_path, &s->gauss, &err);
     if (rc == 0 && start == EBM_START_CHAINS) {
         s->buffer = ebm_calloc((size_t)m->n_chains * m->shape.d, sizeof(float), "chains", &err);
@@ -133,7 +136,12 @@ int ebm_sampler_create(const ebm_model *model, uint64_t seed, int start, const c
         .lo = m->map.scale * (float)m->value_min + m->map.shift,
         .hi = m->map.scale * (float)m->value_max + m->map.shift,
         .target_class = -1,
-        .start = start == EBM_START_FRESH && m->chain_init ? &s->gauss : NULL,
+        .start = start != EBM_START_FRESH || m->chain_init != 1 ? NULL
+                 : refit                                       ? &s->gauss
+                                                               : &m->class_start,
+        /* The base density is part of the energy the chains climb. */
+        .base = m->base.d > 0 ? &m->base : NULL,
+        .start_base = start == EBM_START_FRESH && m->chain_init == 2,
     };
     if (rc == 0) {
         status = EBM_ERR_MEMORY;

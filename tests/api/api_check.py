@@ -2,11 +2,17 @@
 """api_check.py: libebm_mpi's outputs (through tests/api/api_run, a program
 that never initialises MPI) against independent references.
 
-    api_check.py fixtures API_RUN FIXTURES DATA
-        every checkpoint of every format (FIXTURES/v1..v4: buffer/best.h5,
+    api_check.py fixtures API_RUN FIXTURES DATA [PROGRAM]
+        every checkpoint of every format (FIXTURES/v1..v6: buffer/best.h5,
         seed/best.h5, midepoch/last.h5) loads; ebm_info matches the file's
         layers and attributes (h5py), and the logits of the test split match
-        the float64 forward pass below.
+        the float64 forward pass below; the energies of models with a base
+        density (format 6, /base/log_density) add the base's energy computed
+        below, and a copy of such a file without /base gives the same logits,
+        classes and probabilities bit for bit (p(y|x) does not depend on the
+        base) and energies without it. With PROGRAM (ebm_mpi), the sampler's
+        draws on every base model equal `ebm_mpi sample` at np 1 with the same
+        seed and start, bit for bit (the same machine, so the same core).
     api_check.py golden API_RUN FIXTURES DATA GOLDEN EXACT
         the logits of tests/golden's eval dumps (written by the command at
         e780571) within the tolerance, the same predicted classes where the
@@ -24,6 +30,17 @@ dot products of at most 512 terms over four layers: ~1e-6 relative measured,
 so 1e-4 is a 100x margin, while a wrong layer, activation or input map moves
 logits by 0.1-10). Energies and probabilities follow from the logits with
 the same tolerance.
+
+The base density is rebuilt from /base/log_density as docs/design.md
+section 3 documents it: row j holds log p_j at pieces + 1 equally spaced knots
+over [lo, hi] (input space), linear in between and continued linearly
+outside; its normaliser is integrated here in closed form (per piece,
+h (e^b - e^a) / (b - a)) rather than trusted, and E_base(x) = -sum_j log
+p_j(x_j) of the mapped input. The library adds E_base (a double, rounded to
+float32 once) to the float32 -logsumexp: |E_base| is 15-120 nats on the v6
+files, so rounding is ~1e-5, inside the same 1e-4 (1 + |t|), while a base
+left out, counted twice, read in data units or at the wrong knots moves the
+energy by 1-100.
 """
 import os
 import subprocess
@@ -68,6 +85,33 @@ def logsumexp(z):
     return (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))[:, 0]
 
 
+def base_energy(ckpt, x, attrs):
+    """E_base(x) in float64 for images x (n, D) in data units; None when the
+    file has no base."""
+    with h5py.File(ckpt, "r") as f:
+        if "base/log_density" not in f:
+            return None
+        ds = f["base/log_density"]
+        a = np.asarray(ds, dtype=np.float64)
+        lo, hi = float(ds.attrs["lo"]), float(ds.attrs["hi"])
+    d, knots = a.shape
+    pieces = knots - 1
+    h = (hi - lo) / pieces
+    a0, a1 = a[:, :-1], a[:, 1:]
+    diff = a1 - a0
+    small = np.abs(diff) < 1e-12
+    ratio = np.where(small, 1.0, np.expm1(np.where(small, 1.0, diff)) / np.where(small, 1.0, diff))
+    log_mass = a0 + np.log(h * ratio)                      # log of each piece's integral
+    m = log_mass.max(axis=1, keepdims=True)
+    log_z = (m + np.log(np.exp(log_mass - m).sum(axis=1, keepdims=True)))[:, 0]
+    u = x.astype(np.float64) * float(attrs["input_scale"]) + float(attrs["input_shift"])
+    t = (u - lo) / h
+    k = np.clip(np.floor(t), 0, pieces - 1).astype(int)
+    cols = np.arange(d)[None, :]
+    logp = a[cols, k] + (a[cols, k + 1] - a[cols, k]) * (t - k) - log_z[None, :]
+    return -logp.sum(axis=1)
+
+
 def test_split(data):
     with h5py.File(data, "r") as f:
         return np.asarray(f["test/images"], dtype=np.float32), np.asarray(f["test/labels"])
@@ -106,7 +150,11 @@ def check_model(api_run, ckpt, data, tmp, x):
     logits = np.fromfile(out, dtype=np.float32).reshape(n, k)
     within(logits, ref, f"{ckpt}: logits")
     run(api_run, "energy", ckpt, data, "test", out)
-    within(np.fromfile(out, dtype=np.float32), -logsumexp(ref), f"{ckpt}: energies")
+    energy = -logsumexp(ref)
+    e_base = base_energy(ckpt, x, attrs)
+    if e_base is not None:
+        energy = energy + e_base
+    within(np.fromfile(out, dtype=np.float32), energy, f"{ckpt}: energies")
     run(api_run, "predict", ckpt, data, "test", out)
     raw = np.fromfile(out, dtype=np.uint8)
     cls = raw[:4 * n].view(np.int32)
@@ -118,9 +166,63 @@ def check_model(api_run, ckpt, data, tmp, x):
     return logits, ref
 
 
-def fixtures(api_run, fixdir, data):
+def without_base(api_run, ckpt, data, tmp, x):
+    """The same file without /base: the same logits, classes and
+    probabilities bit for bit; energies by the network alone."""
+    bare = os.path.join(tmp, "bare.h5")
+    with open(ckpt, "rb") as src, open(bare, "wb") as dst:
+        dst.write(src.read())
+    with h5py.File(bare, "r+") as f:
+        del f["base"]
+    out = os.path.join(tmp, "out.raw")
+    for mode in ("logits", "predict"):
+        run(api_run, mode, ckpt, data, "test", out)
+        with_base = np.fromfile(out, dtype=np.uint8)
+        run(api_run, mode, bare, data, "test", out)
+        if with_base.tobytes() != np.fromfile(out, dtype=np.uint8).tobytes():
+            fail(f"{ckpt}: {mode} change when /base is removed: p(y|x) must not "
+                 "depend on the base density")
+    layers, attrs = network(ckpt)
+    run(api_run, "energy", bare, data, "test", out)
+    within(np.fromfile(out, dtype=np.float32), -logsumexp(forward(layers, attrs, x)),
+           f"{ckpt} without /base: energies")
+
+
+def sampler_vs_command(api_run, program, ckpt, tmp):
+    """ebm_sampler_draw equals `ebm_mpi sample` at np 1, bit for bit: fresh
+    chains (the model's own start), of a class, and from the stored chains."""
+    mpirun = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "mpi", "mpirun.sh")
+    with h5py.File(ckpt, "r") as f:
+        n_chains = f["sampler/chains"].shape[0] if "sampler/chains" in f else 0
+    cases = [(5, 10, -1, "fresh"), (7, 6, 3, "fresh")]
+    if n_chains >= 8:
+        cases.append((2, 8, -1, "chains"))
+    for seed, n, label, start in cases:
+        cmd_out = os.path.join(tmp, "cmd.h5")
+        args = [mpirun, "1", program, "sample", "--ckpt", ckpt, "--n", str(n), "--seed",
+                str(seed), "--out", cmd_out]
+        if label >= 0:
+            args += ["--class", str(label)]
+        if start == "chains":
+            args += ["--init", "chains"]
+        r = subprocess.run(args, capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(f"{' '.join(args)}: exit {r.returncode}: {r.stdout[-2000:]}{r.stderr[-2000:]}")
+        with h5py.File(cmd_out, "r") as f:
+            want = f["samples"][()]
+        out = os.path.join(tmp, "lib.raw")
+        run(api_run, "sample", ckpt, "-", seed, n, label, start, -1, out)
+        got = np.fromfile(out, dtype=np.float32).reshape(want.shape)
+        if got.tobytes() != want.tobytes():
+            fail(f"{ckpt}: sampler ({start}, seed {seed}, class {label}) vs ebm_mpi sample: "
+                 f"{np.sum(got != want)} of {got.size} values differ (max "
+                 f"{np.abs(got - want).max():.3g})")
+
+
+def fixtures(api_run, fixdir, data, program=None):
     x, _ = test_split(data)
     count = 0
+    base_models = []
     with tempfile.TemporaryDirectory() as tmp:
         versions = sorted(v for v in os.listdir(fixdir) if v.startswith("v"))
         for v in versions:
@@ -142,13 +244,26 @@ def fixtures(api_run, fixdir, data):
                 if info.get("--hidden") != str(layers[0][0].shape[0]):
                     fail(f"{ckpt}: the hyperparameters say --hidden {info.get('--hidden')}, "
                          f"the layers are {layers[0][0].shape[0]} wide")
+                has_base = "base" in h5py.File(ckpt, "r")
+                if int(info["has_base"]) != has_base:
+                    fail(f"{ckpt}: ebm_info.has_base {info['has_base']}, the file "
+                         f"{'has' if has_base else 'has no'} /base")
                 check_model(api_run, ckpt, data, tmp, x)
                 count += 1
-    if count < 12:
-        fail(f"only {count} fixture checkpoints found under {fixdir}")
+                if has_base:
+                    base_models.append(ckpt)
+                    without_base(api_run, ckpt, data, tmp, x)
+                    if program:
+                        sampler_vs_command(api_run, program, ckpt, tmp)
+    if count < 18 or len(base_models) < 3:
+        fail(f"only {count} fixture checkpoints ({len(base_models)} with a base density) "
+             f"found under {fixdir}")
     print(f"PASS: {count} checkpoints (formats {', '.join(versions)}) load "
-          f"without MPI; info as the files say; logits, energies, classes and probabilities "
-          f"within {RTOL:g} (1 + |t|) of numpy's float64 forward pass")
+          f"without MPI; info as the files say; logits, energies (with the base density on "
+          f"{len(base_models)}), classes and probabilities within {RTOL:g} (1 + |t|) of "
+          f"numpy's float64 forward pass; logits and classes unchanged without /base"
+          + ("; the sampler equals ebm_mpi sample bit for bit on the base models"
+             if program else ""))
 
 
 def golden(api_run, fixdir, data, golddir, exact):
@@ -197,7 +312,7 @@ def golden(api_run, fixdir, data, golddir, exact):
 
 
 def main():
-    if len(sys.argv) == 5 and sys.argv[1] == "fixtures":
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "fixtures":
         return fixtures(*sys.argv[2:])
     if len(sys.argv) == 7 and sys.argv[1] == "golden":
         return golden(*sys.argv[2:6], sys.argv[6] == "1")

@@ -78,13 +78,13 @@ int main(int argc, char **argv)
     if (strcmp(mode, "info") == 0) {
         printf("input_size %d\nn_classes %d\nhidden %d\nlayers %d %d %d %d %d\nn_params %zu\n"
                "image %dx%d\nvalue_range %g %g\ninput_map %.9g %.9g\nformat_version %d\n"
-               "epoch %d\nlangevin %d %g %g %g clamp %d chain_init %d\nn_chains %lld\n",
+               "epoch %d\nlangevin %d %g %g %g clamp %d chain_init %d\nn_chains %lld\nhas_base %d\n",
                info.input_size, info.n_classes, info.hidden, info.layer_sizes[0],
                info.layer_sizes[1], info.layer_sizes[2], info.layer_sizes[3],
                info.layer_sizes[4], info.n_params, info.height, info.width, info.value_min,
                info.value_max, info.input_scale, info.input_shift, info.format_version,
                info.epoch, info.langevin_steps, info.step_size, info.noise, info.step_decay,
-               info.clamp_chains, info.chain_init, (long long)info.n_chains);
+               info.clamp_chains, info.chain_init, (long long)info.n_chains, info.has_base);
         size_t need = 0;
         ebm_model_hyperparameters(model, NULL, 0, &need);
         char *text = malloc(need);

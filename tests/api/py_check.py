@@ -4,14 +4,16 @@ libebm_mpi) against independent references and the C library itself.
 
     py_check.py source API_RUN FIXTURES DATA EBM_MPI
         the package as imported (PYTHONPATH, LIBEBM_MPI set by ctest):
-        - every fixture checkpoint (formats v1..v4) loads; .info as h5py reads
-          the file; logits, energies, classes and probabilities within
+        - every fixture checkpoint (formats v1..v6) loads; .info as h5py reads
+          the file (has_base: /base present); logits, energies (format 6:
+          with the base density, api_check.py's), classes and probabilities within
           1e-4 (1 + |t|) of numpy's float64 forward pass of the weights
           (api_check.py's reference and tolerance, which say why);
         - bit for bit what the C library gives through tests/api/api_run
           (a C program on the same calls): logits, energies, classes,
           probabilities, and samples of the same seed, n, class and start;
-        - the command's `eval --dump` (EBM_MPI, one process): logits within
+        - the command's `eval --dump` (EBM_MPI, one process): logits and
+          energies (the latest format's: with the base density) within
           the tolerance, the same classes where the top two reference logits
           are further apart than it (the command computes its logits in
           one product with its generative samples, so their last bits may
@@ -49,7 +51,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from api_check import RTOL, decided, forward, logsumexp, network, within  # noqa: E402
+from api_check import RTOL, base_energy, decided, forward, logsumexp, network, within  # noqa: E402
 
 import ebm_mpi  # noqa: E402
 
@@ -92,6 +94,7 @@ def eval_dump(ebm_mpi_bin, ckpt, tmp):
     if r.returncode != 0:
         fail(f"ebm_mpi eval --dump {ckpt}: exit {r.returncode}: {r.stderr.strip()}")
     with h5py.File(dump, "r") as f:
+        eval_dump.energy = f["energy"][()]  # E(x), with the base density if any
         return f["logits"][()], f["predicted"][()]
 
 
@@ -117,7 +120,14 @@ def against_reference(model, ckpt, x):
     if logits.dtype != np.float32 or logits.shape != ref.shape:
         fail(f"{ckpt}: logits {logits.dtype}{logits.shape}, expected float32{ref.shape}")
     within(logits, ref, f"{ckpt}: Python logits")
-    within(model.energy(x), -logsumexp(ref), f"{ckpt}: Python energies")
+    has_base = "base" in h5py.File(ckpt, "r")
+    if info.has_base is not has_base:
+        fail(f"{ckpt}: info.has_base {info.has_base}, the file {'has' if has_base else 'has no'} "
+             "/base")
+    energy = -logsumexp(ref)
+    if has_base:  # format 6: the base density is part of the energy
+        energy = energy + base_energy(ckpt, x, attrs)
+    within(model.energy(x), energy, f"{ckpt}: Python energies")
     pred = model.predict(x)
     ok = decided(ref)
     if pred.label.dtype != np.int32 or (pred.label[ok] != ref.argmax(axis=1)[ok]).any():
@@ -336,6 +346,8 @@ def source(prog, fixdir, data, ebm_mpi_bin):
                 against_c(model, ckpt, prog, data, x, tmp)
                 logits, predicted = eval_dump(ebm_mpi_bin, ckpt, tmp)
                 within(model.logits(x), logits.astype(np.float64), f"{ckpt}: vs eval --dump")
+                within(model.energy(x), eval_dump.energy.astype(np.float64),
+                       f"{ckpt}: energies vs eval --dump")
                 ok = decided(ref)
                 if (model.predict(x).label[ok] != predicted[ok]).any():
                     fail(f"{ckpt}: classes differ from eval --dump's")

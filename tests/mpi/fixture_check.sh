@@ -61,13 +61,23 @@ for name in ("lr", "gen-weight", "chain-init", "step-decay", "lr-schedule", "war
     v = a[name] if name in a else absent[name]
     v = v.decode() if isinstance(v, bytes) else v
     out += [f"--{name}", v if isinstance(v, str) else repr(float(v))]
+# Format 6 (--preset density, applied before the other options): the
+# preset and the base and sampler options it sets.
+if "base" in a:
+    out += ["--preset", a["preset"].decode()]
+    for name in ("base", "train-dequant", "step-size", "noise", "langevin-steps", "reinit",
+                 "energy-reg", "train-noise"):
+        v = a[name]
+        v = v.decode() if isinstance(v, bytes) else v
+        out += [f"--{name}", v if isinstance(v, str) else
+                str(int(v)) if name in ("train-dequant", "langevin-steps") else repr(float(v))]
 print(" ".join(out))
 for f in sys.argv[1:]:
     print(h5py.File(f, "r").attrs["blas_version"].decode())
 PY
 ) || fail "cannot read the fixture's attributes"
     read -r -a then <<<"$(sed -n 1p <<<"$info")"
-    [ ${#then[@]} -eq 16 ] || fail "cannot read the fixture's options"
+    [ ${#then[@]} -eq 16 ] || [ ${#then[@]} -eq 34 ] || fail "cannot read the fixture's options"
     blas_then=$(sed -n 3p <<<"$info")
     [ "$(sed -n 2p <<<"$info")" = "$blas_then" ] \
         || fail "midepoch/ and buffer/ were written by different BLAS builds"
@@ -184,10 +194,13 @@ PY
     fi
     # Format 3 added the rollbacks column, format 5 /sampler/class_start,
     # which older files lack.
+    # Format 6 holds /base, the base density (written at the start, kept).
+    groups=(/model /optimizer /sampler /rng /data_order /metrics)
+    "$py" -c "import h5py,sys; sys.exit('base' not in h5py.File(sys.argv[1], 'r'))" \
+        "$fix"/buffer/last.h5 && groups+=(/base)
     if [ $path = bits ]; then
         "$py" "$here/compare_ckpt.py" --newer-has rollbacks --newer-has class_start \
-            "$fix"/buffer/last.h5 out/last.h5 \
-            /model /optimizer /sampler /rng /data_order /metrics || fail "resumed checkpoint differs"
+            "$fix"/buffer/last.h5 out/last.h5 "${groups[@]}" || fail "resumed checkpoint differs"
         # The root of metrics.h5 is the run record of the version that wrote it
         # (format_version, git_revision, data_file, the hyperparameters it knew).
         "$py" "$here/compare_ckpt.py" --newer-has rollbacks --no-root-attrs "$fix"/buffer/metrics.h5 \
@@ -195,8 +208,7 @@ PY
         echo "PASS: resumed fixture equals the uninterrupted run bit for bit (OpenBLAS core $core_now)"
     else
         "$py" "$here/compare_tol.py" --newer-has rollbacks --newer-has class_start "$RESUME_RTOL" \
-            "$fix"/buffer/last.h5 out/last.h5 \
-            /model /optimizer /sampler /rng /data_order /metrics || fail "resumed checkpoint differs"
+            "$fix"/buffer/last.h5 out/last.h5 "${groups[@]}" || fail "resumed checkpoint differs"
         "$py" "$here/compare_tol.py" --newer-has rollbacks "$RESUME_RTOL" "$fix"/buffer/metrics.h5 \
             out/metrics.h5 / || fail "metrics.h5 differs"
         echo "PASS: resumed fixture equals the uninterrupted run within $RESUME_RTOL relative" \
