@@ -295,7 +295,7 @@ static int build(trainer *t, ebm_err *err)
         .start_base = cfg->chain_init == 2,
     };
     if (rc == 0 && cfg->chain_init == 2 && !lp.base)
-        rc = ebm_fail(err, "--chain-init 2 starts chains from the base density: give --base pixels");
+        rc = ebm_fail(err, "--chain-init: 2 starts chains from the base density: give --base pixels");
     if (cfg->train_dequant) {
         rc = dist_agree(ctx, rc, err);
         if (rc == 0)
