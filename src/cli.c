@@ -247,7 +247,9 @@ static int parse_number(const cli_option *opt, const char *text, double *value, 
         const long long i = strtoll(text, &end, 10);
         if (end != text && *end == '\0' && errno == 0) {
             v = (double)i;
-            if ((long long)v != i)
+            /* Near LLONG_MAX, (double)i rounds up to 2^63, which a cast back
+             * cannot hold (undefined): test the range first (found by fuzzing). */
+            if (!(v < 0x1p63) || (long long)v != i)
                 return ebm_fail(err, "--%s: %s is out of range [%g, %g]", opt->name, text,
                                 opt->min, opt->max);
         } else {
