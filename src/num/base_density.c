@@ -260,21 +260,30 @@ static inline int locate(const base_density *b, double z, double inv_h, double *
     return k;
 }
 
+/* One image's base energy -sum_j log p_j(x_j); its gradient added to grad
+ * (if not NULL). */
+static double row_energy(const base_density *b, const float *x, double inv_h, float *grad)
+{
+    const int P = b->pieces;
+    double e = 0.0;
+    for (int j = 0; j < b->d; j++) {
+        const double *lp = b->log_p + (size_t)j * (P + 1);
+        double t;
+        const int k = locate(b, x[j], inv_h, &t);
+        const double slope = lp[k + 1] - lp[k];
+        e -= lp[k] + slope * t;
+        if (grad)
+            grad[j] -= (float)(slope * inv_h);
+    }
+    return e;
+}
+
 void base_energy_add(const base_density *b, const float *x, int n, double *energy, float *grad)
 {
-    const int d = b->d, P = b->pieces;
+    const size_t d = (size_t)b->d;
     const double inv_h = 1.0 / piece_width(b);
     for (int i = 0; i < n; i++) {
-        double e = 0.0;
-        for (int j = 0; j < d; j++) {
-            const double *lp = b->log_p + (size_t)j * (P + 1);
-            double t;
-            const int k = locate(b, x[(size_t)i * d + j], inv_h, &t);
-            const double slope = lp[k + 1] - lp[k];
-            e -= lp[k] + slope * t;
-            if (grad)
-                grad[(size_t)i * d + j] -= (float)(slope * inv_h);
-        }
+        const double e = row_energy(b, x + i * d, inv_h, grad ? grad + i * d : NULL);
         if (energy)
             energy[i] += e;
     }
@@ -282,19 +291,10 @@ void base_energy_add(const base_density *b, const float *x, int n, double *energ
 
 void base_energy_addf(const base_density *b, const float *x, int n, float *energy, float *grad)
 {
-    const int d = b->d, P = b->pieces;
+    const size_t d = (size_t)b->d;
     const double inv_h = 1.0 / piece_width(b);
     for (int i = 0; i < n; i++) {
-        double e = 0.0;
-        for (int j = 0; j < d; j++) {
-            const double *lp = b->log_p + (size_t)j * (P + 1);
-            double t;
-            const int k = locate(b, x[(size_t)i * d + j], inv_h, &t);
-            const double slope = lp[k + 1] - lp[k];
-            e -= lp[k] + slope * t;
-            if (grad)
-                grad[(size_t)i * d + j] -= (float)(slope * inv_h);
-        }
+        const double e = row_energy(b, x + i * d, inv_h, grad ? grad + i * d : NULL);
         if (energy)
             energy[i] += (float)e;
     }
