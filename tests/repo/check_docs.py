@@ -16,7 +16,9 @@ neither is checked). Rules:
                 not one of another tool's options named in FOREIGN below
                 (mpirun, sbatch, cmake, ctest, the scripts' own);
   orphan page   a docs/*.md the README does not link, or a file in docs/ or
-                scripts/ that no tracked file outside experiments/ names.
+                scripts/ that no tracked file outside experiments/ names;
+  layout table  a module src/.../NAME.c that docs/design.md's source layout
+                table does not name (`NAME`).
 """
 import glob
 import os
@@ -102,6 +104,13 @@ def check(root, helps):
                     if o not in known and o not in FOREIGN_OPTIONS:
                         problems.append(f"{name}:{i}: unknown option {o} (no command's --help "
                                         "lists it; another tool's: add it to FOREIGN)")
+    design = os.path.join(root, "docs", "design.md")
+    design_text = open(design, encoding="utf-8").read() if os.path.exists(design) else ""
+    for c in sorted(glob.glob(os.path.join(root, "src", "**", "*.c"), recursive=True)):
+        stem = os.path.splitext(os.path.basename(c))[0]
+        if f"`{stem}`" not in design_text and f"`{stem}.c`" not in design_text:
+            problems.append(f"{os.path.relpath(c, root)}: module missing from docs/design.md's "
+                            "source layout table")
     readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
     linked = {os.path.normpath(t) for t in LINK.findall(readme)}
     for d in docs:
@@ -129,19 +138,20 @@ def check(root, helps):
 def selftest():
     tmp = tempfile.mkdtemp()
     try:
-        def tree(readme, page, script_named=True):
+        def tree(readme, page, script_named=True, design="| `src/` | `a` |\n"):
             shutil.rmtree(tmp, ignore_errors=True)
             os.makedirs(os.path.join(tmp, "docs"))
             os.makedirs(os.path.join(tmp, "scripts"))
             os.makedirs(os.path.join(tmp, "src"))
             open(os.path.join(tmp, "src", "a.c"), "w").close()
+            open(os.path.join(tmp, "docs", "design.md"), "w").write(design)
             open(os.path.join(tmp, "scripts", "tool.py"), "w").close()
             open(os.path.join(tmp, "README.md"), "w").write(readme)
             open(os.path.join(tmp, "CONTRIBUTING.md"), "w").write(
                 "run scripts/tool.py\n" if script_named else "nothing\n")
             open(os.path.join(tmp, "docs", "page.md"), "w").write(page)
         helps = "usage: ebm_mpi train [options]\n  --epochs N   epochs\n"
-        good_readme = "[page](docs/page.md) and src/a.c, test_<name>.c in tests/unit/test_<name>.c\n"
+        good_readme = "[page](docs/page.md) [d](docs/design.md) and src/a.c, test_<name>.c in tests/unit/test_<name>.c\n"
         good_page = "ebm_mpi train --epochs 3; mpirun --oversubscribe; tests/fixtures/vN\n"
         cases = [
             ("good tree", good_readme, good_page, True, 0),
@@ -150,10 +160,11 @@ def selftest():
             ("unknown option", good_readme, good_page + "ebm_mpi train --epoch 3\n", True, 1),
             ("orphan page", "src/a.c\n", good_page, True, 1),
             ("orphan script", good_readme, good_page, False, 1),
+            ("module not in the layout table", good_readme, good_page, True, 1, "| `src/` | |\n"),
         ]
         bad = 0
-        for what, readme, page, named, want in cases:
-            tree(readme, page, named)
+        for what, readme, page, named, want, *design in cases:
+            tree(readme, page, named, *design)
             got = check(tmp, helps)
             ok = (len(got) == 0) if want == 0 else (len(got) >= 1)
             print(("ok  " if ok else "BAD ") + what + ": " + ("; ".join(got) or "no problem"))
