@@ -4,25 +4,25 @@
 # help2man) writes the page; without it the page is left out with one line
 # saying so, and the completion is still built.
 find_program(EBM_HELP2MAN help2man)
-set(EBM_MAN_PAGE ${CMAKE_BINARY_DIR}/share/man/man1/ebm_mpi.1)
-set(EBM_COMPLETION ${CMAKE_BINARY_DIR}/share/bash-completion/completions/ebm_mpi)
+set(EBM_MAN_PAGE ${PROJECT_BINARY_DIR}/share/man/man1/ebm_mpi.1)
+set(EBM_COMPLETION ${PROJECT_BINARY_DIR}/share/bash-completion/completions/ebm_mpi)
 set(EBM_GENERATED_DOCS ${EBM_COMPLETION})
 add_custom_command(OUTPUT ${EBM_COMPLETION}
-  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/share/bash-completion/completions
-  COMMAND ${CMAKE_SOURCE_DIR}/cmake/docs/gen_completion.sh $<TARGET_FILE:ebm_mpi> > ${EBM_COMPLETION}.tmp
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/share/bash-completion/completions
+  COMMAND ${PROJECT_SOURCE_DIR}/cmake/docs/gen_completion.sh $<TARGET_FILE:ebm_mpi> > ${EBM_COMPLETION}.tmp
   COMMAND ${CMAKE_COMMAND} -E rename ${EBM_COMPLETION}.tmp ${EBM_COMPLETION}
-  DEPENDS ebm_mpi ${CMAKE_SOURCE_DIR}/cmake/docs/gen_completion.sh
+  DEPENDS ebm_mpi ${PROJECT_SOURCE_DIR}/cmake/docs/gen_completion.sh
   COMMENT "bash completion from ebm_mpi --help"
   VERBATIM)
 install(FILES ${EBM_COMPLETION} DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 if(EBM_HELP2MAN)
   add_custom_command(OUTPUT ${EBM_MAN_PAGE}
-    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/share/man/man1
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/share/man/man1
     COMMAND ${CMAKE_COMMAND} -E env EBM_MPI_BIN=$<TARGET_FILE:ebm_mpi>
             ${EBM_HELP2MAN} --no-info --section=1
             "--name=data-parallel training of a joint energy-based model of digits"
-            --output=${EBM_MAN_PAGE} ${CMAKE_SOURCE_DIR}/cmake/docs/help_all.sh
-    DEPENDS ebm_mpi ${CMAKE_SOURCE_DIR}/cmake/docs/help_all.sh
+            --output=${EBM_MAN_PAGE} ${PROJECT_SOURCE_DIR}/cmake/docs/help_all.sh
+    DEPENDS ebm_mpi ${PROJECT_SOURCE_DIR}/cmake/docs/help_all.sh
     COMMENT "man page ebm_mpi.1 from ebm_mpi --help (help2man)"
     VERBATIM)
   list(APPEND EBM_GENERATED_DOCS ${EBM_MAN_PAGE})
