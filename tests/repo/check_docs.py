@@ -8,7 +8,8 @@ Documentation: README.md, CONTRIBUTING.md, docs/*.md and the --help texts of
 the binary and its commands (experiments/ is a record, CHANGELOG.md history:
 neither is checked). Rules:
 
-  dead path     a repository path (src/, include/, tests/, scripts/, docs/,
+  dead path     a repository path, a link's #anchor missing from its page,
+                or a repository path (src/, include/, tests/, scripts/, docs/,
                 slurm/, cmake/, examples/, python/, experiments/, .ci/) or a
                 relative Markdown link that does not exist; templates
                 (test_<name>.c, vN, *.tsv, {a,b}) are not paths;
@@ -46,6 +47,20 @@ FOREIGN_OPTIONS = set(" ".join(FOREIGN.values()).split())
 PREFIXES = "src|include|tests|scripts|docs|slurm|cmake|examples|python|experiments|\\.ci"
 PATH = re.compile(r"(?<![\w./-])((?:%s)/[A-Za-z0-9_./+-]*[A-Za-z0-9_/])(.?)" % PREFIXES)
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+ANCHOR = re.compile(r"\]\(([^)#\s]*)#([^)\s]+)\)")
+
+
+def slugs(path):
+    """GitHub's heading anchors of a Markdown file."""
+    out, fence = set(), False
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("```"):
+            fence = not fence
+        m = None if fence else re.match(r"^#{1,6} (.*)", line)
+        if m:
+            t = re.sub(r"[^\w\- ]", "", m.group(1).strip().lower())
+            out.add(t.replace(" ", "-"))
+    return out
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 UNITS = {"examples/s"}  # "286 examples/s" is a rate
 
@@ -100,6 +115,12 @@ def check(root, helps):
                         continue
                     if not os.path.exists(os.path.join(root, os.path.dirname(name), t)):
                         problems.append(f"{name}:{i}: dead link {t}")
+                for m in ANCHOR.finditer(line):
+                    target = os.path.join(root, os.path.dirname(name), m.group(1)) if m.group(1) \
+                        else os.path.join(root, name)
+                    if target.endswith(".md") and os.path.exists(target) \
+                            and m.group(2) not in slugs(target):
+                        problems.append(f"{name}:{i}: dead anchor {m.group(1)}#{m.group(2)}")
                 for o in OPTION.findall(line):
                     if o not in known and o not in FOREIGN_OPTIONS:
                         problems.append(f"{name}:{i}: unknown option {o} (no command's --help "
@@ -151,12 +172,13 @@ def selftest():
                 "run scripts/tool.py\n" if script_named else "nothing\n")
             open(os.path.join(tmp, "docs", "page.md"), "w").write(page)
         helps = "usage: ebm_mpi train [options]\n  --epochs N   epochs\n"
-        good_readme = "[page](docs/page.md) [d](docs/design.md) and src/a.c, test_<name>.c in tests/unit/test_<name>.c\n"
-        good_page = "ebm_mpi train --epochs 3; mpirun --oversubscribe; tests/fixtures/vN\n"
+        good_readme = "[page](docs/page.md#page) [d](docs/design.md) and src/a.c, test_<name>.c in tests/unit/test_<name>.c\n"
+        good_page = "# Page\nebm_mpi train --epochs 3; mpirun --oversubscribe; tests/fixtures/vN\n"
         cases = [
             ("good tree", good_readme, good_page, True, 0),
             ("dead path", good_readme + "see src/gone.c\n", good_page, True, 1),
             ("dead link", good_readme + "[x](docs/gone.md)\n", good_page, True, 1),
+            ("dead anchor", good_readme + "[x](docs/page.md#gone)\n", good_page, True, 1),
             ("unknown option", good_readme, good_page + "ebm_mpi train --epoch 3\n", True, 1),
             ("orphan page", "src/a.c\n", good_page, True, 1),
             ("orphan script", good_readme, good_page, False, 1),
