@@ -37,7 +37,7 @@ FOREIGN = {
                                   "--requeue --mpi",
     "cmake/ctest/pkg-config": "--build --install --prefix --config --test-dir --output-on-failure "
                               "--print-labels --cflags --libs --variable",
-    "unshare/sysctl/configure": "--net --mount --param --level --with-slurm",
+    "unshare/sysctl/configure/cppcheck": "--net --mount --param --level --with-slurm --enable",
     "scripts (bench.py, bench_overlap.py, sample_quality.py, make_fashion_mnist.py, "
     "experiments' grid.py)": "--baseline --only-ebm --fashion --scaling --render --rounds --mpirun "
                              "--selftest --no-classifier --seeds --presets --samples --beside-openmpi",
