@@ -21,8 +21,10 @@ if(EBM_HELP2MAN)
     COMMAND ${CMAKE_COMMAND} -E env EBM_MPI_BIN=$<TARGET_FILE:ebm_mpi>
             ${EBM_HELP2MAN} --no-info --section=1
             "--name=data-parallel training of a joint energy-based model of digits"
+            --include=${PROJECT_SOURCE_DIR}/cmake/docs/see_also.h2m
             --output=${EBM_MAN_PAGE} ${PROJECT_SOURCE_DIR}/cmake/docs/help_all.sh
     DEPENDS ebm_mpi ${PROJECT_SOURCE_DIR}/cmake/docs/help_all.sh
+            ${PROJECT_SOURCE_DIR}/cmake/docs/see_also.h2m
     COMMENT "man page ebm_mpi.1 from ebm_mpi --help (help2man)"
     VERBATIM)
   list(APPEND EBM_GENERATED_DOCS ${EBM_MAN_PAGE})

@@ -10,7 +10,7 @@
 set -eu
 b=${EBM_MPI_BIN:?EBM_MPI_BIN: the ebm_mpi binary}
 case "${1:-}" in
---version) exec "$b" --version ;;
+--version) "$b" --version | sed -n '1s/^\([^ ]* [^ ]*\).*/\1/p' ;;  # "ebm_mpi X.Y.Z": no revision in the page
 --help) ;;
 *) echo "usage: EBM_MPI_BIN=BIN $0 --help|--version" >&2; exit 2 ;;
 esac
