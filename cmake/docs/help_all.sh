@@ -10,7 +10,9 @@
 set -eu
 b=${EBM_MPI_BIN:?EBM_MPI_BIN: the ebm_mpi binary}
 case "${1:-}" in
---version) "$b" --version | sed -n '1s/^\([^ ]* [^ ]*\).*/\1/p' ;;  # "ebm_mpi X.Y.Z": no revision in the page
+--version)  # "ebm_mpi X.Y.Z": the page carries no git revision
+    "$b" --version | sed -n '1s/^\([^ ]* [^ ]*\).*/\1/p'
+    exit ;;
 --help) ;;
 *) echo "usage: EBM_MPI_BIN=BIN $0 --help|--version" >&2; exit 2 ;;
 esac
