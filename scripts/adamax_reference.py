@@ -6,10 +6,10 @@ tests/unit/test_adamax.c checks adamax_step against.
 Run with Debian's interpreter (python3-torch), from anywhere:
     /usr/bin/python3 scripts/adamax_reference.py [output header]
 """
+import argparse
 import math
 import os
 import struct
-import sys
 
 import torch
 
@@ -67,8 +67,10 @@ def run_case(lr, betas, eps):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "tests", "unit",
-                                                              "adamax_reference.h")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", nargs="?", help="output header [tests/unit/adamax_reference.h]",
+                    default=os.path.join(here, "..", "tests", "unit", "adamax_reference.h"))
+    out = ap.parse_args().out
     n = len(PARAMS0)
     assert len(GRADS) == N_STEPS and all(len(g) == n for g in GRADS)
     # The inputs themselves must be float32 values, or the header would hold
