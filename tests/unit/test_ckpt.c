@@ -10,7 +10,6 @@
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <float.h>
-#include <ftw.h>
 #include <hdf5.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,10 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "h5_test_files.h"
 #include "harness.h"
 
 #include "cli.h"
@@ -36,35 +35,12 @@
 #endif
 
 typedef struct {
-    char dir[64];
+    char dir[H5T_DIR_LEN]; /* first: h5_test_files.h */
     char data_fixed[128]; /* an HDF5 file that is not a checkpoint: a data file */
 } group_fixture;
+H5T_FIXTURE_CHECK(group_fixture);
 
 /* ---- fixture files ------------------------------------------------------- */
-
-static int write_scalar_attr(hid_t loc, const char *name, hid_t type, const void *v)
-{
-    const hid_t space = H5Screate(H5S_SCALAR);
-    const hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    const herr_t rc = a >= 0 ? H5Awrite(a, type, v) : -1;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(space);
-    return rc < 0 ? -1 : 0;
-}
-
-static int write_dataset(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
-                         const hsize_t *dims, const void *data)
-{
-    const hid_t space = H5Screate_simple(rank, dims, NULL);
-    const hid_t ds =
-        H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    const herr_t rc = ds >= 0 ? H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : -1;
-    if (ds >= 0)
-        H5Dclose(ds);
-    H5Sclose(space);
-    return rc < 0 ? -1 : 0;
-}
 
 /* A small file in the data file's layout (docs/design.md section 3): one
  * split of 2 images of 6 pixels, the root attributes of a data file and no
@@ -82,57 +58,35 @@ static int make_data_file(const char *path)
     const hid_t g = H5Gcreate2(f, "train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int rc = g < 0 ? -1 : 0;
     if (rc == 0)
-        rc = write_dataset(g, "images", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, di, img);
+        rc = h5t_write_dataset(g, "images", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, di, img);
     if (rc == 0)
-        rc = write_dataset(g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, lab);
+        rc = h5t_write_dataset(g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, lab);
     if (g >= 0)
         H5Gclose(g);
     if (rc == 0)
-        rc = write_scalar_attr(f, "num_classes", H5T_NATIVE_INT32, &k);
+        rc = h5t_write_scalar_attr(f, "num_classes", H5T_NATIVE_INT32, &k);
     if (rc == 0)
-        rc = write_scalar_attr(f, "value_min", H5T_NATIVE_DOUBLE, &vmin);
+        rc = h5t_write_scalar_attr(f, "value_min", H5T_NATIVE_DOUBLE, &vmin);
     if (rc == 0)
-        rc = write_scalar_attr(f, "value_max", H5T_NATIVE_DOUBLE, &vmax);
+        rc = h5t_write_scalar_attr(f, "value_max", H5T_NATIVE_DOUBLE, &vmax);
     if (H5Fclose(f) < 0)
         rc = -1;
     return rc;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
-    group_fixture *g = calloc(1, sizeof *g);
+    group_fixture *g = h5t_fixture_new(sizeof *g, "test_ckpt");
     if (!g)
         return -1;
-    snprintf(g->dir, sizeof g->dir, "/tmp/test_ckpt.XXXXXX");
-    if (!mkdtemp(g->dir)) {
-        free(g);
-        return -1;
-    }
     snprintf(g->data_fixed, sizeof g->data_fixed, "%s/data.h5", g->dir);
     if (make_data_file(g->data_fixed)) {
-        nftw(g->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-        free(g);
+        h5t_fixture_free(g);
         return -1;
     }
     *state = g;
     return 0;
 }
-
-static int group_teardown(void **state)
-{
-    group_fixture *g = *state;
-    const int rc = nftw(g->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(g);
-    return rc == 0 ? 0 : -1;
-}
-
-static int file_exists(const char *path) { return access(path, F_OK) == 0; }
 
 /* ---- checkpoints -------------------------------------------------------- */
 
@@ -312,8 +266,8 @@ static void test_ckpt_write_leaves_no_tmp(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
-    assert_true(file_exists(c->path));
-    assert_false(file_exists(c->tmp));
+    assert_true(h5t_file_exists(c->path));
+    assert_false(h5t_file_exists(c->tmp));
 }
 
 /* Reads a scalar attribute of the root group as int64 / double / string. */
@@ -337,22 +291,6 @@ static double root_attr_double(hid_t f, const char *name)
     assert_true(H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0);
     H5Aclose(a);
     return v;
-}
-
-static void root_attr_string(hid_t f, const char *name, char *buf, size_t len)
-{
-    const hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    if (a < 0)
-        fail_msg("no root attribute '%s'", name);
-    const hid_t t = H5Aget_type(a);
-    assert_int_equal(H5Tget_class(t), H5T_STRING);
-    assert_true(H5Tis_variable_str(t) == 0);
-    const size_t n = H5Tget_size(t);
-    assert_true(n < len);
-    memset(buf, 0, len);
-    assert_true(H5Aread(a, t, buf) >= 0);
-    H5Tclose(t);
-    H5Aclose(a);
 }
 
 static void check_dims(hid_t f, const char *name, int rank, hsize_t d0, hsize_t d1)
@@ -419,12 +357,12 @@ static void test_ckpt_write_stores_documented_layout(void **state)
     assert_true(root_attr_double(f, "lr") == 1e-3);
     assert_int_equal(root_attr_int(f, "epochs"), 20);
     assert_int_equal(root_attr_int(f, "batch-size"), 64);
-    char buf[256];
-    root_attr_string(f, "preset", buf, sizeof buf);
+    char buf[256]; /* the strings are stored fixed-length: h5t_read_string_attr gives 0 */
+    assert_int_equal(h5t_read_string_attr(f, "preset", buf, sizeof buf), 0);
     assert_string_equal(buf, "stable");
-    root_attr_string(f, "git_revision", buf, sizeof buf);
+    assert_int_equal(h5t_read_string_attr(f, "git_revision", buf, sizeof buf), 0);
     assert_string_equal(buf, "abcdef123456");
-    root_attr_string(f, "program_version", buf, sizeof buf);
+    assert_int_equal(h5t_read_string_attr(f, "program_version", buf, sizeof buf), 0);
     assert_string_equal(buf, "0.1.0-test");
     H5Fclose(f);
 }
@@ -437,7 +375,7 @@ static void test_ckpt_write_replaces_existing(void **state)
     assert_int_equal(ckpt_fill(c, 5, 4, 2, -3.0f), 0);
     c->progress.epoch = 8;
     write_ckpt(c);
-    assert_false(file_exists(c->tmp));
+    assert_false(h5t_file_exists(c->tmp));
     assert_int_equal(tmp_files_left(c->path), 0);
     ckpt_model m;
     ebm_err err = {0};
@@ -459,7 +397,7 @@ static void test_ckpt_write_overwrites_stale_tmp(void **state)
     fputs("half a checkpoint", fp);
     fclose(fp);
     write_ckpt(c);
-    assert_true(file_exists(c->tmp));
+    assert_true(h5t_file_exists(c->tmp));
     assert_int_equal(tmp_files_left(c->path), 0);
     remove(c->tmp);
     assert_int_equal(tmp_files_left(c->path), 0);
@@ -480,7 +418,7 @@ static void test_ckpt_write_fails_missing_directory(void **state)
     assert_int_equal(ckpt_write(test_ctx(), path, &c->st, &err), -1);
     if (!strstr(err.msg, "no/such/dir"))
         fail_msg("message '%s' does not name the file", err.msg);
-    assert_false(file_exists(path));
+    assert_false(h5t_file_exists(path));
 }
 
 static void expect_ckpt_refused(const char *path, const char *needle)
@@ -517,7 +455,7 @@ static void test_ckpt_read_model_fails_without_complete(void **state)
     /* complete = 0 is no better. */
     f = open_rw(c->path);
     const int64_t zero = 0;
-    assert_int_equal(write_scalar_attr(f, "complete", H5T_NATIVE_INT64, &zero), 0);
+    assert_int_equal(h5t_write_scalar_attr(f, "complete", H5T_NATIVE_INT64, &zero), 0);
     H5Fclose(f);
     expect_ckpt_refused(c->path, "complete");
 }
@@ -553,7 +491,7 @@ static void test_ckpt_read_model_fails_not_hdf5(void **state)
 static void test_ckpt_read_model_fails_missing_file(void **state)
 {
     ckpt_fixture *c = *state;
-    assert_false(file_exists(c->path));
+    assert_false(h5t_file_exists(c->path));
     expect_ckpt_refused(c->path, c->path);
     expect_ckpt_refused(c->path, strerror(ENOENT));
 }
@@ -980,5 +918,5 @@ int main(int argc, char **argv)
     };
 #undef CK
     return harness_run(argc, argv, "test_ckpt", tests, HARNESS_COUNT(tests), group_setup,
-                       group_teardown);
+                       h5t_group_teardown);
 }

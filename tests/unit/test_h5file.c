@@ -10,7 +10,6 @@
  * /tmp that the group teardown removes. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
-#include <ftw.h>
 #include <glob.h>
 #include <hdf5.h>
 #include <setjmp.h>
@@ -25,43 +24,18 @@
 
 #include <cmocka.h>
 
+#include "h5_test_files.h"
 #include "harness.h"
 
 #include "io/h5file.h"
 
-typedef struct {
-    char dir[64];
-} group_fixture;
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
+typedef h5t_dir_fixture group_fixture;
 
 static int group_setup(void **state)
 {
-    group_fixture *g = calloc(1, sizeof *g);
-    if (!g)
-        return -1;
-    snprintf(g->dir, sizeof g->dir, "/tmp/test_h5file.XXXXXX");
-    if (!mkdtemp(g->dir)) {
-        free(g);
-        return -1;
-    }
-    *state = g;
-    return 0;
+    *state = h5t_fixture_new(sizeof(group_fixture), "test_h5file");
+    return *state ? 0 : -1;
 }
-
-static int group_teardown(void **state)
-{
-    group_fixture *g = *state;
-    const int rc = nftw(g->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(g);
-    return rc == 0 ? 0 : -1;
-}
-
-static int file_exists(const char *path) { return access(path, F_OK) == 0; }
 
 static void path_in(char *buf, size_t len, const group_fixture *g, const char *name)
 {
@@ -851,13 +825,13 @@ static void test_h5file_publish_renames_tmp_to_path(void **state)
     write_version_file(tmp, 1);
     if (h5file_publish(test_ctx(), 0, tmp, path, &err))
         fail_msg("h5file_publish: %s", err.msg);
-    assert_false(file_exists(tmp));
+    assert_false(h5t_file_exists(tmp));
     assert_int_equal(c_version(path), 1);
     /* Over an existing file: replaced whole. */
     write_version_file(tmp, 2);
     if (h5file_publish(test_ctx(), 0, tmp, path, &err))
         fail_msg("h5file_publish: %s", err.msg);
-    assert_false(file_exists(tmp));
+    assert_false(h5t_file_exists(tmp));
     assert_int_equal(c_version(path), 2);
     remove(path);
 }
@@ -879,7 +853,7 @@ static void test_h5file_publish_keeps_previous_file_on_failure(void **state)
     assert_int_equal(h5file_publish(test_ctx(), rc, tmp, path, &err), -1);
     expect_in(err.msg, "writer failed"); /* the writer's message is kept */
     assert_int_equal(c_version(path), 1);
-    assert_false(file_exists(tmp)); /* not renamed, and removed: no stale .tmp */
+    assert_false(h5t_file_exists(tmp)); /* not renamed, and removed: no stale .tmp */
     remove(path);
 }
 
@@ -892,7 +866,7 @@ static void test_h5file_publish_fails_missing_tmp(void **state)
     ebm_err err = {0};
     assert_int_equal(h5file_publish(test_ctx(), 0, tmp, path, &err), -1);
     expect_in(err.msg, tmp);
-    assert_false(file_exists(path));
+    assert_false(h5t_file_exists(path));
 }
 
 /* An atomic write whose temporary file another process swaps for a link to
@@ -946,7 +920,7 @@ static void test_h5file_write_atomic_never_publishes_a_swapped_file(void **state
     fclose(fp);
     assert_string_equal(back, text);
     assert_int_equal(tmp_files_left(path), 0);
-    assert_false(file_exists(job.tmp));
+    assert_false(h5t_file_exists(job.tmp));
     remove(victim);
 }
 
@@ -1007,7 +981,7 @@ static void test_h5file_create_fails_missing_directory(void **state)
     assert_int_equal(h5file_create(test_ctx(), path, &f, &err), -1);
     assert_null(f);
     expect_in(err.msg, path);
-    assert_false(file_exists(path));
+    assert_false(h5t_file_exists(path));
 }
 
 static void test_h5file_library_version_matches_header(void **state)
@@ -1043,5 +1017,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_h5file_library_version_matches_header),
     };
     return harness_run(argc, argv, "test_h5file", tests, HARNESS_COUNT(tests), group_setup,
-                       group_teardown);
+                       h5t_group_teardown);
 }

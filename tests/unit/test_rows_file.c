@@ -7,7 +7,6 @@
  * wrote, compared bitwise. Everything goes to a fresh directory under /tmp
  * that the group teardown removes. */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <hdf5.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,47 +15,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "h5_test_files.h"
 #include "harness.h"
 
 #include "io/rows_file.h"
 
-typedef struct {
-    char dir[64];
-} group_fixture;
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
+typedef h5t_dir_fixture group_fixture;
 
 static int group_setup(void **state)
 {
-    group_fixture *g = calloc(1, sizeof *g);
-    if (!g)
-        return -1;
-    snprintf(g->dir, sizeof g->dir, "/tmp/test_rows_file.XXXXXX");
-    if (!mkdtemp(g->dir)) {
-        free(g);
-        return -1;
-    }
-    *state = g;
-    return 0;
+    *state = h5t_fixture_new(sizeof(group_fixture), "test_rows_file");
+    return *state ? 0 : -1;
 }
-
-static int group_teardown(void **state)
-{
-    group_fixture *g = *state;
-    const int rc = nftw(g->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(g);
-    return rc == 0 ? 0 : -1;
-}
-
-static int file_exists(const char *path) { return access(path, F_OK) == 0; }
 
 static void paths(const group_fixture *g, const char *name, char *path, size_t len, char *tmp,
                   size_t tlen)
@@ -73,29 +46,6 @@ static hid_t c_open(const char *path)
     if (f < 0)
         fail_msg("'%s' is not a readable HDF5 file", path);
     return f;
-}
-
-/* A string attribute (fixed or variable length) of obj into buf. */
-static void c_string_attr(hid_t obj, const char *name, char *buf, size_t len)
-{
-    const hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0)
-        fail_msg("no attribute '%s'", name);
-    const hid_t t = H5Aget_type(a);
-    if (H5Tget_class(t) != H5T_STRING)
-        fail_msg("attribute '%s' is not a string", name);
-    memset(buf, 0, len);
-    if (H5Tis_variable_str(t) > 0) {
-        char *s = NULL;
-        assert_true(H5Aread(a, t, &s) >= 0);
-        snprintf(buf, len, "%s", s ? s : "");
-        H5free_memory(s);
-    } else {
-        assert_true(H5Tget_size(t) < len);
-        assert_true(H5Aread(a, t, buf) >= 0);
-    }
-    H5Tclose(t);
-    H5Aclose(a);
 }
 
 static double c_number_attr(hid_t obj, const char *name)
@@ -118,13 +68,7 @@ static double c_number_attr(hid_t obj, const char *name)
 static void c_dataset(hid_t f, const char *name, hid_t ftype, hid_t mtype, int rank,
                       hsize_t d0, hsize_t d1, void *out, char *desc, size_t dlen)
 {
-    const hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
-    if (ds < 0)
-        fail_msg("no dataset %s", name);
-    const hid_t t = H5Dget_type(ds);
-    if (H5Tequal(t, ftype) <= 0)
-        fail_msg("%s is not stored with the expected type", name);
-    H5Tclose(t);
+    const hid_t ds = h5t_open_dataset(f, name, ftype);
     const hid_t sp = H5Dget_space(ds);
     hsize_t dims[2] = {0, 0};
     const int r = H5Sget_simple_extent_ndims(sp);
@@ -135,7 +79,7 @@ static void c_dataset(hid_t f, const char *name, hid_t ftype, hid_t mtype, int r
                  (unsigned long long)dims[0], (unsigned long long)dims[1], rank,
                  (unsigned long long)d0, (unsigned long long)d1);
     assert_true(H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0);
-    c_string_attr(ds, "description", desc, dlen);
+    h5t_read_string_attr(ds, "description", desc, dlen);
     H5Dclose(ds);
 }
 
@@ -196,7 +140,7 @@ static void test_rows_file_write_stores_columns_and_attributes(void **state)
     ebm_err err = {0};
     if (write_rows(path, &d, 0, N, &err))
         fail_msg("rows_file_write: %s", err.msg);
-    assert_false(file_exists(tmp));
+    assert_false(h5t_file_exists(tmp));
     assert_int_equal(tmp_files_left(path), 0);
 
     const hid_t f = c_open(path);
@@ -225,9 +169,9 @@ static void test_rows_file_write_stores_columns_and_attributes(void **state)
     assert_string_equal(desc, desc_pairs);
     /* Root attributes: text as strings, numbers as numbers. */
     char s[128];
-    c_string_attr(f, "checkpoint", s, sizeof s);
+    h5t_read_string_attr(f, "checkpoint", s, sizeof s);
     assert_string_equal(s, "runs/best.h5");
-    c_string_attr(f, "split", s, sizeof s);
+    h5t_read_string_attr(f, "split", s, sizeof s);
     assert_string_equal(s, "test");
     assert_true(c_number_attr(f, "steps") == 20.0);
     assert_true(c_number_attr(f, "step_size") == 0.375);
@@ -278,7 +222,7 @@ static void test_rows_file_write_replaces_existing_file_whole(void **state)
     fill_rows(&d);
     if (write_rows(path, &d, 0, N, &err))
         fail_msg("rows_file_write over an existing file: %s", err.msg);
-    assert_false(file_exists(tmp));
+    assert_false(h5t_file_exists(tmp));
     assert_int_equal(tmp_files_left(path), 0);
     const hid_t f = c_open(path);
     /* Only the new file's contents: nothing of the old one survives. */
@@ -310,7 +254,7 @@ static void test_rows_file_write_overwrites_stale_tmp(void **state)
     ebm_err err = {0};
     if (write_rows(path, &d, 0, N, &err))
         fail_msg("rows_file_write: %s", err.msg);
-    assert_true(file_exists(tmp));
+    assert_true(h5t_file_exists(tmp));
     assert_int_equal(tmp_files_left(path), 0);
     remove(tmp);
     const hid_t f = c_open(path);
@@ -334,9 +278,9 @@ static void test_rows_file_write_fails_missing_directory(void **state)
     assert_int_equal(write_rows(path, &d, 0, N, &err), -1);
     if (!strstr(err.msg, path))
         fail_msg("message '%s' does not name '%s'", err.msg, path);
-    assert_false(file_exists(tmp));
+    assert_false(h5t_file_exists(tmp));
     assert_int_equal(tmp_files_left(path), 0);
-    assert_false(file_exists(path));
+    assert_false(h5t_file_exists(path));
 }
 
 static void test_rows_file_write_failure_keeps_previous_file(void **state)
@@ -380,5 +324,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rows_file_write_failure_keeps_previous_file),
     };
     return harness_run(argc, argv, "test_rows_file", tests, HARNESS_COUNT(tests), group_setup,
-                       group_teardown);
+                       h5t_group_teardown);
 }
