@@ -128,43 +128,43 @@ static int group_setup(void **state)
 
 /* ---- data file ---------------------------------------------------------- */
 
-static void check_info(const data_info *info)
+/* data_file_open of path; a failure fails the test. */
+static data_file *open_data_file(const char *path, data_info *info)
 {
-    assert_int_equal(info->d, FX_D);
-    assert_int_equal(info->k, FX_K);
-    assert_int_equal(info->height, FX_H);
-    assert_int_equal(info->width, FX_W);
+    data_file *f = NULL;
+    ebm_err err = {0};
+    if (data_file_open(test_ctx(), path, &f, info, &err))
+        fail_msg("data_file_open('%s'): %s", path, err.msg);
+    assert_non_null(f);
+    return f;
+}
+
+/* Opens path and checks the info it reports against the fixture. */
+static void check_info(const char *path)
+{
+    data_info info;
+    data_file *f = open_data_file(path, &info);
+    assert_int_equal(info.d, FX_D);
+    assert_int_equal(info.k, FX_K);
+    assert_int_equal(info.height, FX_H);
+    assert_int_equal(info.width, FX_W);
     for (int s = 0; s < SPLIT_COUNT; s++)
-        assert_int_equal(info->n[s], fx_n[s]);
-    assert_true(info->value_min == 0.0);
-    assert_true(info->value_max == 16.0);
-    assert_string_equal(info->source, fx_source);
-    assert_string_equal(info->license, fx_license);
+        assert_int_equal(info.n[s], fx_n[s]);
+    assert_true(info.value_min == 0.0);
+    assert_true(info.value_max == 16.0);
+    assert_string_equal(info.source, fx_source);
+    assert_string_equal(info.license, fx_license);
+    data_file_close(f);
 }
 
 static void test_data_file_open_reads_info(void **state)
 {
-    group_fixture *g = *state;
-    data_file *f = NULL;
-    data_info info;
-    ebm_err err = {0};
-    if (data_file_open(test_ctx(), g->data_fixed, &f, &info, &err))
-        fail_msg("data_file_open: %s", err.msg);
-    assert_non_null(f);
-    check_info(&info);
-    data_file_close(f);
+    check_info(((group_fixture *)*state)->data_fixed);
 }
 
 static void test_data_file_open_reads_vlen_string_attributes(void **state)
 {
-    group_fixture *g = *state;
-    data_file *f = NULL;
-    data_info info;
-    ebm_err err = {0};
-    if (data_file_open(test_ctx(), g->data_vlen, &f, &info, &err))
-        fail_msg("data_file_open: %s", err.msg);
-    check_info(&info);
-    data_file_close(f);
+    check_info(((group_fixture *)*state)->data_vlen);
 }
 
 static void check_shard(data_file *f, int split, int64_t offset, int64_t n)
@@ -197,11 +197,8 @@ static void check_shard(data_file *f, int split, int64_t offset, int64_t n)
 static void test_data_file_read_returns_shard_rows(void **state)
 {
     group_fixture *g = *state;
-    data_file *f = NULL;
     data_info info;
-    ebm_err err = {0};
-    if (data_file_open(test_ctx(), g->data_fixed, &f, &info, &err))
-        fail_msg("data_file_open: %s", err.msg);
+    data_file *f = open_data_file(g->data_fixed, &info);
     check_shard(f, SPLIT_TRAIN, 3, 4);                /* middle */
     check_shard(f, SPLIT_TRAIN, 0, 1);                /* first row */
     check_shard(f, SPLIT_TRAIN, 9, 1);                /* last row */
@@ -214,11 +211,9 @@ static void test_data_file_read_returns_shard_rows(void **state)
 static void test_data_file_read_zero_rows_writes_nothing(void **state)
 {
     group_fixture *g = *state;
-    data_file *f = NULL;
     data_info info;
+    data_file *f = open_data_file(g->data_fixed, &info);
     ebm_err err = {0};
-    if (data_file_open(test_ctx(), g->data_fixed, &f, &info, &err))
-        fail_msg("data_file_open: %s", err.msg);
     /* Guard buffers of one row: nothing may be written into them. */
     float images[FX_D];
     int32_t labels[1] = {42};
@@ -252,23 +247,26 @@ static void expect_data_refused(const char *path, const char *needle)
         fail_msg("message '%s' does not mention '%s'", err.msg, needle);
 }
 
+/* A data file <dir>/<name> made with the flaw o asks for; its path in path. */
+static void make_flawed_file(const group_fixture *g, const char *name, data_opts o, char *path,
+                             size_t len)
+{
+    snprintf(path, len, "%s/%s", g->dir, name);
+    assert_int_equal(make_data_file(path, &o), 0);
+}
+
 static void test_data_file_open_fails_missing_val_labels(void **state)
 {
-    group_fixture *g = *state;
     char path[160];
-    snprintf(path, sizeof path, "%s/no_val_labels.h5", g->dir);
-    const data_opts o = {0, 1, 0, 0};
-    assert_int_equal(make_data_file(path, &o), 0);
+    make_flawed_file(*state, "no_val_labels.h5", (data_opts){.omit_val_labels = 1}, path,
+                     sizeof path);
     expect_data_refused(path, "/val/labels");
 }
 
 static void test_data_file_open_fails_count_mismatch(void **state)
 {
-    group_fixture *g = *state;
-    char path[160];
-    snprintf(path, sizeof path, "%s/mismatch.h5", g->dir);
-    const data_opts o = {0, 0, 4, 0}; /* 4 val labels for 5 val images */
-    assert_int_equal(make_data_file(path, &o), 0);
+    char path[160]; /* 4 val labels for 5 val images */
+    make_flawed_file(*state, "mismatch.h5", (data_opts){.val_labels_n = 4}, path, sizeof path);
     expect_data_refused(path, "/val/labels");
     expect_data_refused(path, "4 labels");
     expect_data_refused(path, "5 images");
@@ -276,11 +274,8 @@ static void test_data_file_open_fails_count_mismatch(void **state)
 
 static void test_data_file_open_fails_missing_num_classes(void **state)
 {
-    group_fixture *g = *state;
     char path[160];
-    snprintf(path, sizeof path, "%s/no_k.h5", g->dir);
-    const data_opts o = {0, 0, 0, 1};
-    assert_int_equal(make_data_file(path, &o), 0);
+    make_flawed_file(*state, "no_k.h5", (data_opts){.omit_num_classes = 1}, path, sizeof path);
     expect_data_refused(path, "num_classes");
 }
 
@@ -308,6 +303,16 @@ static void write_bytes(const char *path, const unsigned char *b, size_t n)
     assert_int_equal(fclose(fp), 0);
 }
 
+/* data_file_checksum of path; a failure fails the test. */
+static uint64_t checksum_of(const char *path)
+{
+    uint64_t sum = 0;
+    ebm_err err = {0};
+    if (data_file_checksum(path, &sum, &err))
+        fail_msg("data_file_checksum: %s", err.msg);
+    return sum;
+}
+
 static void test_data_file_checksum_matches_fnv1a_vectors(void **state)
 {
     group_fixture *g = *state;
@@ -325,10 +330,7 @@ static void test_data_file_checksum_matches_fnv1a_vectors(void **state)
     snprintf(path, sizeof path, "%s/vector.bin", g->dir);
     for (size_t v = 0; v < sizeof vec / sizeof vec[0]; v++) {
         write_bytes(path, (const unsigned char *)vec[v].text, strlen(vec[v].text));
-        uint64_t sum = 0;
-        ebm_err err = {0};
-        if (data_file_checksum(path, &sum, &err))
-            fail_msg("data_file_checksum: %s", err.msg);
+        const uint64_t sum = checksum_of(path);
         if (sum != vec[v].sum)
             fail_msg("FNV-1a 64 of '%s': %016llx, expected %016llx", vec[v].text,
                      (unsigned long long)sum, (unsigned long long)vec[v].sum);
@@ -354,11 +356,7 @@ static void test_data_file_checksum_spans_read_buffers(void **state)
     snprintf(path, sizeof path, "%s/long.bin", g->dir);
     write_bytes(path, b, N);
     free(b);
-    uint64_t sum = 0;
-    ebm_err err = {0};
-    if (data_file_checksum(path, &sum, &err))
-        fail_msg("data_file_checksum: %s", err.msg);
-    assert_true(sum == want);
+    assert_true(checksum_of(path) == want);
     remove(path);
 }
 
