@@ -105,21 +105,77 @@ static void fill_rows(rows_data *d)
     }
 }
 
-static const char desc_logits[] = "f(x), one row per example";
-static const char desc_energy[] = "E(x) = -logsumexp f(x)";
-static const char desc_label[] = "true class";
-static const char desc_pairs[] = "two integers per example";
+/* The columns write_rows writes, one of each kind: where each is in a
+ * rows_data, and what it is (rows_column's is_int, width, description). */
+typedef struct {
+    const char *name;
+    size_t field; /* offsetof in rows_data */
+    int is_int, width;
+    const char *description;
+} column_kind;
+
+static const column_kind columns[] = {
+    {"logits", offsetof(rows_data, logits), 0, K, "f(x), one row per example"},
+    {"energy", offsetof(rows_data, energy), 0, 0, "E(x) = -logsumexp f(x)"},
+    {"label", offsetof(rows_data, label), 1, 0, "true class"},
+    {"pairs", offsetof(rows_data, pairs), 1, W, "two integers per example"},
+};
+enum { N_COLUMNS = sizeof columns / sizeof columns[0] };
+
+static const column_kind *column_named(const char *name)
+{
+    for (int c = 0; c < N_COLUMNS; c++)
+        if (strcmp(columns[c].name, name) == 0)
+            return &columns[c];
+    fail_msg("no column %s in the table", name);
+    return NULL;
+}
+
+/* The bytes of `rows` rows of column c (4-byte elements, either kind). */
+static size_t column_bytes(const column_kind *c, int64_t rows)
+{
+    return (size_t)rows * (c->width ? (size_t)c->width : 1) * 4;
+}
+
+/* Column c of a rows_data from row `row` on. */
+static const void *column_rows(const rows_data *d, const column_kind *c, int64_t row)
+{
+    return (const char *)d + c->field + column_bytes(c, row);
+}
+
+/* Column `name` read back whole with the C API into its place in back,
+ * checked to be stored int32 or float32 little-endian, N rows of its width;
+ * its description attribute into desc. */
+static void c_column(hid_t f, const char *name, rows_data *back, char *desc, size_t dlen)
+{
+    const column_kind *c = column_named(name);
+    c_dataset(f, name, c->is_int ? H5T_STD_I32LE : H5T_IEEE_F32LE,
+              c->is_int ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT, c->width ? 2 : 1, N,
+              (hsize_t)c->width, (char *)back + c->field, desc, dlen);
+}
+
+/* Column `name` of the file at path, read back with the C API, holds d's N
+ * rows of it bit for bit, with its description. */
+static void expect_column_as_written(const char *path, const rows_data *d, const char *name)
+{
+    const hid_t f = c_open(path);
+    rows_data back;
+    char desc[128];
+    c_column(f, name, &back, desc, sizeof desc);
+    H5Fclose(f);
+    const column_kind *c = column_named(name);
+    if (memcmp(column_rows(&back, c, 0), column_rows(d, c, 0), column_bytes(c, N)) != 0)
+        fail_msg("%s of %s does not hold the rows written", name, path);
+    assert_string_equal(desc, c->description);
+}
 
 static int write_rows(const char *path, const rows_data *d, int64_t offset, int64_t n,
                       ebm_err *err)
 {
-    const size_t r = (size_t)offset;
-    const rows_column cols[] = {
-        {"logits", 0, K, d->logits + r * K, desc_logits},
-        {"energy", 0, 0, d->energy + r, desc_energy},
-        {"label", 1, 0, d->label + r, desc_label},
-        {"pairs", 1, W, d->pairs + r * W, desc_pairs},
-    };
+    rows_column cols[N_COLUMNS];
+    for (int c = 0; c < N_COLUMNS; c++)
+        cols[c] = (rows_column){columns[c].name, columns[c].is_int, columns[c].width,
+                                column_rows(d, &columns[c], offset), columns[c].description};
     const rows_attr attrs[] = {
         {"checkpoint", 0, "runs/best.h5"},
         {"split", 0, "test"},
@@ -127,7 +183,17 @@ static int write_rows(const char *path, const rows_data *d, int64_t offset, int6
         {"step_size", 0.375, NULL},
         {"class", -1, NULL},
     };
-    return rows_file_write(test_ctx(), path, N, offset, n, cols, 4, attrs, 5, err);
+    return rows_file_write(test_ctx(), path, N, offset, n, cols, N_COLUMNS, attrs, 5, err);
+}
+
+/* The rows of fill_rows written to path (rows [offset, offset + n) of N, as
+ * one rank's share); a failure fails the test. */
+static void write_filled_rows(const char *path, rows_data *d, int64_t offset, int64_t n)
+{
+    fill_rows(d);
+    ebm_err err = {0};
+    if (write_rows(path, d, offset, n, &err))
+        fail_msg("rows_file_write('%s'): %s", path, err.msg);
 }
 
 static void test_rows_file_write_stores_columns_and_attributes(void **state)
@@ -136,10 +202,7 @@ static void test_rows_file_write_stores_columns_and_attributes(void **state)
     char path[160], tmp[170];
     paths(g, "dump.h5", path, sizeof path, tmp, sizeof tmp);
     rows_data d;
-    fill_rows(&d);
-    ebm_err err = {0};
-    if (write_rows(path, &d, 0, N, &err))
-        fail_msg("rows_file_write: %s", err.msg);
+    write_filled_rows(path, &d, 0, N);
     assert_false(h5t_file_exists(tmp));
     assert_int_equal(tmp_files_left(path), 0);
 
@@ -147,26 +210,9 @@ static void test_rows_file_write_stores_columns_and_attributes(void **state)
     /* The four datasets and nothing else. */
     H5G_info_t info;
     assert_true(H5Gget_info(f, &info) >= 0);
-    assert_int_equal(info.nlinks, 4);
-    rows_data back;
-    memset(&back, 0, sizeof back);
-    char desc[128];
-    c_dataset(f, "logits", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, N, K, back.logits, desc,
-              sizeof desc);
-    assert_memory_equal(back.logits, d.logits, sizeof d.logits);
-    assert_string_equal(desc, desc_logits);
-    c_dataset(f, "energy", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, N, 0, back.energy, desc,
-              sizeof desc);
-    assert_memory_equal(back.energy, d.energy, sizeof d.energy);
-    assert_string_equal(desc, desc_energy);
-    c_dataset(f, "label", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, N, 0, back.label, desc,
-              sizeof desc);
-    assert_memory_equal(back.label, d.label, sizeof d.label);
-    assert_string_equal(desc, desc_label);
-    c_dataset(f, "pairs", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, N, W, back.pairs, desc,
-              sizeof desc);
-    assert_memory_equal(back.pairs, d.pairs, sizeof d.pairs);
-    assert_string_equal(desc, desc_pairs);
+    assert_int_equal(info.nlinks, N_COLUMNS);
+    for (int c = 0; c < N_COLUMNS; c++)
+        expect_column_as_written(path, &d, columns[c].name);
     /* Root attributes: text as strings, numbers as numbers. */
     char s[128];
     h5t_read_string_attr(f, "checkpoint", s, sizeof s);
@@ -186,23 +232,17 @@ static void test_rows_file_write_places_rows_at_offset(void **state)
     char path[160], tmp[170];
     paths(g, "share.h5", path, sizeof path, tmp, sizeof tmp);
     rows_data d;
-    fill_rows(&d);
     /* One rank's share: rows [2, 4) of 5, passed from the share's own start. */
-    ebm_err err = {0};
-    if (write_rows(path, &d, 2, 2, &err))
-        fail_msg("rows_file_write: %s", err.msg);
+    write_filled_rows(path, &d, 2, 2);
     const hid_t f = c_open(path);
-    rows_data back;
-    char desc[128];
-    c_dataset(f, "logits", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, N, K, back.logits, desc,
-              sizeof desc);
-    assert_memory_equal(back.logits + 2 * K, d.logits + 2 * K, 2 * K * sizeof(float));
-    c_dataset(f, "label", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, N, 0, back.label, desc,
-              sizeof desc);
-    assert_memory_equal(back.label + 2, d.label + 2, 2 * sizeof(int32_t));
-    c_dataset(f, "pairs", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, N, W, back.pairs, desc,
-              sizeof desc);
-    assert_memory_equal(back.pairs + 2 * W, d.pairs + 2 * W, 2 * W * sizeof(int32_t));
+    for (int c = 0; c < N_COLUMNS; c++) {
+        rows_data back;
+        char desc[128];
+        c_column(f, columns[c].name, &back, desc, sizeof desc);
+        if (memcmp(column_rows(&back, &columns[c], 2), column_rows(&d, &columns[c], 2),
+                   column_bytes(&columns[c], 2)) != 0)
+            fail_msg("%s: rows [2, 4) are not the share written", columns[c].name);
+    }
     H5Fclose(f);
     remove(path);
 }
@@ -219,9 +259,7 @@ static void test_rows_file_write_replaces_existing_file_whole(void **state)
     if (rows_file_write(test_ctx(), path, 3, 0, 3, old_cols, 1, old_attrs, 1, &err))
         fail_msg("rows_file_write: %s", err.msg);
     rows_data d;
-    fill_rows(&d);
-    if (write_rows(path, &d, 0, N, &err))
-        fail_msg("rows_file_write over an existing file: %s", err.msg);
+    write_filled_rows(path, &d, 0, N);
     assert_false(h5t_file_exists(tmp));
     assert_int_equal(tmp_files_left(path), 0);
     const hid_t f = c_open(path);
@@ -229,12 +267,8 @@ static void test_rows_file_write_replaces_existing_file_whole(void **state)
     assert_true(H5Lexists(f, "old", H5P_DEFAULT) == 0);
     assert_true(H5Aexists(f, "previous") == 0);
     assert_true(H5Lexists(f, "logits", H5P_DEFAULT) > 0);
-    rows_data back;
-    char desc[128];
-    c_dataset(f, "energy", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, N, 0, back.energy, desc,
-              sizeof desc);
-    assert_memory_equal(back.energy, d.energy, sizeof d.energy);
     H5Fclose(f);
+    expect_column_as_written(path, &d, "energy");
     remove(path);
 }
 
@@ -250,20 +284,11 @@ static void test_rows_file_write_overwrites_stale_tmp(void **state)
     fputs("half a file", fp);
     fclose(fp);
     rows_data d;
-    fill_rows(&d);
-    ebm_err err = {0};
-    if (write_rows(path, &d, 0, N, &err))
-        fail_msg("rows_file_write: %s", err.msg);
+    write_filled_rows(path, &d, 0, N);
     assert_true(h5t_file_exists(tmp));
     assert_int_equal(tmp_files_left(path), 0);
     remove(tmp);
-    const hid_t f = c_open(path);
-    rows_data back;
-    char desc[128];
-    c_dataset(f, "label", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, N, 0, back.label, desc,
-              sizeof desc);
-    assert_memory_equal(back.label, d.label, sizeof d.label);
-    H5Fclose(f);
+    expect_column_as_written(path, &d, "label");
     remove(path);
 }
 
@@ -289,26 +314,16 @@ static void test_rows_file_write_failure_keeps_previous_file(void **state)
     char path[160], tmp[170];
     paths(g, "kept.h5", path, sizeof path, tmp, sizeof tmp);
     rows_data d;
-    fill_rows(&d);
-    ebm_err err = {0};
-    if (write_rows(path, &d, 0, N, &err))
-        fail_msg("rows_file_write: %s", err.msg);
+    write_filled_rows(path, &d, 0, N);
     /* Two columns of one name: the second cannot be created. */
     const float v[N] = {9, 9, 9, 9, 9};
     const rows_column twice[] = {{"energy", 0, 0, v, "first"}, {"energy", 0, 0, v, "again"}};
-    memset(&err, 0, sizeof err);
+    ebm_err err = {0};
     assert_int_equal(rows_file_write(test_ctx(), path, N, 0, N, twice, 2, NULL, 0, &err), -1);
     if (!strstr(err.msg, "energy"))
         fail_msg("message '%s' does not name the dataset", err.msg);
     /* The previous file is whole. */
-    const hid_t f = c_open(path);
-    rows_data back;
-    char desc[128];
-    c_dataset(f, "energy", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, N, 0, back.energy, desc,
-              sizeof desc);
-    assert_memory_equal(back.energy, d.energy, sizeof d.energy);
-    assert_string_equal(desc, desc_energy);
-    H5Fclose(f);
+    expect_column_as_written(path, &d, "energy");
     remove(tmp);
     remove(path);
 }
