@@ -46,6 +46,16 @@ int h5t_group_teardown(void **state) { return h5t_fixture_free(*state); }
 
 int h5t_file_exists(const char *path) { return access(path, F_OK) == 0; }
 
+void h5t_write_text_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        fail_msg("cannot create %s", path);
+    const int put = fputs(text, fp);
+    if (fclose(fp) != 0 || put < 0)
+        fail_msg("cannot write %s", path);
+}
+
 int h5t_write_scalar_attr(hid_t loc, const char *name, hid_t type, const void *v)
 {
     const hid_t space = H5Screate(H5S_SCALAR);

@@ -38,6 +38,10 @@ int h5t_group_teardown(void **state);
 /* 1 when path exists (of any kind), else 0. */
 int h5t_file_exists(const char *path);
 
+/* A file at path holding text: a file of another kind, or a stale
+ * temporary file; a failure fails the test. */
+void h5t_write_text_file(const char *path, const char *text);
+
 /* A scalar attribute `name` on loc holding *v, stored with `type` itself
  * (a native type: what the machine writes). 0, or -1 on any HDF5 failure. */
 int h5t_write_scalar_attr(hid_t loc, const char *name, hid_t type, const void *v);

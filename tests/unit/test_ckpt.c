@@ -392,10 +392,7 @@ static void test_ckpt_write_overwrites_stale_tmp(void **state)
     /* A crash left a half-written temporary file under the old fixed name:
      * the write goes to a fresh name of its own and leaves it alone (the
      * trainer removes it holding --out's lock). */
-    FILE *fp = fopen(c->tmp, "w");
-    assert_non_null(fp);
-    fputs("half a checkpoint", fp);
-    fclose(fp);
+    h5t_write_text_file(c->tmp, "half a checkpoint");
     write_ckpt(c);
     assert_true(h5t_file_exists(c->tmp));
     assert_int_equal(tmp_files_left(c->path), 0);
@@ -480,10 +477,7 @@ static void test_ckpt_read_model_fails_other_format_version(void **state)
 static void test_ckpt_read_model_fails_not_hdf5(void **state)
 {
     ckpt_fixture *c = *state;
-    FILE *fp = fopen(c->path, "w");
-    assert_non_null(fp);
-    fputs("epoch 7\nthis is a text file, not a checkpoint\n", fp);
-    fclose(fp);
+    h5t_write_text_file(c->path, "epoch 7\nthis is a text file, not a checkpoint\n");
     expect_ckpt_refused(c->path, "not an HDF5 file");
     expect_ckpt_refused(c->path, c->path);
 }

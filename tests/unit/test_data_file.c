@@ -286,10 +286,7 @@ static void test_data_file_open_fails_missing_or_not_hdf5(void **state)
     snprintf(path, sizeof path, "%s/absent.h5", g->dir);
     expect_data_refused(path, path);
     snprintf(path, sizeof path, "%s/text.h5", g->dir);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs("this is not an HDF5 file\n", fp);
-    fclose(fp);
+    h5t_write_text_file(path, "this is not an HDF5 file\n");
     expect_data_refused(path, "not an HDF5 file");
 }
 

@@ -901,10 +901,7 @@ static void test_h5file_write_atomic_never_publishes_a_swapped_file(void **state
     path_in(path, sizeof path, g, "swapped.h5");
     path_in(victim, sizeof victim, g, "victim.txt");
     static const char text[] = "the victim's own bytes\n";
-    FILE *fp = fopen(victim, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
+    h5t_write_text_file(victim, text);
     swap_job job = {path, victim, ""};
     ebm_err err = {0};
     assert_int_equal(h5file_write_atomic(test_ctx(), path, swap_tmp_for_link, &job, &err), -1);
@@ -914,7 +911,7 @@ static void test_h5file_write_atomic_never_publishes_a_swapped_file(void **state
         fail_msg("'%s' was published (%s) from a swapped temporary file", path,
                  S_ISLNK(st.st_mode) ? "a link to the victim" : "a file");
     char back[64] = "";
-    fp = fopen(victim, "r");
+    FILE *fp = fopen(victim, "r");
     assert_non_null(fp);
     assert_non_null(fgets(back, sizeof back, fp));
     fclose(fp);
@@ -948,10 +945,7 @@ static void test_h5file_precheck_refuses_missing_directory_and_text(void **state
     rmdir(path);
     /* Text. */
     path_in(path, sizeof path, g, "text.h5");
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs("this is not an HDF5 file at all\n", fp);
-    fclose(fp);
+    h5t_write_text_file(path, "this is not an HDF5 file at all\n");
     memset(&err, 0, sizeof err);
     assert_int_equal(h5file_precheck(path, "metrics file", &err), -1);
     expect_in(err.msg, path);

@@ -294,14 +294,8 @@ static void test_metrics_file_sync_replaces_any_existing_file(void **state)
     assert_true(metrics_value(path, "epoch", 1, &rows) == 2.0);
     assert_int_equal(rows, 2);
     /* ... and a text file, and a stale temporary file beside it. */
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs("epoch,val_error\n1,0.5\n", fp);
-    fclose(fp);
-    fp = fopen(tmp, "w"); /* the old fixed name: left alone */
-    assert_non_null(fp);
-    fputs("half a file", fp);
-    fclose(fp);
+    h5t_write_text_file(path, "epoch,val_error\n1,0.5\n");
+    h5t_write_text_file(tmp, "half a file"); /* the old fixed name: left alone */
     if (metrics_file_sync(test_ctx(), path, c->history, 3, &err))
         fail_msg("metrics_file_sync over a text file: %s", err.msg);
     assert_true(h5t_file_exists(tmp));

@@ -279,10 +279,7 @@ static void test_rows_file_write_overwrites_stale_tmp(void **state)
     paths(g, "stale.h5", path, sizeof path, tmp, sizeof tmp);
     /* A crash left a half-written temporary file under the old fixed name:
      * the write goes to a fresh name of its own and leaves it alone. */
-    FILE *fp = fopen(tmp, "w");
-    assert_non_null(fp);
-    fputs("half a file", fp);
-    fclose(fp);
+    h5t_write_text_file(tmp, "half a file");
     rows_data d;
     write_filled_rows(path, &d, 0, N);
     assert_true(h5t_file_exists(tmp));
