@@ -228,6 +228,14 @@ static void write_ckpt(ckpt_fixture *c)
         fail_msg("ckpt_write: %s", err.msg);
 }
 
+/* ckpt_read_model of path; a failure fails the test. */
+static void read_model(const char *path, ckpt_model *m)
+{
+    ebm_err err = {0};
+    if (ckpt_read_model(test_ctx(), path, m, &err))
+        fail_msg("ckpt_read_model('%s'): %s", path, err.msg);
+}
+
 static void check_model_matches(const ckpt_fixture *c, const ckpt_model *m)
 {
     assert_int_equal(m->shape.d, c->shape.d);
@@ -249,9 +257,7 @@ static void test_ckpt_read_model_returns_written_model(void **state)
     ckpt_fixture *c = *state;
     write_ckpt(c);
     ckpt_model m;
-    ebm_err err = {0};
-    if (ckpt_read_model(test_ctx(), c->path, &m, &err))
-        fail_msg("ckpt_read_model: %s", err.msg);
+    read_model(c->path, &m);
     check_model_matches(c, &m);
     assert_true(m.map.scale == 0.125f);
     assert_true(m.map.shift == -1.0f);
@@ -270,26 +276,27 @@ static void test_ckpt_write_leaves_no_tmp(void **state)
     assert_false(h5t_file_exists(c->tmp));
 }
 
-/* Reads a scalar attribute of the root group as int64 / double / string. */
-static int64_t root_attr_int(hid_t f, const char *name)
+/* Reads a scalar attribute of the root group as mtype into out. */
+static void root_attr(hid_t f, const char *name, hid_t mtype, void *out)
 {
-    int64_t v = -12345;
     const hid_t a = H5Aopen(f, name, H5P_DEFAULT);
     if (a < 0)
         fail_msg("no root attribute '%s'", name);
-    assert_true(H5Aread(a, H5T_NATIVE_INT64, &v) >= 0);
+    assert_true(H5Aread(a, mtype, out) >= 0);
     H5Aclose(a);
+}
+
+static int64_t root_attr_int(hid_t f, const char *name)
+{
+    int64_t v = -12345;
+    root_attr(f, name, H5T_NATIVE_INT64, &v);
     return v;
 }
 
 static double root_attr_double(hid_t f, const char *name)
 {
     double v = -12345;
-    const hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    if (a < 0)
-        fail_msg("no root attribute '%s'", name);
-    assert_true(H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0);
-    H5Aclose(a);
+    root_attr(f, name, H5T_NATIVE_DOUBLE, &v);
     return v;
 }
 
@@ -378,9 +385,7 @@ static void test_ckpt_write_replaces_existing(void **state)
     assert_false(h5t_file_exists(c->tmp));
     assert_int_equal(tmp_files_left(c->path), 0);
     ckpt_model m;
-    ebm_err err = {0};
-    if (ckpt_read_model(test_ctx(), c->path, &m, &err))
-        fail_msg("ckpt_read_model: %s", err.msg);
+    read_model(c->path, &m);
     check_model_matches(c, &m);
     assert_int_equal(m.epoch, 8);
     ckpt_model_free(&m);
@@ -399,9 +404,7 @@ static void test_ckpt_write_overwrites_stale_tmp(void **state)
     remove(c->tmp);
     assert_int_equal(tmp_files_left(c->path), 0);
     ckpt_model m;
-    ebm_err err = {0};
-    if (ckpt_read_model(test_ctx(), c->path, &m, &err))
-        fail_msg("ckpt_read_model: %s", err.msg);
+    read_model(c->path, &m);
     check_model_matches(c, &m);
     ckpt_model_free(&m);
 }
@@ -534,15 +537,37 @@ static void resume_buffers_free(resume_buffers *b)
     free(b->params), free(b->exp_avg), free(b->exp_inf), free(b->r.history);
 }
 
+/* ckpt_read_resume of the fixture's checkpoint into b, as a run of cfg
+ * (the fixture's shape and run); a failure fails the test. */
+static void read_resume(const ckpt_fixture *c, const ebm_config *cfg, resume_buffers *b)
+{
+    ebm_err err = {0};
+    if (ckpt_read_resume(test_ctx(), c->path, cfg, &c->shape, &c->run, &b->r, &err))
+        fail_msg("ckpt_read_resume: %s", err.msg);
+}
+
+/* ckpt_read_resume of the fixture's checkpoint as a run of cfg and run is
+ * refused, with a message that contains `needle` and, unless NULL, `also`. */
+static void expect_resume_refused(const ckpt_fixture *c, const ebm_config *cfg,
+                                  const run_info *run, const char *needle, const char *also)
+{
+    resume_buffers b;
+    resume_buffers_init(&b, c);
+    ebm_err err = {0};
+    assert_int_equal(ckpt_read_resume(test_ctx(), c->path, cfg, &c->shape, run, &b.r, &err), -1);
+    resume_buffers_free(&b);
+    if (!strstr(err.msg, needle) || (also && !strstr(err.msg, also)))
+        fail_msg("message '%s' does not mention '%s'%s%s", err.msg, needle, also ? " and " : "",
+                 also ? also : "");
+}
+
 static void test_ckpt_read_resume_restores_written_state(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
     resume_buffers b;
     resume_buffers_init(&b, c);
-    ebm_err err = {0};
-    if (ckpt_read_resume(test_ctx(), c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
-        fail_msg("ckpt_read_resume: %s", err.msg);
+    read_resume(c, &c->cfg, &b);
     const size_t n = c->shape.n_params;
     /* Bitwise: a resumed run must continue exactly. */
     assert_memory_equal(b.params, c->params, n * sizeof(float));
@@ -576,32 +601,19 @@ static void test_ckpt_read_resume_fails_changed_hyperparameter(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
-    resume_buffers b;
-    resume_buffers_init(&b, c);
     ebm_config other = c->cfg;
     other.lr = 2e-3;
     other.epochs = c->cfg.epochs + 5; /* allowed to change: must not be the one named */
-    ebm_err err = {0};
-    assert_int_equal(
-        ckpt_read_resume(test_ctx(), c->path, &other, &c->shape, &c->run, &b.r, &err), -1);
-    assert_non_null(strstr(err.msg, "--lr 0.001"));
-    assert_non_null(strstr(err.msg, "--lr 0.002"));
-    resume_buffers_free(&b);
+    expect_resume_refused(c, &other, &c->run, "--lr 0.001", "--lr 0.002");
 }
 
 static void test_ckpt_read_resume_fails_other_data(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
-    resume_buffers b;
-    resume_buffers_init(&b, c);
     run_info other = c->run;
     other.data_checksum ^= 1;
-    ebm_err err = {0};
-    assert_int_equal(
-        ckpt_read_resume(test_ctx(), c->path, &c->cfg, &c->shape, &other, &b.r, &err), -1);
-    assert_non_null(strstr(err.msg, "checksum"));
-    resume_buffers_free(&b);
+    expect_resume_refused(c, &c->cfg, &other, "checksum", NULL);
 }
 
 /* --ema: /model holds the average (what eval and sample read), the trained
@@ -619,9 +631,7 @@ static void test_ckpt_ema_average_in_model_trained_weights_in_optimizer(void **s
     c->st.ema = avg;
     write_ckpt(c);
     ckpt_model m;
-    ebm_err err = {0};
-    if (ckpt_read_model(test_ctx(), c->path, &m, &err))
-        fail_msg("ckpt_read_model: %s", err.msg);
+    read_model(c->path, &m);
     assert_memory_equal(m.params, avg, n * sizeof(float));
     ckpt_model_free(&m);
     resume_buffers b;
@@ -629,13 +639,10 @@ static void test_ckpt_ema_average_in_model_trained_weights_in_optimizer(void **s
     float *got = calloc(n, sizeof(float));
     assert_non_null(got);
     b.r.ema = got;
-    if (ckpt_read_resume(test_ctx(), c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
-        fail_msg("ckpt_read_resume: %s", err.msg);
+    read_resume(c, &c->cfg, &b);
     assert_memory_equal(b.params, c->params, n * sizeof(float));
     assert_memory_equal(got, avg, n * sizeof(float));
     assert_memory_equal(b.exp_avg, c->exp_avg, n * sizeof(float));
-    free(b.r.history);
-    b.r.history = NULL;
     hid_t f = H5Fopen(c->path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(f >= 0);
     assert_true(H5Lexists(f, "/optimizer/layer0/online", H5P_DEFAULT) > 0);
@@ -643,10 +650,8 @@ static void test_ckpt_ema_average_in_model_trained_weights_in_optimizer(void **s
     H5Fclose(f);
     ebm_config off = c->cfg;
     off.ema = 0;
-    assert_int_equal(ckpt_read_resume(test_ctx(), c->path, &off, &c->shape, &c->run, &b.r, &err),
-                     -1);
-    assert_non_null(strstr(err.msg, "trained with --ema 0.98999"));
-    assert_non_null(strstr(err.msg, "this run has --ema 0 "));
+    expect_resume_refused(c, &off, &c->run, "trained with --ema 0.98999",
+                          "this run has --ema 0 ");
     c->st.ema = NULL;
     free(got);
     free(avg);
@@ -667,27 +672,14 @@ static void test_ckpt_resume_reads_missing_schedule_as_const(void **state)
     H5Fclose(f);
     resume_buffers b;
     resume_buffers_init(&b, c);
-    ebm_err err = {0};
-    if (ckpt_read_resume(test_ctx(), c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
-        fail_msg("ckpt_read_resume: %s", err.msg);
-    free(b.r.history);
-    b.r.history = NULL;
+    read_resume(c, &c->cfg, &b);
     ebm_config cos = c->cfg;
     snprintf(cos.lr_schedule, sizeof cos.lr_schedule, "cosine");
-    assert_int_equal(ckpt_read_resume(test_ctx(), c->path, &cos, &c->shape, &c->run, &b.r, &err),
-                     -1);
-    assert_non_null(strstr(err.msg, "--lr-schedule const"));
+    expect_resume_refused(c, &cos, &c->run, "--lr-schedule const", NULL);
     resume_buffers_free(&b);
 }
 
 /* ---- Langevin settings, chains ------------------------------------------ */
-
-static void read_model(const char *path, ckpt_model *m)
-{
-    ebm_err err = {0};
-    if (ckpt_read_model(test_ctx(), path, m, &err))
-        fail_msg("ckpt_read_model('%s'): %s", path, err.msg);
-}
 
 static void test_ckpt_read_model_returns_langevin_settings(void **state)
 {
