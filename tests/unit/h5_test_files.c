@@ -46,6 +46,13 @@ int h5t_group_teardown(void **state) { return h5t_fixture_free(*state); }
 
 int h5t_file_exists(const char *path) { return access(path, F_OK) == 0; }
 
+void h5t_paths(const char *dir, const char *name, char *path, size_t len, char *tmp,
+               size_t tlen)
+{
+    snprintf(path, len, "%s/%s", dir, name);
+    snprintf(tmp, tlen, "%s.tmp", path);
+}
+
 void h5t_write_text_file(const char *path, const char *text)
 {
     FILE *fp = fopen(path, "w");
@@ -131,6 +138,17 @@ int h5t_read_string_attr(hid_t obj, const char *name, char *buf, size_t len)
     H5Tclose(t);
     H5Aclose(a);
     return variable;
+}
+
+void h5t_read_scalar_attr(hid_t obj, const char *name, hid_t mtype, void *out)
+{
+    const hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0)
+        fail_msg("no attribute '%s'", name);
+    const herr_t rc = H5Aread(a, mtype, out);
+    H5Aclose(a);
+    if (rc < 0)
+        fail_msg("attribute '%s' cannot be read as the type asked", name);
 }
 
 hid_t h5t_open_dataset(hid_t loc, const char *name, hid_t ftype)

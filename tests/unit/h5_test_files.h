@@ -38,6 +38,11 @@ int h5t_group_teardown(void **state);
 /* 1 when path exists (of any kind), else 0. */
 int h5t_file_exists(const char *path);
 
+/* <dir>/<name> into path (len bytes) and <path>.tmp, the fixed name the
+ * atomic writes once used for their temporary file, into tmp (tlen). */
+void h5t_paths(const char *dir, const char *name, char *path, size_t len, char *tmp,
+               size_t tlen);
+
 /* A file at path holding text: a file of another kind, or a stale
  * temporary file; a failure fails the test. */
 void h5t_write_text_file(const char *path, const char *text);
@@ -61,6 +66,10 @@ int h5t_write_dataset(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int
  * is missing, not a string or does not fit. Returns 1 when it is stored
  * variable-length, 0 when fixed-length, for the tests that check which. */
 int h5t_read_string_attr(hid_t obj, const char *name, char *buf, size_t len);
+
+/* Reads scalar attribute `name` of obj with the HDF5 C API as mtype into
+ * out; fails the test when it is missing or cannot be read as mtype. */
+void h5t_read_scalar_attr(hid_t obj, const char *name, hid_t mtype, void *out);
 
 /* Opens dataset `name` of loc with the HDF5 C API, checking that it is
  * stored as ftype; fails the test when it is missing or of another type. */

@@ -276,27 +276,18 @@ static void test_ckpt_write_leaves_no_tmp(void **state)
     assert_false(h5t_file_exists(c->tmp));
 }
 
-/* Reads a scalar attribute of the root group as mtype into out. */
-static void root_attr(hid_t f, const char *name, hid_t mtype, void *out)
-{
-    const hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    if (a < 0)
-        fail_msg("no root attribute '%s'", name);
-    assert_true(H5Aread(a, mtype, out) >= 0);
-    H5Aclose(a);
-}
-
+/* A scalar attribute of the root group, as int64 or double. */
 static int64_t root_attr_int(hid_t f, const char *name)
 {
     int64_t v = -12345;
-    root_attr(f, name, H5T_NATIVE_INT64, &v);
+    h5t_read_scalar_attr(f, name, H5T_NATIVE_INT64, &v);
     return v;
 }
 
 static double root_attr_double(hid_t f, const char *name)
 {
     double v = -12345;
-    root_attr(f, name, H5T_NATIVE_DOUBLE, &v);
+    h5t_read_scalar_attr(f, name, H5T_NATIVE_DOUBLE, &v);
     return v;
 }
 

@@ -818,8 +818,7 @@ static void test_h5file_publish_renames_tmp_to_path(void **state)
 {
     group_fixture *g = *state;
     char path[160], tmp[170];
-    path_in(path, sizeof path, g, "published.h5");
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    h5t_paths(g->dir, "published.h5", path, sizeof path, tmp, sizeof tmp);
     ebm_err err = {0};
     /* First publication: no previous file. */
     write_version_file(tmp, 1);
@@ -840,8 +839,7 @@ static void test_h5file_publish_keeps_previous_file_on_failure(void **state)
 {
     group_fixture *g = *state;
     char path[160], tmp[170];
-    path_in(path, sizeof path, g, "kept.h5");
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    h5t_paths(g->dir, "kept.h5", path, sizeof path, tmp, sizeof tmp);
     write_version_file(tmp, 1);
     ebm_err err = {0};
     if (h5file_publish(test_ctx(), 0, tmp, path, &err))
@@ -861,8 +859,7 @@ static void test_h5file_publish_fails_missing_tmp(void **state)
 {
     group_fixture *g = *state;
     char path[160], tmp[170];
-    path_in(path, sizeof path, g, "never.h5");
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    h5t_paths(g->dir, "never.h5", path, sizeof path, tmp, sizeof tmp);
     ebm_err err = {0};
     assert_int_equal(h5file_publish(test_ctx(), 0, tmp, path, &err), -1);
     expect_in(err.msg, tmp);

@@ -188,11 +188,8 @@ static void test_metrics_file_sync_writes_every_column(void **state)
     char buf[256];
     h5t_read_string_attr(f, "program", buf, sizeof buf);
     assert_string_equal(buf, "ebm_mpi");
-    const hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
-    assert_true(a >= 0);
     int64_t version = -1;
-    assert_true(H5Aread(a, H5T_NATIVE_INT64, &version) >= 0);
-    H5Aclose(a);
+    h5t_read_scalar_attr(f, "format_version", H5T_NATIVE_INT64, &version);
     assert_int_equal(version, METRICS_FORMAT_VERSION);
     H5Fclose(f);
     remove(path);
@@ -247,16 +244,10 @@ static void test_metrics_file_write_stores_record_attributes(void **state)
     assert_string_equal(buf, "ebm_mpi train --hidden 16");
     /* Exact as int64 (past 2^53: no detour through double). */
     int64_t i = 0;
-    hid_t a = H5Aopen(f, "world_size", H5P_DEFAULT);
-    assert_true(a >= 0);
-    assert_true(H5Aread(a, H5T_NATIVE_INT64, &i) >= 0);
-    H5Aclose(a);
+    h5t_read_scalar_attr(f, "world_size", H5T_NATIVE_INT64, &i);
     assert_true(i == INT64_C(9007199254740993));
     double d = 0;
-    a = H5Aopen(f, "lr", H5P_DEFAULT);
-    assert_true(a >= 0);
-    assert_true(H5Aread(a, H5T_NATIVE_DOUBLE, &d) >= 0);
-    H5Aclose(a);
+    h5t_read_scalar_attr(f, "lr", H5T_NATIVE_DOUBLE, &d);
     assert_true(d == 1e-3);
     H5Fclose(f);
     remove(path);
@@ -266,20 +257,14 @@ static void test_metrics_file_sync_replaces_any_existing_file(void **state)
 {
     metrics_fixture *c = *state;
     char path[200], tmp[210];
-    snprintf(path, sizeof path, "%s/replaced.h5", c->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    h5t_paths(c->dir, "replaced.h5", path, sizeof path, tmp, sizeof tmp);
     /* An HDF5 file of someone else's (an older layout, say) ... */
     const hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     assert_true(f >= 0);
     const hsize_t dims[1] = {2};
     const double v[2] = {1.5, 2.5};
-    const hid_t sp = H5Screate_simple(1, dims, NULL);
-    const hid_t ds =
-        H5Dcreate2(f, "loss", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    assert_true(ds >= 0);
-    assert_true(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
-    H5Dclose(ds);
-    H5Sclose(sp);
+    assert_int_equal(h5t_write_dataset(f, "loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, dims, v),
+                     0);
     assert_true(H5Fclose(f) >= 0);
     ebm_err err = {0};
     if (metrics_file_sync(test_ctx(), path, c->history, 2, &err))
@@ -310,8 +295,7 @@ static void test_metrics_file_sync_fails_missing_directory(void **state)
 {
     metrics_fixture *c = *state;
     char path[200], tmp[210];
-    snprintf(path, sizeof path, "%s/no/such/dir/metrics.h5", c->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    h5t_paths(c->dir, "no/such/dir/metrics.h5", path, sizeof path, tmp, sizeof tmp);
     ebm_err err = {0};
     assert_int_equal(metrics_file_sync(test_ctx(), path, c->history, 2, &err), -1);
     if (!strstr(err.msg, path))

@@ -31,13 +31,6 @@ static int group_setup(void **state)
     return *state ? 0 : -1;
 }
 
-static void paths(const group_fixture *g, const char *name, char *path, size_t len, char *tmp,
-                  size_t tlen)
-{
-    snprintf(path, len, "%s/%s", g->dir, name);
-    snprintf(tmp, tlen, "%s.tmp", path);
-}
-
 /* ---- reading back with the HDF5 C API ------------------------------------ */
 
 static hid_t c_open(const char *path)
@@ -200,7 +193,7 @@ static void test_rows_file_write_stores_columns_and_attributes(void **state)
 {
     group_fixture *g = *state;
     char path[160], tmp[170];
-    paths(g, "dump.h5", path, sizeof path, tmp, sizeof tmp);
+    h5t_paths(g->dir, "dump.h5", path, sizeof path, tmp, sizeof tmp);
     rows_data d;
     write_filled_rows(path, &d, 0, N);
     assert_false(h5t_file_exists(tmp));
@@ -230,7 +223,7 @@ static void test_rows_file_write_places_rows_at_offset(void **state)
 {
     group_fixture *g = *state;
     char path[160], tmp[170];
-    paths(g, "share.h5", path, sizeof path, tmp, sizeof tmp);
+    h5t_paths(g->dir, "share.h5", path, sizeof path, tmp, sizeof tmp);
     rows_data d;
     /* One rank's share: rows [2, 4) of 5, passed from the share's own start. */
     write_filled_rows(path, &d, 2, 2);
@@ -251,7 +244,7 @@ static void test_rows_file_write_replaces_existing_file_whole(void **state)
 {
     group_fixture *g = *state;
     char path[160], tmp[170];
-    paths(g, "replaced.h5", path, sizeof path, tmp, sizeof tmp);
+    h5t_paths(g->dir, "replaced.h5", path, sizeof path, tmp, sizeof tmp);
     const float old_v[3] = {1, 2, 3};
     const rows_column old_cols[] = {{"old", 0, 0, old_v, "the previous file's"}};
     const rows_attr old_attrs[] = {{"previous", 1, NULL}};
@@ -276,7 +269,7 @@ static void test_rows_file_write_overwrites_stale_tmp(void **state)
 {
     group_fixture *g = *state;
     char path[160], tmp[170];
-    paths(g, "stale.h5", path, sizeof path, tmp, sizeof tmp);
+    h5t_paths(g->dir, "stale.h5", path, sizeof path, tmp, sizeof tmp);
     /* A crash left a half-written temporary file under the old fixed name:
      * the write goes to a fresh name of its own and leaves it alone. */
     h5t_write_text_file(tmp, "half a file");
@@ -293,7 +286,7 @@ static void test_rows_file_write_fails_missing_directory(void **state)
 {
     group_fixture *g = *state;
     char path[160], tmp[170];
-    paths(g, "no/such/dir/dump.h5", path, sizeof path, tmp, sizeof tmp);
+    h5t_paths(g->dir, "no/such/dir/dump.h5", path, sizeof path, tmp, sizeof tmp);
     rows_data d;
     fill_rows(&d);
     ebm_err err = {0};
@@ -309,7 +302,7 @@ static void test_rows_file_write_failure_keeps_previous_file(void **state)
 {
     group_fixture *g = *state;
     char path[160], tmp[170];
-    paths(g, "kept.h5", path, sizeof path, tmp, sizeof tmp);
+    h5t_paths(g->dir, "kept.h5", path, sizeof path, tmp, sizeof tmp);
     rows_data d;
     write_filled_rows(path, &d, 0, N);
     /* Two columns of one name: the second cannot be created. */
