@@ -252,13 +252,20 @@ static void check_model_matches(const ckpt_fixture *c, const ckpt_model *m)
     assert_memory_equal(m->params, c->params, c->shape.n_params * sizeof(float));
 }
 
+/* The fixture's checkpoint read back with ckpt_read_model: the model it
+ * holds is the fixture's (check_model_matches). */
+static void read_model_back(const ckpt_fixture *c, ckpt_model *m)
+{
+    read_model(c->path, m);
+    check_model_matches(c, m);
+}
+
 static void test_ckpt_read_model_returns_written_model(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
     ckpt_model m;
-    read_model(c->path, &m);
-    check_model_matches(c, &m);
+    read_model_back(c, &m);
     assert_true(m.map.scale == 0.125f);
     assert_true(m.map.shift == -1.0f);
     assert_true(m.value_min == 0.0);
@@ -376,8 +383,7 @@ static void test_ckpt_write_replaces_existing(void **state)
     assert_false(h5t_file_exists(c->tmp));
     assert_int_equal(tmp_files_left(c->path), 0);
     ckpt_model m;
-    read_model(c->path, &m);
-    check_model_matches(c, &m);
+    read_model_back(c, &m);
     assert_int_equal(m.epoch, 8);
     ckpt_model_free(&m);
 }
@@ -395,8 +401,7 @@ static void test_ckpt_write_overwrites_stale_tmp(void **state)
     remove(c->tmp);
     assert_int_equal(tmp_files_left(c->path), 0);
     ckpt_model m;
-    read_model(c->path, &m);
-    check_model_matches(c, &m);
+    read_model_back(c, &m);
     ckpt_model_free(&m);
 }
 
@@ -686,8 +691,7 @@ static void test_ckpt_read_model_returns_langevin_settings(void **state)
     c->st.width = 3;
     write_ckpt(c);
     ckpt_model m;
-    read_model(c->path, &m);
-    check_model_matches(c, &m);
+    read_model_back(c, &m);
     assert_int_equal(m.langevin_steps, 7);
     assert_true(m.step_size == 0.5);
     assert_true(m.noise == 0.0078125);
@@ -719,8 +723,7 @@ static void test_ckpt_read_model_reports_no_chains_for_buffer_0(void **state)
     c->st.n_chains = 0;
     write_ckpt(c);
     ckpt_model m;
-    read_model(c->path, &m);
-    check_model_matches(c, &m);
+    read_model_back(c, &m);
     assert_int_equal(m.n_chains, 0);
     ckpt_model_free(&m);
     const hid_t f = H5Fopen(c->path, H5F_ACC_RDONLY, H5P_DEFAULT);
