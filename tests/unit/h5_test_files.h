@@ -1,8 +1,9 @@
 /* h5_test_files.h: what the unit tests of the HDF5 files (test_h5file,
- * test_rows_file, test_ckpt, test_data_file, test_metrics_file) share to
- * make their fixtures: a fresh directory under /tmp that the group teardown
- * removes whole, and attributes and datasets written with the HDF5 C API
- * directly, so that a fixture never depends on src/io, the code under test. */
+ * test_rows_file, test_ckpt, test_data_file, test_metrics_file) share: a
+ * fresh directory under /tmp that the group teardown removes whole, small
+ * files made in it, and attributes and datasets written and read with the
+ * HDF5 C API directly, so that neither a fixture nor a check depends on
+ * src/io, the code under test. */
 #ifndef EBM_TEST_H5_TEST_FILES_H
 #define EBM_TEST_H5_TEST_FILES_H
 
