@@ -27,6 +27,8 @@ import time
 import h5py
 import numpy as np
 
+from singleton_env import singleton_env
+
 TIMEOUT = 60
 # Corruptions that must be refused, with the field named in the message:
 # field -> (commands, corruptions). A finite value of the right type is often
@@ -136,7 +138,8 @@ def choose_launcher(prog):
     times = {}
     for name, cmd in (("singleton", []), ("mpirun", mpirun)):
         t0 = time.monotonic()
-        subprocess.run(cmd + [prog, "--version"], capture_output=True, timeout=TIMEOUT)
+        subprocess.run(cmd + [prog, "--version"], capture_output=True, timeout=TIMEOUT,
+                       env=None if cmd else singleton_env())
         times[name] = time.monotonic() - t0
     launch[:] = mpirun if times["singleton"] > 1.0 and times["mpirun"] < times["singleton"] else []
     return times
@@ -145,6 +148,8 @@ def choose_launcher(prog):
 def check(prog, args, work, field, label, cmd):
     """Runs one command on one corrupted copy; returns a problem or None."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    if not launch:
+        env = singleton_env(env)
     try:
         p = subprocess.run(launch + [prog] + args, cwd=work, env=env, capture_output=True, text=True,
                            timeout=TIMEOUT)

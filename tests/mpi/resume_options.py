@@ -45,6 +45,8 @@ import shutil
 import subprocess
 import sys
 
+from singleton_env import singleton_env
+
 # README "Resuming" (and the option table for --overlap): what a resume may change.
 ALLOWED = {"epochs", "threads", "checkpoint-every", "overlap", "stall-timeout"}
 # Flags about where and how the process runs, not settings of the run
@@ -66,12 +68,7 @@ def main():
     trained_with = sys.argv[5:]
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    # One process without mpirun: no orted to start for the singleton, and
-    # only the transports one process uses (0.2 s less per run).
-    for k, v in (("OMPI_MCA_ess_singleton_isolated", "1"), ("OMPI_MCA_pml", "ob1"),
-                 ("OMPI_MCA_btl", "self")):
-        env.setdefault(k, v)
+    env = singleton_env(dict(os.environ, OPENBLAS_NUM_THREADS="1"))
     failures = []
     runs = [0]
 
