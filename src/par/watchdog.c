@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "par/abort.h"
 #include "par/watchdog.h"
 
 #define TICK_NS 250000000LL
@@ -112,7 +113,7 @@ static void *watch_main(void *arg)
                 "The last checkpoints are intact: continue with --resume auto\n",
                 w->rank, waited_now, what, at, (double)timeout * 1e-9);
         fflush(stderr);
-        MPI_Abort(w->comm, 1);
+        par_abort(w->comm);
     }
     return NULL;
 }
