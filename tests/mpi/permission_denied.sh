@@ -8,7 +8,8 @@
 #  - --ckpt a checkpoint that user cannot read (eval);
 #  - --out a directory holding a run that user cannot write (train --resume auto);
 #  - --out a new directory whose parent that user cannot write (train);
-#  - sample --out and eval --dump into a directory that user cannot write.
+#  - sample --out and eval --dump into a directory that user cannot write;
+#  - a training whose --out loses its write permission between two epochs.
 # Everything the job touches (the program, the launcher's scripts and its
 # launcher.env, the files) is copied into a private directory under
 # ${TMPDIR:-/tmp} that nobody can reach, whatever the permissions of the
@@ -83,6 +84,22 @@ expect "'locked/s\.h5(\.tmp\.[A-Za-z0-9]{6})?': .*Permission denied" \
     sample --ckpt locked/run/best.h5 --n 4 --out locked/s.h5
 expect "'locked/d\.h5(\.tmp\.[A-Za-z0-9]{6})?': .*Permission denied" \
     eval --ckpt locked/run/best.h5 --data digits.h5 --dump locked/d.h5
+# A training whose --out loses its write permission between two epochs
+# (chmod 500 as soon as its first metrics.h5 appears); on 0.2.0 the reason
+# given was the ENOENT of the temporary file never created.
+rc=0
+HOME=$work timeout -k 10 90 "${as_nobody[@]}" env EBM_LAUNCHER_ENV="$work/kit/launcher.env" \
+    kit/tests/mpi/mpirun.sh "$np" kit/bin/ebm_mpi train --epochs 100000 --hidden 16 --buffer 16 \
+    --data digits.h5 --out free/long >long.out 2>long.err &
+pid=$!
+for _ in $(seq 600); do
+    [ -f free/long/metrics.h5 ] && chmod 500 free/long && break
+    sleep 0.1
+done
+wait "$pid" || rc=$?
+one_error "$rc" long.err "'free/long/[a-z]+\.h5(\.tmp\.[A-Za-z0-9]{6})?': .*Permission denied" \
+    "training into a --out whose write permission was taken" || failed=$((failed + 1))
+chmod 755 free/long 2>/dev/null || true
 [ "$sums" = "$(sha256sum locked/run/*)" ] || { echo "FAIL: the run's files changed"; failed=$((failed + 1)); }
 echo "$failed case(s) failed"
 [ "$failed" = 0 ]
