@@ -1,6 +1,7 @@
 /* abort.c: MPI_Abort after the launcher has read what this process wrote. */
 #define _POSIX_C_SOURCE 200809L
 #include "par/abort.h"
+#include "par/watchdog.h"
 
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -16,13 +17,12 @@
  * connection the abort message then takes too, so a pipe read empty is
  * output that arrives before the abort. Only pipes are waited for (a
  * terminal or file holds nothing back); a reader that stopped reading costs
- * at most 2 s. */
-static void wait_output_read(void)
+ * at most the limit (2 s in par_abort). */
+int par_wait_drained(const int *fds, size_t n, int max_ms)
 {
-    const int fds[] = {STDOUT_FILENO, STDERR_FILENO};
     const struct timespec tick = {0, 10 * 1000 * 1000};
     int waited_ms = 0;
-    for (size_t i = 0; i < sizeof fds / sizeof fds[0] && waited_ms < 2000;) {
+    for (size_t i = 0; i < n;) {
         struct stat st;
         int unread = 0;
         if (fstat(fds[i], &st) != 0 || !S_ISFIFO(st.st_mode) ||
@@ -30,14 +30,18 @@ static void wait_output_read(void)
             i++;
             continue;
         }
+        if (waited_ms >= max_ms)
+            return -1;
         nanosleep(&tick, NULL);
         waited_ms += 10;
     }
+    return 0;
 }
 
 _Noreturn void par_abort(MPI_Comm comm)
 {
-    wait_output_read();
+    const int out[] = {STDOUT_FILENO, STDERR_FILENO};
+    (void)par_wait_drained(out, sizeof out / sizeof out[0], 2000);
     MPI_Abort(comm, 1);
     exit(1); /* not reached: MPI_Abort ends every process of the job */
 }

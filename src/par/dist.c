@@ -1,7 +1,6 @@
 /* dist.c: the MPI layer: init, collectives, error agreement, abort. */
 #include "par/dist.h"
 
-#include "par/abort.h"
 #include "par/dist_mpi.h"
 #include "par/watchdog.h"
 

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "par/abort.h"
 #include "par/watchdog.h"
 
 #define TICK_NS 250000000LL
