@@ -6,10 +6,10 @@ tests/unit/test_adamax.c checks adamax_step against.
 Run with Debian's interpreter (python3-torch), from anywhere:
     /usr/bin/python3 scripts/adamax_reference.py [output header]
 """
+import argparse
 import math
 import os
 import struct
-import sys
 
 import torch
 
@@ -27,10 +27,12 @@ GRADS = [
     [0.2, 0.0, -1.0, 0.0, -0.125, 0.01, 0.0],
     [-0.3, 0.4, 0.0, -0.2, 0.5, -4.0, 1e-6],
 ]
-# (name, lr, betas, eps): torch's defaults and a larger learning rate.
+# (name, lr, betas, eps): torch's defaults, and a larger learning rate with
+# other betas and eps, so that each of the four reaches the numbers checked
+# (with the same betas both cases' moments would be the same rows).
 CASES = [
     ("lr_default", 1e-3, (0.9, 0.999), 1e-8),
-    ("lr_0p01", 0.01, (0.9, 0.999), 1e-8),
+    ("lr_0p01_betas", 0.01, (0.8, 0.99), 1e-6),
 ]
 
 
@@ -67,8 +69,10 @@ def run_case(lr, betas, eps):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "tests", "unit",
-                                                              "adamax_reference.h")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", nargs="?", help="output header [tests/unit/adamax_reference.h]",
+                    default=os.path.join(here, "..", "tests", "unit", "adamax_reference.h"))
+    out = ap.parse_args().out
     n = len(PARAMS0)
     assert len(GRADS) == N_STEPS and all(len(g) == n for g in GRADS)
     # The inputs themselves must be float32 values, or the header would hold

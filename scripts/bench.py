@@ -26,7 +26,7 @@ over the rounds. The FLOP count is analytic (the matrix products the step
 calls: forward and input gradient per Langevin step, forward, weight and
 input gradients in the training step) and equals the replay's own count.
 
-Writes docs/benchmark.json (everything measured) and the results section of
+Writes experiments/benchmark/benchmark.json (everything measured) and the results section of
 docs/benchmark.md (between the bench markers; the rest of the file is kept).
 `--fashion data/fashion_mnist.h5` adds one epoch of Fashion-MNIST at np = 1
 and 2 with peak memory per rank (/usr/bin/time -v).
@@ -81,12 +81,12 @@ def main():
     ap.add_argument("--fashion", metavar="H5", help="also one Fashion-MNIST epoch at np=1, 2")
     ap.add_argument("--out", help="markdown (docs/benchmark.md; with --baseline "
                     f"{COMPARE_MD})")
-    ap.add_argument("--json", help="measurements (docs/benchmark.json; with --baseline "
+    ap.add_argument("--json", help="measurements (experiments/benchmark/benchmark.json; with --baseline "
                     f"{COMPARE_JSON})")
     ap.add_argument("--render", action="store_true",
-                    help="only rewrite the results section from docs/benchmark.json")
+                    help="only rewrite the results section from experiments/benchmark/benchmark.json")
     ap.add_argument("--scaling", action="store_true",
-                    help="only the scaling measurements (docs/scaling.md, docs/scaling.json)")
+                    help="only the scaling measurements (docs/scaling.md, experiments/benchmark/scaling.json)")
     ap.add_argument("--baseline", metavar="BUILD2",
                     help="second build tree: ebm_mpi at np=1, 2 next to --build's, "
                     "ratios build/baseline")
@@ -112,7 +112,7 @@ def main():
         args.json = args.json or COMPARE_JSON
     else:
         args.out = args.out or os.path.join(ROOT, "docs", "benchmark.md")
-        args.json = args.json or os.path.join(ROOT, "docs", "benchmark.json")
+        args.json = args.json or os.path.join(ROOT, "experiments", "benchmark", "benchmark.json")
 
     from bench import suite
     command = "/usr/bin/python3 scripts/bench.py " + " ".join(

@@ -27,7 +27,7 @@ case "$mode" in
 esac
 mpi=${MPI:-openmpi}
 
-common_pkgs=(build-essential cmake pkg-config git hdf5-tools libopenblas-dev)
+common_pkgs=(build-essential cmake pkg-config git hdf5-tools libopenblas-dev help2man)
 case "$mpi" in
     openmpi)
         mpi_pkgs=(openmpi-bin libopenmpi-dev libhdf5-openmpi-dev)

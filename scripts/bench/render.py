@@ -189,7 +189,7 @@ def render(res, s, command):
               ""]
     if res.get("comparison"):  # --baseline
         L += comparison_lines(res) + [""]
-    L += ["Raw measurements: docs/benchmark.json.", "", END]
+    L += ["Raw measurements: experiments/benchmark/benchmark.json.", "", END]
     return "\n".join(L)
 
 

@@ -132,7 +132,7 @@ def render_scaling(sc, bench, command):
 
 def main(build, sgemm, command):
     """--scaling: the sgemm replay at every P and ebm_mpi at np = 1, 2, in
-    every pass; writes docs/scaling.json and the section of docs/scaling.md."""
+    every pass; writes experiments/benchmark/scaling.json and the section of docs/scaling.md."""
     cpu = cpu_name()
     # The check: ebm_mpi itself on digits at np = 1, 2, in every pass.
     workdir = tempfile.mkdtemp(prefix="ebm-bench-")
@@ -151,8 +151,8 @@ def main(build, sgemm, command):
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     sc["ebm"] = {str(k): best(v) for k, v in runs.items()}
-    with open(os.path.join(ROOT, "docs", "scaling.json"), "w") as f:
+    with open(os.path.join(ROOT, "experiments", "benchmark", "scaling.json"), "w") as f:
         json.dump(sc, f, indent=1)
     write_markdown(os.path.join(ROOT, "docs", "scaling.md"),
                    render_scaling(sc, None, command))
-    log("wrote docs/scaling.md and docs/scaling.json")
+    log("wrote docs/scaling.md and experiments/benchmark/scaling.json")

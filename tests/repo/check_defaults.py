@@ -5,13 +5,13 @@ places, and they must agree, for both presets:
   1. what the binary actually uses: `train --dry-run` and
      `train --preset seed --dry-run` print every option's value;
   2. what `train --help` says: "[X]" or "[stable X, seed Y]" after an option;
-  3. the README's option table: | `--name METAVAR` | stable | seed | meaning |.
+  3. the option table of docs/usage.md: | `--name METAVAR` | stable | seed | meaning |.
 
-Fails when an option's default in --help is missing from the README table,
+Fails when an option's default in --help is missing from the docs/usage.md table,
 when any two of the three disagree (numbers compared as numbers, so 1e-3 and
 0.001 agree), or when the table names an option the binary does not have.
 
-usage: check_defaults.py EBM_MPI README.md
+usage: check_defaults.py EBM_MPI docs/usage.md
        check_defaults.py --selftest
 """
 import re
@@ -58,7 +58,7 @@ def help_defaults(text):
 
 
 def readme_table(text):
-    """{name: (stable, seed)} from the README's train option table."""
+    """{name: (stable, seed)} from the train option table of docs/usage.md."""
     out = {}
     for line in text.splitlines():
         m = re.match(r"^\| `--([a-z-]+)[^`]*` \| ([^|]*) \| ([^|]*) \|", line)
@@ -73,7 +73,7 @@ def compare(binary, helps, table):
         if name in SKIP:
             continue
         if name not in table:
-            problems.append(f"--{name}: --help states default [{hs}] but the README table has no row")
+            problems.append(f"--{name}: --help states default [{hs}] but the docs/usage.md table has no row")
             continue
         ts, td = table[name]
         for preset, h, t in (("stable", hs, ts), ("seed", hd, td)):
@@ -84,10 +84,10 @@ def compare(binary, helps, table):
             if not same(h, b):
                 problems.append(f"--{name} ({preset}): --help says {h}, the binary uses {b}")
             if not same(t, b):
-                problems.append(f"--{name} ({preset}): the README table says {t}, the binary uses {b}")
+                problems.append(f"--{name} ({preset}): the docs/usage.md table says {t}, the binary uses {b}")
     for name in table:
         if name not in binary["stable"] and name not in SKIP:
-            problems.append(f"--{name}: in the README table but not an option of train")
+            problems.append(f"--{name}: in the docs/usage.md table but not an option of train")
     return problems
 
 
@@ -142,7 +142,7 @@ def main():
         print("FAIL:", p)
     if problems:
         return 1
-    print(f"defaults: {n} options agree between the binary, --help and the README, both presets")
+    print(f"defaults: {n} options agree between the binary, --help and docs/usage.md, both presets")
     return 0
 
 

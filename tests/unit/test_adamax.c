@@ -119,9 +119,9 @@ static void test_adamax_step_torch_lr_default(void **state)
     run_against_torch(state, "lr_default");
 }
 
-static void test_adamax_step_torch_lr_0p01(void **state)
+static void test_adamax_step_torch_lr_0p01_betas(void **state)
 {
-    run_against_torch(state, "lr_0p01");
+    run_against_torch(state, "lr_0p01_betas");
 }
 
 static void test_adamax_step_counter_starts_at_zero_and_increments(void **state)
@@ -169,7 +169,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate_setup_teardown(test_adamax_step_torch_lr_default, setup_case,
                                                  teardown_case, (void *)&adamax_ref_cases[0]),
-        cmocka_unit_test_prestate_setup_teardown(test_adamax_step_torch_lr_0p01, setup_case,
+        cmocka_unit_test_prestate_setup_teardown(test_adamax_step_torch_lr_0p01_betas, setup_case,
                                                  teardown_case, (void *)&adamax_ref_cases[1]),
         cmocka_unit_test(test_adamax_step_counter_starts_at_zero_and_increments),
         cmocka_unit_test(test_adamax_step_first_step_moves_by_lr),

@@ -10,7 +10,6 @@
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <float.h>
-#include <ftw.h>
 #include <hdf5.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,10 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "h5_test_files.h"
 #include "harness.h"
 
 #include "cli.h"
@@ -36,35 +35,12 @@
 #endif
 
 typedef struct {
-    char dir[64];
+    char dir[H5T_DIR_LEN]; /* first: h5_test_files.h */
     char data_fixed[128]; /* an HDF5 file that is not a checkpoint: a data file */
 } group_fixture;
+H5T_FIXTURE_CHECK(group_fixture);
 
 /* ---- fixture files ------------------------------------------------------- */
-
-static int write_scalar_attr(hid_t loc, const char *name, hid_t type, const void *v)
-{
-    const hid_t space = H5Screate(H5S_SCALAR);
-    const hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    const herr_t rc = a >= 0 ? H5Awrite(a, type, v) : -1;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(space);
-    return rc < 0 ? -1 : 0;
-}
-
-static int write_dataset(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
-                         const hsize_t *dims, const void *data)
-{
-    const hid_t space = H5Screate_simple(rank, dims, NULL);
-    const hid_t ds =
-        H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    const herr_t rc = ds >= 0 ? H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : -1;
-    if (ds >= 0)
-        H5Dclose(ds);
-    H5Sclose(space);
-    return rc < 0 ? -1 : 0;
-}
 
 /* A small file in the data file's layout (docs/design.md section 3): one
  * split of 2 images of 6 pixels, the root attributes of a data file and no
@@ -82,57 +58,35 @@ static int make_data_file(const char *path)
     const hid_t g = H5Gcreate2(f, "train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int rc = g < 0 ? -1 : 0;
     if (rc == 0)
-        rc = write_dataset(g, "images", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, di, img);
+        rc = h5t_write_dataset(g, "images", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, di, img);
     if (rc == 0)
-        rc = write_dataset(g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, lab);
+        rc = h5t_write_dataset(g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, lab);
     if (g >= 0)
         H5Gclose(g);
     if (rc == 0)
-        rc = write_scalar_attr(f, "num_classes", H5T_NATIVE_INT32, &k);
+        rc = h5t_write_scalar_attr(f, "num_classes", H5T_NATIVE_INT32, &k);
     if (rc == 0)
-        rc = write_scalar_attr(f, "value_min", H5T_NATIVE_DOUBLE, &vmin);
+        rc = h5t_write_scalar_attr(f, "value_min", H5T_NATIVE_DOUBLE, &vmin);
     if (rc == 0)
-        rc = write_scalar_attr(f, "value_max", H5T_NATIVE_DOUBLE, &vmax);
+        rc = h5t_write_scalar_attr(f, "value_max", H5T_NATIVE_DOUBLE, &vmax);
     if (H5Fclose(f) < 0)
         rc = -1;
     return rc;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
-    group_fixture *g = calloc(1, sizeof *g);
+    group_fixture *g = h5t_fixture_new(sizeof *g, "test_ckpt");
     if (!g)
         return -1;
-    snprintf(g->dir, sizeof g->dir, "/tmp/test_ckpt.XXXXXX");
-    if (!mkdtemp(g->dir)) {
-        free(g);
-        return -1;
-    }
     snprintf(g->data_fixed, sizeof g->data_fixed, "%s/data.h5", g->dir);
     if (make_data_file(g->data_fixed)) {
-        nftw(g->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-        free(g);
+        h5t_fixture_free(g);
         return -1;
     }
     *state = g;
     return 0;
 }
-
-static int group_teardown(void **state)
-{
-    group_fixture *g = *state;
-    const int rc = nftw(g->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(g);
-    return rc == 0 ? 0 : -1;
-}
-
-static int file_exists(const char *path) { return access(path, F_OK) == 0; }
 
 /* ---- checkpoints -------------------------------------------------------- */
 
@@ -274,6 +228,14 @@ static void write_ckpt(ckpt_fixture *c)
         fail_msg("ckpt_write: %s", err.msg);
 }
 
+/* ckpt_read_model of path; a failure fails the test. */
+static void read_model(const char *path, ckpt_model *m)
+{
+    ebm_err err = {0};
+    if (ckpt_read_model(test_ctx(), path, m, &err))
+        fail_msg("ckpt_read_model('%s'): %s", path, err.msg);
+}
+
 static void check_model_matches(const ckpt_fixture *c, const ckpt_model *m)
 {
     assert_int_equal(m->shape.d, c->shape.d);
@@ -290,15 +252,20 @@ static void check_model_matches(const ckpt_fixture *c, const ckpt_model *m)
     assert_memory_equal(m->params, c->params, c->shape.n_params * sizeof(float));
 }
 
+/* The fixture's checkpoint read back with ckpt_read_model: the model it
+ * holds is the fixture's (check_model_matches). */
+static void read_model_back(const ckpt_fixture *c, ckpt_model *m)
+{
+    read_model(c->path, m);
+    check_model_matches(c, m);
+}
+
 static void test_ckpt_read_model_returns_written_model(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
     ckpt_model m;
-    ebm_err err = {0};
-    if (ckpt_read_model(test_ctx(), c->path, &m, &err))
-        fail_msg("ckpt_read_model: %s", err.msg);
-    check_model_matches(c, &m);
+    read_model_back(c, &m);
     assert_true(m.map.scale == 0.125f);
     assert_true(m.map.shift == -1.0f);
     assert_true(m.value_min == 0.0);
@@ -312,47 +279,23 @@ static void test_ckpt_write_leaves_no_tmp(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
-    assert_true(file_exists(c->path));
-    assert_false(file_exists(c->tmp));
+    assert_true(h5t_file_exists(c->path));
+    assert_false(h5t_file_exists(c->tmp));
 }
 
-/* Reads a scalar attribute of the root group as int64 / double / string. */
+/* A scalar attribute of the root group, as int64 or double. */
 static int64_t root_attr_int(hid_t f, const char *name)
 {
     int64_t v = -12345;
-    const hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    if (a < 0)
-        fail_msg("no root attribute '%s'", name);
-    assert_true(H5Aread(a, H5T_NATIVE_INT64, &v) >= 0);
-    H5Aclose(a);
+    h5t_read_scalar_attr(f, name, H5T_NATIVE_INT64, &v);
     return v;
 }
 
 static double root_attr_double(hid_t f, const char *name)
 {
     double v = -12345;
-    const hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    if (a < 0)
-        fail_msg("no root attribute '%s'", name);
-    assert_true(H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0);
-    H5Aclose(a);
+    h5t_read_scalar_attr(f, name, H5T_NATIVE_DOUBLE, &v);
     return v;
-}
-
-static void root_attr_string(hid_t f, const char *name, char *buf, size_t len)
-{
-    const hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    if (a < 0)
-        fail_msg("no root attribute '%s'", name);
-    const hid_t t = H5Aget_type(a);
-    assert_int_equal(H5Tget_class(t), H5T_STRING);
-    assert_true(H5Tis_variable_str(t) == 0);
-    const size_t n = H5Tget_size(t);
-    assert_true(n < len);
-    memset(buf, 0, len);
-    assert_true(H5Aread(a, t, buf) >= 0);
-    H5Tclose(t);
-    H5Aclose(a);
 }
 
 static void check_dims(hid_t f, const char *name, int rank, hsize_t d0, hsize_t d1)
@@ -419,12 +362,12 @@ static void test_ckpt_write_stores_documented_layout(void **state)
     assert_true(root_attr_double(f, "lr") == 1e-3);
     assert_int_equal(root_attr_int(f, "epochs"), 20);
     assert_int_equal(root_attr_int(f, "batch-size"), 64);
-    char buf[256];
-    root_attr_string(f, "preset", buf, sizeof buf);
+    char buf[256]; /* the strings are stored fixed-length: h5t_read_string_attr gives 0 */
+    assert_int_equal(h5t_read_string_attr(f, "preset", buf, sizeof buf), 0);
     assert_string_equal(buf, "stable");
-    root_attr_string(f, "git_revision", buf, sizeof buf);
+    assert_int_equal(h5t_read_string_attr(f, "git_revision", buf, sizeof buf), 0);
     assert_string_equal(buf, "abcdef123456");
-    root_attr_string(f, "program_version", buf, sizeof buf);
+    assert_int_equal(h5t_read_string_attr(f, "program_version", buf, sizeof buf), 0);
     assert_string_equal(buf, "0.1.0-test");
     H5Fclose(f);
 }
@@ -437,13 +380,10 @@ static void test_ckpt_write_replaces_existing(void **state)
     assert_int_equal(ckpt_fill(c, 5, 4, 2, -3.0f), 0);
     c->progress.epoch = 8;
     write_ckpt(c);
-    assert_false(file_exists(c->tmp));
+    assert_false(h5t_file_exists(c->tmp));
     assert_int_equal(tmp_files_left(c->path), 0);
     ckpt_model m;
-    ebm_err err = {0};
-    if (ckpt_read_model(test_ctx(), c->path, &m, &err))
-        fail_msg("ckpt_read_model: %s", err.msg);
-    check_model_matches(c, &m);
+    read_model_back(c, &m);
     assert_int_equal(m.epoch, 8);
     ckpt_model_free(&m);
 }
@@ -454,20 +394,14 @@ static void test_ckpt_write_overwrites_stale_tmp(void **state)
     /* A crash left a half-written temporary file under the old fixed name:
      * the write goes to a fresh name of its own and leaves it alone (the
      * trainer removes it holding --out's lock). */
-    FILE *fp = fopen(c->tmp, "w");
-    assert_non_null(fp);
-    fputs("half a checkpoint", fp);
-    fclose(fp);
+    h5t_write_text_file(c->tmp, "half a checkpoint");
     write_ckpt(c);
-    assert_true(file_exists(c->tmp));
+    assert_true(h5t_file_exists(c->tmp));
     assert_int_equal(tmp_files_left(c->path), 0);
     remove(c->tmp);
     assert_int_equal(tmp_files_left(c->path), 0);
     ckpt_model m;
-    ebm_err err = {0};
-    if (ckpt_read_model(test_ctx(), c->path, &m, &err))
-        fail_msg("ckpt_read_model: %s", err.msg);
-    check_model_matches(c, &m);
+    read_model_back(c, &m);
     ckpt_model_free(&m);
 }
 
@@ -480,7 +414,7 @@ static void test_ckpt_write_fails_missing_directory(void **state)
     assert_int_equal(ckpt_write(test_ctx(), path, &c->st, &err), -1);
     if (!strstr(err.msg, "no/such/dir"))
         fail_msg("message '%s' does not name the file", err.msg);
-    assert_false(file_exists(path));
+    assert_false(h5t_file_exists(path));
 }
 
 static void expect_ckpt_refused(const char *path, const char *needle)
@@ -517,7 +451,7 @@ static void test_ckpt_read_model_fails_without_complete(void **state)
     /* complete = 0 is no better. */
     f = open_rw(c->path);
     const int64_t zero = 0;
-    assert_int_equal(write_scalar_attr(f, "complete", H5T_NATIVE_INT64, &zero), 0);
+    assert_int_equal(h5t_write_scalar_attr(f, "complete", H5T_NATIVE_INT64, &zero), 0);
     H5Fclose(f);
     expect_ckpt_refused(c->path, "complete");
 }
@@ -542,10 +476,7 @@ static void test_ckpt_read_model_fails_other_format_version(void **state)
 static void test_ckpt_read_model_fails_not_hdf5(void **state)
 {
     ckpt_fixture *c = *state;
-    FILE *fp = fopen(c->path, "w");
-    assert_non_null(fp);
-    fputs("epoch 7\nthis is a text file, not a checkpoint\n", fp);
-    fclose(fp);
+    h5t_write_text_file(c->path, "epoch 7\nthis is a text file, not a checkpoint\n");
     expect_ckpt_refused(c->path, "not an HDF5 file");
     expect_ckpt_refused(c->path, c->path);
 }
@@ -553,7 +484,7 @@ static void test_ckpt_read_model_fails_not_hdf5(void **state)
 static void test_ckpt_read_model_fails_missing_file(void **state)
 {
     ckpt_fixture *c = *state;
-    assert_false(file_exists(c->path));
+    assert_false(h5t_file_exists(c->path));
     expect_ckpt_refused(c->path, c->path);
     expect_ckpt_refused(c->path, strerror(ENOENT));
 }
@@ -602,15 +533,37 @@ static void resume_buffers_free(resume_buffers *b)
     free(b->params), free(b->exp_avg), free(b->exp_inf), free(b->r.history);
 }
 
+/* ckpt_read_resume of the fixture's checkpoint into b, as a run of cfg
+ * (the fixture's shape and run); a failure fails the test. */
+static void read_resume(const ckpt_fixture *c, const ebm_config *cfg, resume_buffers *b)
+{
+    ebm_err err = {0};
+    if (ckpt_read_resume(test_ctx(), c->path, cfg, &c->shape, &c->run, &b->r, &err))
+        fail_msg("ckpt_read_resume: %s", err.msg);
+}
+
+/* ckpt_read_resume of the fixture's checkpoint as a run of cfg and run is
+ * refused, with a message that contains `needle` and, unless NULL, `also`. */
+static void expect_resume_refused(const ckpt_fixture *c, const ebm_config *cfg,
+                                  const run_info *run, const char *needle, const char *also)
+{
+    resume_buffers b;
+    resume_buffers_init(&b, c);
+    ebm_err err = {0};
+    assert_int_equal(ckpt_read_resume(test_ctx(), c->path, cfg, &c->shape, run, &b.r, &err), -1);
+    resume_buffers_free(&b);
+    if (!strstr(err.msg, needle) || (also && !strstr(err.msg, also)))
+        fail_msg("message '%s' does not mention '%s'%s%s", err.msg, needle, also ? " and " : "",
+                 also ? also : "");
+}
+
 static void test_ckpt_read_resume_restores_written_state(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
     resume_buffers b;
     resume_buffers_init(&b, c);
-    ebm_err err = {0};
-    if (ckpt_read_resume(test_ctx(), c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
-        fail_msg("ckpt_read_resume: %s", err.msg);
+    read_resume(c, &c->cfg, &b);
     const size_t n = c->shape.n_params;
     /* Bitwise: a resumed run must continue exactly. */
     assert_memory_equal(b.params, c->params, n * sizeof(float));
@@ -644,32 +597,19 @@ static void test_ckpt_read_resume_fails_changed_hyperparameter(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
-    resume_buffers b;
-    resume_buffers_init(&b, c);
     ebm_config other = c->cfg;
     other.lr = 2e-3;
     other.epochs = c->cfg.epochs + 5; /* allowed to change: must not be the one named */
-    ebm_err err = {0};
-    assert_int_equal(
-        ckpt_read_resume(test_ctx(), c->path, &other, &c->shape, &c->run, &b.r, &err), -1);
-    assert_non_null(strstr(err.msg, "--lr 0.001"));
-    assert_non_null(strstr(err.msg, "--lr 0.002"));
-    resume_buffers_free(&b);
+    expect_resume_refused(c, &other, &c->run, "--lr 0.001", "--lr 0.002");
 }
 
 static void test_ckpt_read_resume_fails_other_data(void **state)
 {
     ckpt_fixture *c = *state;
     write_ckpt(c);
-    resume_buffers b;
-    resume_buffers_init(&b, c);
     run_info other = c->run;
     other.data_checksum ^= 1;
-    ebm_err err = {0};
-    assert_int_equal(
-        ckpt_read_resume(test_ctx(), c->path, &c->cfg, &c->shape, &other, &b.r, &err), -1);
-    assert_non_null(strstr(err.msg, "checksum"));
-    resume_buffers_free(&b);
+    expect_resume_refused(c, &c->cfg, &other, "checksum", NULL);
 }
 
 /* --ema: /model holds the average (what eval and sample read), the trained
@@ -687,9 +627,7 @@ static void test_ckpt_ema_average_in_model_trained_weights_in_optimizer(void **s
     c->st.ema = avg;
     write_ckpt(c);
     ckpt_model m;
-    ebm_err err = {0};
-    if (ckpt_read_model(test_ctx(), c->path, &m, &err))
-        fail_msg("ckpt_read_model: %s", err.msg);
+    read_model(c->path, &m);
     assert_memory_equal(m.params, avg, n * sizeof(float));
     ckpt_model_free(&m);
     resume_buffers b;
@@ -697,13 +635,10 @@ static void test_ckpt_ema_average_in_model_trained_weights_in_optimizer(void **s
     float *got = calloc(n, sizeof(float));
     assert_non_null(got);
     b.r.ema = got;
-    if (ckpt_read_resume(test_ctx(), c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
-        fail_msg("ckpt_read_resume: %s", err.msg);
+    read_resume(c, &c->cfg, &b);
     assert_memory_equal(b.params, c->params, n * sizeof(float));
     assert_memory_equal(got, avg, n * sizeof(float));
     assert_memory_equal(b.exp_avg, c->exp_avg, n * sizeof(float));
-    free(b.r.history);
-    b.r.history = NULL;
     hid_t f = H5Fopen(c->path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(f >= 0);
     assert_true(H5Lexists(f, "/optimizer/layer0/online", H5P_DEFAULT) > 0);
@@ -711,10 +646,8 @@ static void test_ckpt_ema_average_in_model_trained_weights_in_optimizer(void **s
     H5Fclose(f);
     ebm_config off = c->cfg;
     off.ema = 0;
-    assert_int_equal(ckpt_read_resume(test_ctx(), c->path, &off, &c->shape, &c->run, &b.r, &err),
-                     -1);
-    assert_non_null(strstr(err.msg, "trained with --ema 0.98999"));
-    assert_non_null(strstr(err.msg, "this run has --ema 0 "));
+    expect_resume_refused(c, &off, &c->run, "trained with --ema 0.98999",
+                          "this run has --ema 0 ");
     c->st.ema = NULL;
     free(got);
     free(avg);
@@ -735,27 +668,14 @@ static void test_ckpt_resume_reads_missing_schedule_as_const(void **state)
     H5Fclose(f);
     resume_buffers b;
     resume_buffers_init(&b, c);
-    ebm_err err = {0};
-    if (ckpt_read_resume(test_ctx(), c->path, &c->cfg, &c->shape, &c->run, &b.r, &err))
-        fail_msg("ckpt_read_resume: %s", err.msg);
-    free(b.r.history);
-    b.r.history = NULL;
+    read_resume(c, &c->cfg, &b);
     ebm_config cos = c->cfg;
     snprintf(cos.lr_schedule, sizeof cos.lr_schedule, "cosine");
-    assert_int_equal(ckpt_read_resume(test_ctx(), c->path, &cos, &c->shape, &c->run, &b.r, &err),
-                     -1);
-    assert_non_null(strstr(err.msg, "--lr-schedule const"));
+    expect_resume_refused(c, &cos, &c->run, "--lr-schedule const", NULL);
     resume_buffers_free(&b);
 }
 
 /* ---- Langevin settings, chains ------------------------------------------ */
-
-static void read_model(const char *path, ckpt_model *m)
-{
-    ebm_err err = {0};
-    if (ckpt_read_model(test_ctx(), path, m, &err))
-        fail_msg("ckpt_read_model('%s'): %s", path, err.msg);
-}
 
 static void test_ckpt_read_model_returns_langevin_settings(void **state)
 {
@@ -771,8 +691,7 @@ static void test_ckpt_read_model_returns_langevin_settings(void **state)
     c->st.width = 3;
     write_ckpt(c);
     ckpt_model m;
-    read_model(c->path, &m);
-    check_model_matches(c, &m);
+    read_model_back(c, &m);
     assert_int_equal(m.langevin_steps, 7);
     assert_true(m.step_size == 0.5);
     assert_true(m.noise == 0.0078125);
@@ -804,8 +723,7 @@ static void test_ckpt_read_model_reports_no_chains_for_buffer_0(void **state)
     c->st.n_chains = 0;
     write_ckpt(c);
     ckpt_model m;
-    read_model(c->path, &m);
-    check_model_matches(c, &m);
+    read_model_back(c, &m);
     assert_int_equal(m.n_chains, 0);
     ckpt_model_free(&m);
     const hid_t f = H5Fopen(c->path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -980,5 +898,5 @@ int main(int argc, char **argv)
     };
 #undef CK
     return harness_run(argc, argv, "test_ckpt", tests, HARNESS_COUNT(tests), group_setup,
-                       group_teardown);
+                       h5t_group_teardown);
 }

@@ -7,7 +7,6 @@
  * vectors and a byte loop written here from its definition. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
-#include <ftw.h>
 #include <hdf5.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "h5_test_files.h"
 #include "harness.h"
 
 #include "core/data.h"
@@ -38,10 +38,11 @@ static float fx_pixel(int split, int64_t i, int j)
 static int32_t fx_label(int split, int64_t i) { return (int32_t)((i * 7 + split) % FX_K); }
 
 typedef struct {
-    char dir[64];
+    char dir[H5T_DIR_LEN]; /* first: h5_test_files.h */
     char data_fixed[128]; /* string attributes fixed-length (NULLPAD, as h5py) */
     char data_vlen[128];  /* string attributes variable-length UTF-8 */
 } group_fixture;
+H5T_FIXTURE_CHECK(group_fixture);
 
 /* ---- fixture files ------------------------------------------------------- */
 
@@ -51,58 +52,6 @@ typedef struct {
     int64_t val_labels_n; /* 0: the same as the images */
     int omit_num_classes;
 } data_opts;
-
-static int write_string_attr(hid_t loc, const char *name, const char *s, int vlen)
-{
-    const hid_t type = H5Tcopy(H5T_C_S1);
-    if (type < 0)
-        return -1;
-    herr_t rc;
-    if (vlen) {
-        rc = H5Tset_size(type, H5T_VARIABLE);
-        if (rc >= 0)
-            rc = H5Tset_cset(type, H5T_CSET_UTF8);
-    } else {
-        rc = H5Tset_size(type, strlen(s));
-        if (rc >= 0)
-            rc = H5Tset_strpad(type, H5T_STR_NULLPAD);
-    }
-    const hid_t space = H5Screate(H5S_SCALAR);
-    const hid_t a = rc >= 0 ? H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    if (a >= 0)
-        rc = vlen ? H5Awrite(a, type, &s) : H5Awrite(a, type, s);
-    else
-        rc = -1;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(type);
-    return rc < 0 ? -1 : 0;
-}
-
-static int write_scalar_attr(hid_t loc, const char *name, hid_t type, const void *v)
-{
-    const hid_t space = H5Screate(H5S_SCALAR);
-    const hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    const herr_t rc = a >= 0 ? H5Awrite(a, type, v) : -1;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(space);
-    return rc < 0 ? -1 : 0;
-}
-
-static int write_dataset(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
-                         const hsize_t *dims, const void *data)
-{
-    const hid_t space = H5Screate_simple(rank, dims, NULL);
-    const hid_t ds =
-        H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    const herr_t rc = ds >= 0 ? H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : -1;
-    if (ds >= 0)
-        H5Dclose(ds);
-    H5Sclose(space);
-    return rc < 0 ? -1 : 0;
-}
 
 /* A data file in the layout of docs/design.md section 3, serial HDF5. */
 static int make_data_file(const char *path, const data_opts *o)
@@ -133,9 +82,9 @@ static int make_data_file(const char *path, const data_opts *o)
             dl[0] = (hsize_t)o->val_labels_n;
         rc = g < 0 ? -1 : 0;
         if (rc == 0)
-            rc = write_dataset(g, "images", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, di, img);
+            rc = h5t_write_dataset(g, "images", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, di, img);
         if (rc == 0 && !(s == SPLIT_VAL && o->omit_val_labels))
-            rc = write_dataset(g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, lab);
+            rc = h5t_write_dataset(g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, lab);
         if (g >= 0)
             H5Gclose(g);
         free(img), free(lab);
@@ -143,99 +92,79 @@ static int make_data_file(const char *path, const data_opts *o)
     const int32_t k = FX_K, h = FX_H, w = FX_W;
     const double vmin = 0.0, vmax = 16.0;
     if (rc == 0 && !o->omit_num_classes)
-        rc = write_scalar_attr(f, "num_classes", H5T_NATIVE_INT32, &k);
+        rc = h5t_write_scalar_attr(f, "num_classes", H5T_NATIVE_INT32, &k);
     if (rc == 0)
-        rc = write_scalar_attr(f, "height", H5T_NATIVE_INT32, &h);
+        rc = h5t_write_scalar_attr(f, "height", H5T_NATIVE_INT32, &h);
     if (rc == 0)
-        rc = write_scalar_attr(f, "width", H5T_NATIVE_INT32, &w);
+        rc = h5t_write_scalar_attr(f, "width", H5T_NATIVE_INT32, &w);
     if (rc == 0)
-        rc = write_scalar_attr(f, "value_min", H5T_NATIVE_DOUBLE, &vmin);
+        rc = h5t_write_scalar_attr(f, "value_min", H5T_NATIVE_DOUBLE, &vmin);
     if (rc == 0)
-        rc = write_scalar_attr(f, "value_max", H5T_NATIVE_DOUBLE, &vmax);
+        rc = h5t_write_scalar_attr(f, "value_max", H5T_NATIVE_DOUBLE, &vmax);
     if (rc == 0)
-        rc = write_string_attr(f, "source", fx_source, o->vlen_strings);
+        rc = h5t_write_string_attr(f, "source", fx_source, o->vlen_strings);
     if (rc == 0)
-        rc = write_string_attr(f, "license", fx_license, o->vlen_strings);
+        rc = h5t_write_string_attr(f, "license", fx_license, o->vlen_strings);
     if (H5Fclose(f) < 0)
         rc = -1;
     return rc;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
-    group_fixture *g = calloc(1, sizeof *g);
+    group_fixture *g = h5t_fixture_new(sizeof *g, "test_data_file");
     if (!g)
         return -1;
-    snprintf(g->dir, sizeof g->dir, "/tmp/test_data_file.XXXXXX");
-    if (!mkdtemp(g->dir)) {
-        free(g);
-        return -1;
-    }
     snprintf(g->data_fixed, sizeof g->data_fixed, "%s/data.h5", g->dir);
     snprintf(g->data_vlen, sizeof g->data_vlen, "%s/data_vlen.h5", g->dir);
     const data_opts fixed = {0, 0, 0, 0}, vlen = {1, 0, 0, 0};
     if (make_data_file(g->data_fixed, &fixed) || make_data_file(g->data_vlen, &vlen)) {
-        nftw(g->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-        free(g);
+        h5t_fixture_free(g);
         return -1;
     }
     *state = g;
     return 0;
 }
 
-static int group_teardown(void **state)
-{
-    group_fixture *g = *state;
-    const int rc = nftw(g->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(g);
-    return rc == 0 ? 0 : -1;
-}
-
 /* ---- data file ---------------------------------------------------------- */
 
-static void check_info(const data_info *info)
+/* data_file_open of path; a failure fails the test. */
+static data_file *open_data_file(const char *path, data_info *info)
 {
-    assert_int_equal(info->d, FX_D);
-    assert_int_equal(info->k, FX_K);
-    assert_int_equal(info->height, FX_H);
-    assert_int_equal(info->width, FX_W);
+    data_file *f = NULL;
+    ebm_err err = {0};
+    if (data_file_open(test_ctx(), path, &f, info, &err))
+        fail_msg("data_file_open('%s'): %s", path, err.msg);
+    assert_non_null(f);
+    return f;
+}
+
+/* Opens path and checks the info it reports against the fixture. */
+static void check_info(const char *path)
+{
+    data_info info;
+    data_file *f = open_data_file(path, &info);
+    assert_int_equal(info.d, FX_D);
+    assert_int_equal(info.k, FX_K);
+    assert_int_equal(info.height, FX_H);
+    assert_int_equal(info.width, FX_W);
     for (int s = 0; s < SPLIT_COUNT; s++)
-        assert_int_equal(info->n[s], fx_n[s]);
-    assert_true(info->value_min == 0.0);
-    assert_true(info->value_max == 16.0);
-    assert_string_equal(info->source, fx_source);
-    assert_string_equal(info->license, fx_license);
+        assert_int_equal(info.n[s], fx_n[s]);
+    assert_true(info.value_min == 0.0);
+    assert_true(info.value_max == 16.0);
+    assert_string_equal(info.source, fx_source);
+    assert_string_equal(info.license, fx_license);
+    data_file_close(f);
 }
 
 static void test_data_file_open_reads_info(void **state)
 {
-    group_fixture *g = *state;
-    data_file *f = NULL;
-    data_info info;
-    ebm_err err = {0};
-    if (data_file_open(test_ctx(), g->data_fixed, &f, &info, &err))
-        fail_msg("data_file_open: %s", err.msg);
-    assert_non_null(f);
-    check_info(&info);
-    data_file_close(f);
+    check_info(((group_fixture *)*state)->data_fixed);
 }
 
 static void test_data_file_open_reads_vlen_string_attributes(void **state)
 {
-    group_fixture *g = *state;
-    data_file *f = NULL;
-    data_info info;
-    ebm_err err = {0};
-    if (data_file_open(test_ctx(), g->data_vlen, &f, &info, &err))
-        fail_msg("data_file_open: %s", err.msg);
-    check_info(&info);
-    data_file_close(f);
+    check_info(((group_fixture *)*state)->data_vlen);
 }
 
 static void check_shard(data_file *f, int split, int64_t offset, int64_t n)
@@ -268,11 +197,8 @@ static void check_shard(data_file *f, int split, int64_t offset, int64_t n)
 static void test_data_file_read_returns_shard_rows(void **state)
 {
     group_fixture *g = *state;
-    data_file *f = NULL;
     data_info info;
-    ebm_err err = {0};
-    if (data_file_open(test_ctx(), g->data_fixed, &f, &info, &err))
-        fail_msg("data_file_open: %s", err.msg);
+    data_file *f = open_data_file(g->data_fixed, &info);
     check_shard(f, SPLIT_TRAIN, 3, 4);                /* middle */
     check_shard(f, SPLIT_TRAIN, 0, 1);                /* first row */
     check_shard(f, SPLIT_TRAIN, 9, 1);                /* last row */
@@ -285,11 +211,9 @@ static void test_data_file_read_returns_shard_rows(void **state)
 static void test_data_file_read_zero_rows_writes_nothing(void **state)
 {
     group_fixture *g = *state;
-    data_file *f = NULL;
     data_info info;
+    data_file *f = open_data_file(g->data_fixed, &info);
     ebm_err err = {0};
-    if (data_file_open(test_ctx(), g->data_fixed, &f, &info, &err))
-        fail_msg("data_file_open: %s", err.msg);
     /* Guard buffers of one row: nothing may be written into them. */
     float images[FX_D];
     int32_t labels[1] = {42};
@@ -323,23 +247,26 @@ static void expect_data_refused(const char *path, const char *needle)
         fail_msg("message '%s' does not mention '%s'", err.msg, needle);
 }
 
+/* A data file <dir>/<name> made with the flaw o asks for; its path in path. */
+static void make_flawed_file(const group_fixture *g, const char *name, data_opts o, char *path,
+                             size_t len)
+{
+    snprintf(path, len, "%s/%s", g->dir, name);
+    assert_int_equal(make_data_file(path, &o), 0);
+}
+
 static void test_data_file_open_fails_missing_val_labels(void **state)
 {
-    group_fixture *g = *state;
     char path[160];
-    snprintf(path, sizeof path, "%s/no_val_labels.h5", g->dir);
-    const data_opts o = {0, 1, 0, 0};
-    assert_int_equal(make_data_file(path, &o), 0);
+    make_flawed_file(*state, "no_val_labels.h5", (data_opts){.omit_val_labels = 1}, path,
+                     sizeof path);
     expect_data_refused(path, "/val/labels");
 }
 
 static void test_data_file_open_fails_count_mismatch(void **state)
 {
-    group_fixture *g = *state;
-    char path[160];
-    snprintf(path, sizeof path, "%s/mismatch.h5", g->dir);
-    const data_opts o = {0, 0, 4, 0}; /* 4 val labels for 5 val images */
-    assert_int_equal(make_data_file(path, &o), 0);
+    char path[160]; /* 4 val labels for 5 val images */
+    make_flawed_file(*state, "mismatch.h5", (data_opts){.val_labels_n = 4}, path, sizeof path);
     expect_data_refused(path, "/val/labels");
     expect_data_refused(path, "4 labels");
     expect_data_refused(path, "5 images");
@@ -347,11 +274,8 @@ static void test_data_file_open_fails_count_mismatch(void **state)
 
 static void test_data_file_open_fails_missing_num_classes(void **state)
 {
-    group_fixture *g = *state;
     char path[160];
-    snprintf(path, sizeof path, "%s/no_k.h5", g->dir);
-    const data_opts o = {0, 0, 0, 1};
-    assert_int_equal(make_data_file(path, &o), 0);
+    make_flawed_file(*state, "no_k.h5", (data_opts){.omit_num_classes = 1}, path, sizeof path);
     expect_data_refused(path, "num_classes");
 }
 
@@ -362,10 +286,7 @@ static void test_data_file_open_fails_missing_or_not_hdf5(void **state)
     snprintf(path, sizeof path, "%s/absent.h5", g->dir);
     expect_data_refused(path, path);
     snprintf(path, sizeof path, "%s/text.h5", g->dir);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs("this is not an HDF5 file\n", fp);
-    fclose(fp);
+    h5t_write_text_file(path, "this is not an HDF5 file\n");
     expect_data_refused(path, "not an HDF5 file");
 }
 
@@ -377,6 +298,16 @@ static void write_bytes(const char *path, const unsigned char *b, size_t n)
     assert_non_null(fp);
     assert_int_equal(fwrite(b, 1, n, fp), n);
     assert_int_equal(fclose(fp), 0);
+}
+
+/* data_file_checksum of path; a failure fails the test. */
+static uint64_t checksum_of(const char *path)
+{
+    uint64_t sum = 0;
+    ebm_err err = {0};
+    if (data_file_checksum(path, &sum, &err))
+        fail_msg("data_file_checksum: %s", err.msg);
+    return sum;
 }
 
 static void test_data_file_checksum_matches_fnv1a_vectors(void **state)
@@ -396,10 +327,7 @@ static void test_data_file_checksum_matches_fnv1a_vectors(void **state)
     snprintf(path, sizeof path, "%s/vector.bin", g->dir);
     for (size_t v = 0; v < sizeof vec / sizeof vec[0]; v++) {
         write_bytes(path, (const unsigned char *)vec[v].text, strlen(vec[v].text));
-        uint64_t sum = 0;
-        ebm_err err = {0};
-        if (data_file_checksum(path, &sum, &err))
-            fail_msg("data_file_checksum: %s", err.msg);
+        const uint64_t sum = checksum_of(path);
         if (sum != vec[v].sum)
             fail_msg("FNV-1a 64 of '%s': %016llx, expected %016llx", vec[v].text,
                      (unsigned long long)sum, (unsigned long long)vec[v].sum);
@@ -425,11 +353,7 @@ static void test_data_file_checksum_spans_read_buffers(void **state)
     snprintf(path, sizeof path, "%s/long.bin", g->dir);
     write_bytes(path, b, N);
     free(b);
-    uint64_t sum = 0;
-    ebm_err err = {0};
-    if (data_file_checksum(path, &sum, &err))
-        fail_msg("data_file_checksum: %s", err.msg);
-    assert_true(sum == want);
+    assert_true(checksum_of(path) == want);
     remove(path);
 }
 
@@ -462,5 +386,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_data_file_checksum_fails_missing_file),
     };
     return harness_run(argc, argv, "test_data_file", tests, HARNESS_COUNT(tests), group_setup,
-                       group_teardown);
+                       h5t_group_teardown);
 }

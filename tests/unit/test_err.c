@@ -105,6 +105,14 @@ static char *print_to_string(const ebm_err *err, int rank, int with_trail)
     return text;
 }
 
+/* What ebm_err_print writes for err is exactly want. */
+static void expect_printed(const ebm_err *err, int rank, int with_trail, const char *want)
+{
+    char *text = print_to_string(err, rank, with_trail);
+    assert_string_equal(text, want);
+    free(text);
+}
+
 static int count_lines_starting(const char *text, const char *prefix)
 {
     int n = 0;
@@ -120,6 +128,21 @@ static int count_lines_starting(const char *text, const char *prefix)
 }
 
 /* ---- ebm_fail ----------------------------------------------------------- */
+
+/* A string of size - 1 copies of c: longer than the buffer it is cut to. */
+static void fill_long(char *buf, size_t size, char c)
+{
+    memset(buf, c, size - 1);
+    buf[size - 1] = '\0';
+}
+
+/* got is full cut to a buffer of cap bytes: its first cap - 1 characters,
+ * still a terminated string. */
+static void expect_cut(const char *got, const char *full, size_t cap)
+{
+    assert_int_equal(strlen(got), cap - 1);
+    assert_memory_equal(got, full, cap - 1);
+}
 
 static void test_ebm_fail_records_message_and_one_frame(void **state)
 {
@@ -137,14 +160,12 @@ static void test_ebm_fail_truncates_long_message(void **state)
 {
     (void)state;
     char longer[3 * EBM_ERR_LEN];
-    memset(longer, 'x', sizeof longer - 1);
-    longer[sizeof longer - 1] = '\0';
+    fill_long(longer, sizeof longer, 'x');
     ebm_err err;
     dirty(&err);
     assert_int_equal(ebm_fail(&err, "%s", longer), -1);
     /* Cut to the buffer and still a string: EBM_ERR_LEN - 1 characters of it. */
-    assert_int_equal(strlen(err.msg), EBM_ERR_LEN - 1);
-    assert_memory_equal(err.msg, longer, EBM_ERR_LEN - 1);
+    expect_cut(err.msg, longer, EBM_ERR_LEN);
     assert_int_equal(err.n_frames, 1);
 }
 
@@ -163,15 +184,13 @@ static void test_ebm_fail_at_long_frame_is_cut(void **state)
 {
     (void)state;
     char file[2 * EBM_FRAME_LEN];
-    memset(file, 'f', sizeof file - 1);
-    file[sizeof file - 1] = '\0';
+    fill_long(file, sizeof file, 'f');
     ebm_err err;
     dirty(&err);
     assert_int_equal(ebm_fail_at(&err, file, 12, "fn", "m"), -1);
     assert_int_equal(err.n_frames, 1);
     /* A frame longer than EBM_FRAME_LEN is cut and NUL-terminated in place. */
-    assert_int_equal(strlen(err.frames[0]), EBM_FRAME_LEN - 1);
-    assert_memory_equal(err.frames[0], file, EBM_FRAME_LEN - 1);
+    expect_cut(err.frames[0], file, EBM_FRAME_LEN);
 }
 
 /* ---- EBM_TRY, ebm_trace, ebm_pass ---------------------------------------- */
@@ -282,9 +301,7 @@ static void test_ebm_err_print_one_line_without_trail(void **state)
     dirty(&err);
     ebm_fail(&err, "bad label 13");
     ebm_trace(&err);
-    char *text = print_to_string(&err, -1, 0);
-    assert_string_equal(text, "ebm_mpi: error: bad label 13\n");
-    free(text);
+    expect_printed(&err, -1, 0, "ebm_mpi: error: bad label 13\n");
 }
 
 static void test_ebm_err_print_rank_prefix(void **state)
@@ -293,13 +310,9 @@ static void test_ebm_err_print_rank_prefix(void **state)
     ebm_err err;
     dirty(&err);
     ebm_fail(&err, "bad label 13");
-    char *text = print_to_string(&err, 3, 0);
-    assert_string_equal(text, "ebm_mpi: error: rank 3: bad label 13\n");
-    free(text);
+    expect_printed(&err, 3, 0, "ebm_mpi: error: rank 3: bad label 13\n");
     /* Rank 0 is a rank: it gets the prefix too (only rank < 0 has none). */
-    text = print_to_string(&err, 0, 0);
-    assert_string_equal(text, "ebm_mpi: error: rank 0: bad label 13\n");
-    free(text);
+    expect_printed(&err, 0, 0, "ebm_mpi: error: rank 0: bad label 13\n");
 }
 
 static void test_ebm_err_print_trail_lines_in_order(void **state)

@@ -202,6 +202,24 @@ static void run_eval(evaluator *ev, const dist_ctx *ctx, const eval_fixture *fx,
     memcpy(out->confusion, out->r.confusion, sizeof out->confusion);
 }
 
+/* An evaluator of fx's model with chunks of cap rows (sampler_settings),
+ * and this rank's shard of fx's split in mine; end_eval frees all three. */
+static void start_eval(const eval_fixture *fx, int cap, evaluator *ev, data_shard *mine)
+{
+    const langevin_params lp = sampler_settings();
+    ebm_err err = {0};
+    if (evaluator_init(ev, &fx->shape, &lp, cap, &err))
+        fail_msg("evaluator_init: %s", err.msg);
+    shard_for(fx, test_ctx()->size, test_ctx()->rank, mine);
+}
+
+static void end_eval(eval_fixture *fx, evaluator *ev, data_shard *mine)
+{
+    data_shard_free(mine);
+    evaluator_free(ev);
+    fixture_free(fx);
+}
+
 static void expect_sum_equal(const char *what, double got, double want, double tol_abs,
                              double tol_rel)
 {
@@ -217,14 +235,11 @@ static void check_sharded_equals_one_rank(int64_t n, int cap, double tol_abs, do
     const dist_ctx *world = test_ctx();
     eval_fixture fx;
     fixture_init(&fx, n);
-    const langevin_params lp = sampler_settings();
     evaluator ev;
-    ebm_err err = {0};
-    assert_int_equal(evaluator_init(&ev, &fx.shape, &lp, cap, &err), 0);
-
     data_shard mine, all;
-    shard_for(&fx, world->size, world->rank, &mine);
+    start_eval(&fx, cap, &ev, &mine);
     shard_for(&fx, 1, 0, &all);
+    ebm_err err = {0};
     kept_result sharded, single;
     run_eval(&ev, world, &fx, &mine, NULL, &sharded);
 
@@ -256,10 +271,8 @@ static void check_sharded_equals_one_rank(int64_t n, int cap, double tol_abs, do
     r0.r.confusion = sharded.r.confusion; /* a pointer, not a value */
     assert_memory_equal(&r0, &sharded, sizeof r0);
 
-    data_shard_free(&mine);
     data_shard_free(&all);
-    evaluator_free(&ev);
-    fixture_free(&fx);
+    end_eval(&fx, &ev, &mine);
 }
 
 static void test_evaluator_run_sharded_sums_equal_one_rank(void **state)
@@ -287,21 +300,16 @@ static void test_evaluator_run_empty_shards_contribute_nothing(void **state)
     const dist_ctx *world = test_ctx();
     eval_fixture fx;
     fixture_init(&fx, 0);
-    const langevin_params lp = sampler_settings();
     evaluator ev;
-    ebm_err err = {0};
-    assert_int_equal(evaluator_init(&ev, &fx.shape, &lp, E_CAP, &err), 0);
     data_shard mine;
-    shard_for(&fx, world->size, world->rank, &mine);
+    start_eval(&fx, E_CAP, &ev, &mine);
     kept_result res;
     run_eval(&ev, world, &fx, &mine, NULL, &res);
     assert_true(res.r.n == 0.0 && res.r.loss == 0.0 && res.r.ce == 0.0 &&
                 res.r.error == 0.0 && res.r.energy_data == 0.0 && res.r.ece == 0.0);
     for (int i = 0; i < E_K * E_K; i++)
         assert_true(res.confusion[i] == 0.0);
-    data_shard_free(&mine);
-    evaluator_free(&ev);
-    fixture_free(&fx);
+    end_eval(&fx, &ev, &mine);
 }
 
 /* ---- references from the definitions ------------------------------------ */
@@ -385,12 +393,9 @@ static void test_evaluator_run_matches_definitions(void **state)
     assert_true(ref.min_edge_distance > 1e-4 * EVAL_ECE_BINS);
     assert_true(ref.ece > 0.05);
 
-    const langevin_params lp = sampler_settings();
     evaluator ev;
-    ebm_err err = {0};
-    assert_int_equal(evaluator_init(&ev, &fx.shape, &lp, E_CAP, &err), 0);
     data_shard mine;
-    shard_for(&fx, world->size, world->rank, &mine);
+    start_eval(&fx, E_CAP, &ev, &mine);
     kept_result res;
     run_eval(&ev, world, &fx, &mine, NULL, &res);
 
@@ -405,9 +410,7 @@ static void test_evaluator_run_matches_definitions(void **state)
     expect_ref("ece", res.r.ece, ref.ece);
     print_message("n %g error %.4f (%d) ce %.6f energy_data %.6f ece %.6f\n", res.r.n,
                   res.r.error, ref.errors, res.r.ce, res.r.energy_data, res.r.ece);
-    data_shard_free(&mine);
-    evaluator_free(&ev);
-    fixture_free(&fx);
+    end_eval(&fx, &ev, &mine);
 }
 
 /* The kept logits of each local example are model_forward's, bit for bit:
@@ -424,12 +427,10 @@ static void check_keep(int cap)
     const dist_ctx *world = test_ctx();
     eval_fixture fx;
     fixture_init(&fx, E_N);
-    const langevin_params lp = sampler_settings();
     evaluator ev;
-    ebm_err err = {0};
-    assert_int_equal(evaluator_init(&ev, &fx.shape, &lp, cap, &err), 0);
     data_shard mine;
-    shard_for(&fx, world->size, world->rank, &mine);
+    start_eval(&fx, cap, &ev, &mine);
+    ebm_err err = {0};
     const size_t rows = (size_t)mine.n + 2; /* two canary rows */
     float *kept = malloc(rows * E_K * sizeof *kept);
     float *want = malloc(rows * E_K * sizeof *want);
@@ -474,9 +475,7 @@ static void check_keep(int cap)
     free(kept);
     free(want);
     free(x);
-    data_shard_free(&mine);
-    evaluator_free(&ev);
-    fixture_free(&fx);
+    end_eval(&fx, &ev, &mine);
 }
 
 static void test_evaluator_run_keep_logits_equal_model_forward(void **state)

@@ -10,7 +10,6 @@
  * /tmp that the group teardown removes. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
-#include <ftw.h>
 #include <glob.h>
 #include <hdf5.h>
 #include <setjmp.h>
@@ -25,43 +24,18 @@
 
 #include <cmocka.h>
 
+#include "h5_test_files.h"
 #include "harness.h"
 
 #include "io/h5file.h"
 
-typedef struct {
-    char dir[64];
-} group_fixture;
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
+typedef h5t_dir_fixture group_fixture;
 
 static int group_setup(void **state)
 {
-    group_fixture *g = calloc(1, sizeof *g);
-    if (!g)
-        return -1;
-    snprintf(g->dir, sizeof g->dir, "/tmp/test_h5file.XXXXXX");
-    if (!mkdtemp(g->dir)) {
-        free(g);
-        return -1;
-    }
-    *state = g;
-    return 0;
+    *state = h5t_fixture_new(sizeof(group_fixture), "test_h5file");
+    return *state ? 0 : -1;
 }
-
-static int group_teardown(void **state)
-{
-    group_fixture *g = *state;
-    const int rc = nftw(g->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(g);
-    return rc == 0 ? 0 : -1;
-}
-
-static int file_exists(const char *path) { return access(path, F_OK) == 0; }
 
 static void path_in(char *buf, size_t len, const group_fixture *g, const char *name)
 {
@@ -99,6 +73,13 @@ static void close_file(h5file *f)
     ebm_err err = {0};
     if (h5file_close(f, &err))
         fail_msg("h5file_close: %s", err.msg);
+}
+
+/* A new file <dir>/<name>, its path in path. */
+static h5file *create_in(const group_fixture *g, const char *name, char *path, size_t len)
+{
+    path_in(path, len, g, name);
+    return create_file(path);
 }
 
 /* ---- element types ------------------------------------------------------- */
@@ -194,9 +175,35 @@ static void c_read_dataset(const char *path, const char *name, h5file_type type,
     H5Fclose(f);
 }
 
+/* h5file_dims of `name` gives rank, [d0, d1] (d1 is 0 for 1-D) and class. */
+static void expect_dims(h5file *f, const char *name, int rank, int64_t d0, int64_t d1,
+                        h5file_class cls)
+{
+    int r = -1;
+    int64_t dims[2] = {-1, -1};
+    h5file_class c = (h5file_class)-1;
+    ebm_err err = {0};
+    if (h5file_dims(f, name, &r, dims, &c, &err))
+        fail_msg("h5file_dims(%s): %s", name, err.msg);
+    if (r != rank || dims[0] != d0 || dims[1] != d1 || c != cls)
+        fail_msg("%s: rank %d dims [%lld, %lld] class %d, expected %d [%lld, %lld] class %d",
+                 name, r, (long long)dims[0], (long long)dims[1], (int)c, rank, (long long)d0,
+                 (long long)d1, (int)cls);
+}
+
 /* ---- rows ------------------------------------------------------------------ */
 
 enum { ROWS = 5, COLS = 3 };
+
+/* h5file_write_rows; a failure fails the test naming the dataset. */
+static void write_rows(h5file *f, const char *name, h5file_type t, int rank,
+                       const int64_t dims[2], int64_t row0, int64_t n, const void *buf)
+{
+    ebm_err err = {0};
+    if (h5file_write_rows(f, name, t, rank, dims, row0, n, buf, &err))
+        fail_msg("h5file_write_rows(%s, rows [%lld, %lld)): %s", name, (long long)row0,
+                 (long long)(row0 + n), err.msg);
+}
 
 /* Reads rows [row0, row0 + n) of `name` through h5file into a poisoned
  * buffer one row larger and checks them against rows row0.. of `whole`. */
@@ -219,63 +226,69 @@ static void check_read(h5file *f, const char *name, h5file_type t, int rank,
     free(buf);
 }
 
+/* The round trip's datasets: each element type at rank 1 and 2, written
+ * whole, as the slice of rows [1, 4) and with no rows. */
+enum { N_ROUND_TRIPS = 2 * N_TYPES };
+
+typedef struct {
+    h5file_type t;
+    int rank;
+    int64_t dims[2];
+    size_t row_bytes;
+    char whole[64], slice[64], none[64]; /* the three datasets' names */
+} round_trip;
+
+/* Case c of the round trip, with its values filled into `whole`. */
+static void round_trip_case(int c, round_trip *rt, unsigned char *whole)
+{
+    rt->t = all_types[c / 2];
+    rt->rank = 1 + c % 2;
+    const int cols = rt->rank == 2 ? COLS : 1;
+    rt->dims[0] = ROWS;
+    rt->dims[1] = rt->rank == 2 ? COLS : 0;
+    rt->row_bytes = type_size(rt->t) * (size_t)cols;
+    fill_values(rt->t, whole, (size_t)ROWS * cols);
+    snprintf(rt->whole, sizeof rt->whole, "/whole/%s_%dd", type_names[c / 2], rt->rank);
+    snprintf(rt->slice, sizeof rt->slice, "/slice/%s_%dd", type_names[c / 2], rt->rank);
+    snprintf(rt->none, sizeof rt->none, "/none/%s_%dd", type_names[c / 2], rt->rank);
+}
+
 static void test_h5file_write_rows_read_rows_round_trip_each_type(void **state)
 {
     group_fixture *g = *state;
     char path[160];
-    path_in(path, sizeof path, g, "rows.h5");
     unsigned char whole[ROWS * COLS * 8], back[ROWS * COLS * 8];
-    h5file *f = create_file(path);
-    for (int ti = 0; ti < N_TYPES; ti++) {
-        const h5file_type t = all_types[ti];
-        for (int rank = 1; rank <= 2; rank++) {
-            const int64_t dims[2] = {ROWS, rank == 2 ? COLS : 0};
-            const size_t row_bytes = type_size(t) * (rank == 2 ? COLS : 1);
-            fill_values(t, whole, (size_t)ROWS * (rank == 2 ? COLS : 1));
-            char name[64];
-            ebm_err err = {0};
-            /* The whole set from this rank. */
-            snprintf(name, sizeof name, "/whole/%s_%dd", type_names[ti], rank);
-            if (h5file_write_rows(f, name, t, rank, dims, 0, ROWS, whole, &err))
-                fail_msg("h5file_write_rows(%s): %s", name, err.msg);
-            /* A middle slice: rows [1, 4) from the slice's own buffer. */
-            snprintf(name, sizeof name, "/slice/%s_%dd", type_names[ti], rank);
-            if (h5file_write_rows(f, name, t, rank, dims, 1, 3, whole + row_bytes, &err))
-                fail_msg("h5file_write_rows(%s): %s", name, err.msg);
-            /* No rows at all (what a rank without rows does): no buffer. */
-            snprintf(name, sizeof name, "/none/%s_%dd", type_names[ti], rank);
-            if (h5file_write_rows(f, name, t, rank, dims, 2, 0, NULL, &err))
-                fail_msg("h5file_write_rows(%s, n = 0): %s", name, err.msg);
-        }
+    h5file *f = create_in(g, "rows.h5", path, sizeof path);
+    for (int c = 0; c < N_ROUND_TRIPS; c++) {
+        round_trip rt;
+        round_trip_case(c, &rt, whole);
+        /* The whole set from this rank. */
+        write_rows(f, rt.whole, rt.t, rt.rank, rt.dims, 0, ROWS, whole);
+        /* A middle slice: rows [1, 4) from the slice's own buffer. */
+        write_rows(f, rt.slice, rt.t, rt.rank, rt.dims, 1, 3, whole + rt.row_bytes);
+        /* No rows at all (what a rank without rows does): no buffer. */
+        write_rows(f, rt.none, rt.t, rt.rank, rt.dims, 2, 0, NULL);
     }
     close_file(f);
 
     f = open_file(path, 0);
-    for (int ti = 0; ti < N_TYPES; ti++) {
-        const h5file_type t = all_types[ti];
-        for (int rank = 1; rank <= 2; rank++) {
-            const int64_t dims[2] = {ROWS, rank == 2 ? COLS : 0};
-            const size_t row_bytes = type_size(t) * (rank == 2 ? COLS : 1);
-            fill_values(t, whole, (size_t)ROWS * (rank == 2 ? COLS : 1));
-            char name[64];
-            snprintf(name, sizeof name, "/whole/%s_%dd", type_names[ti], rank);
-            check_read(f, name, t, rank, dims, 0, ROWS, whole); /* whole set */
-            check_read(f, name, t, rank, dims, 1, 3, whole);    /* middle */
-            check_read(f, name, t, rank, dims, ROWS - 1, 1, whole);
-            check_read(f, name, t, rank, dims, 2, 0, whole);    /* none */
-            check_read(f, name, t, rank, dims, ROWS, 0, whole); /* none, at the end */
-            /* Stored type and every value, seen by the C API. */
-            c_read_dataset(path, name, t, rank, dims, back);
-            assert_memory_equal(back, whole, ROWS * row_bytes);
-            /* The slice landed on rows [1, 4). */
-            snprintf(name, sizeof name, "/slice/%s_%dd", type_names[ti], rank);
-            c_read_dataset(path, name, t, rank, dims, back);
-            assert_memory_equal(back + row_bytes, whole + row_bytes, 3 * row_bytes);
-            check_read(f, name, t, rank, dims, 1, 3, whole);
-            /* The dataset written with no rows still has its shape. */
-            snprintf(name, sizeof name, "/none/%s_%dd", type_names[ti], rank);
-            c_read_dataset(path, name, t, rank, dims, back);
-        }
+    for (int c = 0; c < N_ROUND_TRIPS; c++) {
+        round_trip rt;
+        round_trip_case(c, &rt, whole);
+        check_read(f, rt.whole, rt.t, rt.rank, rt.dims, 0, ROWS, whole); /* whole set */
+        check_read(f, rt.whole, rt.t, rt.rank, rt.dims, 1, 3, whole);    /* middle */
+        check_read(f, rt.whole, rt.t, rt.rank, rt.dims, ROWS - 1, 1, whole);
+        check_read(f, rt.whole, rt.t, rt.rank, rt.dims, 2, 0, whole);    /* none */
+        check_read(f, rt.whole, rt.t, rt.rank, rt.dims, ROWS, 0, whole); /* none, at the end */
+        /* Stored type and every value, seen by the C API. */
+        c_read_dataset(path, rt.whole, rt.t, rt.rank, rt.dims, back);
+        assert_memory_equal(back, whole, ROWS * rt.row_bytes);
+        /* The slice landed on rows [1, 4). */
+        c_read_dataset(path, rt.slice, rt.t, rt.rank, rt.dims, back);
+        assert_memory_equal(back + rt.row_bytes, whole + rt.row_bytes, 3 * rt.row_bytes);
+        check_read(f, rt.slice, rt.t, rt.rank, rt.dims, 1, 3, whole);
+        /* The dataset written with no rows still has its shape. */
+        c_read_dataset(path, rt.none, rt.t, rt.rank, rt.dims, back);
     }
     close_file(f);
     remove(path);
@@ -285,26 +298,14 @@ static void test_h5file_write_rows_creates_empty_dataset(void **state)
 {
     group_fixture *g = *state;
     char path[160];
-    path_in(path, sizeof path, g, "empty.h5");
-    h5file *f = create_file(path);
+    h5file *f = create_in(g, "empty.h5", path, sizeof path);
     const int64_t d1[2] = {0, 0}, d2[2] = {0, 4};
     ebm_err err = {0};
     /* dims[0] = 0: e.g. --buffer 0's /sampler/chains. */
-    if (h5file_write_rows(f, "/e/f32", H5FILE_F32, 2, d2, 0, 0, NULL, &err) ||
-        h5file_write_rows(f, "/e/i64", H5FILE_I64, 1, d1, 0, 0, NULL, &err))
-        fail_msg("h5file_write_rows of an empty dataset: %s", err.msg);
-    int rank = -1;
-    int64_t dims[2] = {-1, -1};
-    h5file_class cls = H5FILE_OTHER;
-    assert_int_equal(h5file_dims(f, "/e/f32", &rank, dims, &cls, &err), 0);
-    assert_int_equal(rank, 2);
-    assert_int_equal(dims[0], 0);
-    assert_int_equal(dims[1], 4);
-    assert_int_equal(cls, H5FILE_FLOAT);
-    assert_int_equal(h5file_dims(f, "/e/i64", &rank, dims, &cls, &err), 0);
-    assert_int_equal(rank, 1);
-    assert_int_equal(dims[0], 0);
-    assert_int_equal(cls, H5FILE_INTEGER);
+    write_rows(f, "/e/f32", H5FILE_F32, 2, d2, 0, 0, NULL);
+    write_rows(f, "/e/i64", H5FILE_I64, 1, d1, 0, 0, NULL);
+    expect_dims(f, "/e/f32", 2, 0, 4, H5FILE_FLOAT);
+    expect_dims(f, "/e/i64", 1, 0, 0, H5FILE_INTEGER);
     /* Reading its no rows leaves the buffer alone. */
     unsigned char buf[16];
     memset(buf, POISON, sizeof buf);
@@ -342,14 +343,11 @@ static void test_h5file_exists_walks_nested_paths(void **state)
 {
     group_fixture *g = *state;
     char path[160];
-    path_in(path, sizeof path, g, "nested.h5");
-    h5file *f = create_file(path);
+    h5file *f = create_in(g, "nested.h5", path, sizeof path);
     const int32_t v[2] = {1, 2};
     const int64_t dims[2] = {2, 0};
-    ebm_err err = {0};
     assert_false(h5file_exists(f, "/a"));
-    if (h5file_write_rows(f, "/a/b/c/data", H5FILE_I32, 1, dims, 0, 2, v, &err))
-        fail_msg("h5file_write_rows: %s", err.msg);
+    write_rows(f, "/a/b/c/data", H5FILE_I32, 1, dims, 0, 2, v);
     assert_true(h5file_exists(f, "/a"));
     assert_true(h5file_exists(f, "/a/b"));
     assert_true(h5file_exists(f, "/a/b/c"));
@@ -419,27 +417,12 @@ static void make_foreign_file(const char *path)
     assert_true(H5Fclose(f) >= 0);
 }
 
-static void expect_dims(h5file *f, const char *name, int rank, int64_t d0, int64_t d1,
-                        h5file_class cls)
-{
-    int r = -1;
-    int64_t dims[2] = {-1, -1};
-    h5file_class c = (h5file_class)-1;
-    ebm_err err = {0};
-    if (h5file_dims(f, name, &r, dims, &c, &err))
-        fail_msg("h5file_dims(%s): %s", name, err.msg);
-    if (r != rank || dims[0] != d0 || dims[1] != d1 || c != cls)
-        fail_msg("%s: rank %d dims [%lld, %lld] class %d, expected %d [%lld, %lld] class %d",
-                 name, r, (long long)dims[0], (long long)dims[1], (int)c, rank, (long long)d0,
-                 (long long)d1, (int)cls);
-}
 
 static void test_h5file_dims_reports_rank_dims_and_class(void **state)
 {
     group_fixture *g = *state;
     char path[160];
-    path_in(path, sizeof path, g, "dims.h5");
-    h5file *f = create_file(path);
+    h5file *f = create_in(g, "dims.h5", path, sizeof path);
     unsigned char buf[7 * 4 * 8];
     for (int ti = 0; ti < N_TYPES; ti++) {
         const h5file_type t = all_types[ti];
@@ -448,10 +431,8 @@ static void test_h5file_dims_reports_rank_dims_and_class(void **state)
         snprintf(n1, sizeof n1, "/one/%s", type_names[ti]);
         snprintf(n2, sizeof n2, "/two/%s", type_names[ti]);
         const int64_t d1[2] = {7, 0}, d2[2] = {7, 4};
-        ebm_err err = {0};
-        if (h5file_write_rows(f, n1, t, 1, d1, 0, 7, buf, &err) ||
-            h5file_write_rows(f, n2, t, 2, d2, 0, 7, buf, &err))
-            fail_msg("h5file_write_rows: %s", err.msg);
+        write_rows(f, n1, t, 1, d1, 0, 7, buf);
+        write_rows(f, n2, t, 2, d2, 0, 7, buf);
         const h5file_class cls =
             (t == H5FILE_F32 || t == H5FILE_F64) ? H5FILE_FLOAT : H5FILE_INTEGER;
         expect_dims(f, n1, 1, 7, 0, cls); /* dims[1] is 0 for a 1-D dataset */
@@ -481,53 +462,46 @@ static void test_h5file_read_rows_fails_wrong_shape(void **state)
 {
     group_fixture *g = *state;
     char path[160];
-    path_in(path, sizeof path, g, "shape.h5");
-    h5file *f = create_file(path);
+    h5file *f = create_in(g, "shape.h5", path, sizeof path);
     int32_t m[4 * 3], v[5];
     fill_values(H5FILE_I32, m, 12);
     fill_values(H5FILE_I32, v, 5);
     const int64_t dm[2] = {4, 3}, dv[2] = {5, 0};
-    ebm_err err = {0};
-    if (h5file_write_rows(f, "/grp/m", H5FILE_I32, 2, dm, 0, 4, m, &err) ||
-        h5file_write_rows(f, "/grp/v", H5FILE_I32, 1, dv, 0, 5, v, &err))
-        fail_msg("h5file_write_rows: %s", err.msg);
+    write_rows(f, "/grp/m", H5FILE_I32, 2, dm, 0, 4, m);
+    write_rows(f, "/grp/v", H5FILE_I32, 1, dv, 0, 5, v);
     unsigned char buf[64];
     memset(buf, POISON, sizeof buf);
 
-    /* 2-D, other column count: both shapes named. */
-    const int64_t cols[2] = {4, 2};
-    memset(&err, 0, sizeof err);
-    assert_int_equal(h5file_read_rows(f, "/grp/m", H5FILE_I32, 2, cols, 0, 4, buf, &err), -1);
-    expect_in(err.msg, path);
-    expect_in(err.msg, "/grp/m");
-    expect_in(err.msg, "4 x 3");
-    expect_in(err.msg, "[4, 2]");
-    /* 2-D, other row count. */
-    const int64_t rows[2] = {5, 3};
-    memset(&err, 0, sizeof err);
-    assert_int_equal(h5file_read_rows(f, "/grp/m", H5FILE_I32, 2, rows, 0, 1, buf, &err), -1);
-    expect_in(err.msg, "4 x 3");
-    expect_in(err.msg, "[5, 3]");
-    /* 1-D, other length. */
-    const int64_t len[2] = {4, 0};
-    memset(&err, 0, sizeof err);
-    assert_int_equal(h5file_read_rows(f, "/grp/v", H5FILE_I32, 1, len, 0, 4, buf, &err), -1);
-    expect_in(err.msg, path);
-    expect_in(err.msg, "/grp/v");
-    expect_in(err.msg, "of 5");
-    expect_in(err.msg, "[4]");
-    /* Other rank: the file's rank and the expected shape are named (the
-     * file's extent is not: see the report on h5file.c). */
-    memset(&err, 0, sizeof err);
-    assert_int_equal(h5file_read_rows(f, "/grp/m", H5FILE_I32, 1, len, 0, 4, buf, &err), -1);
-    expect_in(err.msg, "/grp/m");
-    expect_in(err.msg, "2 dimension(s)");
-    expect_in(err.msg, "[4]");
-    /* A missing dataset. */
-    memset(&err, 0, sizeof err);
-    assert_int_equal(h5file_read_rows(f, "/grp/none", H5FILE_I32, 1, len, 0, 4, buf, &err), -1);
-    expect_in(err.msg, path);
-    expect_in(err.msg, "/grp/none");
+    /* Each read asks for a shape the dataset does not have; the message
+     * names what it must (NULL ends a list). */
+    const struct {
+        const char *name;
+        int rank;
+        int64_t dims[2], n;
+        const char *needles[5];
+    } refusals[] = {
+        /* 2-D, other column count: both shapes named. */
+        {"/grp/m", 2, {4, 2}, 4, {path, "/grp/m", "4 x 3", "[4, 2]", NULL}},
+        /* 2-D, other row count. */
+        {"/grp/m", 2, {5, 3}, 1, {"4 x 3", "[5, 3]", NULL}},
+        /* 1-D, other length. */
+        {"/grp/v", 1, {4, 0}, 4, {path, "/grp/v", "of 5", "[4]", NULL}},
+        /* Other rank: the file's rank and the expected shape are named (the
+         * file's extent is not: see the report on h5file.c). */
+        {"/grp/m", 1, {4, 0}, 4, {"/grp/m", "2 dimension(s)", "[4]", NULL}},
+        /* A missing dataset. */
+        {"/grp/none", 1, {4, 0}, 4, {path, "/grp/none", NULL}},
+    };
+    for (size_t r = 0; r < sizeof refusals / sizeof refusals[0]; r++) {
+        ebm_err err = {0};
+        if (h5file_read_rows(f, refusals[r].name, H5FILE_I32, refusals[r].rank, refusals[r].dims,
+                             0, refusals[r].n, buf, &err) != -1)
+            fail_msg("refusal %zu: reading %s as [%lld, %lld] was not refused", r,
+                     refusals[r].name, (long long)refusals[r].dims[0],
+                     (long long)refusals[r].dims[1]);
+        for (const char *const *needle = refusals[r].needles; *needle; needle++)
+            expect_in(err.msg, *needle);
+    }
     /* Nothing was read into the buffer by the refused calls. */
     expect_poison(buf, sizeof buf, "refused reads");
     /* The file is still usable afterwards. */
@@ -570,8 +544,7 @@ static void test_h5file_attr_round_trips_each_kind(void **state)
     const float one = 1.0f;
     const int64_t d1[2] = {1, 0};
     ebm_err err = {0};
-    if (h5file_write_rows(f, "/grp/ds", H5FILE_F32, 1, d1, 0, 1, &one, &err))
-        fail_msg("h5file_write_rows: %s", err.msg);
+    write_rows(f, "/grp/ds", H5FILE_F32, 1, d1, 0, 1, &one);
     for (int o = 0; o < 2; o++) {
         if (h5file_attr_write_int(f, objs[o], "big", big, &err) ||
             h5file_attr_write_int(f, objs[o], "negative", -7, &err) ||
@@ -672,8 +645,7 @@ static void test_h5file_attr_read_double_fails_naming_missing(void **state)
 {
     group_fixture *g = *state;
     char path[160];
-    path_in(path, sizeof path, g, "missing_attr.h5");
-    h5file *f = create_file(path);
+    h5file *f = create_in(g, "missing_attr.h5", path, sizeof path);
     const float one = 1.0f;
     const int64_t d1[2] = {1, 0};
     ebm_err err = {0};
@@ -757,8 +729,7 @@ static void test_h5file_column_resize_grows_shrinks_and_reports_old_length(void 
 {
     group_fixture *g = *state;
     char path[160];
-    path_in(path, sizeof path, g, "column.h5");
-    h5file *f = create_file(path);
+    h5file *f = create_in(g, "column.h5", path, sizeof path);
     ebm_err err = {0};
     if (h5file_column_create(f, "/col", 4, &err))
         fail_msg("h5file_column_create: %s", err.msg);
@@ -844,20 +815,19 @@ static void test_h5file_publish_renames_tmp_to_path(void **state)
 {
     group_fixture *g = *state;
     char path[160], tmp[170];
-    path_in(path, sizeof path, g, "published.h5");
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    h5t_paths(g->dir, "published.h5", path, sizeof path, tmp, sizeof tmp);
     ebm_err err = {0};
     /* First publication: no previous file. */
     write_version_file(tmp, 1);
     if (h5file_publish(test_ctx(), 0, tmp, path, &err))
         fail_msg("h5file_publish: %s", err.msg);
-    assert_false(file_exists(tmp));
+    assert_false(h5t_file_exists(tmp));
     assert_int_equal(c_version(path), 1);
     /* Over an existing file: replaced whole. */
     write_version_file(tmp, 2);
     if (h5file_publish(test_ctx(), 0, tmp, path, &err))
         fail_msg("h5file_publish: %s", err.msg);
-    assert_false(file_exists(tmp));
+    assert_false(h5t_file_exists(tmp));
     assert_int_equal(c_version(path), 2);
     remove(path);
 }
@@ -866,8 +836,7 @@ static void test_h5file_publish_keeps_previous_file_on_failure(void **state)
 {
     group_fixture *g = *state;
     char path[160], tmp[170];
-    path_in(path, sizeof path, g, "kept.h5");
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    h5t_paths(g->dir, "kept.h5", path, sizeof path, tmp, sizeof tmp);
     write_version_file(tmp, 1);
     ebm_err err = {0};
     if (h5file_publish(test_ctx(), 0, tmp, path, &err))
@@ -879,7 +848,7 @@ static void test_h5file_publish_keeps_previous_file_on_failure(void **state)
     assert_int_equal(h5file_publish(test_ctx(), rc, tmp, path, &err), -1);
     expect_in(err.msg, "writer failed"); /* the writer's message is kept */
     assert_int_equal(c_version(path), 1);
-    assert_false(file_exists(tmp)); /* not renamed, and removed: no stale .tmp */
+    assert_false(h5t_file_exists(tmp)); /* not renamed, and removed: no stale .tmp */
     remove(path);
 }
 
@@ -887,12 +856,11 @@ static void test_h5file_publish_fails_missing_tmp(void **state)
 {
     group_fixture *g = *state;
     char path[160], tmp[170];
-    path_in(path, sizeof path, g, "never.h5");
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    h5t_paths(g->dir, "never.h5", path, sizeof path, tmp, sizeof tmp);
     ebm_err err = {0};
     assert_int_equal(h5file_publish(test_ctx(), 0, tmp, path, &err), -1);
     expect_in(err.msg, tmp);
-    assert_false(file_exists(path));
+    assert_false(h5t_file_exists(path));
 }
 
 /* An atomic write whose temporary file another process swaps for a link to
@@ -927,10 +895,7 @@ static void test_h5file_write_atomic_never_publishes_a_swapped_file(void **state
     path_in(path, sizeof path, g, "swapped.h5");
     path_in(victim, sizeof victim, g, "victim.txt");
     static const char text[] = "the victim's own bytes\n";
-    FILE *fp = fopen(victim, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
+    h5t_write_text_file(victim, text);
     swap_job job = {path, victim, ""};
     ebm_err err = {0};
     assert_int_equal(h5file_write_atomic(test_ctx(), path, swap_tmp_for_link, &job, &err), -1);
@@ -940,13 +905,13 @@ static void test_h5file_write_atomic_never_publishes_a_swapped_file(void **state
         fail_msg("'%s' was published (%s) from a swapped temporary file", path,
                  S_ISLNK(st.st_mode) ? "a link to the victim" : "a file");
     char back[64] = "";
-    fp = fopen(victim, "r");
+    FILE *fp = fopen(victim, "r");
     assert_non_null(fp);
     assert_non_null(fgets(back, sizeof back, fp));
     fclose(fp);
     assert_string_equal(back, text);
     assert_int_equal(tmp_files_left(path), 0);
-    assert_false(file_exists(job.tmp));
+    assert_false(h5t_file_exists(job.tmp));
     remove(victim);
 }
 
@@ -974,10 +939,7 @@ static void test_h5file_precheck_refuses_missing_directory_and_text(void **state
     rmdir(path);
     /* Text. */
     path_in(path, sizeof path, g, "text.h5");
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs("this is not an HDF5 file at all\n", fp);
-    fclose(fp);
+    h5t_write_text_file(path, "this is not an HDF5 file at all\n");
     memset(&err, 0, sizeof err);
     assert_int_equal(h5file_precheck(path, "metrics file", &err), -1);
     expect_in(err.msg, path);
@@ -1007,7 +969,7 @@ static void test_h5file_create_fails_missing_directory(void **state)
     assert_int_equal(h5file_create(test_ctx(), path, &f, &err), -1);
     assert_null(f);
     expect_in(err.msg, path);
-    assert_false(file_exists(path));
+    assert_false(h5t_file_exists(path));
 }
 
 static void test_h5file_library_version_matches_header(void **state)
@@ -1043,5 +1005,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_h5file_library_version_matches_header),
     };
     return harness_run(argc, argv, "test_h5file", tests, HARNESS_COUNT(tests), group_setup,
-                       group_teardown);
+                       h5t_group_teardown);
 }

@@ -7,7 +7,6 @@
  * the group teardown removes. Reference values are the rows and attributes
  * the test wrote. */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <hdf5.h>
 #include <math.h>
 #include <setjmp.h>
@@ -17,10 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "h5_test_files.h"
 #include "harness.h"
 
 #include "core/metrics.h"
@@ -28,26 +27,16 @@
 #include "io/metrics_file.h"
 
 typedef struct {
-    char dir[64];
+    char dir[H5T_DIR_LEN]; /* first: h5_test_files.h */
     metrics_row history[8];
 } metrics_fixture;
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
+H5T_FIXTURE_CHECK(metrics_fixture);
 
 static int group_setup(void **state)
 {
-    metrics_fixture *c = calloc(1, sizeof *c);
+    metrics_fixture *c = h5t_fixture_new(sizeof *c, "test_metrics_file");
     if (!c)
         return -1;
-    snprintf(c->dir, sizeof c->dir, "/tmp/test_metrics_file.XXXXXX");
-    if (!mkdtemp(c->dir)) {
-        free(c);
-        return -1;
-    }
     for (int e = 0; e < 8; e++) {
         c->history[e].epoch = e + 1;
         c->history[e].val_error = 0.5 / (e + 1);
@@ -55,14 +44,6 @@ static int group_setup(void **state)
     }
     *state = c;
     return 0;
-}
-
-static int group_teardown(void **state)
-{
-    metrics_fixture *c = *state;
-    const int rc = nftw(c->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(c);
-    return rc == 0 ? 0 : -1;
 }
 
 /* Row `row` of a column read with the HDF5 C API; *rows gets its length. */
@@ -137,41 +118,13 @@ enum { N_DESIGN_COLUMNS = sizeof design_columns / sizeof design_columns[0] };
 /* A distinct value for every (row, column), exact in binary. */
 static double cell(int row, size_t col) { return (double)(row * 100 + (int)col) + 0.125; }
 
-/* A string attribute read with the HDF5 C API (fixed or variable length). */
-static void read_string_attr(hid_t obj, const char *name, char *buf, size_t len)
-{
-    const hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0)
-        fail_msg("no attribute '%s'", name);
-    const hid_t t = H5Aget_type(a);
-    assert_int_equal(H5Tget_class(t), H5T_STRING);
-    memset(buf, 0, len);
-    if (H5Tis_variable_str(t) > 0) {
-        char *s = NULL;
-        assert_true(H5Aread(a, t, &s) >= 0);
-        snprintf(buf, len, "%s", s ? s : "");
-        H5free_memory(s);
-    } else {
-        assert_true(H5Tget_size(t) < len);
-        assert_true(H5Aread(a, t, buf) >= 0);
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-}
-
 /* Every dataset at the root: float64, 1-D, n rows, extendable and chunked,
  * with a description (H5Literate callback; *data is the expected rows). */
 static herr_t check_column_cb(hid_t f, const char *name, const H5L_info_t *info, void *data)
 {
     (void)info;
     const hsize_t want = *(const hsize_t *)data;
-    const hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
-    if (ds < 0)
-        fail_msg("%s is not a dataset", name);
-    const hid_t t = H5Dget_type(ds);
-    if (H5Tequal(t, H5T_IEEE_F64LE) <= 0)
-        fail_msg("%s is not float64", name);
-    H5Tclose(t);
+    const hid_t ds = h5t_open_dataset(f, name, H5T_IEEE_F64LE);
     const hid_t sp = H5Dget_space(ds);
     hsize_t n = 0, max = 0;
     if (H5Sget_simple_extent_ndims(sp) != 1)
@@ -186,7 +139,7 @@ static herr_t check_column_cb(hid_t f, const char *name, const H5L_info_t *info,
         fail_msg("%s is not chunked", name);
     H5Pclose(dcpl);
     char buf[256];
-    read_string_attr(ds, "description", buf, sizeof buf);
+    h5t_read_string_attr(ds, "description", buf, sizeof buf);
     if (strlen(buf) < 5)
         fail_msg("%s: description '%s' says nothing", name, buf);
     H5Dclose(ds);
@@ -233,13 +186,10 @@ static void test_metrics_file_sync_writes_every_column(void **state)
     assert_int_equal(idx, info.nlinks);
     /* Without a run record: the program's name and the format version. */
     char buf[256];
-    read_string_attr(f, "program", buf, sizeof buf);
+    h5t_read_string_attr(f, "program", buf, sizeof buf);
     assert_string_equal(buf, "ebm_mpi");
-    const hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
-    assert_true(a >= 0);
     int64_t version = -1;
-    assert_true(H5Aread(a, H5T_NATIVE_INT64, &version) >= 0);
-    H5Aclose(a);
+    h5t_read_scalar_attr(f, "format_version", H5T_NATIVE_INT64, &version);
     assert_int_equal(version, METRICS_FORMAT_VERSION);
     H5Fclose(f);
     remove(path);
@@ -288,22 +238,16 @@ static void test_metrics_file_write_stores_record_attributes(void **state)
     const hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(f >= 0);
     char buf[256];
-    read_string_attr(f, "program", buf, sizeof buf);
+    h5t_read_string_attr(f, "program", buf, sizeof buf);
     assert_string_equal(buf, "ebm_mpi");
-    read_string_attr(f, "command_line", buf, sizeof buf);
+    h5t_read_string_attr(f, "command_line", buf, sizeof buf);
     assert_string_equal(buf, "ebm_mpi train --hidden 16");
     /* Exact as int64 (past 2^53: no detour through double). */
     int64_t i = 0;
-    hid_t a = H5Aopen(f, "world_size", H5P_DEFAULT);
-    assert_true(a >= 0);
-    assert_true(H5Aread(a, H5T_NATIVE_INT64, &i) >= 0);
-    H5Aclose(a);
+    h5t_read_scalar_attr(f, "world_size", H5T_NATIVE_INT64, &i);
     assert_true(i == INT64_C(9007199254740993));
     double d = 0;
-    a = H5Aopen(f, "lr", H5P_DEFAULT);
-    assert_true(a >= 0);
-    assert_true(H5Aread(a, H5T_NATIVE_DOUBLE, &d) >= 0);
-    H5Aclose(a);
+    h5t_read_scalar_attr(f, "lr", H5T_NATIVE_DOUBLE, &d);
     assert_true(d == 1e-3);
     H5Fclose(f);
     remove(path);
@@ -313,25 +257,19 @@ static void test_metrics_file_sync_replaces_any_existing_file(void **state)
 {
     metrics_fixture *c = *state;
     char path[200], tmp[210];
-    snprintf(path, sizeof path, "%s/replaced.h5", c->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    h5t_paths(c->dir, "replaced.h5", path, sizeof path, tmp, sizeof tmp);
     /* An HDF5 file of someone else's (an older layout, say) ... */
     const hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     assert_true(f >= 0);
     const hsize_t dims[1] = {2};
     const double v[2] = {1.5, 2.5};
-    const hid_t sp = H5Screate_simple(1, dims, NULL);
-    const hid_t ds =
-        H5Dcreate2(f, "loss", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    assert_true(ds >= 0);
-    assert_true(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
-    H5Dclose(ds);
-    H5Sclose(sp);
+    assert_int_equal(h5t_write_dataset(f, "loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, dims, v),
+                     0);
     assert_true(H5Fclose(f) >= 0);
     ebm_err err = {0};
     if (metrics_file_sync(test_ctx(), path, c->history, 2, &err))
         fail_msg("metrics_file_sync over a foreign file: %s", err.msg);
-    assert_false(access(tmp, F_OK) == 0);
+    assert_false(h5t_file_exists(tmp));
     assert_int_equal(tmp_files_left(path), 0);
     const hid_t g = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(g >= 0);
@@ -341,17 +279,11 @@ static void test_metrics_file_sync_replaces_any_existing_file(void **state)
     assert_true(metrics_value(path, "epoch", 1, &rows) == 2.0);
     assert_int_equal(rows, 2);
     /* ... and a text file, and a stale temporary file beside it. */
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs("epoch,val_error\n1,0.5\n", fp);
-    fclose(fp);
-    fp = fopen(tmp, "w"); /* the old fixed name: left alone */
-    assert_non_null(fp);
-    fputs("half a file", fp);
-    fclose(fp);
+    h5t_write_text_file(path, "epoch,val_error\n1,0.5\n");
+    h5t_write_text_file(tmp, "half a file"); /* the old fixed name: left alone */
     if (metrics_file_sync(test_ctx(), path, c->history, 3, &err))
         fail_msg("metrics_file_sync over a text file: %s", err.msg);
-    assert_true(access(tmp, F_OK) == 0);
+    assert_true(h5t_file_exists(tmp));
     remove(tmp);
     assert_int_equal(tmp_files_left(path), 0);
     assert_true(metrics_value(path, "val_error", 2, &rows) == c->history[2].val_error);
@@ -363,14 +295,13 @@ static void test_metrics_file_sync_fails_missing_directory(void **state)
 {
     metrics_fixture *c = *state;
     char path[200], tmp[210];
-    snprintf(path, sizeof path, "%s/no/such/dir/metrics.h5", c->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    h5t_paths(c->dir, "no/such/dir/metrics.h5", path, sizeof path, tmp, sizeof tmp);
     ebm_err err = {0};
     assert_int_equal(metrics_file_sync(test_ctx(), path, c->history, 2, &err), -1);
     if (!strstr(err.msg, path))
         fail_msg("message '%s' does not name '%s'", err.msg, path);
-    assert_false(access(path, F_OK) == 0);
-    assert_false(access(tmp, F_OK) == 0);
+    assert_false(h5t_file_exists(path));
+    assert_false(h5t_file_exists(tmp));
     assert_int_equal(tmp_files_left(path), 0);
 }
 
@@ -385,5 +316,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_metrics_file_sync_fails_missing_directory),
     };
     return harness_run(argc, argv, "test_metrics_file", tests, HARNESS_COUNT(tests),
-                       group_setup, group_teardown);
+                       group_setup, h5t_group_teardown);
 }

@@ -1,9 +1,9 @@
 #!/bin/sh
-# Issue 14 screening: one scripts/grid.py --quality run per option set, one at
+# Issue 14 screening: one experiments/2026-12-02-sample-quality/grid.py --quality run per option set, one at
 # a time, under nice (the machine is shared). Each line of the sweep file is
 # "label|train options"; blank lines and # comments are skipped.
-#   [BIN=build/bin/ebm_mpi] scripts/quality_sweep.sh SWEEPFILE OUTROOT NP SEED...
-# Results: OUTROOT/<label>/results.tsv; table: scripts/quality_log.py OUTROOT/*
+#   [BIN=build/bin/ebm_mpi] experiments/2026-12-02-sample-quality/quality_sweep.sh SWEEPFILE OUTROOT NP SEED...
+# Results: OUTROOT/<label>/results.tsv; table: experiments/2026-12-02-sample-quality/quality_log.py OUTROOT/*
 set -eu
 sweep=$1 root=$2 np=$3
 shift 3
@@ -14,7 +14,7 @@ grep -v '^[[:space:]]*\(#\|$\)' "$sweep" | while IFS='|' read -r label opts; do
         continue                                   # done already
     fi
     # shellcheck disable=SC2086
-    nice -n ${NICE:-15} /usr/bin/python3 scripts/grid.py --binary "${BIN:-build/bin/ebm_mpi}" --np "$np" --seeds "$@" --samples 0 \
+    nice -n ${NICE:-15} /usr/bin/python3 experiments/2026-12-02-sample-quality/grid.py --binary "${BIN:-build/bin/ebm_mpi}" --np "$np" --seeds "$@" --samples 0 \
         --quality val --label "$label" --out "$dir" -- $opts </dev/null >/dev/null 2>&1 || true
-    /usr/bin/python3 scripts/quality_log.py "$dir"
+    /usr/bin/python3 experiments/2026-12-02-sample-quality/quality_log.py "$dir"
 done

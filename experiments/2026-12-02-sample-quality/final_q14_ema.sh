@@ -3,12 +3,12 @@
 # the new default and the plain classifier (the new default with
 # --gen-weight 0), in two streams of one training each, under nice; then the
 # OOD figures. The previous default's rows are those of the previous final
-# table (docs/final-table/new-default-*.tsv): this branch runs the same code
-# for --lr 1e-3 --ema 0 (docs/quality-log.md, q14-ema: its val runs repeat
+# table (experiments/2026-12-02-sample-quality/final-table/new-default-*.tsv): this branch runs the same code
+# for --lr 1e-3 --ema 0 (experiments/2026-12-02-sample-quality/quality-log.md, q14-ema: its val runs repeat
 # the logged rows to the last digit), so they were not trained again; with
 # PREV=1 they are (a third and fourth grid, about as long again).
-#   [BIN=build/bin/ebm_mpi] [OUT=runs/final-ema] [PREV=1] scripts/final_q14_ema.sh
-# Table: scripts/final_table.py "new default=$OUT/new-np1" "new default=$OUT/new-np8" \
+#   [BIN=build/bin/ebm_mpi] [OUT=runs/final-ema] [PREV=1] experiments/2026-12-02-sample-quality/final_q14_ema.sh
+# Table: experiments/2026-12-02-sample-quality/final_table.py "new default=$OUT/new-np1" "new default=$OUT/new-np8" \
 #          "previous default=DIR" "plain classifier=$OUT/plain-np1" ...
 set -eu
 BIN=${BIN:-build/bin/ebm_mpi}
@@ -18,7 +18,7 @@ mkdir -p "$OUT"
 g() { # NP LABEL DIR [train options]
     np=$1 label=$2 dir=$3
     shift 3
-    nice -n "${NICE:-15}" /usr/bin/python3 scripts/grid.py --binary "$BIN" --samples 0 \
+    nice -n "${NICE:-15}" /usr/bin/python3 experiments/2026-12-02-sample-quality/grid.py --binary "$BIN" --samples 0 \
         --quality test --np "$np" --seeds 0 1 2 3 4 --label "$label" --out "$dir" -- "$@" </dev/null
 }
 (
@@ -39,4 +39,4 @@ a=$!
 b=$!
 wait $a
 wait $b
-nice -n "${NICE:-15}" /usr/bin/python3 scripts/ood_table.py --binary "$BIN" "$OUT"/*-np?
+nice -n "${NICE:-15}" /usr/bin/python3 experiments/2026-12-02-sample-quality/ood_table.py --binary "$BIN" "$OUT"/*-np?

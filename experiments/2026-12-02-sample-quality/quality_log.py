@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""Markdown rows for docs/quality-log.md from scripts/grid.py --quality runs:
+"""Markdown rows for experiments/2026-12-02-sample-quality/quality-log.md from experiments/2026-12-02-sample-quality/grid.py --quality runs:
 per run the option set, np, seed, error and ECE of best.h5 on the quality
 split, k-NN precision/recall and Frechet distance at 1x and 10x the chain
 length, the smaller min class share of the two, and the training's wall time;
 with --summary, one row per option set with the mean over its seeds.
 
-    /usr/bin/python3 scripts/quality_log.py [--summary] [--header] runs/q/a runs/q/b ...
+    /usr/bin/python3 experiments/2026-12-02-sample-quality/quality_log.py [--summary] [--header] runs/q/a runs/q/b ...
 """
 import argparse
 import csv

@@ -3,7 +3,7 @@
 tabulates the final figures (test error of best.h5, skipped steps, time) and
 the sample measures of scripts/sample_quality.py for samples from best.h5.
 
-    /usr/bin/python3 scripts/grid.py --np 1 8 --seeds 0 1 2 --presets stable seed \
+    /usr/bin/python3 experiments/2026-12-02-sample-quality/grid.py --np 1 8 --seeds 0 1 2 --presets stable seed \
         --out runs/grid [--samples 1000] [--sample-steps N] [-- extra train options]
 
 Each run writes its checkpoints to <out>/<preset>-np<P>-s<seed>/ and its log
@@ -26,7 +26,9 @@ import time
 
 import h5py
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The repository's root: this record lives in experiments/<date>-<topic>/.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import sample_quality  # noqa: E402
 
 DONE = re.compile(r"done in ([\d.]+)s: (\d+) steps \((\d+) skipped\)\. best\.h5 = epoch (\d+): "
@@ -39,8 +41,7 @@ def run_one(binary, np_, seed, preset, outdir, extra):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     # The launcher layer (tests/mpi/mpirun.sh): the MPI the binary's build
     # recorded (Open MPI or MPICH), root and oversubscription handled there.
-    mpirun = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                          "tests", "mpi", "mpirun.sh")
+    mpirun = os.path.join(ROOT, "tests", "mpi", "mpirun.sh")
     cmd = [mpirun, str(np_), binary, "train", "--preset", preset,
            "--seed", str(seed), "--out", outdir] + extra
     t0 = time.time()

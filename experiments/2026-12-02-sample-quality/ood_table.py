@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """OOD AUROC of the best.h5 of every run under grid directories
-(scripts/grid.py --out DIR), on the test split: `ebm_mpi eval --ood uniform`
+(experiments/2026-12-02-sample-quality/grid.py --out DIR), on the test split: `ebm_mpi eval --ood uniform`
 and `--ood shuffled`, the energy score -E(x) and the max softmax score.
 Prints one markdown row per grid directory and rank count (means over the
 seeds), and writes each run's figures to DIR/ood.tsv.
 
-    /usr/bin/python3 scripts/ood_table.py --binary build/bin/ebm_mpi DIR [DIR...]
+    /usr/bin/python3 experiments/2026-12-02-sample-quality/ood_table.py --binary build/bin/ebm_mpi DIR [DIR...]
 """
 import argparse
 import glob

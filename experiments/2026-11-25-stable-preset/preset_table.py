@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""Markdown table of scripts/grid.py runs, for docs/stable-preset.md: per run
+"""Markdown table of experiments/2026-12-02-sample-quality/grid.py runs, for docs/stable-preset.md: per run
 the test error of best.h5, the sample measures (scripts/sample_quality.py,
 from grid.py's results.tsv) and, from metrics.h5, whether the run diverged:
 the largest |mean energy| of data or samples over all epochs, the last
 epoch's energies and validation error.
 
-    /usr/bin/python3 scripts/preset_table.py runs/final2/np1 runs/final2/np8 ...
+    /usr/bin/python3 experiments/2026-11-25-stable-preset/preset_table.py runs/final2/np1 runs/final2/np8 ...
 
 Each argument is a grid.py --out directory (with results.tsv).
 """

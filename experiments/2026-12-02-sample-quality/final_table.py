@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """docs/stable-preset.md's final table (test split) from grid directories of
-scripts/grid.py --quality test, their ood.tsv (scripts/ood_table.py) and each
+experiments/2026-12-02-sample-quality/grid.py --quality test, their ood.tsv (experiments/2026-12-02-sample-quality/ood_table.py) and each
 run's metrics.h5 (rollbacks): one row per run, then the mean (and median
 test error) per directory and rank count; in those, "min class" is the
 smallest over the runs and "rollbacks" the largest.
 
-    /usr/bin/python3 scripts/final_table.py LABEL=DIR [LABEL=DIR...]
+    /usr/bin/python3 experiments/2026-12-02-sample-quality/final_table.py LABEL=DIR [LABEL=DIR...]
 """
 import csv
 import os

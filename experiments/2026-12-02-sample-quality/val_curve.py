@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""The validation curve of scripts/grid.py runs, beside best.h5's figure:
+"""The validation curve of experiments/2026-12-02-sample-quality/grid.py runs, beside best.h5's figure:
 best.h5's val error is the minimum over 20 noisy epochs (one image = 0.37
 points), which flatters runs whose val error jumps about; the last epoch's
 error, the mean of the last five and the last val loss do not select.
 One markdown row per option set (directories of the same name pool their
 runs; means over the runs).
 
-    /usr/bin/python3 scripts/val_curve.py DIR [DIR...]
+    /usr/bin/python3 experiments/2026-12-02-sample-quality/val_curve.py DIR [DIR...]
 """
 import csv
 import os
