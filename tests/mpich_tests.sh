@@ -24,11 +24,7 @@ build=${1:?usage: tests/mpich_tests.sh BUILD_DIR}
 export HWLOC_COMPONENTS=${HWLOC_COMPONENTS:--gl}
 grep -q "^EBM_MPI_VENDOR='mpich'" "$build/launcher.env" || {
     echo "mpich tests: FAIL ($build/launcher.env does not record MPICH)"; exit 1; }
-# hardening.out_dir and hardening.disk_full_outputs_np2: each failed once on
-# MPICH in a fresh-root run (59ecef7) after the change to exclusive creates of
-# random temporary names, and passed in the run before (8bd1a23): left out
-# until measured on MPICH (ROMIO's exclusive create), as stop_status is.
-exclude='stop_status|np[34]|tiny_np3|resume_reshard|^ckpt\.resume$|corrupt_checkpoint|selftest\.checkers|mpi\.full|infer\.torch\.default_np2|sample_chains_none|^hardening\.out_dir$|disk_full_outputs_np2'
+exclude='stop_status|np[34]|tiny_np3|resume_reshard|^ckpt\.resume$|corrupt_checkpoint|selftest\.checkers|mpi\.full|infer\.torch\.default_np2|sample_chains_none'
 jobs=$(nproc)
 cd "$build"
 failed=()

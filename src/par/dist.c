@@ -284,8 +284,9 @@ _Noreturn void dist_abort(const dist_ctx *ctx, const ebm_err *err)
     }
     if (err)
         ebm_err_print(stderr, err, ctx->size > 1 ? ctx->rank : -1, ctx->show_trail);
-    MPI_Abort(ctx->comm->comm, 1);
-    exit(1); /* not reached: MPI_Abort ends every process of the job */
+    fflush(stdout);
+    fflush(stderr);
+    par_abort(ctx->comm->comm);
 }
 
 int dist_sum_floats(const dist_ctx *ctx, float *buf, size_t n, ebm_err *err)

@@ -112,7 +112,7 @@ static void *watch_main(void *arg)
                 "The last checkpoints are intact: continue with --resume auto\n",
                 w->rank, waited_now, what, at, (double)timeout * 1e-9);
         fflush(stderr);
-        MPI_Abort(w->comm, 1);
+        par_abort(w->comm);
     }
     return NULL;
 }

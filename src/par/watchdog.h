@@ -1,5 +1,6 @@
-/* watchdog.h: the stall watchdog's thread and state, private to src/par
- * (dist.h has the interface the rest of the program uses). */
+/* watchdog.h: the stall watchdog's thread and state, and the MPI_Abort it
+ * and dist_abort share (abort.c); private to src/par (dist.h has the
+ * interface the rest of the program uses). */
 #ifndef EBM_PAR_WATCHDOG_H
 #define EBM_PAR_WATCHDOG_H
 
@@ -19,5 +20,11 @@ double dist_watch_get_timeout(const struct dist_watch *w);
 void dist_watch_enter(struct dist_watch *w, const char *what);
 void dist_watch_leave(struct dist_watch *w);
 void dist_watch_place(struct dist_watch *w, const char *where, long long number);
+
+/* MPI_Abort on comm, once the launcher has read this process's stdout and
+ * stderr (par_wait_drained, at most 2 s). Flushes no stdio stream: the
+ * caller does, when it may (the watchdog's thread may not: the main thread
+ * can hold stdout's lock). */
+_Noreturn void par_abort(MPI_Comm comm);
 
 #endif

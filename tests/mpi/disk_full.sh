@@ -23,32 +23,13 @@ if [ $# -lt 4 ]; then
     echo "usage: disk_full.sh WORKDIR NP metrics|checkpoint PROGRAM [TRAIN-ARGS...]" >&2
     exit 2
 fi
-if [ "$(id -u)" != 0 ]; then
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL: CI=true but not root: the disk-full test cannot mount its tmpfs"
-        exit 1
-    fi
-    echo "SKIP: mounting the small tmpfs needs root (CI runs as root)"
-    exit 77
-fi
-if [ -z "${EBM_DISK_FULL_NS:-}" ]; then
-    if unshare --mount --propagation private true 2>/dev/null; then
-        EBM_DISK_FULL_NS=private exec unshare --mount --propagation private "$0" "$@"
-    fi
-    # In a chroot (CI's fresh root) "/" is not a mount point and cannot be
-    # made private; a new namespace that keeps the propagation is as private
-    # when the mount holding WORKDIR shares with no other (checked below).
-    EBM_DISK_FULL_NS=unchanged exec unshare --mount --propagation unchanged "$0" "$@"
-fi
+# shellcheck source=../lib/as_root.sh
+. "$(dirname "$0")/../lib/as_root.sh"
+need_root "mounting the small tmpfs"
+in_private_mount_ns "$0" "$@"
 work=$1 np=$2 kind=$3
 shift 3
-if [ "$EBM_DISK_FULL_NS" = unchanged ]; then
-    mkdir -p "$work" || exit 1
-    prop=$(findmnt -n -o PROPAGATION -T "$work")
-    case $prop in
-        *shared*) echo "FAIL: the mount holding $work is shared ($prop): a tmpfs there would show on the host"; exit 1 ;;
-    esac
-fi
+private_mount_ok "$work"
 here=$(cd "$(dirname "$0")" && pwd)
 case $kind in metrics|checkpoint|outputs) ;; *) echo "unknown KIND $kind" >&2; exit 2 ;; esac
 

@@ -15,32 +15,17 @@
 # usage: error_reasons.sh WORKDIR NP EBM_MPI DIGITS.h5
 # Needs root for part 3 (mount): exit 77 (skipped) otherwise, 1 under CI=true.
 set -u
-if [ "$(id -u)" != 0 ]; then
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL: CI=true but not root: the read-only cases cannot mount their tmpfs"
-        exit 1
-    fi
-    echo "SKIP: mounting the tmpfs needs root (CI runs as root)"
-    exit 77
-fi
-if [ -z "${EBM_REASONS_NS:-}" ]; then
-    # As disk_full.sh: a private mount namespace, or in a chroot one that
-    # keeps the propagation (checked below).
-    if unshare --mount --propagation private true 2>/dev/null; then
-        EBM_REASONS_NS=private exec unshare --mount --propagation private "$0" "$@"
-    fi
-    EBM_REASONS_NS=unchanged exec unshare --mount --propagation unchanged "$0" "$@"
-fi
+# shellcheck source=../lib/as_root.sh
+. "$(dirname "$0")/../lib/as_root.sh"
+# shellcheck source=../lib/one_error.sh
+. "$(dirname "$0")/../lib/one_error.sh"
+need_root "mounting the read-only tmpfs"
+in_private_mount_ns "$0" "$@"
 set -eo pipefail
 work=$1 np=$2 bin=$3 digits=$4
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work"
-mkdir -p "$work/disk"
-if [ "$EBM_REASONS_NS" = unchanged ]; then
-    case $(findmnt -n -o PROPAGATION -T "$work") in
-        *shared*) echo "FAIL: the mount holding $work is shared: a tmpfs there would show on the host"; exit 1 ;;
-    esac
-fi
+private_mount_ok "$work/disk"
 cd "$work"
 export EXPECT_ERROR_TIMEOUT=60
 failed=0
@@ -60,15 +45,7 @@ expect_stderr() {
     local re=$1 rc=0
     shift
     timeout -k 10 60 "$here/mpirun.sh" "$np" "$bin" "$@" >case.out 2>case.err || rc=$?
-    local lines
-    lines=$(grep -c '^ebm_mpi: error:' case.err || true)
-    if [ "$rc" = 1 ] && [ "$lines" = 1 ] && grep -Eq "^ebm_mpi: error: .*$re" case.err; then
-        echo "ok: $(grep '^ebm_mpi: error:' case.err)"
-    else
-        echo "FAIL: $*: exit $rc, $lines error line(s), expected 1 and /$re/:"
-        cat case.err
-        failed=$((failed + 1))
-    fi
+    one_error "$rc" case.err "$re" "$*" || failed=$((failed + 1))
 }
 
 # 1, 2: the data files, built from the shipped digits by h5py.
@@ -147,14 +124,8 @@ if kill -0 "$pid" 2>/dev/null; then
 else
     rc=0
     wait "$pid" || rc=$?
-    lines=$(grep -c '^ebm_mpi: error:' long.err || true)
-    if [ "$rc" = 1 ] && [ "$lines" = 1 ] && grep -q "^ebm_mpi: error: .*Read-only file system" long.err; then
-        echo "ok: training into a --out turned read-only: $(grep '^ebm_mpi: error:' long.err)"
-    else
-        echo "FAIL: training into a --out turned read-only: exit $rc, $lines error line(s), expected 1 and 'Read-only file system':"
-        cat long.err
+    one_error "$rc" long.err "Read-only file system" "training into a --out turned read-only" ||
         failed=$((failed + 1))
-    fi
 fi
 echo "$failed case(s) failed"
 [ "$failed" = 0 ]

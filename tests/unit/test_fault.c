@@ -41,11 +41,20 @@ static void configure(int64_t stop_at_step, int64_t kill_at_checkpoint)
     fault_configure(&cfg);
 }
 
-/* Runs `calls` checkpoints on `rank` in a child configured with kill_at
- * (fault_configure resets the count). The child writes one byte to a pipe
- * after each call that returned, so *returned says how many calls it lived
- * through; returns the child's wait status. */
-static int checkpoints_in_child(int64_t kill_at, int rank, int calls, int *returned)
+/* What a child that ran a hook did: its wait status, whether it stopped
+ * itself (SIGSTOP: it is then killed) and how many calls returned. */
+typedef struct {
+    int status;
+    int stopped;
+    int returned;
+} child_run;
+
+/* Runs `calls` calls of hook(rank) in a child configured with *cfg
+ * (fault_configure resets the hooks' counts). The child writes one byte to a
+ * pipe after each call that returned (at most a few thousand: the pipe never
+ * fills), and _exit(SURVIVED)s after the last. */
+static child_run hook_in_child(const fault_config *cfg, void (*hook)(int rank), int rank,
+                               int calls)
 {
     int fd[2];
     assert_int_equal(pipe(fd), 0);
@@ -54,32 +63,46 @@ static int checkpoints_in_child(int64_t kill_at, int rank, int calls, int *retur
     assert_true(pid >= 0);
     if (pid == 0) {
         close(fd[0]);
-        configure(0, kill_at);
+        fault_configure(cfg);
         for (int i = 0; i < calls; i++) {
-            fault_checkpoint_midway(rank);
+            hook(rank);
             if (write(fd[1], "x", 1) != 1)
                 _exit(SURVIVED + 1);
         }
         _exit(SURVIVED);
     }
     close(fd[1]);
-    *returned = 0;
-    char buf[256];
-    for (;;) {
-        const ssize_t got = read(fd[0], buf, sizeof buf);
-        if (got > 0)
-            *returned += (int)got;
-        else if (got == 0 || errno != EINTR)
-            break;
-    }
-    close(fd[0]);
-    int status = 0;
+    child_run run = {0, 0, 0};
     pid_t got;
     do
-        got = waitpid(pid, &status, 0);
+        got = waitpid(pid, &run.status, WUNTRACED);
     while (got < 0 && errno == EINTR);
     assert_int_equal(got, pid);
-    return status;
+    run.stopped = WIFSTOPPED(run.status) && WSTOPSIG(run.status) == SIGSTOP;
+    if (run.stopped) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &run.status, 0) < 0 && errno == EINTR)
+            ;
+    }
+    /* The child is gone: its end of the pipe is closed, the read ends. */
+    char buf[256];
+    ssize_t n;
+    while ((n = read(fd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        run.returned += n > 0 ? (int)n : 0;
+    close(fd[0]);
+    return run;
+}
+
+/* `calls` checkpoints on `rank` in a child configured with kill_at; *returned
+ * says how many calls it lived through; returns the child's wait status. */
+static int checkpoints_in_child(int64_t kill_at, int rank, int calls, int *returned)
+{
+    fault_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.kill_at_checkpoint = kill_at;
+    const child_run run = hook_in_child(&cfg, fault_checkpoint_midway, rank, calls);
+    *returned = run.returned;
+    return run.status;
 }
 
 static void expect_survived(int status, const char *what)
@@ -383,53 +406,20 @@ static void test_fault_nan_steps_refuses_malformed_text(void **state)
 /* ---- fault_data_read (EBM_MPI_FAULT_STALL=read:N) ------------------------------ */
 
 /* A child configured with read:`at` on rank `stall_rank` calls
- * fault_data_read(rank) `calls` times, writing a byte after each call that
- * returned. Returns how many returned; *stopped says whether it stopped
- * itself (SIGSTOP). The child is killed either way. */
+ * fault_data_read(rank) `calls` times. Returns how many returned; *stopped
+ * says whether it stopped itself (SIGSTOP). */
 static int reads_in_child(int64_t at, int stall_rank, int rank, int calls, int *stopped)
 {
-    int fd[2];
-    assert_int_equal(pipe(fd), 0);
-    fflush(NULL);
-    const pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fd[0]);
-        fault_config cfg;
-        memset(&cfg, 0, sizeof cfg);
-        snprintf(cfg.stall_where, sizeof cfg.stall_where, "read");
-        cfg.stall_at = at;
-        cfg.stall_rank = stall_rank;
-        fault_configure(&cfg);
-        for (int i = 0; i < calls; i++) {
-            fault_data_read(rank);
-            if (write(fd[1], "x", 1) != 1)
-                _exit(SURVIVED + 1);
-        }
-        _exit(SURVIVED);
-    }
-    close(fd[1]);
-    int status = 0;
-    pid_t got;
-    do
-        got = waitpid(pid, &status, WUNTRACED);
-    while (got < 0 && errno == EINTR);
-    assert_int_equal(got, pid);
-    *stopped = WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP;
-    if (*stopped) {
-        kill(pid, SIGKILL);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    } else {
-        expect_survived(status, "data reads");
-    }
-    int returned = 0;
-    char buf[256];
-    ssize_t n;
-    while ((n = read(fd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-        returned += n > 0 ? (int)n : 0;
-    close(fd[0]);
-    return returned;
+    fault_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.stall_where, sizeof cfg.stall_where, "read");
+    cfg.stall_at = at;
+    cfg.stall_rank = stall_rank;
+    const child_run run = hook_in_child(&cfg, fault_data_read, rank, calls);
+    *stopped = run.stopped;
+    if (!run.stopped)
+        expect_survived(run.status, "data reads");
+    return run.returned;
 }
 
 static void test_fault_data_read_stops_rank_at_nth_read(void **state)
