@@ -2,7 +2,7 @@
 #ifndef EBM_INFER_H
 #define EBM_INFER_H
 
-#include "cli.h"
+#include "options.h"
 #include "par/dist.h"
 #include "core/err.h"
 #include "ckpt.h"

@@ -6,7 +6,7 @@
 #define EBM_TRAIN_H
 
 #include "ckpt.h"
-#include "cli.h"
+#include "options.h"
 #include "core/err.h"
 #include "par/dist.h"
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "ckpt.h"
-#include "cli.h"
+#include "options.h"
 #include "core/data.h"
 #include "core/dir_lock.h"
 #include "core/metrics.h"

@@ -14,7 +14,7 @@
 
 #include "harness.h"
 
-#include "cli.h"
+#include "options.h"
 #include "io/h5file.h"
 
 #define MAX_ARGS 64

@@ -1,5 +1,5 @@
-/* cli.c: option table, presets, strict number parsing and help texts. */
-#include "cli.h"
+/* options.c: option table, presets, strict number parsing and help texts. */
+#include "options.h"
 
 #include "io/h5file.h"
 #include "num/schedule.h"
