@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "options.h"
+#include "cli.h"
 #include "core/fault.h"
 #include "infer.h"
 #include "io/h5file.h"

@@ -1,18 +1,19 @@
-/* cli.h: the command line: commands, options, presets, help. Parsing is pure
- * (no MPI, no I/O) so every rank parses the same argv to the same config. */
-#ifndef EBM_CLI_H
-#define EBM_CLI_H
+/* options.h: a command's settings (ebm_config), the option table that is
+ * the source of every option's name, type, range and help line, the presets
+ * and the parser of "--name value" strings. Parsing is pure (no MPI, no
+ * I/O) so every rank parses the same strings to the same config. The
+ * library's: training through the library takes the command line's strings
+ * (ebm_train_mpi), checkpoints and run records store the hyperparameters by
+ * their option names; src/cli.c adds argv, help and --dry-run's listing. */
+#ifndef EBM_OPTIONS_H
+#define EBM_OPTIONS_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "core/err.h"
 
 #define EBM_PATH_LEN 1024
-
-/* Exit statuses (documented in --help and the README). */
-enum { EBM_EXIT_OK = 0, EBM_EXIT_ERROR = 1, EBM_EXIT_RESUMABLE = 75 };
 
 typedef enum { CMD_NONE, CMD_TRAIN, CMD_EVAL, CMD_SAMPLE } ebm_command;
 typedef enum { PRESET_STABLE = 0, PRESET_SEED = 1, PRESET_DENSITY = 2 } ebm_preset;
@@ -95,9 +96,20 @@ typedef struct {
 /* The option table and its length. */
 const cli_option *cli_options(size_t *count);
 
-/* Fills cfg from argv. On error returns -1 with a message that names the
- * option or argument. --help/--version set want_help/want_version. */
-int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err);
+/* Every field at its default: the stable preset's training options, the
+ * eval and sample defaults, no command. */
+void options_defaults(ebm_config *cfg);
+
+/* Fills cfg from a command's option strings (argv after the command word:
+ * "--name value", "--name=value", flags alone), starting from
+ * options_defaults; --preset applies first wherever it stands. On error
+ * returns -1 with a message that names the option or argument. "--help" or
+ * "-h" stops the parse with want_help set. */
+int options_parse(ebm_command cmd, int n_args, const char *const *args, ebm_config *cfg,
+                  ebm_err *err);
+
+/* "train", "eval", "sample" ("" for CMD_NONE). */
+const char *options_command_name(ebm_command cmd);
 
 /* Defaults of a preset (train options only). */
 void cli_apply_preset(ebm_config *cfg, ebm_preset preset);
@@ -108,17 +120,9 @@ const char *cli_preset_name(ebm_preset preset);
 double cli_option_number(const cli_option *opt, const ebm_config *cfg);
 const char *cli_option_string(const cli_option *opt, const ebm_config *cfg);
 
-/* Usage text for a command (CMD_NONE: the program overview). Defaults and
- * the presets' descriptions are rendered from the presets' own values. */
-void cli_print_help(FILE *out, ebm_command command);
-
 /* What the settings fixed by a preset (and the options that shape the method)
  * mean, in one sentence: "inputs mapped to [-1,1], fresh U[-1,1] chains every
  * step, ...". */
 void cli_describe(const ebm_config *cfg, char *buf, size_t len);
-
-/* `train --dry-run`: every option of cfg's command as `--name value`, one a
- * line, then the description of the method. */
-void cli_print_config(FILE *out, const ebm_config *cfg);
 
 #endif

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "options.h"
+#include "cli.h"
 #include "core/data.h"
 
 enum { MAX_ARGS = 40, MAX_D = 64, MAX_ROWS = 16 };

@@ -25,7 +25,7 @@
 
 #include "harness.h"
 
-#include "options.h"
+#include "cli.h"
 #include "ckpt.h"
 #include "io/h5file.h"
 #include "num/model.h"

@@ -14,7 +14,7 @@
 
 #include "harness.h"
 
-#include "options.h"
+#include "cli.h"
 #include "io/h5file.h"
 
 #define MAX_ARGS 64

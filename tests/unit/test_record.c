@@ -11,7 +11,7 @@
 
 #include "harness.h"
 
-#include "options.h"
+#include "cli.h"
 #include "record.h"
 
 static const h5file_attr *find(const run_record *r, const char *name)
