@@ -222,30 +222,14 @@ int main(int argc, char **argv)
                                      .default_data = data_path,
                                      .terminating = terminate_requested};
 
-    /* Run the command: training through the library, which watches its own
-     * collectives; eval and sample under the watchdog started here. */
+    /* Run the command through the library's own paths (src/api/api_train.h). */
     train_outcome outcome = TRAIN_DONE;
     if (rc == 0 && cfg.command == CMD_TRAIN) {
         const train_listener listener = {print_event, NULL};
         train_summary summary;
         rc = api_train(&ctx, &cfg, &caller, &listener, &outcome, &summary, &err);
     } else if (rc == 0) {
-        rc = dist_watchdog_start(&ctx,
-                                 cfg.stall_timeout < 0
-                                     ? dist_stall_auto(fault_auto_floor(DIST_STALL_AUTO_FLOOR), 0.0)
-                                     : cfg.stall_timeout,
-                                 terminate_requested, &err);
-        run_info run;
-        if (rc == 0) {
-            blas_set_threads(cfg.threads);
-            rc = api_run_info(&ctx, &cfg, &caller, &run, &err);
-        }
-        if (rc == 0 && cfg.command == CMD_EVAL)
-            rc = infer_eval_run(&ctx, &cfg, &run, &err);
-        else if (rc == 0 && cfg.command == CMD_SAMPLE)
-            rc = infer_sample_run(&ctx, &cfg, &run, &err);
-        else if (rc == 0)
-            rc = ebm_fail(&err, "no command");
+        rc = api_infer(&ctx, &cfg, &caller, stdout, NULL, NULL, 0, &err);
     }
 
     /* eval's and sample's result is their output: it must have been written. */

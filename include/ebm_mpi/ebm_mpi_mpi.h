@@ -16,8 +16,9 @@
  *    status and message (the lowest failing rank's).
  *  - MPI_Abort is called only where the job cannot go on coherently: a
  *    failed collective HDF5 write and the stall watchdog (docs/design.md
- *    sections 3 and 2), both only in ebm_train_mpi. ebm_eval_mpi writes
- *    nothing and starts no watchdog, so it never aborts. */
+ *    sections 3 and 2), reached only by the calls that take the command's
+ *    options (training, ebm_eval_options_mpi, ebm_sample_mpi). ebm_eval_mpi
+ *    writes nothing and starts no watchdog, so it never aborts. */
 #ifndef EBM_MPI_MPI_H
 #define EBM_MPI_MPI_H
 
@@ -54,6 +55,44 @@ EBM_MPI_API int ebm_eval_mpi(MPI_Comm comm, const char *checkpoint, const char *
 EBM_MPI_API int ebm_eval_mpi_f(MPI_Fint comm, const char *checkpoint, const char *data_path,
                                const char *split, ebm_eval_result *result, size_t result_size,
                                double *confusion, size_t confusion_count);
+
+/* The command's output, told as it is printed: called on rank 0 only, in
+ * the calling thread, with pieces of text (each ending at a line's end
+ * except perhaps the last); concatenated they are exactly what the command
+ * prints. It must not call the library. */
+typedef void (*ebm_text_fn)(const char *text, void *user);
+
+/* Collective. `mpirun -np P ebm_mpi eval OPTIONS` on the ranks of comm:
+ * options are that command's option strings (--ckpt F is required; --data,
+ * --split, --dump F, --ood F|uniform|shuffled, --loglik with --ais-steps,
+ * --ais-chains, --ais-start; --overwrite, --threads, --stall-timeout), by
+ * the same option table (`ebm_mpi eval --help`). Without --data: the
+ * digits file installed with the library. text (may be NULL) is told its
+ * output; result (may be NULL, else result_size = sizeof(ebm_eval_result))
+ * and confusion (may be NULL, else K x K counts, confusion_count = K^2)
+ * get the split's figures on every rank. --dump and a collective HDF5 write
+ * that fails (MPI_Abort) and --stall-timeout (the watchdog) as for the
+ * command. Statuses as ebm_train_mpi's. */
+EBM_MPI_API int ebm_eval_options_mpi(MPI_Comm comm, int n_options, const char *const *options,
+                                     ebm_text_fn text, void *user, ebm_eval_result *result,
+                                     size_t result_size, double *confusion,
+                                     size_t confusion_count);
+/* The same with the communicator's Fortran handle. */
+EBM_MPI_API int ebm_eval_options_mpi_f(MPI_Fint comm, int n_options,
+                                       const char *const *options, ebm_text_fn text, void *user,
+                                       ebm_eval_result *result, size_t result_size,
+                                       double *confusion, size_t confusion_count);
+
+/* Collective. `mpirun -np P ebm_mpi sample OPTIONS` on the ranks of comm:
+ * draws --n samples, each rank its share of the chains, and writes them to
+ * --out F (an HDF5 file, as the command writes it: the same file, bit for
+ * bit, at the same ranks). options as `ebm_mpi sample --help` lists them
+ * (--ckpt F required); text as for ebm_eval_options_mpi. */
+EBM_MPI_API int ebm_sample_mpi(MPI_Comm comm, int n_options, const char *const *options,
+                               ebm_text_fn text, void *user);
+/* The same with the communicator's Fortran handle. */
+EBM_MPI_API int ebm_sample_mpi_f(MPI_Fint comm, int n_options, const char *const *options,
+                                 ebm_text_fn text, void *user);
 
 /* ---- training -------------------------------------------------------------- */
 

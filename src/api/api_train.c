@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/fault.h"
+#include "infer.h"
 #include "io/h5file.h"
 #include "num/blas.h"
 #include "version.h"
@@ -127,21 +128,42 @@ int api_run_info(const dist_ctx *ctx, const ebm_config *cfg,
     return host_list(ctx, run->hosts, sizeof run->hosts, err);
 }
 
-int api_train(const dist_ctx *ctx, const ebm_config *cfg, const api_train_caller *caller,
-              const train_listener *listener, train_outcome *outcome, train_summary *summary,
-              ebm_err *err)
+/* Collective. What every command does first: its collectives watched
+ * (--stall-timeout), the BLAS threads, the run record. */
+static int command_start(const dist_ctx *ctx, const ebm_config *cfg,
+                         const api_train_caller *caller, run_info *run, ebm_err *err)
 {
-    *outcome = TRAIN_DONE;
-    memset(summary, 0, sizeof *summary);
-    /* Every collective of the training is watched (--stall-timeout). */
     EBM_TRY(dist_watchdog_start(ctx,
                                 cfg->stall_timeout < 0
                                     ? dist_stall_auto(fault_auto_floor(DIST_STALL_AUTO_FLOOR), 0.0)
                                     : cfg->stall_timeout,
                                 caller->terminating, err));
     blas_set_threads(cfg->threads);
+    return ebm_pass(err, api_run_info(ctx, cfg, caller, run, err));
+}
+
+int api_infer(const dist_ctx *ctx, const ebm_config *cfg, const api_train_caller *caller,
+              FILE *out, eval_result *figures, double *confusion, size_t confusion_count,
+              ebm_err *err)
+{
     run_info run;
-    EBM_TRY(api_run_info(ctx, cfg, caller, &run, err));
+    EBM_TRY(command_start(ctx, cfg, caller, &run, err));
+    if (cfg->command == CMD_EVAL)
+        return ebm_pass(err, infer_eval_run(ctx, cfg, &run, out, figures, confusion,
+                                            confusion_count, err));
+    if (cfg->command == CMD_SAMPLE)
+        return ebm_pass(err, infer_sample_run(ctx, cfg, &run, out, err));
+    return ebm_fail(err, "no command");
+}
+
+int api_train(const dist_ctx *ctx, const ebm_config *cfg, const api_train_caller *caller,
+              const train_listener *listener, train_outcome *outcome, train_summary *summary,
+              ebm_err *err)
+{
+    *outcome = TRAIN_DONE;
+    memset(summary, 0, sizeof *summary);
+    run_info run;
+    EBM_TRY(command_start(ctx, cfg, caller, &run, err));
     trainer *t = NULL;
     int rc = train_setup(ctx, cfg, &run, listener, &t, err);
     if (rc == 0)
@@ -211,7 +233,7 @@ static void tell_progress(const train_event *e, void *user)
 #ifndef EBM_DATA_FROM_LIBDIR
 #define EBM_DATA_FROM_LIBDIR "../share/ebm_mpi/digits.h5"
 #endif
-static void installed_data(char *buf, size_t len)
+void api_installed_data(char *buf, size_t len)
 {
     Dl_info info;
     char dir[EBM_PATH_LEN];
@@ -263,7 +285,7 @@ static int train_on(dist_ctx *ctx, int n_options, const char *const *options,
     if (rc == 0) {
         status = EBM_ERR_IO;
         char data[EBM_PATH_LEN];
-        installed_data(data, sizeof data);
+        api_installed_data(data, sizeof data);
         words[0] = "ebm_train_mpi";
         for (int i = 0; i < n_options; i++)
             words[i + 1] = options[i];

@@ -7,7 +7,10 @@
 #ifndef EBM_API_TRAIN_H
 #define EBM_API_TRAIN_H
 
+#include <stdio.h>
+
 #include "core/err.h"
+#include "ebm/eval.h"
 #include "options.h"
 #include "par/dist.h"
 #include "train/train.h"
@@ -35,5 +38,17 @@ int api_run_info(const dist_ctx *ctx, const ebm_config *cfg, const api_train_cal
 int api_train(const dist_ctx *ctx, const ebm_config *cfg, const api_train_caller *caller,
               const train_listener *listener, train_outcome *outcome, train_summary *summary,
               ebm_err *err);
+
+/* Collective. eval or sample (cfg's command) as the command and the
+ * library (ebm_eval_options_mpi, ebm_sample_mpi) run them: the stall
+ * watchdog, the BLAS threads, the run record, then the command, printing
+ * to `out` on rank 0; eval's figures to *figures and confusion (both may
+ * be NULL; infer.h). */
+int api_infer(const dist_ctx *ctx, const ebm_config *cfg, const api_train_caller *caller,
+              FILE *out, eval_result *figures, double *confusion, size_t confusion_count,
+              ebm_err *err);
+
+/* The digits file installed with the library (from its own directory). */
+void api_installed_data(char *buf, size_t len);
 
 #endif
