@@ -91,4 +91,11 @@ def main():
               "refused hidden=0")
 
 
-main()
+try:
+    main()
+except BaseException:  # a failing rank ends the job (the others may wait in a collective)
+    import traceback
+    traceback.print_exc()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    MPI.COMM_WORLD.Abort(1)
