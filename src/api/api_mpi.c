@@ -226,7 +226,7 @@ static int command_on(dist_ctx *ctx, ebm_command cmd, int n_options, const char 
         rc = dist_agree(ctx, rc, &err);
     }
     eval_result r = {0};
-    if (rc == 0) {
+    if (rc == 0 && cfg && words) { /* cfg and words: implied by rc == 0, said for the analyser */
         status = EBM_ERR_IO;
         char data[EBM_PATH_LEN];
         api_installed_data(data, sizeof data);

@@ -282,7 +282,7 @@ static int train_on(dist_ctx *ctx, int n_options, const char *const *options,
     rc = dist_agree(ctx, rc, &err);
     train_outcome outcome = TRAIN_DONE;
     train_summary s = {0};
-    if (rc == 0) {
+    if (rc == 0 && cfg && words) { /* cfg and words: implied by rc == 0, said for the analyser */
         status = EBM_ERR_IO;
         char data[EBM_PATH_LEN];
         api_installed_data(data, sizeof data);
@@ -302,7 +302,7 @@ static int train_on(dist_ctx *ctx, int n_options, const char *const *options,
         api_quiet_end(&q);
     }
     ebm_train_result r = {0};
-    if (rc == 0) {
+    if (rc == 0 && cfg) {
         r = (ebm_train_result){
             .stopped = outcome == TRAIN_STOPPED,
             .epochs_done = s.epochs_done,
