@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli.h"
+#include "options.h"
 #include "core/data.h"
 #include "core/err.h"
 #include "core/metrics.h"

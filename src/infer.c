@@ -33,6 +33,7 @@
 typedef struct {
     int rank;
     double start, last;
+    FILE *out;
 } loglik_progress;
 
 static void print_loglik_progress(void *data, const char *stage, int done, int total)
@@ -42,8 +43,9 @@ static void print_loglik_progress(void *data, const char *stage, int done, int t
     if (lp->rank != 0 || now - lp->last < INFER_PROGRESS_SECONDS)
         return;
     lp->last = now;
-    printf("  loglik: %s, temperature %d of %d, %.0f s\n", stage, done, total, now - lp->start);
-    fflush(stdout);
+    FILE *out = lp->out;
+    fprintf(out, "  loglik: %s, temperature %d of %d, %.0f s\n", stage, done, total, now - lp->start);
+    fflush(out);
 }
 
 static int split_index(const char *name)
@@ -73,30 +75,27 @@ static langevin_params model_langevin(const ckpt_model *m, int steps, int target
     return lp;
 }
 
-/* --chain-init 1: the Gaussians fitted to the training images of the data
- * file (which must be the one the checkpoint was trained on: its checksum),
- * as training fitted them. Collective. */
-static int fit_start(const dist_ctx *ctx, const run_info *run, const ebm_config *cfg,
-                     const ckpt_model *m, langevin_gauss *g, ebm_err *err)
+int infer_fit_class_start(const dist_ctx *ctx, const ckpt_model *m, const char *model_path,
+                          const char *data_path, langevin_gauss *g, ebm_err *err)
 {
     data_file *file = NULL;
     data_info info;
     data_shard shard = {0};
     uint64_t sum = 0;
     char hex[24];
-    int rc = dist_agree(ctx, data_file_checksum(run->data_path, &sum, err), err);
+    int rc = dist_agree(ctx, data_file_checksum(data_path, &sum, err), err);
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)sum);
     if (rc == 0 && m->data_checksum[0] && strcmp(m->data_checksum, hex) != 0)
         rc = ebm_fail(err,
                       "checkpoint '%s' (format before 5) stores no class Gaussians: they are "
                       "refitted to the training images of its data, checksum %s; '%s' has %s "
                       "(--data F)",
-                      cfg->ckpt, m->data_checksum, run->data_path, hex);
+                      model_path, m->data_checksum, data_path, hex);
     if (rc == 0)
-        rc = data_file_open(ctx, run->data_path, &file, &info, err);
+        rc = data_file_open(ctx, data_path, &file, &info, err);
     if (rc == 0 && (info.d != m->shape.d || info.k != m->shape.k))
-        rc = ebm_fail(err, "data file '%s' does not match checkpoint '%s'", run->data_path,
-                      cfg->ckpt);
+        rc = ebm_fail(err, "data file '%s' does not match checkpoint '%s'", data_path,
+                      model_path);
     if (rc == 0) {
         int64_t off, n;
         shard_range(info.n[SPLIT_TRAIN], ctx->size, ctx->rank, &off, &n);
@@ -105,7 +104,7 @@ static int fit_start(const dist_ctx *ctx, const run_info *run, const ebm_config 
         if (rc == 0)
             rc = data_file_read(file, SPLIT_TRAIN, &shard, err);
         if (rc == 0)
-            rc = data_validate(&shard, &info, run->data_path, "train", err);
+            rc = data_validate(&shard, &info, data_path, "train", err);
         rc = dist_agree(ctx, rc, err);
     }
     data_file_close(file);
@@ -139,7 +138,7 @@ static int class_gaussians(const dist_ctx *ctx, const run_info *run, const ebm_c
     if (m->class_start.k > 0)
         return 0;
     *out = g;
-    if (fit_start(ctx, run, cfg, m, g, err) == 0)
+    if (infer_fit_class_start(ctx, m, cfg->ckpt, run->data_path, g, err) == 0)
         return 0;
     char why[EBM_ERR_LEN];
     snprintf(why, sizeof why, "%s", err->msg);
@@ -149,31 +148,31 @@ static int class_gaussians(const dist_ctx *ctx, const run_info *run, const ebm_c
                     cfg->ckpt, run->data_path, why);
 }
 
-static void print_eval(const ebm_config *cfg, const run_info *run, const ckpt_model *m,
+static void print_eval(FILE *out, const ebm_config *cfg, const run_info *run, const ckpt_model *m,
                        const eval_result *r, int size)
 {
     const int k = m->shape.k;
-    printf("eval %s (epoch %d, %d-%d-%d-%d-%d ELU MLP) on %s of %s: %lld examples, %d rank(s)\n",
+    fprintf(out, "eval %s (epoch %d, %d-%d-%d-%d-%d ELU MLP) on %s of %s: %lld examples, %d rank(s)\n",
            cfg->ckpt, m->epoch, m->shape.d, m->shape.h, m->shape.h, m->shape.h, m->shape.k,
            cfg->split, run->data_path,
            (long long)r->n, size);
-    printf("  loss %.4f  cross-entropy %.4f  generative term %+.4f\n", r->loss, r->ce, r->gen);
-    printf("  error %.2f%%  (accuracy %.2f%%)  expected calibration error %.4f\n",
+    fprintf(out, "  loss %.4f  cross-entropy %.4f  generative term %+.4f\n", r->loss, r->ce, r->gen);
+    fprintf(out, "  error %.2f%%  (accuracy %.2f%%)  expected calibration error %.4f\n",
            100.0 * r->error, 100.0 * (1.0 - r->error), r->ece);
-    printf("  mean energy: data %.4f", r->energy_data);
+    fprintf(out, "  mean energy: data %.4f", r->energy_data);
     if (m->gen_weight > 0)
-        printf(", fresh samples (%d steps) %.4f", m->langevin_steps, r->energy_sample);
-    printf("\n  confusion matrix (rows: true class, columns: predicted)\n       ");
+        fprintf(out, ", fresh samples (%d steps) %.4f", m->langevin_steps, r->energy_sample);
+    fprintf(out, "\n  confusion matrix (rows: true class, columns: predicted)\n       ");
     for (int j = 0; j < k; j++)
-        printf("%5d", j);
-    printf("\n");
+        fprintf(out, "%5d", j);
+    fprintf(out, "\n");
     for (int i = 0; i < k; i++) {
-        printf("  %4d ", i);
+        fprintf(out, "  %4d ", i);
         for (int j = 0; j < k; j++)
-            printf("%5.0f", r->confusion[(size_t)i * k + j]);
-        printf("\n");
+            fprintf(out, "%5.0f", r->confusion[(size_t)i * k + j]);
+        fprintf(out, "\n");
     }
-    fflush(stdout);
+    fflush(out);
 }
 
 static int write_dump(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
@@ -326,7 +325,7 @@ static int ood_inputs(const dist_ctx *ctx, const ebm_config *cfg, const ckpt_mod
 
 /* Collective. eval --ood's figures: the logits of its inputs, and on rank 0
  * the AUROC of both scores against the split's. */
-static int ood_report(const dist_ctx *ctx, const ebm_config *cfg, const ckpt_model *m,
+static int ood_report(FILE *out, const dist_ctx *ctx, const ebm_config *cfg, const ckpt_model *m,
                       evaluator *ev, const data_shard *split, const float *split_logits,
                       const data_shard *ood, ebm_rng *rng, ebm_err *err)
 {
@@ -363,15 +362,15 @@ static int ood_report(const dist_ctx *ctx, const ebm_config *cfg, const ckpt_mod
     }
     rc = dist_agree(ctx, rc, err);
     if (rc == 0 && ctx->rank == 0) {
-        printf("  out-of-distribution: %s (%lld inputs) against the %s split (%lld)\n",
+        fprintf(out, "  out-of-distribution: %s (%lld inputs) against the %s split (%lld)\n",
                synthetic_uniform    ? "uniform noise in the data range"
                : synthetic_shuffled ? "the split's images with their pixels shuffled"
                                     : cfg->ood,
                (long long)o.n_total, cfg->split, (long long)split->n_total);
-        printf("    AUROC: energy score -E(x) %.4f, max softmax %.4f (0.5: chance, 1: every "
+        fprintf(out, "    AUROC: energy score -E(x) %.4f, max softmax %.4f (0.5: chance, 1: every "
                "input told apart)\n",
                auc_energy, auc_msp);
-        fflush(stdout);
+        fflush(out);
     }
     free(in_all);
     free(out_all);
@@ -417,7 +416,7 @@ static data_shard shard_view(const dist_ctx *ctx, const data_shard *whole)
 /* eval --loglik: the classical models on the split, then the energy's
  * log-likelihood by AIS and RAISE at --ais-steps temperatures, or at the
  * number the validation split chooses (auto). */
-static int loglik_report(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+static int loglik_report(FILE *out, const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
                          const ckpt_model *m, const data_info *info, int split,
                          const data_shard *shard, ebm_err *err)
 {
@@ -444,12 +443,12 @@ static int loglik_report(const dist_ctx *ctx, const ebm_config *cfg, const run_i
     if (rc == 0)
         rc = baseline_score(ctx, &bm, &te, shard->offset, shard->n_total, &br, err);
     if (rc == 0 && ctx->rank == 0) {
-        baseline_print(stdout, &br, info->d, levels, cfg->split);
-        fflush(stdout);
+        baseline_print(out, &br, info->d, levels, cfg->split);
+        fflush(out);
     }
     const ais_model am = {m->shape, m->params, m->map, m->value_min, m->value_max,
                           m->base.d > 0 ? &m->base : NULL};
-    loglik_progress lp = {ctx->rank, timer_now(), timer_now()};
+    loglik_progress lp = {ctx->rank, timer_now(), timer_now(), out};
     const ais_progress progress = {print_loglik_progress, &lp};
     ais_loglik_result ll;
     int steps = cfg->ais_steps, have = 0, converged = 1;
@@ -457,7 +456,7 @@ static int loglik_report(const dist_ctx *ctx, const ebm_config *cfg, const run_i
         /* The rule runs on the validation split before the split asked for. */
         const data_shard vv = shard_view(ctx, &val);
         rc = ais_loglik_choose_steps(ctx, &am, &vv, AIS_AUTO_START, AIS_AUTO_CAP,
-                                     cfg->ais_chains, &progress, ctx->rank == 0 ? stdout : NULL,
+                                     cfg->ais_chains, &progress, ctx->rank == 0 ? out : NULL,
                                      &ll, &steps, &converged, err);
         have = rc == 0 && split == SPLIT_VAL;
     }
@@ -465,12 +464,12 @@ static int loglik_report(const dist_ctx *ctx, const ebm_config *cfg, const run_i
         rc = ais_loglik_run_from(ctx, &am, shard, steps, cfg->ais_chains,
                                  strcmp(cfg->ais_start, "base") == 0, &progress, &ll, err);
     if (rc == 0 && ctx->rank == 0) {
-        ais_loglik_print(stdout, &ll);
-        printf("  the energy against the classical models (%s split): judged %.2f; uniform "
+        ais_loglik_print(out, &ll);
+        fprintf(out, "  the energy against the classical models (%s split): judged %.2f; uniform "
                "%.2f, indep %.2f, gauss %.2f, mixture %.2f nats/image\n",
                cfg->split, ll.logp_judged, br.mean[BASELINE_UNIFORM], br.mean[BASELINE_INDEP],
                br.mean[BASELINE_GAUSS], br.mean[BASELINE_MIX]);
-        fflush(stdout);
+        fflush(out);
     }
     baseline_models_free(&bm);
     baseline_levels_free(&tr), baseline_levels_free(&va), baseline_levels_free(&te);
@@ -478,7 +477,8 @@ static int loglik_report(const dist_ctx *ctx, const ebm_config *cfg, const run_i
     return rc;
 }
 
-int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run, FILE *out,
+                   eval_result *figures, double *confusion, size_t confusion_count,
                    ebm_err *err)
 {
     EBM_TRY(rows_file_may_replace(ctx, cfg->dump, "--dump", "ebm_mpi eval --dump",
@@ -542,18 +542,28 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
         rc = evaluator_run_keep(&ev, ctx, m.params, &shard, &m.map, (float)m.gen_weight,
                                     (float)m.energy_reg, &rng, logits, &r, err);
         if (rc == 0 && ctx->rank == 0)
-            print_eval(cfg, run, &m, &r, ctx->size);
+            print_eval(out, cfg, run, &m, &r, ctx->size);
+        const size_t kk = (size_t)m.shape.k * (size_t)m.shape.k;
+        if (rc == 0 && confusion && confusion_count != kk)
+            rc = ebm_fail(err, "confusion holds %zu values, %d classes need %zu", confusion_count,
+                          m.shape.k, kk); /* the same on every rank */
+        if (rc == 0 && confusion)
+            memcpy(confusion, r.confusion, kk * sizeof *confusion);
+        if (rc == 0 && figures) {
+            *figures = r;
+            figures->confusion = NULL; /* the evaluator's, freed below */
+        }
         if (rc == 0 && cfg->dump[0]) {
             rc = write_dump(ctx, cfg, run, &m, &shard, logits, err);
             if (rc == 0 && ctx->rank == 0)
-                printf("  wrote %s\n", cfg->dump);
+                fprintf(out, "  wrote %s\n", cfg->dump);
         }
         if (rc == 0 && cfg->ood[0])
-            rc = ood_report(ctx, cfg, &m, &ev, &shard, logits, &ood, &ood_rng, err);
+            rc = ood_report(out, ctx, cfg, &m, &ev, &shard, logits, &ood, &ood_rng, err);
         /* --loglik: the classical models, AIS and RAISE on the checkpoint's
          * box (src/ebm/ais.c, src/ebm/baselines.c; docs/loglik.md). */
         if (rc == 0 && cfg->loglik)
-            rc = loglik_report(ctx, cfg, run, &m, &info, split, &shard, err);
+            rc = loglik_report(out, ctx, cfg, run, &m, &info, split, &shard, err);
     }
     free(logits);
     evaluator_free(&ev);
@@ -564,7 +574,7 @@ int infer_eval_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *r
     return ebm_pass(err, rc);
 }
 
-int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run, FILE *out,
                      ebm_err *err)
 {
     EBM_TRY(rows_file_may_replace(ctx, cfg->samples_out, "--out", "ebm_mpi sample",
@@ -688,9 +698,9 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
         const double now = timer_now();
         if (ctx->rank == 0 && now - last_progress > INFER_PROGRESS_SECONDS) {
             last_progress = now;
-            printf("  sample: %lld of rank 0's %lld samples, %.0f samples/s per rank\n",
+            fprintf(out, "  sample: %lld of rank 0's %lld samples, %.0f samples/s per rank\n",
                    (long long)(first + c), (long long)n, (double)(first + c) / (now - t_start));
-            fflush(stdout);
+            fflush(out);
         }
     }
     /* The figures first: a rank that stalls while drawing is then caught in
@@ -775,7 +785,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     }
     if (rc == 0 && ctx->rank == 0) {
         if (mala || ula)
-            printf("wrote %d samples to %s: %s, %d %s steps (eta %s%.4g, sigma sqrt(2 eta)) "
+            fprintf(out, "wrote %d samples to %s: %s, %d %s steps (eta %s%.4g, sigma sqrt(2 eta)) "
                    "from %s; mean energy %.4f",
                    cfg->n_samples, cfg->samples_out,
                    cfg->class_label >= 0 ? "class-conditional" : "unconditional", steps,
@@ -784,7 +794,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
                                                                         : "training's start",
                    totals[T_ENERGY] / cfg->n_samples);
         else
-            printf("wrote %d samples to %s: %s, %d Langevin steps (step %g, noise %g%s) from "
+            fprintf(out, "wrote %d samples to %s: %s, %d Langevin steps (step %g, noise %g%s) from "
                    "%s; mean energy %.4f",
                    cfg->n_samples, cfg->samples_out,
                    cfg->class_label >= 0 ? "class-conditional" : "unconditional", steps,
@@ -795,18 +805,18 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
                                             : "fresh chains",
                    totals[T_ENERGY] / cfg->n_samples);
         if (totals[T_RESTARTED] > 0)
-            printf("; %.0f non-finite chains restarted", totals[T_RESTARTED]);
-        printf("\n");
+            fprintf(out, "; %.0f non-finite chains restarted", totals[T_RESTARTED]);
+        fprintf(out, "\n");
         if (mala) {
-            printf("  MALA acceptance %.4f over the %d fixed-step steps", acceptance,
+            fprintf(out, "  MALA acceptance %.4f over the %d fixed-step steps", acceptance,
                    steps - bp.adapt_steps);
             if (bp.adapt_steps > 0)
-                printf(" after a %d-step burn-in that tuned each chain's eta towards %.3f "
+                fprintf(out, " after a %d-step burn-in that tuned each chain's eta towards %.3f "
                        "(acceptance %.4f during it)",
                        bp.adapt_steps, bp.target_accept, acceptance_adapt);
-            printf("; %.2f%% of proposals outside the box (rejected)\n", 100.0 * outside);
+            fprintf(out, "; %.2f%% of proposals outside the box (rejected)\n", 100.0 * outside);
         }
-        fflush(stdout);
+        fflush(out);
     }
     free(x), free(energy), free(conf), free(pred), free(dlogits);
     langevin_free(&sampler);

@@ -4,16 +4,17 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "api/api_train.h"
 #include "cli.h"
 #include "core/fault.h"
-#include "infer.h"
+#include "ebm_mpi/ebm_mpi.h"
 #include "io/h5file.h"
-#include "num/blas.h"
 #include "par/dist.h"
 #include "train/train.h"
 #include "version.h"
@@ -94,114 +95,6 @@ static void default_data_path(char *buf, size_t len)
     snprintf(buf, len, "%s/%s", dirname(exe), EBM_DATA_RELPATH);
 }
 
-/* Appends `text` to buf (capacity len, used *used); past the end marks the
- * cut with "..." so a record never passes a cut line for a whole one. */
-static void append(char *buf, size_t len, size_t *used, const char *text)
-{
-    const size_t n = strlen(text);
-    if (*used + n + 4 > len) {
-        if (*used + 4 <= len && strcmp(buf + *used - (*used >= 3 ? 3 : 0), "...") != 0)
-            *used += (size_t)snprintf(buf + *used, len - *used, "...");
-        return;
-    }
-    memcpy(buf + *used, text, n + 1);
-    *used += n;
-}
-
-/* argv as a shell would take it back: words with other characters than
- * [A-Za-z0-9_./=:,+@%-] in single quotes. */
-static void command_line(int argc, char **argv, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        char word[EBM_PATH_LEN * 4 + 8];
-        size_t w = 0;
-        const int plain = a[0] && strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                             "0123456789_./=:,+@%-") == strlen(a);
-        if (i > 0)
-            word[w++] = ' ';
-        if (!plain)
-            word[w++] = '\'';
-        for (const char *p = a; *p && w + 6 < sizeof word; p++) {
-            if (*p == '\'' && !plain) {
-                memcpy(word + w, "'\\''", 4);
-                w += 4;
-            } else {
-                word[w++] = *p;
-            }
-        }
-        if (!plain)
-            word[w++] = '\'';
-        word[w] = '\0';
-        append(buf, len, &used, word);
-    }
-}
-
-/* Collective. "node1: 0-3; node2: 4-7": every host with the ranks on it. */
-static int host_list(const dist_ctx *ctx, char *buf, size_t len, ebm_err *err)
-{
-    enum { NAME = 256 };
-    char mine[NAME];
-    dist_host_name(mine, sizeof mine);
-    char *all = ebm_calloc((size_t)ctx->size, NAME, "host names", err);
-    int rc = dist_agree(ctx, all ? 0 : -1, err);
-    if (rc == 0)
-        rc = dist_gather_bytes(ctx, mine, NAME, all, 0, err);
-    if (rc == 0 && ctx->rank == 0) {
-        size_t used = 0;
-        buf[0] = '\0';
-        for (int r = 0; r < ctx->size; r++) {
-            const char *host = all + (size_t)r * NAME;
-            int seen = 0;
-            for (int q = 0; q < r && !seen; q++)
-                seen = strcmp(all + (size_t)q * NAME, host) == 0;
-            if (seen)
-                continue;
-            char item[NAME + 32];
-            snprintf(item, sizeof item, "%s%s:", used ? "; " : "", host);
-            append(buf, len, &used, item);
-            /* Its ranks as ranges of consecutive ones. */
-            for (int a = r; a < ctx->size; a++) {
-                if (strcmp(all + (size_t)a * NAME, host) != 0)
-                    continue;
-                int b = a;
-                while (b + 1 < ctx->size && strcmp(all + (size_t)(b + 1) * NAME, host) == 0)
-                    b++;
-                if (b > a)
-                    snprintf(item, sizeof item, " %d-%d", a, b);
-                else
-                    snprintf(item, sizeof item, " %d", a);
-                append(buf, len, &used, item);
-                a = b;
-            }
-        }
-    }
-    free(all);
-    if (rc == 0)
-        rc = dist_bcast_bytes(ctx, buf, len, 0, err);
-    return ebm_pass(err, rc);
-}
-
-static int fill_run_info(const dist_ctx *ctx, const ebm_config *cfg, int argc, char **argv,
-                         run_info *run, ebm_err *err)
-{
-    memset(run, 0, sizeof *run);
-    snprintf(run->program_version, sizeof run->program_version, "%s", EBM_VERSION);
-    snprintf(run->git_revision, sizeof run->git_revision, "%s", EBM_GIT_REVISION);
-    dist_library_version(run->mpi_version, sizeof run->mpi_version);
-    h5file_library_version(run->hdf5_version, sizeof run->hdf5_version);
-    blas_describe(run->blas_version, sizeof run->blas_version);
-    if (cfg->data[0])
-        snprintf(run->data_path, sizeof run->data_path, "%s", cfg->data);
-    else
-        default_data_path(run->data_path, sizeof run->data_path);
-    run->world_size = ctx->size;
-    command_line(argc, argv, run->command_line, sizeof run->command_line);
-    return host_list(ctx, run->hosts, sizeof run->hosts, err);
-}
-
 /* Rank 0, at exit, for a command whose result is what it printed (eval,
  * sample's summary, --dry-run, --help, --version): the output reached
  * standard output, or an error (a full disk, a closed pipe, >/dev/full).
@@ -224,18 +117,38 @@ static int close_stdout(ebm_err *err)
                     reason ? strerror(reason) : "an earlier write failed");
 }
 
-/* The train command: set up, the loop, the report. */
-static int train(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
-                 train_outcome *outcome, ebm_err *err)
+/* The stop signals: the library is asked to stop (it installs no handler
+ * itself); whether SIGTERM came is the stall watchdog's to know. */
+static volatile sig_atomic_t stop_signal = 0;
+
+static void on_stop_signal(int sig)
 {
-    trainer *t = NULL;
-    int rc = train_setup(ctx, cfg, run, &t, err);
-    if (rc == 0)
-        rc = train_loop(t, outcome, err);
-    if (rc == 0 && *outcome == TRAIN_DONE)
-        rc = train_report(t, err);
-    train_free(t);
-    return ebm_pass(err, rc);
+    stop_signal = sig;
+    ebm_request_stop();
+}
+
+static int terminate_requested(void) { return stop_signal == SIGTERM; }
+
+/* SIGUSR1 and SIGTERM then only ask training to stop after the step it is
+ * in (write last.h5, exit 75). Call early. */
+static int install_stop_handlers(ebm_err *err)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return ebm_fail(err, "cannot install signal handlers: %s", strerror(errno));
+    return 0;
+}
+
+/* Training prints on rank 0 what the library tells: the banner, the
+ * epochs, the end (progress lines are best-effort, see close_stdout). */
+static void print_event(const train_event *event, void *user)
+{
+    (void)user;
+    fputs(event->text, stdout);
+    fflush(stdout);
 }
 
 /* Ends a command that ran no collective after `rc` was known on rank 0
@@ -291,7 +204,7 @@ int main(int argc, char **argv)
     /* Set up. Before anything slow, so an early warning from the batch
      * system is not fatal: the handlers only set a flag that training reads. */
     if (rc == 0 && cfg.command == CMD_TRAIN)
-        rc = train_install_stop_handlers(&err);
+        rc = install_stop_handlers(&err);
     /* srun without PMI starts P separate singletons, each training alone on
      * the whole data: refuse rather than waste the allocation. */
     if (rc == 0 && ctx.size == 1 && env.slurm_ntasks > 1 && !cfg.allow_single)
@@ -299,37 +212,22 @@ int main(int argc, char **argv)
                       "started as 1 MPI process inside a SLURM allocation of %ld tasks (srun "
                       "without PMI support?): launch with mpirun, or pass --allow-single",
                       env.slurm_ntasks);
-    /* Every command's collectives are watched (--stall-timeout). */
-    if (rc == 0)
-        rc = dist_watchdog_start(&ctx,
-                                 cfg.stall_timeout < 0
-                                     ? dist_stall_auto(fault_auto_floor(DIST_STALL_AUTO_FLOOR), 0.0)
-                                     : cfg.stall_timeout,
-                                 train_terminate_requested, &err);
-    run_info run;
-    if (rc == 0) {
-        blas_set_threads(cfg.threads);
-        rc = fill_run_info(&ctx, &cfg, argc, argv, &run, &err);
-        snprintf(run.job_id, sizeof run.job_id, "%s", env.job_id);
-    }
+    char data_path[EBM_PATH_LEN];
+    default_data_path(data_path, sizeof data_path);
+    const api_train_caller caller = {.n_words = argc,
+                                     .words = (const char *const *)argv,
+                                     .job_id = env.job_id,
+                                     .default_data = data_path,
+                                     .terminating = terminate_requested};
 
-    /* Run the command. */
+    /* Run the command through the library's own paths (src/api/api_train.h). */
     train_outcome outcome = TRAIN_DONE;
-    if (rc == 0) {
-        switch (cfg.command) {
-        case CMD_TRAIN:
-            rc = train(&ctx, &cfg, &run, &outcome, &err);
-            break;
-        case CMD_EVAL:
-            rc = infer_eval_run(&ctx, &cfg, &run, &err);
-            break;
-        case CMD_SAMPLE:
-            rc = infer_sample_run(&ctx, &cfg, &run, &err);
-            break;
-        default:
-            rc = ebm_fail(&err, "no command");
-            break;
-        }
+    if (rc == 0 && cfg.command == CMD_TRAIN) {
+        const train_listener listener = {print_event, NULL};
+        train_summary summary;
+        rc = api_train(&ctx, &cfg, &caller, &listener, &outcome, &summary, &err);
+    } else if (rc == 0) {
+        rc = api_infer(&ctx, &cfg, &caller, stdout, NULL, NULL, 0, &err);
     }
 
     /* eval's and sample's result is their output: it must have been written. */

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "ckpt.h"
-#include "cli.h"
+#include "options.h"
 #include "io/h5file.h"
 
 #define RECORD_MAX_ATTRS 64

@@ -7,7 +7,7 @@
  * HDF5 or BLAS header. The calls here never initialise MPI: a checkpoint is
  * read with HDF5's default driver (plain POSIX reads), so a program that
  * never calls MPI_Init can use them. Calls that need a communicator
- * (sharded evaluation; training later) are in ebm_mpi/ebm_mpi_mpi.h, the one
+ * (training, sharded evaluation) are in ebm_mpi/ebm_mpi_mpi.h, the one
  * public header that includes mpi.h.
  *
  * Conventions
@@ -29,8 +29,8 @@
  *    never MPI_Abort). The library's code calls MPI_Abort in exactly two
  *    documented cases, where a job cannot go on coherently: a failed
  *    collective HDF5 write (docs/design.md section 3) and the stall watchdog
- *    (docs/design.md section 2); neither is reached by the calls of
- *    ebm_mpi_mpi.h so far (ebm_eval_mpi writes nothing, starts no watchdog).
+ *    (docs/design.md section 2); only ebm_train_mpi can reach them
+ *    (ebm_eval_mpi writes nothing, starts no watchdog).
  *
  * Threads
  *  - ebm_model: read-only once loaded; one model may be used by any number
@@ -231,6 +231,19 @@ EBM_MPI_API void ebm_sampler_free(ebm_sampler *sampler);
  * climb -E_base(x) too. */
 EBM_MPI_API int ebm_sampler_draw(ebm_sampler *sampler, size_t n, int label, int steps,
                                  float *out, size_t out_count);
+
+/* ---- stopping a training --------------------------------------------------- */
+
+/* Asks the training running in this process (ebm_train_mpi, ebm_mpi_mpi.h)
+ * to stop after its current step: every rank then stops after the same step,
+ * writes last.h5 and returns with result->stopped = 1 (continue with
+ * "--resume auto"). Asked on any one rank, it stops them all. Asked while no
+ * training runs, it stops the next one at its first step; a training that
+ * stopped on a request has consumed it. Async-signal-safe (it only writes a
+ * volatile sig_atomic_t): call it from a SIGTERM or SIGUSR1 handler of your
+ * own, as `ebm_mpi train` does; the library installs no handler. Returns
+ * nothing and never fails. */
+EBM_MPI_API void ebm_request_stop(void);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,9 @@
     import ebm_mpi.mpi
     r = ebm_mpi.mpi.evaluate(MPI.COMM_WORLD, "checkpoints/best.h5", "data/digits.h5")
     print(r.error, r.ece, r.confusion)
+    t = ebm_mpi.mpi.train(MPI.COMM_WORLD, hidden=16, epochs=1, out="run", overwrite=True,
+                          progress=lambda p: print(p.text, end=""))
+    print(t.test_error, t.best)
 
 Collective: every rank of the communicator calls with the same arguments.
 The caller starts MPI (importing mpi4py.MPI does); the library works on its
@@ -11,17 +14,18 @@ own duplicate of the communicator, passed as its Fortran handle
 (comm.py2f()). A failure on any rank raises ebm_mpi.Error on every rank, with
 the lowest failing rank's message. Importing this module does not import
 mpi4py or start MPI. The library must be built with the MPI mpi4py uses
-(Debian's python3-mpi4py: Open MPI); evaluate() checks that first.
-Training is not offered yet: the library has no training call (docs/api.md).
+(Debian's python3-mpi4py: Open MPI); evaluate() and train() check that
+first.
 """
 import ctypes
 import dataclasses
+import os
 
 import numpy as np
 
 from . import Error, Model, _call, _path_arg, library
 
-__all__ = ["EvalResult", "evaluate"]
+__all__ = ["EvalResult", "evaluate", "TrainProgress", "TrainResult", "train", "request_stop"]
 
 
 class _EvalResultStruct(ctypes.Structure):
@@ -118,3 +122,171 @@ def evaluate(comm, checkpoint, data_path, split="test", confusion=True):
     figures = {f: getattr(out, f) for f, _ in _EvalResultStruct._fields_}
     return EvalResult(**figures, confusion=None if matrix is None else
                       np.rint(matrix).astype(np.int64))
+
+
+# ---- training (ebm_train_mpi_f) ----------------------------------------------
+
+_PATH_MAX = 1040  # EBM_MPI_PATH_MAX
+
+
+class _ProgressStruct(ctypes.Structure):
+    """struct ebm_train_progress of include/ebm_mpi/ebm_mpi_mpi.h."""
+    _fields_ = [("size", ctypes.c_size_t)] + [
+        (name, ctypes.c_int) for name in ("event", "epoch", "epochs", "step", "steps",
+                                          "rollbacks", "best")] + [
+        (name, ctypes.c_double) for name in ("loss", "train_error", "val_loss", "val_error",
+                                             "val_generative", "energy_data", "energy_sample",
+                                             "seconds", "examples_per_second", "comm_share")] + [
+        ("text", ctypes.c_char_p)]
+
+
+class _TrainResultStruct(ctypes.Structure):
+    """struct ebm_train_result of include/ebm_mpi/ebm_mpi_mpi.h."""
+    _fields_ = [("stopped", ctypes.c_int), ("epochs_done", ctypes.c_int),
+                ("steps", ctypes.c_int64), ("skipped_steps", ctypes.c_int64),
+                ("rollbacks", ctypes.c_int), ("best_epoch", ctypes.c_int),
+                ("best_val_error", ctypes.c_double), ("best_val_loss", ctypes.c_double),
+                ("test_n", ctypes.c_int64), ("test_error", ctypes.c_double),
+                ("test_loss", ctypes.c_double), ("seconds", ctypes.c_double),
+                ("best", ctypes.c_char * _PATH_MAX), ("last", ctypes.c_char * _PATH_MAX),
+                ("metrics", ctypes.c_char * _PATH_MAX)]
+
+
+_PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.POINTER(_ProgressStruct), ctypes.c_void_p)
+_EVENTS = ("setup", "step", "rollback", "epoch", "stopped", "times", "done")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainProgress:
+    """One event of a training (ebm_train_progress), on rank 0: event is one
+    of "setup", "step", "rollback", "epoch", "stopped", "times", "done";
+    text is what `ebm_mpi train` prints for it (whole lines); the figures
+    not of the event's kind are 0 (errors are fractions)."""
+    event: str
+    epoch: int
+    epochs: int
+    step: int
+    steps: int
+    rollbacks: int
+    best: bool
+    loss: float
+    train_error: float
+    val_loss: float
+    val_error: float
+    val_generative: float
+    energy_data: float
+    energy_sample: float
+    seconds: float
+    examples_per_second: float
+    comm_share: float
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """How a training ended (ebm_train_result), on every rank: stopped on
+    request (call again with resume="auto"), epochs done, steps, best.h5's
+    epoch and validation figures, its test figures (test_n 0: not
+    evaluated), seconds, and the paths of best.h5, last.h5, metrics.h5."""
+    stopped: bool
+    epochs_done: int
+    steps: int
+    skipped_steps: int
+    rollbacks: int
+    best_epoch: int
+    best_val_error: float
+    best_val_loss: float
+    test_n: int
+    test_error: float
+    test_loss: float
+    seconds: float
+    best: str
+    last: str
+    metrics: str
+
+
+def _bound_train(lib):
+    fn = getattr(lib, "ebm_train_mpi_f", None)
+    if fn is None:
+        fn = getattr(lib.cdll, "ebm_train_mpi_f", None)
+        stop = getattr(lib.cdll, "ebm_request_stop", None)
+        if fn is None or stop is None:
+            raise Error(f"{lib.path} has no ebm_train_mpi_f (libebm_mpi {lib.version})")
+        fn.restype = ctypes.c_int
+        fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p), _PROGRESS_FN,
+                       ctypes.c_void_p, ctypes.POINTER(_TrainResultStruct), ctypes.c_size_t]
+        stop.restype, stop.argtypes = None, []
+        lib.ebm_train_mpi_f, lib.ebm_request_stop = fn, stop
+    return fn
+
+
+def train_options(options=None, **kwargs):
+    """The command's option strings of a list and keyword arguments: a
+    keyword is the option with '-' as '_' (batch_size=64: "--batch-size",
+    "64"); True is a flag given ("--overwrite"), False or None one left out."""
+    if isinstance(options, (str, bytes)):
+        raise TypeError("options must be a list of strings (['--hidden', '16']), not one string")
+    words = [os.fsdecode(w) if isinstance(w, (bytes, os.PathLike)) else str(w)
+             for w in (options or [])]
+    for key, value in kwargs.items():
+        name = "--" + key.replace("_", "-")
+        if value is True:
+            words.append(name)
+        elif value is False or value is None:
+            continue
+        else:
+            words += [name, os.fsdecode(value) if isinstance(value, (bytes, os.PathLike))
+                      else str(value)]
+    return words
+
+
+def train(comm, options=None, progress=None, **kwargs):
+    """Collective: trains as `mpirun -np P ebm_mpi train OPTIONS` on the
+    ranks of comm (the same files, bit for bit, at the same number of
+    ranks). options: the command's option strings (["--hidden", "16"]),
+    and/or keywords (hidden=16, out="run", overwrite=True; see
+    train_options); `ebm_mpi train --help` lists them. progress (optional):
+    called on rank 0 with a TrainProgress for each event; an exception it
+    raises asks the training to stop (every rank stops after the step) and
+    is raised again on rank 0 when train returns. Returns a TrainResult on
+    every rank; a failure raises ebm_mpi.Error on every rank."""
+    lib = library()
+    fn = _bound_train(lib)
+    fint = _fortran_handle(lib, comm)
+    words = train_options(options, **kwargs)
+    argv = (ctypes.c_char_p * max(len(words), 1))(*[os.fsencode(w) for w in words])
+    raised = []
+
+    def tell(p, _user):
+        if raised:
+            return
+        try:
+            s = p.contents
+            figures = {name: getattr(s, name) for name, _ in _ProgressStruct._fields_
+                       if name not in ("size", "event", "text", "best")}
+            progress(TrainProgress(event=_EVENTS[s.event] if 0 <= s.event < len(_EVENTS)
+                                   else str(s.event), best=bool(s.best),
+                                   text=s.text.decode(errors="replace"), **figures))
+        except BaseException as e:  # noqa: B902 (raised again after the call)
+            raised.append(e)
+            lib.ebm_request_stop()
+
+    callback = _PROGRESS_FN(tell) if progress is not None else _PROGRESS_FN()
+    out = _TrainResultStruct()
+    _call(fn, fint, len(words), argv, callback, None, ctypes.byref(out), ctypes.sizeof(out))
+    if raised:
+        raise raised[0]
+    figures = {name: getattr(out, name) for name, _ in _TrainResultStruct._fields_}
+    for name in ("best", "last", "metrics"):
+        figures[name] = os.fsdecode(figures[name])
+    figures["stopped"] = bool(figures["stopped"])
+    return TrainResult(**figures)
+
+
+def request_stop():
+    """Asks the training running in this process to stop after its current
+    step (ebm_request_stop: async-signal-safe in C; from Python, e.g. a
+    signal handler or another thread)."""
+    lib = library()
+    _bound_train(lib)
+    lib.ebm_request_stop()

@@ -7,6 +7,7 @@
 #include "ebm_mpi/ebm_mpi.h"
 
 #include "ckpt.h"
+#include "infer.h"
 #include "core/err.h"
 #include "ebm/langevin.h"
 #include "par/dist.h"
@@ -26,13 +27,6 @@ int api_failf_at(int status, const char *file, int line, const char *func, const
 void api_begin(void);
 /* EBM_ERR_MEMORY when err says an allocation failed, else `otherwise`. */
 int api_status_of(const ebm_err *err, int otherwise);
-
-/* Collective. The Gaussians fresh chains start from (--chain-init 1), fitted
- * to the training images of data_path (each rank its shard, as `sample` and
- * `eval` fit them), which must be the data the model was trained on (its
- * checksum). */
-int api_fit_start(const dist_ctx *ctx, const ckpt_model *m, const char *model_path,
-                  const char *data_path, langevin_gauss *g, ebm_err *err);
 
 /* Brackets every use of HDF5 in a call: one thread at a time (HDF5 is
  * usually built without thread safety), and HDF5's automatic error printing

@@ -1,11 +1,15 @@
 /* api_mpi.c: the communicator calls of ebm_mpi_mpi.h: sharded evaluation,
- * as the eval command computes it, on a duplicate of the caller's
- * communicator. The communicator is handed to src/par/ as bytes: only that
- * layer calls MPI. */
+ * as the eval command computes it, and eval and sample with the command's
+ * options (the command's own path, src/api/api_train.h), on a duplicate of
+ * the caller's communicator. The communicator is handed to src/par/ as
+ * bytes: only that layer calls MPI. */
+#define _GNU_SOURCE /* fopencookie */
 #include "ebm_mpi/ebm_mpi_mpi.h"
 
 #include "api/api.h"
+#include "api/api_train.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,7 +72,7 @@ static int evaluate(const dist_ctx *ctx, const char *ckpt, const char *data_path
         } else if (m.chain_init == 1) {
             rc = dist_agree(ctx, rc, err);
             if (rc == 0)
-                rc = api_fit_start(ctx, &m, ckpt, data_path, &start, err);
+                rc = infer_fit_class_start(ctx, &m, ckpt, data_path, &start, err);
             lp.start = &start;
         }
         if (rc == 0)
@@ -164,4 +168,140 @@ int ebm_eval_mpi_f(MPI_Fint comm, const char *checkpoint, const char *data_path,
         return api_fail(EBM_ERR_MPI, &err);
     return eval_on(&ctx, checkpoint, data_path, split, result, result_size, confusion,
                    confusion_count);
+}
+
+/* ---- eval and sample with the command's options -------------------------- */
+
+/* The text function behind a FILE (fopencookie): what the command would
+ * print goes to the caller's function on rank 0, nowhere elsewhere. */
+typedef struct {
+    ebm_text_fn fn;
+    void *user;
+} text_sink;
+
+static ssize_t sink_write(void *cookie, const char *buf, size_t size)
+{
+    const text_sink *sink = cookie;
+    if (!sink->fn || size == 0)
+        return (ssize_t)size;
+    char *text = malloc(size + 1);
+    if (!text)
+        return -1;
+    memcpy(text, buf, size);
+    text[size] = '\0';
+    sink->fn(text, sink->user);
+    free(text);
+    return (ssize_t)size;
+}
+
+/* Both commands, both entries, once the context exists (freed here). */
+static int command_on(dist_ctx *ctx, ebm_command cmd, int n_options, const char *const *options,
+                      ebm_text_fn text, void *user, ebm_eval_result *result, size_t result_size,
+                      double *confusion, size_t confusion_count)
+{
+    ebm_err err = {0};
+    int status = EBM_ERR_ARGUMENT;
+    const char *const call = cmd == CMD_EVAL ? "ebm_eval_options_mpi" : "ebm_sample_mpi";
+    ebm_config *cfg = ebm_calloc(1, sizeof *cfg, "options", &err);
+    const char **words = n_options >= 0 ? ebm_calloc((size_t)n_options + 1, sizeof *words,
+                                                     "the command line", &err)
+                                        : NULL;
+    int rc = cfg && (words || n_options < 0) ? 0 : -1;
+    if (rc == 0 && result && (result_size == 0 || result_size > sizeof(ebm_eval_result)))
+        rc = ebm_fail(&err, "%s: result_size %zu, this library's has %zu", call, result_size,
+                      sizeof(ebm_eval_result));
+    if (rc == 0)
+        rc = options_parse(cmd, n_options, options, cfg, &err);
+    if (rc == 0 && cfg->want_help)
+        rc = ebm_fail(&err, "%s: --help is the command's (ebm_mpi %s --help)", call,
+                      options_command_name(cmd));
+    rc = dist_agree(ctx, rc, &err);
+    text_sink sink = {ctx->rank == 0 ? text : NULL, user};
+    FILE *out = NULL;
+    if (rc == 0) {
+        out = fopencookie(&sink, "w", (cookie_io_functions_t){.write = sink_write});
+        rc = out && setvbuf(out, NULL, _IOLBF, BUFSIZ) == 0
+                 ? 0
+                 : ebm_fail(&err, "%s: cannot make the output stream", call);
+        rc = dist_agree(ctx, rc, &err);
+    }
+    eval_result r = {0};
+    if (rc == 0 && cfg && words) { /* cfg and words: implied by rc == 0, said for the analyser */
+        status = EBM_ERR_IO;
+        char data[EBM_PATH_LEN];
+        api_installed_data(data, sizeof data);
+        words[0] = call;
+        for (int i = 0; i < n_options; i++)
+            words[i + 1] = options[i];
+        const api_train_caller caller = {.n_words = n_options + 1,
+                                         .words = words,
+                                         .job_id = "",
+                                         .default_data = data,
+                                         .terminating = NULL};
+        api_quiet q;
+        api_quiet_begin(&q);
+        rc = api_infer(ctx, cfg, &caller, out, &r, confusion, confusion_count, &err);
+        api_quiet_end(&q);
+    }
+    if (out)
+        fclose(out);
+    free(words);
+    free(cfg);
+    dist_user_free(ctx);
+    if (rc)
+        return api_fail(api_status_of(&err, status), &err);
+    if (result) {
+        const ebm_eval_result e = {(int64_t)r.n, r.loss, r.ce, r.gen, r.error, r.ece,
+                                   r.energy_data, r.energy_sample};
+        memcpy(result, &e, result_size);
+    }
+    return EBM_OK;
+}
+
+int ebm_eval_options_mpi(MPI_Comm comm, int n_options, const char *const *options,
+                         ebm_text_fn text, void *user, ebm_eval_result *result,
+                         size_t result_size, double *confusion, size_t confusion_count)
+{
+    api_begin();
+    dist_ctx ctx;
+    ebm_err err;
+    if (dist_from_user(&comm, sizeof comm, &ctx, &err))
+        return api_fail(EBM_ERR_MPI, &err);
+    return command_on(&ctx, CMD_EVAL, n_options, options, text, user, result, result_size,
+                      confusion, confusion_count);
+}
+
+int ebm_eval_options_mpi_f(MPI_Fint comm, int n_options, const char *const *options,
+                           ebm_text_fn text, void *user, ebm_eval_result *result,
+                           size_t result_size, double *confusion, size_t confusion_count)
+{
+    api_begin();
+    dist_ctx ctx;
+    ebm_err err;
+    if (dist_from_fortran((int64_t)comm, &ctx, &err))
+        return api_fail(EBM_ERR_MPI, &err);
+    return command_on(&ctx, CMD_EVAL, n_options, options, text, user, result, result_size,
+                      confusion, confusion_count);
+}
+
+int ebm_sample_mpi(MPI_Comm comm, int n_options, const char *const *options, ebm_text_fn text,
+                   void *user)
+{
+    api_begin();
+    dist_ctx ctx;
+    ebm_err err;
+    if (dist_from_user(&comm, sizeof comm, &ctx, &err))
+        return api_fail(EBM_ERR_MPI, &err);
+    return command_on(&ctx, CMD_SAMPLE, n_options, options, text, user, NULL, 0, NULL, 0);
+}
+
+int ebm_sample_mpi_f(MPI_Fint comm, int n_options, const char *const *options, ebm_text_fn text,
+                     void *user)
+{
+    api_begin();
+    dist_ctx ctx;
+    ebm_err err;
+    if (dist_from_fortran((int64_t)comm, &ctx, &err))
+        return api_fail(EBM_ERR_MPI, &err);
+    return command_on(&ctx, CMD_SAMPLE, n_options, options, text, user, NULL, 0, NULL, 0);
 }

@@ -26,44 +26,6 @@ struct ebm_sampler {
     int64_t next_chain;  /* the next one a draw takes */
 };
 
-int api_fit_start(const dist_ctx *ctx, const ckpt_model *m, const char *model_path,
-                  const char *data_path, langevin_gauss *g, ebm_err *err)
-{
-    uint64_t sum = 0;
-    char hex[24];
-    EBM_TRY(dist_agree(ctx, data_file_checksum(data_path, &sum, err), err));
-    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)sum);
-    if (m->data_checksum[0] && strcmp(m->data_checksum, hex) != 0)
-        return ebm_fail(err, /* the same on every rank */
-                        "checkpoint '%s' (--chain-init 1) starts its chains from Gaussians "
-                        "fitted to the training images of data with checksum %s; '%s' has %s",
-                        model_path, m->data_checksum, data_path, hex);
-    data_file *file = NULL;
-    data_info info;
-    data_shard shard = {0};
-    int rc = data_file_open(ctx, data_path, &file, &info, err);
-    if (rc == 0 && (info.d != m->shape.d || info.k != m->shape.k))
-        rc = ebm_fail(err, "data file '%s' does not match checkpoint '%s'", data_path,
-                      model_path);
-    if (rc == 0) {
-        int64_t off, n;
-        shard_range(info.n[SPLIT_TRAIN], ctx->size, ctx->rank, &off, &n);
-        rc = dist_agree(ctx, data_shard_alloc(&shard, info.n[SPLIT_TRAIN], off, n, info.d, err),
-                        err);
-        if (rc == 0)
-            rc = data_file_read(file, SPLIT_TRAIN, &shard, err);
-        if (rc == 0)
-            rc = data_validate(&shard, &info, data_path, "train", err);
-        rc = dist_agree(ctx, rc, err);
-    }
-    data_file_close(file);
-    if (rc == 0)
-        rc = langevin_gauss_fit(ctx, shard.images, shard.labels, shard.n, info.d, info.k,
-                                m->map.scale, m->map.shift, g, err);
-    data_shard_free(&shard);
-    return ebm_pass(err, rc);
-}
-
 void ebm_sampler_free(ebm_sampler *s)
 {
     if (!s)
@@ -118,7 +80,7 @@ int ebm_sampler_create(const ebm_model *model, uint64_t seed, int start, const c
     api_quiet_begin(&q);
     int rc = 0, status = EBM_ERR_FORMAT;
     if (refit)
-        rc = api_fit_start(&serial, m, model->path, data_path, &s->gauss, &err);
+        rc = infer_fit_class_start(&serial, m, model->path, data_path, &s->gauss, &err);
     if (rc == 0 && start == EBM_START_CHAINS) {
         s->buffer = ebm_calloc((size_t)m->n_chains * m->shape.d, sizeof(float), "chains", &err);
         rc = s->buffer ? ckpt_read_chains(&serial, model->path, m, 0, m->n_chains, s->buffer,

@@ -242,6 +242,7 @@ int dist_from_fortran(int64_t fint, dist_ctx *ctx, ebm_err *err)
 void dist_user_free(dist_ctx *ctx)
 {
     if (ctx->comm) {
+        dist_watch_free(ctx->comm->watch); /* ebm_train_mpi's watchdog, if any */
         MPI_Comm_free(&ctx->comm->comm);
         free(ctx->comm);
     }

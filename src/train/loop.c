@@ -234,10 +234,14 @@ static int roll_back(trainer *t, const char *why, ebm_err *err)
     t->progress.rollbacks = count;
     rng_derive(&t->rng, (uint64_t)cfg->seed, RNG_ROLLBACK, count, ctx->rank);
     if (ctx->rank == 0) {
-        printf("  epoch %d step %d: %s: rolled back to the start of epoch %d (rollback %d of "
-               "at most %d), fresh random streams\n",
-               was.epoch + 1, was.step, why, was.epoch + 1, count, EBM_MAX_ROLLBACKS);
-        fflush(stdout);
+        char text[EBM_ERR_LEN + 256];
+        snprintf(text, sizeof text,
+                 "  epoch %d step %d: %s: rolled back to the start of epoch %d (rollback %d of "
+                 "at most %d), fresh random streams\n",
+                 was.epoch + 1, was.step, why, was.epoch + 1, count, EBM_MAX_ROLLBACKS);
+        train_event e = {.kind = TRAIN_EVENT_ROLLBACK, .epoch = was.epoch + 1, .step = was.step,
+                         .text = text};
+        trainer_tell(t, &e);
     }
     return 0;
 }
@@ -348,10 +352,16 @@ static int run_steps(trainer *t, int *stopped, int *rolled_back, ebm_err *err)
         }
         if (ctx->rank == 0 && now - last_progress > PROGRESS_SECONDS) {
             last_progress = now;
-            printf("  epoch %d step %d/%d: loss %.4f, %.0f examples/s\n", pr->epoch + 1,
-                   pr->step, t->plan.n_steps, pr->sums[EPOCH_LOSS] / pr->sums[EPOCH_COUNT],
-                   pr->sums[EPOCH_COUNT] / (now - t_epoch));
-            fflush(stdout);
+            char text[160];
+            train_event e = {.kind = TRAIN_EVENT_STEP,
+                             .epoch = pr->epoch + 1,
+                             .step = pr->step,
+                             .loss = pr->sums[EPOCH_LOSS] / pr->sums[EPOCH_COUNT],
+                             .text = text};
+            snprintf(text, sizeof text, "  epoch %d step %d/%d: loss %.4f, %.0f examples/s\n",
+                     pr->epoch + 1, pr->step, t->plan.n_steps, e.loss,
+                     pr->sums[EPOCH_COUNT] / (now - t_epoch));
+            trainer_tell(t, &e);
         }
     }
     return 0;

@@ -417,8 +417,8 @@ int trainer_load(trainer *t, const char *path, int *same_world, int *world_size,
     return 0;
 }
 
-int train_setup(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run, trainer **out,
-                ebm_err *err)
+int train_setup(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
+                const train_listener *listener, trainer **out, ebm_err *err)
 {
     const double created = timer_now();
     trainer *t = ebm_calloc(1, sizeof *t, "trainer", err);
@@ -428,6 +428,8 @@ int train_setup(const dist_ctx *ctx, const ebm_config *cfg, const run_info *run,
     t->ctx = ctx;
     t->cfg = cfg;
     t->run = *run;
+    if (listener)
+        t->listener = *listener;
     char lock_note[1024] = "";
     int rc = train_prepare_out_dir(cfg->out, err);
     if (rc == 0 && ctx->rank == 0)

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "ckpt.h"
-#include "cli.h"
+#include "options.h"
 #include "core/data.h"
 #include "core/dir_lock.h"
 #include "core/metrics.h"
@@ -72,6 +72,11 @@ struct trainer {
     dir_lock_holder lock; /* rank 0: the lock on cfg->out it holds (lock_held) */
     int lock_held;
     char hosts[512]; /* rank 0: where the ranks run (dist_host_summary) */
+    train_listener listener; /* who is told the events (rank 0) */
+    /* train_report's: seconds since the epochs began, best.h5's test figures */
+    double seconds;
+    int64_t test_n;
+    double test_error, test_loss;
 };
 
 /* setup.c: loads the checkpoint at `path` into t, as a resume does (also
@@ -86,7 +91,9 @@ void trainer_lap(trainer *t, timer_phase phase, double *mark);
 /* loop.c: <out>/metrics.h5 with the history so far. */
 int trainer_write_metrics(trainer *t, ebm_err *err);
 
-/* report.c */
+/* report.c: tells `event` (epochs, steps and rollbacks filled in) to the
+ * listener, on rank 0. */
+void trainer_tell(const trainer *t, train_event *event);
 void trainer_print_banner(const trainer *t, const char *resume_note);
 void trainer_print_epoch(const trainer *t, const metrics_row *row, int better);
 void trainer_print_stop(const trainer *t);

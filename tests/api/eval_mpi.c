@@ -1,5 +1,5 @@
 /* eval_mpi.c: ebm_eval_mpi as an MPI program calls it, for eval_mpi.sh: the
- * figures in the lines `ebm_mpi eval` prints (rank 0), from the C handle
+ * figures `ebm_mpi eval` prints (rank 0, at full precision), from the C handle
  * and from the Fortran one, which must agree; then the errors of a missing
  * checkpoint (on every rank) and of MPI's absence are not tested here
  * (test_api covers a program without MPI).
@@ -11,21 +11,18 @@
 
 #include "ebm_mpi/ebm_mpi_mpi.h"
 
+/* The figures at full precision, one "figure NAME VALUE" a line, then the
+ * confusion matrix a row a line: eval_mpi.sh reads the command's printed
+ * figures and compares (no second copy of the command's formatting). */
 static void print_result(const ebm_eval_result *r, const double *confusion, int k)
 {
-    printf("  loss %.4f  cross-entropy %.4f  generative term %+.4f\n", r->loss, r->cross_entropy,
-           r->generative);
-    printf("  error %.2f%%  (accuracy %.2f%%)  expected calibration error %.4f\n",
-           100.0 * r->error, 100.0 * (1.0 - r->error), r->ece);
-    printf("  mean energy: data %.4f\n", r->energy_data);
-    printf("  confusion matrix (rows: true class, columns: predicted)\n       ");
-    for (int j = 0; j < k; j++)
-        printf("%5d", j);
-    printf("\n");
+    printf("figure loss %.17g\nfigure cross_entropy %.17g\nfigure generative %.17g\n"
+           "figure error %.17g\nfigure ece %.17g\nfigure energy_data %.17g\n",
+           r->loss, r->cross_entropy, r->generative, r->error, r->ece, r->energy_data);
     for (int i = 0; i < k; i++) {
-        printf("  %4d ", i);
+        printf("confusion");
         for (int j = 0; j < k; j++)
-            printf("%5.0f", confusion[(size_t)i * k + j]);
+            printf(" %.17g", confusion[(size_t)i * k + j]);
         printf("\n");
     }
 }

@@ -82,4 +82,9 @@ for name in sys.argv[2:]:
         sys.exit(f"{name}: a probability outside (0, 1]")
 print(f"{len(want)} predictions, each equal to eval --dump's, in {len(sys.argv) - 2} builds")
 PY
-echo "PASS: installed prefix complete (SONAME $soname); the example built through find_package (shared, static) and pkg-config prints eval --dump's predictions"
+# examples/train.c, a one-process training without --data: the installed
+# library finds the installed digits file from its own directory.
+OPENBLAS_NUM_THREADS=1 ex_shared/train train_run >train.txt 2>train.err || { cat train.txt train.err; fail "ex_shared/train"; }
+grep -q "^train_run/best.h5: epoch 1, test error " train.txt || { cat train.txt; fail "examples/train.c printed no result"; }
+grep -q "^  data: $(readlink -f "$prefix")/share/ebm_mpi/digits.h5\$" train.txt || { cat train.txt; fail "examples/train.c did not train on the installed data"; }
+echo "PASS: installed prefix complete (SONAME $soname); the example built through find_package (shared, static) and pkg-config prints eval --dump's predictions; examples/train.c trains on the installed data"

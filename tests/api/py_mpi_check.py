@@ -39,17 +39,11 @@ FIGURES = ("n", "loss", "cross_entropy", "generative", "error", "ece", "energy_d
 
 
 def print_result(r):
-    """The lines eval_mpi.c prints (ebm_mpi eval's figures)."""
-    print(f"  loss {r.loss:.4f}  cross-entropy {r.cross_entropy:.4f}  generative term "
-          f"{r.generative:+.4f}")
-    print(f"  error {100 * r.error:.2f}%  (accuracy {100 * (1 - r.error):.2f}%)  expected "
-          f"calibration error {r.ece:.4f}")
-    print(f"  mean energy: data {r.energy_data:.4f}")
-    k = len(r.confusion)
-    print("  confusion matrix (rows: true class, columns: predicted)\n       "
-          + "".join(f"{j:5d}" for j in range(k)))
-    for i in range(k):
-        print(f"  {i:4d} " + "".join(f"{c:5d}" for c in r.confusion[i]))
+    """The figures as eval_mpi.c prints them (full precision, for eval_mpi.sh)."""
+    for name in ("loss", "cross_entropy", "generative", "error", "ece", "energy_data"):
+        print(f"figure {name} {getattr(r, name)!r}")
+    for row in r.confusion:
+        print("confusion " + " ".join(str(int(c)) for c in row))
 
 
 def checks(comm, ckpt, data, split):

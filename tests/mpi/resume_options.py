@@ -5,7 +5,7 @@ README "Resuming": only --epochs, --threads, --checkpoint-every, --overlap
 and --stall-timeout may differ from the checkpoint's run; any other
 difference (hyperparameters, preset, seed, the data file's checksum) is
 refused with an error that names it. The options come from the option table
-itself (`ebm_mpi train --help` prints every train option of src/cli.c's
+itself (`ebm_mpi train --help` prints every train option of src/options.c's
 table, `train --dry-run` each one's value), so an option added to the table
 is covered without touching this test: unless it is listed below as one a
 resume may change, it must be refused.
