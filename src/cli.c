@@ -54,6 +54,13 @@ static const cli_option options[] = {
      "std of noise on training images, data units"},
     {"train-dequant", OPT_INT, F(train_dequant), 0, 0, 1, T, 1, "N",
      "1: training pixels uniform in their level's cell"},
+    {"train-sampler", STR(train_sampler), 0, 0, T, 1, "langevin|mala",
+     "training's kernel: Langevin steps, or per step base-block moves + one "
+     "MALA step (eta from --step-size, tuned to acceptance 0.574; needs --base pixels)"},
+    {"base-moves", OPT_INT, F(base_moves), 0, 0, 1e4, T, 1, "N",
+     "mala: base-block moves before each MALA step"},
+    {"base-block", OPT_INT, F(base_block), 0, 0, 1e6, T, 1, "B",
+     "mala: pixels redrawn from the base per move (0: all)"},
     {"preset", OPT_PRESET, F(preset), 0, 0, 0, T, 1, "seed|stable|density",
      "defaults for the options above"},
     {"seed", OPT_SEED, F(seed), 0, 0, 9007199254740992.0, T | S, 1, "S", "random seed"},
@@ -194,6 +201,9 @@ void cli_apply_preset(ebm_config *cfg, ebm_preset preset)
         cfg->select_by_error = 1;
     }
     cfg->train_dequant = 0;
+    strcpy(cfg->train_sampler, "langevin");
+    cfg->base_moves = 4;
+    cfg->base_block = 2;
     if (preset == PRESET_DENSITY) {
         cfg->preset = PRESET_DENSITY;
         apply_density(cfg);
@@ -463,6 +473,9 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
         return ebm_fail(err, "--ais-start: expected uniform or base, got '%s'", cfg->ais_start);
     if (strcmp(cfg->base, "none") != 0 && strcmp(cfg->base, "pixels") != 0)
         return ebm_fail(err, "--base: expected none or pixels, got '%s'", cfg->base);
+    if (strcmp(cfg->train_sampler, "langevin") != 0 && strcmp(cfg->train_sampler, "mala") != 0)
+        return ebm_fail(err, "--train-sampler: expected langevin or mala, got '%s'",
+                        cfg->train_sampler);
     if (cfg->sample_init[0] && strcmp(cfg->sample_init, "uniform") != 0 &&
         strcmp(cfg->sample_init, "classes") != 0 && strcmp(cfg->sample_init, "chains") != 0)
         return ebm_fail(err, "--init: expected uniform, classes or chains, got '%s'",
@@ -622,10 +635,15 @@ void cli_describe(const ebm_config *c, char *buf, size_t len)
         snprintf(reg, sizeof reg, "no energy regulariser");
     if (strcmp(c->base, "pixels") == 0)
         snprintf(reg + strlen(reg), sizeof reg - strlen(reg), "; an independent-pixel base density in the energy");
+    char kernel[128] = "Langevin steps";
+    if (strcmp(c->train_sampler, "mala") == 0)
+        snprintf(kernel, sizeof kernel,
+                 "sweeps of %d base-block moves (%d pixels) and one MALA step", c->base_moves,
+                 c->base_block);
     snprintf(buf, len,
-             "inputs %s; %s of %d Langevin steps%s, %s; %s; generative weight w = %g; training "
+             "inputs %s; %s of %d %s%s, %s; %s; generative weight w = %g; training "
              "%snoise %g data units; best.h5 by %s",
-             c->map_inputs ? "mapped to [-1,1]" : "raw", chains, c->langevin_steps, steps,
+             c->map_inputs ? "mapped to [-1,1]" : "raw", chains, c->langevin_steps, kernel, steps,
              c->clamp_chains ? "clamped to the data range" : "unclamped", reg, c->gen_weight,
              c->train_dequant ? "pixels dequantised into their cells, " : "", c->train_noise,
              c->select_by_error ? "validation error (ties: loss)" : "validation loss");
