@@ -102,8 +102,9 @@ static const cli_option options[] = {
      "the same as --init chains"},
     {"init", STR(sample_init), 0, 0, S, 0, "uniform|classes|chains",
      "chain starts: the data box, class Gaussians, stored chains"},
-    {"sampler", STR(sampler), 0, 0, S, 0, "train|mala|ula",
-     "kernel: training's Langevin, MALA, unadjusted Langevin"},
+    {"sampler", STR(sampler), 0, 0, S, 0, "train|mala|ula|kernel",
+     "kernel: training's Langevin, MALA, unadjusted Langevin, or (with a base) eval "
+     "--loglik's base-block moves + reflected MALA"},
     {"step-size", OPT_DOUBLE, F(sample_step_size), 0, 1e-30, 1e6, S, 0, "X",
      "mala/ula step eta, input space (noise sqrt(2 eta))"},
     {"out", STR(samples_out), 0, 0, S, 0, "F", "sample file to write"},
@@ -486,10 +487,10 @@ int cli_parse(int argc, char **argv, ebm_config *cfg, ebm_err *err)
     if (cfg->from_chains)
         strcpy(cfg->sample_init, "chains");
     if (strcmp(cfg->sampler, "train") != 0 && strcmp(cfg->sampler, "mala") != 0 &&
-        strcmp(cfg->sampler, "ula") != 0)
-        return ebm_fail(err, "--sampler: expected train, mala or ula, got '%s'", cfg->sampler);
+        strcmp(cfg->sampler, "ula") != 0 && strcmp(cfg->sampler, "kernel") != 0)
+        return ebm_fail(err, "--sampler: expected train, mala, ula or kernel, got '%s'", cfg->sampler);
     if (cfg->sample_step_size > 0 && strcmp(cfg->sampler, "train") == 0)
-        return ebm_fail(err, "--step-size applies to --sampler mala or ula; the training's "
+        return ebm_fail(err, "--step-size applies to --sampler mala, ula or kernel; the training's "
                              "sampler uses the checkpoint's step");
     if (cfg->overwrite && cfg->resume[0])
         return ebm_fail(err, "--overwrite starts afresh and --resume continues: give one of them");

@@ -5,7 +5,8 @@
 # 270 samples from uniform noise by MALA (SAMPLE_STEPS steps) measured by
 # scripts/sample_quality.py --split val --no-classifier.
 #   run.sh NAME [train options...]
-# Env: NP (2), AIS_T (1000), SAMPLE_STEPS (2000), RUNS (/tmp/dkern/runs).
+# Env: NP (2), AIS_T (1000), SAMPLE_STEPS (2000; 0: no samples), SAMPLER (mala,
+# or kernel), RUNS (/tmp/dkern/runs).
 # One TSV row to results.tsv beside this script; raw logs to logs/NAME.*.
 set -euo pipefail
 RUNS=${RUNS:-/tmp/dkern/runs}
@@ -19,6 +20,7 @@ BIN=$RUNS/bin/ebm_mpi.$name
 NP=${NP:-2}
 AIS_T=${AIS_T:-1000}
 SAMPLE_STEPS=${SAMPLE_STEPS:-2000}
+SAMPLER=${SAMPLER:-mala}
 export HWLOC_COMPONENTS=-gl OPENBLAS_NUM_THREADS=1 EBM_BUILD_DIR=$repo/build
 mpi="$repo/tests/mpi/mpirun.sh"
 data="$repo/data/digits.h5"
@@ -40,16 +42,19 @@ ais=$(grep -oE "log p\(x\) = -?[0-9.]+" "$log.ll$AIS_T" | head -1 | grep -oE "\-
 ess=$(grep -oE "ESS [0-9.]+" "$log.ll$AIS_T" | head -1 | grep -oE "[0-9.]+$" || echo NA)
 raise=$(grep -oE "log p\(x\) >= -?[0-9.]+" "$log.ll$AIS_T" | head -1 | grep -oE "\-?[0-9.]+$" || echo NA)
 base=$(grep -oE "base density alone .*: -?[0-9.]+" "$log.ll$AIS_T" | head -1 | grep -oE "\-?[0-9.]+$" || echo NA)
-"$mpi" 2 "$BIN" sample --data "$data" --ckpt "$out/best.h5" --init uniform --sampler mala \
-    --n 270 --steps "$SAMPLE_STEPS" --seed 0 --out "$out/uniform_mala$SAMPLE_STEPS.h5" \
-    --overwrite > "$log.sample" 2>&1
-/usr/bin/python3 "$repo/scripts/sample_quality.py" "$out/uniform_mala$SAMPLE_STEPS.h5" \
-    --data "$data" --split val --no-classifier --json > "$log.quality" 2>&1
-q=$(/usr/bin/python3 - "$log.quality" <<'PY' 2>/dev/null || echo "quality NA"
+q="not measured"
+if [ "$SAMPLE_STEPS" -gt 0 ]; then
+    smp=$out/uniform_$SAMPLER$SAMPLE_STEPS.h5
+    "$mpi" 2 "$BIN" sample --data "$data" --ckpt "$out/best.h5" --init uniform --sampler "$SAMPLER" \
+        --n 270 --steps "$SAMPLE_STEPS" --seed 0 --out "$smp" --overwrite > "$log.sample" 2>&1
+    /usr/bin/python3 "$repo/scripts/sample_quality.py" "$smp" \
+        --data "$data" --split val --no-classifier --json > "$log.quality" 2>&1
+    q=$(/usr/bin/python3 - "$log.quality" <<'PY' 2>/dev/null || echo "quality NA"
 import json, sys
 d = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 print("P %.3f R %.3f FD %.0f" % (d["knn_precision"], d["knn_recall"], d["fd"]))
 PY
 )
-row="$name	$commit	np$NP	$*	train_s ${train_s%.*}	rollbacks $rollbacks	val_err $err	T=$AIS_T AIS $ais (ESS $ess) RAISE $raise base $base	uniform MALA $SAMPLE_STEPS: $q"
+fi
+row="$name	$commit	np$NP	$*	train_s ${train_s%.*}	rollbacks $rollbacks	val_err $err	T=$AIS_T AIS $ais (ESS $ess) RAISE $raise base $base	uniform $SAMPLER $SAMPLE_STEPS: $q"
 echo "$row" | tee -a "$here/results.tsv"

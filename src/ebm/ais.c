@@ -27,10 +27,6 @@
 /* First nonzero beta of the geometric schedule. */
 #define AIS_GEOMETRIC_BETA1 1e-4
 
-/* eval --loglik with a base density in the energy: base-block moves per
- * transition and pixels per block (0: all); chosen in docs/loglik.md. */
-#define AIS_BASE_MOVES 4
-#define AIS_BASE_BLOCK 2
 
 /* Seeds of the fixed streams eval uses: the same checkpoint gives the same
  * figures on any number of ranks. */
@@ -1274,6 +1270,12 @@ void ais_kernel_free(ais_kernel *k)
 }
 
 const ais_kernel_stats *ais_kernel_get_stats(const ais_kernel *k) { return &k->stats; }
+
+void ais_kernel_set(ais_kernel *k, int sweeps, double adapt_gain)
+{
+    k->sweeps = sweeps;
+    k->adapt_gain = adapt_gain;
+}
 
 int ais_kernel_run(ais_kernel *k, const float *params, ebm_rng *rng, int n, float *x,
                    ebm_err *err)

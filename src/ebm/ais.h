@@ -277,4 +277,13 @@ int ais_kernel_run(ais_kernel *k, const float *params, ebm_rng *rng, int n, floa
                    ebm_err *err);
 const ais_kernel_stats *ais_kernel_get_stats(const ais_kernel *k);
 
+/* Sweeps per ais_kernel_run and the gain of eta's adaptation after each
+ * (sample --sampler kernel: a burn-in that tunes eta, then a fixed kernel). */
+void ais_kernel_set(ais_kernel *k, int sweeps, double adapt_gain);
+
+/* eval --loglik's base-block moves per transition and pixels per block
+ * (0: all), chosen in docs/loglik.md; sample --sampler kernel uses them. */
+#define AIS_BASE_MOVES 4
+#define AIS_BASE_BLOCK 2
+
 #endif
