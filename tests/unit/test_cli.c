@@ -582,6 +582,7 @@ static void test_cli_options_hyper_have_values(void **state)
             const char *value = o->type == OPT_SPLIT                 ? "val"
                                 : !strcmp(o->name, "lr-schedule") ? "cosine"
                                 : !strcmp(o->name, "base")        ? "pixels"
+                                : !strcmp(o->name, "train-sampler") ? "mala"
                                                                   : "some-value";
             snprintf(arg, sizeof arg, "--%s=%s", o->name, value);
             if (PARSE(&c, &err, "train", arg))
