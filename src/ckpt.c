@@ -600,6 +600,8 @@ static int compare_hyperparameters(h5file *f, const char *path, const ebm_config
                 snprintf(stored, sizeof stored, "const"); /* files before format 4 */
             if (!stored[0] && strcmp(o->name, "base") == 0)
                 snprintf(stored, sizeof stored, "none"); /* files before format 6 */
+            if (!stored[0] && strcmp(o->name, "train-sampler") == 0)
+                snprintf(stored, sizeof stored, "langevin"); /* files before the option */
             snprintf(current, sizeof current, "%s", s);
         } else {
             double v;
@@ -616,6 +618,10 @@ static int compare_hyperparameters(h5file *f, const char *path, const ebm_config
                 snprintf(stored, sizeof stored, "0"); /* files before format 4 */
             else if (!strcmp(o->name, "train-dequant"))
                 snprintf(stored, sizeof stored, "0"); /* files before format 6 */
+            else if (!strcmp(o->name, "base-moves"))
+                snprintf(stored, sizeof stored, "4"); /* files before the option */
+            else if (!strcmp(o->name, "base-block"))
+                snprintf(stored, sizeof stored, "2"); /* files before the option */
             snprintf(current, sizeof current, "%.17g", cli_option_number(o, cfg));
         }
         if (strcmp(stored, current) != 0)

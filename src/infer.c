@@ -25,6 +25,9 @@
  * half-width of the data box (input space): small enough that a chain
  * started anywhere in the box accepts, the burn-in grows it. */
 #define SAMPLE_MALA_FIRST_STEP 1e-3
+/* --sampler kernel: sweeps per run of the kernel; eta is tuned between runs
+ * during the burn-in (about 100 tunings over 2000 steps). */
+#define SAMPLE_KERNEL_SWEEPS 10
 
 /* Seconds between progress lines of a long sample or loglik run. */
 #define INFER_PROGRESS_SECONDS 10.0
@@ -586,7 +589,14 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     const sample_start start = parse_start(cfg);
     const int from_chains = start == START_CHAINS;
     const int mala = !strcmp(cfg->sampler, "mala"), ula = !strcmp(cfg->sampler, "ula");
+    const int kern = !strcmp(cfg->sampler, "kernel");
     int rc = 0;
+    if (kern && m.base.d == 0)
+        rc = ebm_fail(err, "--sampler kernel: checkpoint '%s' has no base density (trained "
+                           "without --base pixels); use --sampler mala",
+                      cfg->ckpt);
+    if (rc == 0 && kern && cfg->class_label >= 0)
+        rc = ebm_fail(err, "--sampler kernel draws from the unconditional model: no --class");
     if (cfg->class_label >= k)
         rc = ebm_fail(err, "--class %d: the model has %d classes (0..%d)", cfg->class_label, k,
                       k - 1);
@@ -611,7 +621,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     langevin_params lp = model_langevin(&m, steps, cfg->class_label);
     /* The data box in input space (a negative input scale turns it round). */
     const float box_lo = lp.lo < lp.hi ? lp.lo : lp.hi, box_hi = lp.lo < lp.hi ? lp.hi : lp.lo;
-    if (mala || ula) /* their target lives on the box: Gaussian starts go into it */
+    if (mala || ula || kern) /* their target lives on the box: Gaussian starts go into it */
         lp.clamp = 1, lp.lo = box_lo, lp.hi = box_hi;
     langevin_gauss gauss = {0};
     rc = dist_agree(ctx, rc, err);
@@ -626,15 +636,16 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
         .kind = mala ? LANGEVIN_MALA : LANGEVIN_ULA,
         .steps = steps,
         .step_size = cfg->sample_step_size > 0 ? cfg->sample_step_size
-                     : mala                    ? SAMPLE_MALA_FIRST_STEP * box_half * box_half
+                     : mala || kern            ? SAMPLE_MALA_FIRST_STEP * box_half * box_half
                                                : 0.5 * m.noise * m.noise,
-        .adapt_steps = mala && cfg->sample_step_size < 0 ? steps / 2 : 0,
+        .adapt_steps = (mala || kern) && cfg->sample_step_size < 0 ? steps / 2 : 0,
         .target_accept = LANGEVIN_MALA_TARGET_ACCEPT,
         .lo = box_lo,
         .hi = box_hi,
     };
     langevin_sampler sampler = {0};
     langevin_box box = {0};
+    ais_kernel *kernel = NULL;
     model_workspace ws = {0};
     float *x = NULL, *energy = NULL, *conf = NULL, *dlogits = NULL;
     int32_t *pred = NULL;
@@ -654,6 +665,19 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
         rc = langevin_init(&sampler, &lp, d, k, cap, 0, 0, &rng, err);
     if (rc == 0 && (mala || ula))
         rc = langevin_box_init(&box, &bp, d, cap, err);
+    if (rc == 0 && kern) {
+        const ais_kernel_params kp = {
+            .sweeps = SAMPLE_KERNEL_SWEEPS,
+            .base_moves = AIS_BASE_MOVES,
+            .base_block = AIS_BASE_BLOCK,
+            .step_size = bp.step_size,
+            .adapt_gain = AIS_KERNEL_ADAPT_GAIN,
+            .lo = box_lo,
+            .hi = box_hi,
+            .base = &m.base,
+        };
+        rc = ais_kernel_init(&kernel, &kp, &m.shape, m.params, cap, err);
+    }
     rc = dist_agree(ctx, rc, err);
     /* Chains 0..N-1 of the buffer, this rank's rows of them. */
     if (rc == 0 && from_chains)
@@ -677,6 +701,16 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
             langevin_start(&sampler, &rng, c, chunk);
         if (mala || ula)
             langevin_box_run(&box, &target, &rng, c, chunk);
+        else if (kern)
+            /* eval --loglik's transition at beta = 1 (base-block moves and a
+             * reflected MALA step): runs of SAMPLE_KERNEL_SWEEPS, eta tuned
+             * after each over the first half of the steps, then fixed */
+            for (int done = 0; rc == 0 && done < steps; done += SAMPLE_KERNEL_SWEEPS) {
+                const int sw = steps - done < SAMPLE_KERNEL_SWEEPS ? steps - done
+                                                                    : SAMPLE_KERNEL_SWEEPS;
+                ais_kernel_set(kernel, sw, done < bp.adapt_steps ? AIS_KERNEL_ADAPT_GAIN : 0.0);
+                rc = ais_kernel_run(kernel, m.params, &rng, c, chunk, err);
+            }
         else
             langevin_continue(&sampler, &m.shape, m.params, &ws, &rng, c, chunk);
         const float *logits = model_forward(&m.shape, m.params, &ws, chunk, c);
@@ -727,6 +761,13 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
                                                     : bp.step_size;
     const double acceptance =
         totals[T_PROPOSED] > 0 ? totals[T_ACCEPTED] / totals[T_PROPOSED] : NAN;
+    double kernel_acceptance = NAN, kernel_block_acceptance = NAN;
+    if (kern && kernel) { /* rank 0's chains */
+        const ais_kernel_stats *ks = ais_kernel_get_stats(kernel);
+        kernel_acceptance = ks->mala_proposed > 0 ? ks->mala_accepted / ks->mala_proposed : NAN;
+        kernel_block_acceptance =
+            ks->block_proposed > 0 ? ks->block_accepted / ks->block_proposed : NAN;
+    }
     const double acceptance_adapt =
         totals[T_PROPOSED_ADAPT] > 0 ? totals[T_ACCEPTED_ADAPT] / totals[T_PROPOSED_ADAPT] : NAN;
     const double all_proposed = totals[T_PROPOSED] + totals[T_PROPOSED_ADAPT];
@@ -748,6 +789,8 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
                 "Metropolis-Hastings rule for exp(-E) on the data box"
         : ula ? "unadjusted Langevin, sigma^2 = 2 eta, no step decay, reflected at the box's "
                 "faces"
+        : kern ? "eval --loglik's transition at beta = 1: base-block independence moves and "
+                 "one MALA step reflected at the box's faces, exact for exp(-E) on the box"
               : "the training's Langevin steps (the checkpoint's step size, noise, decay and "
                 "clamping)";
     if (rc == 0) {
@@ -759,19 +802,19 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
             {"predicted", 1, 0, pred, "argmax f(x): the class the model sees"},
             {"confidence", 0, 0, conf, "softmax probability of the predicted class"},
         };
-        const int train_kernel = !mala && !ula;
+        const int train_kernel = !mala && !ula && !kern;
         const rows_attr attrs[] = {
             {"checkpoint", 0, cfg->ckpt},
             {"program", 0, "ebm_mpi sample"},
             {"sampler", 0, cfg->sampler},
             {"sampler_meaning", 0, sampler_text},
             {"steps", steps, NULL},
-            {"step_size", train_kernel ? m.step_size : eta, NULL},
+            {"step_size", train_kernel ? m.step_size : kern ? ais_kernel_get_stats(kernel)->eta : eta, NULL},
             {"noise", train_kernel ? m.noise : sqrt(2.0 * eta), NULL},
             {"step_decay", train_kernel ? m.step_decay : 1.0, NULL},
             {"clamped", train_kernel ? m.clamp_chains : 0, NULL},
             {"adapt_steps", bp.adapt_steps * mala, NULL},
-            {"acceptance", mala ? acceptance : NAN, NULL},
+            {"acceptance", mala ? acceptance : kern ? kernel_acceptance : NAN, NULL},
             {"class", cfg->class_label, NULL},
             {"seed", (double)cfg->seed, NULL},
             {"start", 0, start_text},
@@ -784,7 +827,15 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
                              (int)(sizeof attrs / sizeof attrs[0]), err);
     }
     if (rc == 0 && ctx->rank == 0) {
-        if (mala || ula)
+        if (kern)
+            fprintf(out, "wrote %d samples to %s: unconditional, %d sweeps of eval --loglik's "
+                   "transition (%d base-block moves of %d pixels, one reflected MALA step; eta "
+                   "%.4g after a %d-sweep burn-in) from %s; mean energy %.4f",
+                   cfg->n_samples, cfg->samples_out, steps, AIS_BASE_MOVES, AIS_BASE_BLOCK,
+                   kernel ? ais_kernel_get_stats(kernel)->eta : 0.0, bp.adapt_steps,
+                   cfg->sample_init[0] ? cfg->sample_init : "training's start",
+                   totals[T_ENERGY] / cfg->n_samples);
+        else if (mala || ula)
             fprintf(out, "wrote %d samples to %s: %s, %d %s steps (eta %s%.4g, sigma sqrt(2 eta)) "
                    "from %s; mean energy %.4f",
                    cfg->n_samples, cfg->samples_out,
@@ -807,6 +858,10 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
         if (totals[T_RESTARTED] > 0)
             fprintf(out, "; %.0f non-finite chains restarted", totals[T_RESTARTED]);
         fprintf(out, "\n");
+        if (kern)
+            fprintf(out, "  rank 0's chains: MALA acceptance %.4f, base-block acceptance %.4f (all "
+                   "sweeps)\n",
+                   kernel_acceptance, kernel_block_acceptance);
         if (mala) {
             fprintf(out, "  MALA acceptance %.4f over the %d fixed-step steps", acceptance,
                    steps - bp.adapt_steps);
@@ -821,6 +876,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
     free(x), free(energy), free(conf), free(pred), free(dlogits);
     langevin_free(&sampler);
     langevin_box_free(&box);
+    ais_kernel_free(kernel);
     langevin_gauss_free(&gauss);
     model_workspace_free(&ws);
     ckpt_model_free(&m);

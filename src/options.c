@@ -57,6 +57,13 @@ static const cli_option options[] = {
      "std of noise on training images, data units"},
     {"train-dequant", OPT_INT, F(train_dequant), 0, 0, 1, T, 1, "N",
      "1: training pixels uniform in their level's cell"},
+    {"train-sampler", STR(train_sampler), 0, 0, T, 1, "langevin|mala",
+     "training's kernel: Langevin steps, or per step base-block moves + one "
+     "MALA step (eta from --step-size, tuned to acceptance 0.574; needs --base pixels)"},
+    {"base-moves", OPT_INT, F(base_moves), 0, 0, 1e4, T, 1, "N",
+     "mala: base-block moves before each MALA step"},
+    {"base-block", OPT_INT, F(base_block), 0, 0, 1e6, T, 1, "B",
+     "mala: pixels redrawn from the base per move (0: all)"},
     {"preset", OPT_PRESET, F(preset), 0, 0, 0, T, 1, "seed|stable|density",
      "defaults for the options above"},
     {"seed", OPT_SEED, F(seed), 0, 0, 9007199254740992.0, T | S, 1, "S", "random seed"},
@@ -98,8 +105,9 @@ static const cli_option options[] = {
      "the same as --init chains"},
     {"init", STR(sample_init), 0, 0, S, 0, "uniform|classes|chains",
      "chain starts: the data box, class Gaussians, stored chains"},
-    {"sampler", STR(sampler), 0, 0, S, 0, "train|mala|ula",
-     "kernel: training's Langevin, MALA, unadjusted Langevin"},
+    {"sampler", STR(sampler), 0, 0, S, 0, "train|mala|ula|kernel",
+     "kernel: training's Langevin, MALA, unadjusted Langevin, or (with a base) eval "
+     "--loglik's base-block moves + reflected MALA"},
     {"step-size", OPT_DOUBLE, F(sample_step_size), 0, 1e-30, 1e6, S, 0, "X",
      "mala/ula step eta, input space (noise sqrt(2 eta))"},
     {"out", STR(samples_out), 0, 0, S, 0, "F", "sample file to write"},
@@ -118,23 +126,36 @@ const char *cli_preset_name(ebm_preset preset)
 
 /* The density preset: the stable preset's classifier and schedule, and an
  * energy that is a density (issue 23): the independent-pixel base in the
- * energy, persistent chains started from its exact samples and run with
- * noise at the Langevin scale (sigma^2 = 2 eta, constant steps), the energy
- * regulariser fixing the network's free offset, training pixels dequantised
- * as they are scored. Chosen on the validation split:
- * experiments/2026-12-06-density/README.md. */
+ * energy, persistent chains started from its exact samples and advanced by
+ * the transition eval --loglik measures the model with (base-block moves and
+ * a reflected MALA step: the negative samples are the model's own), the
+ * energy regulariser fixing the network's free offset, training pixels
+ * dequantised as they are scored. Chosen on the validation split:
+ * experiments/2026-12-06-density/README.md (the base, the regulariser, the
+ * dequantisation) and experiments/2026-12-07-density-kernel/README.md (the
+ * kernel, the buffer, the transitions per draw). */
 static void apply_density(ebm_config *cfg)
 {
     strcpy(cfg->base, "pixels");
     cfg->chain_init = 2;
-    cfg->buffer = 10000;
-    cfg->reinit = 0.05;
+    /* The evaluation's kernel (--train-sampler mala): with the 10000-chain
+     * buffer each chain saw about 30 transitions in its life and the network
+     * grew wells no chain reached (k01: judged -153.6 nats/image on val);
+     * 640 chains rarely restarted see hundreds (k02: -101.7), and 24
+     * transitions per draw rather than 12 gained 2 more (k05: -99.7, the
+     * base -111.25). */
+    strcpy(cfg->train_sampler, "mala");
+    cfg->base_moves = 4;
+    cfg->base_block = 2;
+    cfg->buffer = 640;
+    cfg->reinit = 0.01;
+    cfg->langevin_steps = 24;
+    /* MALA's first eta (tuned towards acceptance 0.574 as training goes);
+     * the noise at its Langevin scale (sigma^2 = 2 eta) is what `sample
+     * --sampler ula` defaults to. */
     cfg->step_decay = 1.0;
-    /* eta 0.002 rather than the issue probe's 0.005: validation error 4.44
-     * and 3.70% (seeds 0, 1) against 5.19, 5.19 and 6.30% (seeds 0-2). */
     cfg->step_size = 0.002;
     cfg->noise = 0.0632;
-    cfg->langevin_steps = 60;
     cfg->energy_reg = 0.01;
     cfg->gen_weight = 1.0;
     cfg->train_dequant = 1;
@@ -197,6 +218,9 @@ void cli_apply_preset(ebm_config *cfg, ebm_preset preset)
         cfg->select_by_error = 1;
     }
     cfg->train_dequant = 0;
+    strcpy(cfg->train_sampler, "langevin");
+    cfg->base_moves = 4;
+    cfg->base_block = 2;
     if (preset == PRESET_DENSITY) {
         cfg->preset = PRESET_DENSITY;
         apply_density(cfg);
@@ -454,6 +478,9 @@ int options_parse(ebm_command cmd, int n_args, const char *const *args, ebm_conf
         return ebm_fail(err, "--ais-start: expected uniform or base, got '%s'", cfg->ais_start);
     if (strcmp(cfg->base, "none") != 0 && strcmp(cfg->base, "pixels") != 0)
         return ebm_fail(err, "--base: expected none or pixels, got '%s'", cfg->base);
+    if (strcmp(cfg->train_sampler, "langevin") != 0 && strcmp(cfg->train_sampler, "mala") != 0)
+        return ebm_fail(err, "--train-sampler: expected langevin or mala, got '%s'",
+                        cfg->train_sampler);
     if (cfg->sample_init[0] && strcmp(cfg->sample_init, "uniform") != 0 &&
         strcmp(cfg->sample_init, "classes") != 0 && strcmp(cfg->sample_init, "chains") != 0)
         return ebm_fail(err, "--init: expected uniform, classes or chains, got '%s'",
@@ -464,10 +491,10 @@ int options_parse(ebm_command cmd, int n_args, const char *const *args, ebm_conf
     if (cfg->from_chains)
         strcpy(cfg->sample_init, "chains");
     if (strcmp(cfg->sampler, "train") != 0 && strcmp(cfg->sampler, "mala") != 0 &&
-        strcmp(cfg->sampler, "ula") != 0)
-        return ebm_fail(err, "--sampler: expected train, mala or ula, got '%s'", cfg->sampler);
+        strcmp(cfg->sampler, "ula") != 0 && strcmp(cfg->sampler, "kernel") != 0)
+        return ebm_fail(err, "--sampler: expected train, mala, ula or kernel, got '%s'", cfg->sampler);
     if (cfg->sample_step_size > 0 && strcmp(cfg->sampler, "train") == 0)
-        return ebm_fail(err, "--step-size applies to --sampler mala or ula; the training's "
+        return ebm_fail(err, "--step-size applies to --sampler mala, ula or kernel; the training's "
                              "sampler uses the checkpoint's step");
     if (cfg->overwrite && cfg->resume[0])
         return ebm_fail(err, "--overwrite starts afresh and --resume continues: give one of them");
@@ -522,10 +549,15 @@ void cli_describe(const ebm_config *c, char *buf, size_t len)
         snprintf(reg, sizeof reg, "no energy regulariser");
     if (strcmp(c->base, "pixels") == 0)
         snprintf(reg + strlen(reg), sizeof reg - strlen(reg), "; an independent-pixel base density in the energy");
+    char kernel[128] = "Langevin steps";
+    if (strcmp(c->train_sampler, "mala") == 0)
+        snprintf(kernel, sizeof kernel,
+                 "sweeps of %d base-block moves (all pixels, then %d) and one reflected MALA step", c->base_moves,
+                 c->base_block);
     snprintf(buf, len,
-             "inputs %s; %s of %d Langevin steps%s, %s; %s; generative weight w = %g; training "
+             "inputs %s; %s of %d %s%s, %s; %s; generative weight w = %g; training "
              "%snoise %g data units; best.h5 by %s",
-             c->map_inputs ? "mapped to [-1,1]" : "raw", chains, c->langevin_steps, steps,
+             c->map_inputs ? "mapped to [-1,1]" : "raw", chains, c->langevin_steps, kernel, steps,
              c->clamp_chains ? "clamped to the data range" : "unclamped", reg, c->gen_weight,
              c->train_dequant ? "pixels dequantised into their cells, " : "", c->train_noise,
              c->select_by_error ? "validation error (ties: loss)" : "validation loss");

@@ -34,6 +34,12 @@ typedef struct {
      * pixel uniform over its level's cell, docs/loglik.md), before
      * --train-noise; 0: the integer levels. */
     int train_dequant;
+    /* Training's chain kernel: "langevin" (--langevin-steps steps of eta,
+     * sigma), or "mala": --langevin-steps sweeps of --base-moves base-block
+     * independence moves of --base-block pixels and one MALA step
+     * (ebm/mh_kernel.h), whose stationary law is the model. */
+    char train_sampler[16];
+    int base_moves, base_block;
     double step_decay; /* Langevin step t uses eta step_decay^t (1: constant) */
     double lr, step_size, noise, reinit, energy_reg, gen_weight, train_noise;
     /* The learning rate by global step (num/schedule.h): --lr-schedule

@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "core/shard.h"
 #include "core/timer.h"
+#include "ebm/mh_kernel.h"
 
 /* Optimal acceptance in high dimension: MALA (one leapfrog step) 0.574
  * (Roberts & Rosenthal 1998), HMC 0.651 (Beskos et al. 2013). */
@@ -26,10 +27,6 @@
 /* First nonzero beta of the geometric schedule. */
 #define AIS_GEOMETRIC_BETA1 1e-4
 
-/* eval --loglik with a base density in the energy: base-block moves per
- * transition and pixels per block (0: all); chosen in docs/loglik.md. */
-#define AIS_BASE_MOVES 4
-#define AIS_BASE_BLOCK 2
 
 /* Seeds of the fixed streams eval uses: the same checkpoint gives the same
  * figures on any number of ranks. */
@@ -39,7 +36,7 @@
 
 /* Uniform in [0, 1) with 53 bits: the Metropolis test compares it with
  * acceptance probabilities that can be tiny. */
-static double uniform53(ebm_rng *rng) { return (double)(rng_next(rng) >> 11) * 0x1.0p-53; }
+static double uniform53(ebm_rng *rng) { return mh_uniform53(rng); }
 
 void ais_params_default(ais_params *p, int n_temps, int64_t n_chains, float lo, float hi,
                         uint64_t seed)
@@ -341,23 +338,8 @@ static int base_block_sweep(ais_chains *c, double beta, int block, double *accep
         const int nc = (int)(a + c->cap < c->n ? c->cap : c->n - a);
         for (int r = 0; r < nc; r++) {
             const int64_t i = a + r;
-            float *xr = c->px + (size_t)r * d;
-            memcpy(xr, c->x + (size_t)i * d, d * sizeof(float));
-            base_sample(&c->tempered, &c->rng[i], c->draw, 1);
-            if (nb == c->d) {
-                memcpy(xr, c->draw, d * sizeof(float));
-            } else {
-                /* the first nb of a uniform random permutation (partial
-                 * Fisher-Yates), from the chain's own stream */
-                for (size_t j = 0; j < d; j++)
-                    c->perm[j] = (int)j;
-                for (int j = 0; j < nb; j++) {
-                    const int k = j + (int)(uniform53(&c->rng[i]) * (double)(c->d - j));
-                    const int t = c->perm[j];
-                    c->perm[j] = c->perm[k], c->perm[k] = t;
-                    xr[c->perm[j]] = c->draw[c->perm[j]];
-                }
-            }
+            mh_block_propose(&c->tempered, &c->rng[i], c->x + (size_t)i * d, c->d, nb, c->draw,
+                             c->perm, c->px + (size_t)r * d);
             c->pu[r] = uniform53(&c->rng[i]);
         }
         if (c->en->fn(c->en->ctx, c->px, nc, c->pe, c->pg, err))
@@ -830,20 +812,27 @@ static int model_energy_fn(void *vctx, const float *x, int n, double *energy, fl
     return 0;
 }
 
-static int model_energy_init(model_energy *me, const ais_model *m, ebm_err *err)
+static int model_energy_init_rows(model_energy *me, const model_shape *shape,
+                                  const float *params, const base_density *base, int rows,
+                                  ebm_err *err)
 {
     memset(me, 0, sizeof *me);
-    me->shape = &m->shape;
-    me->params = m->params;
-    me->base = m->base;
-    if (model_workspace_init(&me->ws, &m->shape, EBM_CHUNK_ROWS, err))
+    me->shape = shape;
+    me->params = params;
+    me->base = base;
+    if (model_workspace_init(&me->ws, shape, rows, err))
         return ebm_trace(err);
-    me->dlogits = ebm_calloc((size_t)EBM_CHUNK_ROWS * m->shape.k, sizeof(float), "AIS", err);
+    me->dlogits = ebm_calloc((size_t)rows * shape->k, sizeof(float), "AIS", err);
     if (!me->dlogits) {
         model_workspace_free(&me->ws);
         return -1;
     }
     return 0;
+}
+
+static int model_energy_init(model_energy *me, const ais_model *m, ebm_err *err)
+{
+    return model_energy_init_rows(me, &m->shape, m->params, m->base, EBM_CHUNK_ROWS, err);
 }
 
 static void model_energy_free(model_energy *me)
@@ -1221,3 +1210,110 @@ void ais_loglik_print(FILE *out, const ais_loglik_result *r)
     fflush(out);
 }
 
+
+/* ---- the transition as training's kernel ---------------------------------- */
+
+struct ais_kernel {
+    ais_params p; /* the box, energy_base and its block moves; one leapfrog step */
+    model_energy me;
+    ais_energy en;
+    ais_chains c; /* capacity rows, reused by every draw */
+    int sweeps;
+    double eps;   /* the leapfrog step: MALA's eta = eps^2 / 2 */
+    double adapt_gain;
+    ais_kernel_stats stats;
+};
+
+int ais_kernel_init(ais_kernel **out, const ais_kernel_params *kp, const model_shape *shape,
+                    const float *params, int capacity, ebm_err *err)
+{
+    *out = NULL;
+    if (!kp->base)
+        return ebm_fail(err, "--train-sampler mala: the kernel's block moves need --base pixels");
+    if (kp->base->d != shape->d)
+        return ebm_fail(err, "--train-sampler mala: the base has %d pixels, the model %d",
+                        kp->base->d, shape->d);
+    ais_kernel *k = ebm_calloc(1, sizeof *k, "training kernel", err);
+    if (!k)
+        return -1;
+    ais_params_default(&k->p, 1, 2, kp->lo, kp->hi, 0);
+    k->p.energy_base = kp->base;
+    k->p.base_moves = kp->base_moves;
+    k->p.base_block = kp->base_block;
+    k->sweeps = kp->sweeps;
+    /* eta = eps^2 / 2: the same MALA as the Langevin step eta */
+    k->eps = sqrt(2.0 * kp->step_size);
+    k->adapt_gain = kp->adapt_gain;
+    k->stats.eta = kp->step_size;
+    /* the energy the evaluation measures: E = -LSE f + E_base */
+    if (model_energy_init_rows(&k->me, shape, params, kp->base, capacity, err)) {
+        free(k);
+        return -1;
+    }
+    k->en = (ais_energy){model_energy_fn, &k->me, shape->d, capacity};
+    if (chains_init(&k->c, &k->en, &k->p, capacity, 0, 0, err)) {
+        model_energy_free(&k->me);
+        free(k);
+        return -1;
+    }
+    *out = k;
+    return 0;
+}
+
+void ais_kernel_free(ais_kernel *k)
+{
+    if (!k)
+        return;
+    chains_free(&k->c);
+    model_energy_free(&k->me);
+    free(k);
+}
+
+const ais_kernel_stats *ais_kernel_get_stats(const ais_kernel *k) { return &k->stats; }
+
+void ais_kernel_set(ais_kernel *k, int sweeps, double adapt_gain)
+{
+    k->sweeps = sweeps;
+    k->adapt_gain = adapt_gain;
+}
+
+int ais_kernel_run(ais_kernel *k, const float *params, ebm_rng *rng, int n, float *x,
+                   ebm_err *err)
+{
+    ais_chains *c = &k->c;
+    const size_t d = (size_t)c->d;
+    k->me.params = params;
+    c->n = n;
+    const float lo = k->p.lo, hi = k->p.hi;
+    const size_t m = (size_t)n * d;
+    for (size_t j = 0; j < m; j++) /* the box holds the density; chains start in it */
+        c->x[j] = x[j] < lo ? lo : x[j] > hi ? hi : x[j];
+    /* each draw's chains their own streams, from the caller's */
+    const uint64_t seed = rng_next(rng);
+    for (int i = 0; i < n; i++)
+        rng_derive(&c->rng[i], seed, RNG_ITEM, (uint64_t)i, 0);
+    int rc = energy_rows(&k->en, c->x, n, c->e, c->g, err);
+    if (rc == 0) {
+        memset(c->eb, 0, (size_t)n * sizeof(double));
+        base_energy_add(c->mix, c->x, n, c->eb, NULL);
+    }
+    double acc = 0.0, moved = 0.0, base_acc = 0.0;
+    for (int s = 0; s < k->sweeps && rc == 0; s++) {
+        for (int b = 0; b < k->p.base_moves && rc == 0; b++)
+            rc = base_block_sweep(c, 1.0, move_block(&k->p, b), &base_acc, &moved, err);
+        if (rc == 0)
+            rc = hmc_sweep(c, 1.0, k->eps, 1, lo, hi, &acc, &moved, err);
+    }
+    if (rc)
+        return ebm_trace(err);
+    memcpy(x, c->x, m * sizeof(float));
+    const double tries = (double)n * k->sweeps;
+    k->stats.mala_proposed += tries, k->stats.mala_accepted += acc;
+    k->stats.block_proposed += tries * k->p.base_moves, k->stats.block_accepted += base_acc;
+    k->stats.moved += moved, k->stats.transitions += tries;
+    /* Between draws only: within a draw the kernel is fixed, hence exact. */
+    if (tries > 0 && k->adapt_gain > 0)
+        k->eps *= exp(0.5 * k->adapt_gain * (acc / tries - AIS_TARGET_ACCEPT_MALA));
+    k->stats.eta = 0.5 * k->eps * k->eps;
+    return 0;
+}

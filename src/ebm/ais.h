@@ -10,6 +10,7 @@
 #include "core/data.h"
 #include "par/dist.h"
 #include "core/err.h"
+#include "core/rng.h"
 #include "num/base_density.h"
 #include "num/model.h"
 
@@ -233,5 +234,56 @@ int ais_loglik_choose_steps(const dist_ctx *ctx, const ais_model *m, const data_
                             int start, int cap, int64_t n_chains, const ais_progress *progress,
                             FILE *out, ais_loglik_result *last, int *chosen, int *converged,
                             ebm_err *err);
+
+/* ---- the transition as training's kernel (--train-sampler mala) -----------
+ * The transition eval --loglik anneals with, at beta = 1 on the model's own
+ * energy E = -LSE f + E_base: per sweep `base_moves` base-block independence
+ * moves (the first on all pixels, the others on `base_block`) then one
+ * reflected MALA step. Its stationary law is the model on the box, so chains
+ * run by it are the model's samples (docs/density.md). */
+typedef struct {
+    int sweeps;        /* per draw (>= 0) */
+    int base_moves, base_block;
+    double step_size;  /* MALA's first eta (input space): leapfrog step sqrt(2 eta) */
+    double adapt_gain; /* log eta += gain (a draw's acceptance - 0.574) after it; 0: fixed */
+    float lo, hi;      /* the data box, input space */
+    const base_density *base; /* the energy's base (required) */
+} ais_kernel_params;
+
+/* Robbins-Monro gain of MALA's log eta between training draws: a draw's
+ * acceptance off by 0.5 moves eta by e^0.05, so it settles within an epoch
+ * or two while one draw's noise (32+ chains) moves it by about 1%. */
+#define AIS_KERNEL_ADAPT_GAIN 0.1
+
+typedef struct {
+    double mala_proposed, mala_accepted;
+    double block_proposed, block_accepted;
+    double moved, transitions; /* L2 distance moved (input space), sweeps x chains */
+    double eta;                /* MALA's eta now */
+} ais_kernel_stats;
+
+typedef struct ais_kernel ais_kernel;
+
+/* Allocates everything the kernel needs for up to `capacity` chains (its
+ * own model workspace); params are the weights it starts with. */
+int ais_kernel_init(ais_kernel **k, const ais_kernel_params *p, const model_shape *shape,
+                    const float *params, int capacity, ebm_err *err);
+void ais_kernel_free(ais_kernel *k);
+
+/* Not collective, no allocation: the n chains of x (n, d) (moved into the
+ * box first) through `sweeps` transitions of the model with these weights,
+ * in place; each chain its own stream, seeded from rng. */
+int ais_kernel_run(ais_kernel *k, const float *params, ebm_rng *rng, int n, float *x,
+                   ebm_err *err);
+const ais_kernel_stats *ais_kernel_get_stats(const ais_kernel *k);
+
+/* Sweeps per ais_kernel_run and the gain of eta's adaptation after each
+ * (sample --sampler kernel: a burn-in that tunes eta, then a fixed kernel). */
+void ais_kernel_set(ais_kernel *k, int sweeps, double adapt_gain);
+
+/* eval --loglik's base-block moves per transition and pixels per block
+ * (0: all), chosen in docs/loglik.md; sample --sampler kernel uses them. */
+#define AIS_BASE_MOVES 4
+#define AIS_BASE_BLOCK 2
 
 #endif

@@ -253,6 +253,10 @@ void langevin_run(langevin_sampler *s, const langevin_target *target, ebm_rng *r
 static void run_chains(langevin_sampler *s, const model_shape *shape, const float *params,
                        model_workspace *ws, ebm_rng *rng, int n, float *x)
 {
+    if (s->runner.fn) {
+        s->runner.fn(s->runner.data, shape, params, ws, rng, n, x);
+        return;
+    }
     model_target mt = {s, shape, params, ws};
     const langevin_target target = {model_grad_log_density, &mt};
     langevin_run(s, &target, rng, n, x);

@@ -55,8 +55,19 @@ typedef struct {
     int start_base;
 } langevin_params;
 
+/* A kernel that replaces the Langevin steps of langevin_draw (the buffer,
+ * its picks and restarts stay): fn(data, shape, params, ws, rng, n, x) runs
+ * the n chains of x (n, d) in place (training's --train-sampler mala,
+ * ebm/mh_kernel.h). */
+typedef struct {
+    void (*fn)(void *data, const model_shape *shape, const float *params, model_workspace *ws,
+               ebm_rng *rng, int n, float *x);
+    void *data;
+} langevin_chain_runner;
+
 typedef struct {
     langevin_params p;
+    langevin_chain_runner runner; /* fn NULL: the Langevin steps of p */
     int d, k, capacity;
     int64_t n_chains;    /* this rank's chains; 0 = fresh starts every draw */
     int64_t first_chain; /* global id of this rank's first chain */

@@ -116,13 +116,21 @@ void trainer_print_epoch(const trainer *t, const metrics_row *row, int better)
     char rolled[32] = "";
     if (pr->rollbacks > 0)
         snprintf(rolled, sizeof rolled, "  rollbacks %d", pr->rollbacks);
+    char kernel[96] = "";
+    if (t->kernel) { /* rank 0's chains, since the start */
+        const ais_kernel_stats *ks = ais_kernel_get_stats(t->kernel);
+        snprintf(kernel, sizeof kernel, "  block acc %.3f mala acc %.3f eta %.2e move %.3f",
+                 ks->block_proposed > 0 ? ks->block_accepted / ks->block_proposed : 0.0,
+                 ks->mala_proposed > 0 ? ks->mala_accepted / ks->mala_proposed : 0.0, ks->eta,
+                 ks->transitions > 0 ? ks->moved / ks->transitions : 0.0);
+    }
     add(&r, "epoch %3d/%d  train loss %.4f err %5.2f%%  val loss %.4f err %5.2f%%  "
-           "gen %+.4f  E(x) %.2f E(x~) %.2f  %.2fs  %.0f ex/s  comm %.0f%%%s%s%s\n",
+           "gen %+.4f  E(x) %.2f E(x~) %.2f  %.2fs  %.0f ex/s  comm %.0f%%%s%s%s%s\n",
            pr->epoch + 1, t->cfg->epochs, row->train_loss, 100.0 * row->train_error,
            row->val_loss, 100.0 * row->val_error, row->val_gen, row->energy_data,
            row->energy_sample, row->wall_seconds, row->examples_per_second,
            100.0 * row->comm_mean / (row->comm_mean + row->compute_mean + 1e-12),
-           pr->skipped_epoch ? "  (skipped steps)" : "", rolled, better ? "  *best" : "");
+           kernel, pr->skipped_epoch ? "  (skipped steps)" : "", rolled, better ? "  *best" : "");
     train_event e = {.kind = TRAIN_EVENT_EPOCH,
                      .epoch = pr->epoch + 1,
                      .step = pr->step,

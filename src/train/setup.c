@@ -91,6 +91,7 @@ void train_free(trainer *t)
     free(t->params), free(t->grad), free(t->exp_avg), free(t->exp_inf), free(t->ema);
     model_workspace_free(&t->ws);
     langevin_free(&t->sampler);
+    ais_kernel_free(t->kernel);
     langevin_gauss_free(&t->start);
     base_free(&t->base);
     evaluator_free(&t->eval);
@@ -227,6 +228,19 @@ static int fit_base(trainer *t, float lo, float hi, ebm_err *err)
 
 /* The model, the optimizer state, the sampler, the evaluator and the step's
  * buffers, sized once: the steps allocate nothing. */
+/* --train-sampler mala: the draw's chains through the kernel eval --loglik
+ * measures with (langevin_chain_runner). The model's energy has no failure
+ * path (ais_kernel_run fails only when its energy does), so there is no
+ * error to carry; a chain the floats lost is rejected by the Metropolis
+ * tests, never accepted. */
+static void run_kernel(void *data, const model_shape *shape, const float *params,
+                       model_workspace *ws, ebm_rng *rng, int n, float *x)
+{
+    (void)shape, (void)ws;
+    ebm_err unused;
+    ais_kernel_run(data, params, rng, n, x, &unused);
+}
+
 static int build(trainer *t, ebm_err *err)
 {
     const dist_ctx *ctx = t->ctx;
@@ -326,6 +340,23 @@ static int build(trainer *t, ebm_err *err)
     if (rc == 0)
         rc = langevin_init(&t->sampler, &lp, t->info.d, t->info.k, cap, t->n_chains,
                            t->first_chain, &t->rng, err);
+    if (rc == 0 && strcmp(cfg->train_sampler, "mala") == 0) {
+        /* The kernel that eval --loglik measures the model with: the chains
+         * are samples of the model itself, not short biased runs. */
+        const ais_kernel_params kp = {
+            .sweeps = cfg->langevin_steps,
+            .base_moves = cfg->base_moves,
+            .base_block = cfg->base_block,
+            .step_size = cfg->step_size,
+            .adapt_gain = AIS_KERNEL_ADAPT_GAIN,
+            .lo = lp.lo,
+            .hi = lp.hi,
+            .base = lp.base,
+        };
+        rc = ais_kernel_init(&t->kernel, &kp, &t->shape, t->params, cap, err);
+        if (rc == 0)
+            t->sampler.runner = (langevin_chain_runner){run_kernel, t->kernel};
+    }
     if (rc == 0)
         rc = evaluator_init(&t->eval, &t->shape, &lp, EBM_CHUNK_ROWS, err);
     for (int64_t i = 0; i < t->split[SPLIT_TRAIN].n; i++)

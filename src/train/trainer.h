@@ -16,6 +16,7 @@
 #include "core/timer.h"
 #include "ebm/eval.h"
 #include "ebm/langevin.h"
+#include "ebm/ais.h"
 #include "num/model.h"
 #include "num/schedule.h"
 #include "par/dist.h"
@@ -50,6 +51,7 @@ struct trainer {
     int64_t adam_step;
     model_workspace ws;
     langevin_sampler sampler;
+    ais_kernel *kernel; /* --train-sampler mala: runs the sampler's chains (NULL: off) */
     langevin_gauss start; /* per-class Gaussians (k = 0: none); with --chain-init 1
                            * where chains start; stored in checkpoints */
     base_density base;    /* --base pixels: fitted at setup (base.d = 0: none) */

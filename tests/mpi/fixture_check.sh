@@ -71,13 +71,17 @@ if "base" in a:
         v = v.decode() if isinstance(v, bytes) else v
         out += [f"--{name}", v if isinstance(v, str) else
                 str(int(v)) if name in ("train-dequant", "langevin-steps") else repr(float(v))]
+    # The density preset's kernel since 0.4.0: absent in format 6 files, which
+    # were trained with Langevin steps.
+    v = a["train-sampler"].decode() if "train-sampler" in a else "langevin"
+    out += ["--train-sampler", v]
 print(" ".join(out))
 for f in sys.argv[1:]:
     print(h5py.File(f, "r").attrs["blas_version"].decode())
 PY
 ) || fail "cannot read the fixture's attributes"
     read -r -a then <<<"$(sed -n 1p <<<"$info")"
-    [ ${#then[@]} -eq 16 ] || [ ${#then[@]} -eq 34 ] || fail "cannot read the fixture's options"
+    [ ${#then[@]} -eq 16 ] || [ ${#then[@]} -eq 36 ] || fail "cannot read the fixture's options"
     blas_then=$(sed -n 3p <<<"$info")
     [ "$(sed -n 2p <<<"$info")" = "$blas_then" ] \
         || fail "midepoch/ and buffer/ were written by different BLAS builds"

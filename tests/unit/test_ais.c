@@ -997,6 +997,111 @@ static void test_ais_base_block_moves_leave_the_target_invariant(void **state)
     check_block_moves_invariant(1, 2); /* one pixel at a time */
 }
 
+/* Training's kernel (ais_kernel, --train-sampler mala) on a real MLP whose
+ * logits are linear in x: hidden biases of +10 keep every ELU on its
+ * identity branch over the box, so f_k(x) = a_k . x + c_k exactly (up to
+ * float rounding) and the target base(x) exp(LSE f(x)) is a mixture of two
+ * exponentially tilted versions of the wall-piled base: the law below is
+ * computed from the knots and a_k, c_k, not from the model code. From
+ * uniform starts, 200 draws of 1 sweep each (2 block moves, the first on all
+ * pixels, the second on one; one MALA step), eta adapted between draws as in
+ * training; the chains' final states against the exact law on an 8 x 8 grid
+ * (chi-square, 63 dof, bound 119 as above). */
+static void test_ais_training_kernel_leaves_the_model_invariant(void **state)
+{
+    (void)state;
+    pw_energy t;
+    memset(&t, 0, sizeof t);
+    t.d = 2, t.pieces = 4;
+    const double k0[5] = {3, -2, -3, -1, 2.5}, k1[5] = {4, 0, -2, -4, -6};
+    memcpy(t.knot[0], k0, sizeof k0);
+    memcpy(t.knot[1], k1, sizeof k1);
+    base_density b;
+    pw_base(&t, &b);
+    const double a[2][2] = {{2.5, 2.5}, {-2.5, 1.0}}, c[2] = {0.0, 0.5};
+    model_shape shape;
+    model_shape_init(&shape, 2, 4, 2);
+    float *params = calloc(shape.n_params, sizeof(float));
+    assert_non_null(params);
+    for (int u = 0; u < 4; u++) { /* layer 0: units 0, 1 copy x_0, x_1; all +10 */
+        if (u < 2)
+            params[shape.w_off[0] + (size_t)u * 2 + u] = 1.0f;
+        params[shape.b_off[0] + u] = 10.0f;
+    }
+    for (int l = 1; l <= 2; l++) /* identity */
+        for (int u = 0; u < 4; u++)
+            params[shape.w_off[l] + (size_t)u * 4 + u] = 1.0f;
+    for (int k = 0; k < 2; k++) {
+        params[shape.w_off[3] + (size_t)k * 4 + 0] = (float)a[k][0];
+        params[shape.w_off[3] + (size_t)k * 4 + 1] = (float)a[k][1];
+        params[shape.b_off[3] + k] = (float)(c[k] - 10.0 * (a[k][0] + a[k][1]));
+    }
+    enum { NB = 8, Q = 100 };
+    double cell[NB][NB], total = 0.0;
+    const double cw = ((double)BOX_HI - BOX_LO) / NB;
+    for (int u = 0; u < NB; u++)
+        for (int v = 0; v < NB; v++) {
+            double s = 0.0;
+            for (int qu = 0; qu < Q; qu++)
+                for (int qv = 0; qv < Q; qv++) {
+                    const double z0 = BOX_LO + (u + (qu + 0.5) / Q) * cw;
+                    const double z1 = BOX_LO + (v + (qv + 0.5) / Q) * cw;
+                    const float z[2] = {(float)z0, (float)z1};
+                    double e_base;
+                    pw_energy_fn(&t, z, 1, &e_base, NULL, NULL); /* w = 0: -log base, raw */
+                    const double f0 = a[0][0] * z0 + a[0][1] * z1 + c[0];
+                    const double f1 = a[1][0] * z0 + a[1][1] * z1 + c[1];
+                    s += exp(-e_base) * (exp(f0) + exp(f1));
+                }
+            cell[u][v] = s;
+            total += s;
+        }
+    const int n = 10000, cap = 2000;
+    float *x = malloc((size_t)n * 2 * sizeof(float));
+    assert_non_null(x);
+    ebm_rng rng;
+    rng_derive(&rng, 9, RNG_ITEM, 0, 0);
+    rng_fill_uniform(&rng, x, (size_t)n * 2, BOX_LO, BOX_HI);
+    const ais_kernel_params kp = {.sweeps = 1, .base_moves = 2, .base_block = 1,
+                                  .step_size = 0.002, .adapt_gain = AIS_KERNEL_ADAPT_GAIN,
+                                  .lo = BOX_LO, .hi = BOX_HI, .base = &b};
+    ais_kernel *kn = NULL;
+    ebm_err err = {0};
+    if (ais_kernel_init(&kn, &kp, &shape, params, cap, &err))
+        fail_msg("ais_kernel_init: %s", err.msg);
+    for (int draw = 0; draw < 200; draw++)
+        for (int at = 0; at < n; at += cap)
+            if (ais_kernel_run(kn, params, &rng, cap, x + (size_t)at * 2, &err))
+                fail_msg("ais_kernel_run: %s", err.msg);
+    const ais_kernel_stats *st = ais_kernel_get_stats(kn);
+    double count[NB][NB];
+    memset(count, 0, sizeof count);
+    for (int i = 0; i < n; i++) {
+        int u = (int)((x[2 * i] - BOX_LO) / cw), v = (int)((x[2 * i + 1] - BOX_LO) / cw);
+        u = u < 0 ? 0 : u >= NB ? NB - 1 : u;
+        v = v < 0 ? 0 : v >= NB ? NB - 1 : v;
+        count[u][v] += 1.0;
+    }
+    double chi2 = 0.0;
+    for (int u = 0; u < NB; u++)
+        for (int v = 0; v < NB; v++) {
+            const double ex = (double)n * cell[u][v] / total;
+            chi2 += (count[u][v] - ex) * (count[u][v] - ex) / ex;
+        }
+    const double block_acc = st->block_accepted / st->block_proposed;
+    const double mala_acc = st->mala_accepted / st->mala_proposed;
+    print_message("training kernel: block acceptance %.3f, MALA %.3f (eta %.2e), "
+                  "chi-square %.1f (63 dof, bound 119)\n",
+                  block_acc, mala_acc, st->eta, chi2);
+    assert_true(chi2 < 119.0);
+    assert_true(block_acc > 0.05 && block_acc < 1.0);
+    assert_true(mala_acc > 0.05 && mala_acc < 1.0);
+    ais_kernel_free(kn);
+    free(x);
+    free(params);
+    base_free(&b);
+}
+
 /* 64 pixels of 17 pieces shaped like the digits' bases: mass against one
  * wall (3 pixels in 8) or both (the rest), raw knots. */
 static void digit_like_knots(pw_energy *t)
@@ -1151,6 +1256,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ais_loglik_choose_steps_rule),
         cmocka_unit_test(test_ais_raise_sandwich_gaussian_mixture),
         cmocka_unit_test(test_ais_base_block_moves_leave_the_target_invariant),
+        cmocka_unit_test(test_ais_training_kernel_leaves_the_model_invariant),
         cmocka_unit_test(test_ais_uniform_start_measures_the_base),
         cmocka_unit_test(test_ais_loglik_run_zero_network_with_base),
     };

@@ -521,6 +521,8 @@ static int field_number(const char *name, const ebm_config *c, double *v)
         {"buffer", offsetof(ebm_config, buffer), 0},
         {"chain-init", offsetof(ebm_config, chain_init), 0},
         {"train-dequant", offsetof(ebm_config, train_dequant), 0},
+        {"base-moves", offsetof(ebm_config, base_moves), 0},
+        {"base-block", offsetof(ebm_config, base_block), 0},
         {"step-decay", offsetof(ebm_config, step_decay), 1},
         {"warmup", offsetof(ebm_config, warmup), 1},
         {"lr-floor", offsetof(ebm_config, lr_floor), 1},
@@ -582,6 +584,7 @@ static void test_cli_options_hyper_have_values(void **state)
             const char *value = o->type == OPT_SPLIT                 ? "val"
                                 : !strcmp(o->name, "lr-schedule") ? "cosine"
                                 : !strcmp(o->name, "base")        ? "pixels"
+                                : !strcmp(o->name, "train-sampler") ? "mala"
                                                                   : "some-value";
             snprintf(arg, sizeof arg, "--%s=%s", o->name, value);
             if (PARSE(&c, &err, "train", arg))
