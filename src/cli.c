@@ -152,7 +152,7 @@ static const char exit_text[] =
     "Exit status: 0 done; 1 error (one 'ebm_mpi: error:' line says what);\n"
     "75 stopped on request (SIGUSR1/SIGTERM), last.h5 written: run again with\n"
     "--resume auto to continue. mpirun forwards SIGUSR1 and exits 75 too; after\n"
-    "SIGTERM it kills the ranks 1 s later and exits 1 (README: Exit status).\n";
+    "SIGTERM it kills the ranks 1 s later and exits 1 (docs/usage.md: Exit status).\n";
 
 /* Prints `text` wrapped at 78 columns, every line after the first indented. */
 static void print_wrapped(FILE *out, const char *text, int indent)

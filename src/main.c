@@ -24,7 +24,7 @@ typedef struct {
     int show_trail;     /* EBM_MPI_DEBUG=1: errors also print their file:line trail */
     long slurm_ntasks;  /* SLURM_NTASKS, 0 outside an allocation */
     char job_id[64];    /* SLURM_JOB_ID, "" outside SLURM: the --out lock's job */
-    fault_config fault; /* EBM_MPI_FAULT_*: the tests' fault injection (README) */
+    fault_config fault; /* EBM_MPI_FAULT_*: the tests' fault injection (docs/testing.md) */
     int fault_asked;    /* some EBM_MPI_FAULT_* variable is set: arm the hooks */
     const char *bad_nan_steps; /* a malformed EBM_MPI_FAULT_NAN_STEPS, refused */
 } environment;

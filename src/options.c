@@ -27,7 +27,7 @@ static const cli_option options[] = {
     {"lr-schedule", STR(lr_schedule), 0, 0, T, 1, "const|cosine",
      "lr after the warm-up: constant, or cosine decay"},
     {"warmup", OPT_DOUBLE, F(warmup), 0, 0, 1e6, T, 1, "EPOCHS",
-     "linear lr warm-up from 0 over EPOCHS epochs"},
+     "lr rising linearly from lr/W to lr over the first EPOCHS epochs (W steps)"},
     {"lr-floor", OPT_DOUBLE, F(lr_floor), 0, 0, 1, T, 1, "X",
      "cosine: the last step's lr, as a share of --lr"},
     {"ema", OPT_DOUBLE, F(ema), 0, 0, 0.999999, T, 1, "D",
@@ -199,14 +199,15 @@ void cli_apply_preset(ebm_config *cfg, ebm_preset preset)
         /* Chains from per-class Gaussians of the training images (JEM++),
          * annealed steps that bound how far a chain moves (so 10x longer
          * chains stay where the short ones are), and w = 0.2 for recall:
-         * chosen on the validation split, docs/quality-log.md. */
+         * chosen on the validation split,
+         * experiments/2026-12-02-sample-quality/quality-log.md. */
         cfg->chain_init = 1;
         cfg->step_decay = 0.8;
         cfg->gen_weight = 0.2;
         /* A higher rate, whose noisier weights the moving average smooths
          * for evaluation, best.h5 and sampling: the 20-epoch model was
          * under-trained at 1e-3 (lower val loss, error and ECE, higher
-         * recall; docs/quality-log.md, q14-ema). */
+         * recall; experiments/2026-12-02-sample-quality/quality-log.md, q14-ema). */
         cfg->lr = 4e-3;
         cfg->ema = 0.99;
         /* Data noise of 1/8 of the pixel range: with the notebook's 0.03
