@@ -146,7 +146,7 @@ def main():
                          capture_output=True, text=True)
     print("note: resumed last.h5 " + ("bitwise the straight run's" if cmp.returncode == 0 else
           "differs from the straight run's (eta restarted from --step-size, docs/density.md): " +
-          next((l for l in (cmp.stdout + cmp.stderr).splitlines() if l.startswith("FAIL")), "?")))
+          next((l[len("FAIL: "):] for l in (cmp.stdout + cmp.stderr).splitlines() if l.startswith("FAIL")), "?")))
     print("PASS" if not fails else f"{len(fails)} failure(s)")
     return 1 if fails else 0
 
