@@ -713,6 +713,10 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
             }
         else
             langevin_continue(&sampler, &m.shape, m.params, &ws, &rng, c, chunk);
+        /* A failed kernel run ends the loop (the analyser cannot see that rc == 0
+         * here means the buffers were allocated, hence the second test). */
+        if (rc != 0 || !energy)
+            break;
         const float *logits = model_forward(&m.shape, m.params, &ws, chunk, c);
         for (int i = 0; i < c; i++) {
             const float *row = logits + (size_t)i * k;

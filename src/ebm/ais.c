@@ -1229,9 +1229,9 @@ int ais_kernel_init(ais_kernel **out, const ais_kernel_params *kp, const model_s
 {
     *out = NULL;
     if (!kp->base)
-        return ebm_fail(err, "--train-sampler mala: the kernel's block moves need --base pixels");
+        return ebm_fail(err, "the kernel's block moves need a base density (--base pixels)");
     if (kp->base->d != shape->d)
-        return ebm_fail(err, "--train-sampler mala: the base has %d pixels, the model %d",
+        return ebm_fail(err, "the kernel's base density has %d pixels, the model %d",
                         kp->base->d, shape->d);
     ais_kernel *k = ebm_calloc(1, sizeof *k, "training kernel", err);
     if (!k)

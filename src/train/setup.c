@@ -310,6 +310,9 @@ static int build(trainer *t, ebm_err *err)
     };
     if (rc == 0 && cfg->chain_init == 2 && !lp.base)
         rc = ebm_fail(err, "--chain-init: 2 starts chains from the base density: give --base pixels");
+    if (rc == 0 && strcmp(cfg->train_sampler, "mala") == 0 && !lp.base)
+        rc = ebm_fail(err, "--train-sampler: mala redraws blocks of pixels from the base density: "
+                           "give --base pixels");
     if (cfg->train_dequant) {
         rc = dist_agree(ctx, rc, err);
         if (rc == 0)
