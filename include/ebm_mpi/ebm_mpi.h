@@ -59,7 +59,7 @@
 #include <stdint.h>
 
 #define EBM_MPI_VERSION_MAJOR 0
-#define EBM_MPI_VERSION_MINOR 3
+#define EBM_MPI_VERSION_MINOR 4
 #define EBM_MPI_VERSION_PATCH 0
 /* One number that orders versions: 10000 major + 100 minor + patch. */
 #define EBM_MPI_VERSION                                                                          \
@@ -90,7 +90,7 @@ typedef enum {
 
 /* ---- versions and errors ------------------------------------------------ */
 
-/* The library's version ("0.3.0"); *major etc. get its parts (each may be NULL). */
+/* The library's version ("0.4.0"); *major etc. get its parts (each may be NULL). */
 EBM_MPI_API const char *ebm_version(int *major, int *minor, int *patch);
 
 /* EBM_OK when a program compiled against header version major.minor.patch
