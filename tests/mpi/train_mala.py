@@ -142,6 +142,16 @@ def main():
         same = all(np.array_equal(fs[k][:1], fr[k][:1]) for k in ("train_loss", "val_loss", "val_error"))
         check(same, "metrics.h5 row 1 bitwise the straight run's")
 
+    # Another kernel on resume is refused naming it (ckpt.resume_options
+    # cannot reach this: its checkpoint has no base, which mala needs).
+    other = subprocess.run([MPIRUN, "2"] + args + ["--epochs", "3", "--out", split, "--resume", "auto",
+                                            "--train-sampler", "langevin"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    errs = [l for l in (other.stdout + other.stderr).splitlines() if l.startswith("ebm_mpi: error: ")]
+    check(other.returncode == 1 and len(errs) == 1 and
+          "trained with --train-sampler mala, this run has --train-sampler langevin" in errs[0],
+          f"a resume with --train-sampler langevin refused naming it (exit {other.returncode}, {errs})")
+
     cmp = subprocess.run([PY, os.path.join(HERE, "compare_ckpt.py"), "--dirs", straight, split, "last.h5"],
                          capture_output=True, text=True)
     print("note: resumed last.h5 " + ("bitwise the straight run's" if cmp.returncode == 0 else
