@@ -226,8 +226,6 @@ static int fit_base(trainer *t, float lo, float hi, ebm_err *err)
     return ebm_pass(err, dist_agree(t->ctx, rc, err));
 }
 
-/* The model, the optimizer state, the sampler, the evaluator and the step's
- * buffers, sized once: the steps allocate nothing. */
 /* --train-sampler mala: the draw's chains through the kernel eval --loglik
  * measures with (langevin_chain_runner). The model's energy has no failure
  * path (ais_kernel_run fails only when its energy does), so there is no
@@ -241,6 +239,8 @@ static void run_kernel(void *data, const model_shape *shape, const float *params
     ais_kernel_run(data, params, rng, n, x, &unused);
 }
 
+/* The model, the optimizer state, the sampler, the evaluator and the step's
+ * buffers, sized once: the steps allocate nothing. */
 static int build(trainer *t, ebm_err *err)
 {
     const dist_ctx *ctx = t->ctx;
