@@ -229,15 +229,8 @@ static int command_on(dist_ctx *ctx, ebm_command cmd, int n_options, const char 
     if (rc == 0 && cfg && words) { /* cfg and words: implied by rc == 0, said for the analyser */
         status = EBM_ERR_IO;
         char data[EBM_PATH_LEN];
-        api_installed_data(data, sizeof data);
-        words[0] = call;
-        for (int i = 0; i < n_options; i++)
-            words[i + 1] = options[i];
-        const api_train_caller caller = {.n_words = n_options + 1,
-                                         .words = words,
-                                         .job_id = "",
-                                         .default_data = data,
-                                         .terminating = NULL};
+        const api_train_caller caller =
+            api_library_caller(call, n_options, options, words, data, sizeof data);
         api_quiet q;
         api_quiet_begin(&q);
         rc = api_infer(ctx, cfg, &caller, out, &r, confusion, confusion_count, &err);

@@ -250,6 +250,20 @@ void api_installed_data(char *buf, size_t len)
     }
 }
 
+api_train_caller api_library_caller(const char *call, int n_options, const char *const *options,
+                                    const char **words, char *data, size_t data_len)
+{
+    api_installed_data(data, data_len);
+    words[0] = call;
+    for (int i = 0; i < n_options; i++)
+        words[i + 1] = options[i];
+    return (api_train_caller){.n_words = n_options + 1,
+                              .words = words,
+                              .job_id = "",
+                              .default_data = data,
+                              .terminating = NULL};
+}
+
 /* Both entries once the context exists (freed here). */
 static int train_on(dist_ctx *ctx, int n_options, const char *const *options,
                     ebm_progress_fn progress, void *user, ebm_train_result *result,
@@ -285,15 +299,8 @@ static int train_on(dist_ctx *ctx, int n_options, const char *const *options,
     if (rc == 0 && cfg && words) { /* cfg and words: implied by rc == 0, said for the analyser */
         status = EBM_ERR_IO;
         char data[EBM_PATH_LEN];
-        api_installed_data(data, sizeof data);
-        words[0] = "ebm_train_mpi";
-        for (int i = 0; i < n_options; i++)
-            words[i + 1] = options[i];
-        const api_train_caller caller = {.n_words = n_options + 1,
-                                         .words = words,
-                                         .job_id = "",
-                                         .default_data = data,
-                                         .terminating = NULL};
+        const api_train_caller caller =
+            api_library_caller("ebm_train_mpi", n_options, options, words, data, sizeof data);
         progress_target to = {progress, user};
         const train_listener listener = {progress ? tell_progress : NULL, &to};
         api_quiet q;

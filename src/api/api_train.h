@@ -51,4 +51,11 @@ int api_infer(const dist_ctx *ctx, const ebm_config *cfg, const api_train_caller
 /* The digits file installed with the library (from its own directory). */
 void api_installed_data(char *buf, size_t len);
 
+/* A library call's caller (ebm_train_mpi, ebm_eval_options_mpi,
+ * ebm_sample_mpi): the words of its run record are `call` and then the
+ * option strings, put in words (n_options + 1 slots); the default data
+ * file is the one installed with the library, put in data. */
+api_train_caller api_library_caller(const char *call, int n_options, const char *const *options,
+                                    const char **words, char *data, size_t data_len);
+
 #endif
