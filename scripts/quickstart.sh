@@ -43,16 +43,17 @@ build_pkgs=("${common_pkgs[@]}" "${mpi_pkgs[@]}")
 # The SLURM harness (tests/slurm) runs a private slurmctld/slurmd/munged;
 # libpmix-dev holds the library SLURM's pmix plugin loads for srun --mpi=pmix.
 # python3-torch: tests/mpi/torch_check.py rebuilds the network to check eval and sample.
+# python3-matplotlib: the README's plot commands (scripts/plot_*.py), run by repo.readme_runs.
 # iproute2: the emulated cluster's nodes (tests/cluster: ip link, veth, bridge).
 # mpich libmpich-dev libhdf5-mpich-dev libblis-dev: MPICH and BLIS beside
 # Open MPI and OpenBLAS (tests/portable: the mixed-MPI refusal, docs/install.md).
 # valgrind cppcheck: the analysis label (tests/analysis); clang
 # libclang-rt-14-dev: libFuzzer for .ci/run's fuzz tree (tests/fuzz).
-test_pkgs=(libcmocka-dev python3-h5py python3-numpy python3-torch python3-mpi4py slurm-wlm munge libpmix-dev iproute2
+test_pkgs=(libcmocka-dev python3-h5py python3-numpy python3-matplotlib python3-torch python3-mpi4py slurm-wlm munge libpmix-dev iproute2
            mpich libmpich-dev libhdf5-mpich-dev libblis-dev valgrind cppcheck clang libclang-rt-14-dev)
 # python3-h5py-serial: python3-h5py's first alternative, named so that apt
 # never picks python3-h5py-mpi (Open MPI's) in an MPICH-only root.
-mpich_test_pkgs=(libcmocka-dev python3-h5py-serial python3-h5py python3-numpy python3-torch valgrind cppcheck)
+mpich_test_pkgs=(libcmocka-dev python3-h5py-serial python3-h5py python3-numpy python3-matplotlib python3-torch valgrind cppcheck)
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = test ]; then
     if [ "$mpi" = mpich ]; then pkgs+=("${mpich_test_pkgs[@]}"); else pkgs+=("${test_pkgs[@]}"); fi

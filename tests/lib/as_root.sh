@@ -37,7 +37,10 @@ private_mount_ok() {
     mkdir -p "$1" || exit 1
     [ "${EBM_MOUNT_NS:-}" = unchanged ] || return 0
     local prop
-    prop=$(findmnt -n -o PROPAGATION -T "$1")
+    # `|| true`: in a chroot findmnt may find no mount holding DIR and fail,
+    # which under a caller's `set -e` would end the test without a word
+    # (CI's fresh root did); no mount found is no shared mount.
+    prop=$(findmnt -n -o PROPAGATION -T "$1" || true)
     case $prop in
         *shared*) echo "FAIL: the mount holding $1 is shared ($prop): a tmpfs there would show on the host"
                   exit 1 ;;
