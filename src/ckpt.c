@@ -794,10 +794,14 @@ static int read_mala_step(const dist_ctx *ctx, h5file *f, const char *path, int 
     const int64_t row = r->same_world ? ctx->rank : 0;
     EBM_TRY(h5file_read_rows(f, "/sampler/mala_step", H5FILE_F64, 1, dims, row, 1, &r->mala_step,
                              err));
+    /* Above MALA_STEP_MAX the reflections at the walls lose the position
+     * to rounding (the box is a few units wide); the tuning never gets
+     * near it, as acceptance falls long before. */
+    const double MALA_STEP_MAX = 1e6;
     int rc = 0;
-    if (!isfinite(r->mala_step) || r->mala_step <= 0)
-        rc = ebm_fail(err, "checkpoint '%s': /sampler/mala_step row %lld is %g, not a step > 0",
-                      path, (long long)row, r->mala_step);
+    if (!isfinite(r->mala_step) || r->mala_step <= 0 || r->mala_step > MALA_STEP_MAX)
+        rc = ebm_fail(err, "checkpoint '%s': /sampler/mala_step row %lld is %g, not in (0, %g]",
+                      path, (long long)row, r->mala_step, MALA_STEP_MAX);
     EBM_TRY(dist_agree(ctx, rc, err));
     r->has_mala_step = 1;
     return 0;
