@@ -77,6 +77,16 @@ static int write_rank_state(const dist_ctx *ctx, h5file *f, const ckpt_state *st
         err));
     EBM_TRY(h5file_attr_write_string(f, "/rng", "generator",
                                      "xoshiro256** (row r: rank r's stream)", err));
+    if (st->mala_step) {
+        const int64_t step_dims[2] = {ctx->size, 0};
+        EBM_TRY(h5file_write_rows(f, "/sampler/mala_step", H5FILE_F64, 1, step_dims, ctx->rank,
+                                  1, st->mala_step, err));
+        EBM_TRY(h5file_attr_write_string(
+            f, "/sampler/mala_step", "meaning",
+            "row r: rank r's MALA leapfrog step h after its last draw (--train-sampler mala, "
+            "eta = h^2 / 2, tuned between draws), in the model's input space",
+            err));
+    }
     /* Shards differ in size by one: rows are padded with -1. */
     int32_t *row = ebm_calloc((size_t)st->n_local_max, sizeof(int32_t), "data order", err);
     if (!row)
@@ -771,6 +781,32 @@ static int read_history(h5file *f, const char *path, int version, int n, metrics
     return 0;
 }
 
+/* Format 7's /sampler/mala_step, when this run uses the kernel and the file
+ * has it (a file without it: the caller keeps --step-size). Another number
+ * of ranks: every rank continues from rank 0's step. Collective. */
+static int read_mala_step(const dist_ctx *ctx, h5file *f, const char *path, int version,
+                          ckpt_resume *r, ebm_err *err)
+{
+    r->has_mala_step = 0;
+    if (!r->want_mala_step || version < 7 || !h5file_exists(f, "/sampler/mala_step"))
+        return 0;
+    const int64_t dims[2] = {r->world_size, 0};
+    const int64_t row = r->same_world ? ctx->rank : 0;
+    EBM_TRY(h5file_read_rows(f, "/sampler/mala_step", H5FILE_F64, 1, dims, row, 1, &r->mala_step,
+                             err));
+    /* Above MALA_STEP_MAX the reflections at the walls lose the position
+     * to rounding (the box is a few units wide); the tuning never gets
+     * near it, as acceptance falls long before. */
+    const double MALA_STEP_MAX = 1e6;
+    int rc = 0;
+    if (!isfinite(r->mala_step) || r->mala_step <= 0 || r->mala_step > MALA_STEP_MAX)
+        rc = ebm_fail(err, "checkpoint '%s': /sampler/mala_step row %lld is %g, not in (0, %g]",
+                      path, (long long)row, r->mala_step, MALA_STEP_MAX);
+    EBM_TRY(dist_agree(ctx, rc, err));
+    r->has_mala_step = 1;
+    return 0;
+}
+
 static int read_resume_contents(const dist_ctx *ctx, h5file *f, const char *path,
                                 int version, const ebm_config *cfg, const model_shape *shape,
                                 const run_info *run, ckpt_resume *r, ebm_err *err)
@@ -814,6 +850,8 @@ static int read_resume_contents(const dist_ctx *ctx, h5file *f, const char *path
     EBM_TRY(h5file_read_rows(f, "/sampler/chains", H5FILE_F32, 2, chain_dims, r->first_chain,
                              r->n_chains, r->chains, err));
     rc = check_floats(path, "/sampler/chains", r->chains, (size_t)r->n_chains * shape->d, 0, err);
+    EBM_TRY(dist_agree(ctx, rc, err));
+    EBM_TRY(read_mala_step(ctx, f, path, version, r, err));
     if (rc == 0 && r->same_world) {
         r->progress.step = (int)step_in_epoch;
         rc = read_position(ctx, f, path, r, err);

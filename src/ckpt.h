@@ -28,8 +28,10 @@
  * that sampling needs no data file. 6: the hyperparameter base; with --base
  * pixels, /base/log_density [d, pieces + 1] (the base density's normalised
  * log-density at its knots, attributes lo and hi: the box in input space),
- * part of the energy. Every earlier version is still read. */
-#define EBM_CKPT_FORMAT_VERSION 6
+ * part of the energy. 7: with --train-sampler mala, /sampler/mala_step
+ * [world_size], row r rank r's tuned MALA leapfrog step, so that a resume
+ * continues the kernel exactly. Every earlier version is still read. */
+#define EBM_CKPT_FORMAT_VERSION 7
 
 /* Rollbacks after which a diverging run stops with an error instead. */
 #define EBM_MAX_ROLLBACKS 5
@@ -73,6 +75,9 @@ typedef struct {
     const uint64_t *rng_state;
     const int32_t *order;
     int64_t n_local, n_local_max;
+    /* This rank's MALA leapfrog step (--train-sampler mala); NULL: no
+     * kernel, nothing written. */
+    const double *mala_step;
     const train_progress *progress;
     const metrics_row *history; /* progress->epoch rows */
     /* The per-class Gaussians of the training images (input space), the same
@@ -97,6 +102,12 @@ typedef struct {
     uint64_t *rng_state;
     int32_t *order;
     int64_t n_local;
+    /* Set by the caller: whether this run uses the MALA kernel. Then
+     * has_mala_step says whether the file holds its step (format 7, a mala
+     * run) and mala_step is this rank's row, or rank 0's when the file was
+     * written by another number of ranks. */
+    int want_mala_step, has_mala_step;
+    double mala_step;
     int steps_per_epoch; /* this run's, to check the position in the epoch */
     train_progress progress;
     metrics_row *history;

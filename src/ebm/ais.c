@@ -1277,6 +1277,14 @@ void ais_kernel_set(ais_kernel *k, int sweeps, double adapt_gain)
     k->adapt_gain = adapt_gain;
 }
 
+double ais_kernel_step(const ais_kernel *k) { return k->eps; }
+
+void ais_kernel_set_step(ais_kernel *k, double step)
+{
+    k->eps = step;
+    k->stats.eta = 0.5 * step * step;
+}
+
 int ais_kernel_run(ais_kernel *k, const float *params, ebm_rng *rng, int n, float *x,
                    ebm_err *err)
 {

@@ -281,6 +281,13 @@ const ais_kernel_stats *ais_kernel_get_stats(const ais_kernel *k);
  * (sample --sampler kernel: a burn-in that tunes eta, then a fixed kernel). */
 void ais_kernel_set(ais_kernel *k, int sweeps, double adapt_gain);
 
+/* The kernel's whole state between draws: its leapfrog step h (MALA's
+ * eta = h^2 / 2), tuned after every draw. A checkpoint stores h itself, not
+ * eta, so that a resumed kernel continues bit for bit. set_step takes a
+ * finite h > 0 (the caller checks it). */
+double ais_kernel_step(const ais_kernel *k);
+void ais_kernel_set_step(ais_kernel *k, double step);
+
 /* eval --loglik's base-block moves per transition and pixels per block
  * (0: all), chosen in docs/loglik.md; sample --sampler kernel uses them. */
 #define AIS_BASE_MOVES 4

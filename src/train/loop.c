@@ -132,6 +132,7 @@ static int write_checkpoint(trainer *t, const char *name, ebm_err *err)
     const dist_ctx *ctx = t->ctx;
     char path[EBM_PATH_LEN + 32];
     snprintf(path, sizeof path, "%s/%s", t->cfg->out, name);
+    const double mala_step = t->kernel ? ais_kernel_step(t->kernel) : 0.0;
     const ckpt_state st = {
         .shape = &t->shape,
         .params = t->params,
@@ -155,6 +156,7 @@ static int write_checkpoint(trainer *t, const char *name, ebm_err *err)
         .order = t->order,
         .n_local = t->split[SPLIT_TRAIN].n,
         .n_local_max = (t->info.n[SPLIT_TRAIN] + ctx->size - 1) / ctx->size,
+        .mala_step = t->kernel ? &mala_step : NULL,
         .progress = &t->progress,
         .history = t->history,
         .class_start = t->start.k > 0 ? &t->start : NULL,

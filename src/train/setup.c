@@ -424,6 +424,7 @@ int trainer_load(trainer *t, const char *path, int *same_world, int *world_size,
         .rng_state = t->rng.s,
         .order = t->order,
         .n_local = t->split[SPLIT_TRAIN].n,
+        .want_mala_step = t->kernel != NULL,
         .steps_per_epoch = t->plan.n_steps,
     };
     if (ckpt_read_resume(ctx, path, cfg, &t->shape, &t->run, &r, err)) {
@@ -437,6 +438,10 @@ int trainer_load(trainer *t, const char *path, int *same_world, int *world_size,
     }
     t->adam_step = r.adam_step;
     t->progress = r.progress;
+    /* The kernel's tuned step; a file without it (before format 7): the
+     * step --step-size gave, as at the start. */
+    if (r.has_mala_step)
+        ais_kernel_set_step(t->kernel, r.mala_step);
     memcpy(t->history, r.history, (size_t)r.progress.epoch * sizeof(metrics_row));
     free(r.history);
     if (!r.same_world) {

@@ -3,7 +3,7 @@
 that never initialises MPI) against independent references.
 
     api_check.py fixtures API_RUN FIXTURES DATA [PROGRAM]
-        every checkpoint of every format (FIXTURES/v1..v6: buffer/best.h5,
+        every checkpoint of every format (FIXTURES/v1..v7: buffer/best.h5,
         seed/best.h5, midepoch/last.h5) loads; ebm_info matches the file's
         layers and attributes (h5py), and the logits of the test split match
         the float64 forward pass below; the energies of models with a base

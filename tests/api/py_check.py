@@ -4,7 +4,7 @@ libebm_mpi) against independent references and the C library itself.
 
     py_check.py source API_RUN FIXTURES DATA EBM_MPI
         the package as imported (PYTHONPATH, LIBEBM_MPI set by ctest):
-        - every fixture checkpoint (formats v1..v6) loads; .info as h5py reads
+        - every fixture checkpoint (formats v1..v7) loads; .info as h5py reads
           the file (has_base: /base present); logits, energies (format 6:
           with the base density, api_check.py's), classes and probabilities within
           1e-4 (1 + |t|) of numpy's float64 forward pass of the weights

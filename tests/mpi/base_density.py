@@ -80,8 +80,8 @@ def main():
         hi = float(f["base/log_density"].attrs["hi"])
         b = f.attrs["base"]
         b = b.decode() if isinstance(b, bytes) else str(b)
-    if version != 6:
-        failures.append(f"format_version {version}, expected 6")
+    if version != 7:
+        failures.append(f"format_version {version}, expected 7")
     if b != "pixels" or base.shape != (64, 18) or (lo, hi) != (-1.0, 1.0):
         failures.append(f"base attribute {b!r}, /base/log_density {base.shape}, box [{lo}, {hi}]")
 

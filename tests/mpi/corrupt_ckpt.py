@@ -69,6 +69,8 @@ MUST = {
     "/base/log_density": (READ, ("nan", "shape")),
     "/base/log_density@lo": (READ, ("nan", "huge", "string")),
     "/base/log_density@hi": (READ, ("nan", "-1", "string")),
+    # format 7: each rank's tuned MALA step (--train-sampler mala)
+    "/sampler/mala_step": (RESUME, ("nan", "-1", "shape")),
     "/data_order": (RESUME, ("nan", "-1", "shape")),
     "/data_order@partial_count": (RESUME, BAD_NUMBER),
     "/data_order@skipped_in_a_row": (RESUME, BAD_NUMBER),

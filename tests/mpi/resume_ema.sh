@@ -62,7 +62,7 @@ import sys, h5py, numpy as np
 last, best, metrics = (h5py.File(p, "r") for p in sys.argv[1:])
 for f in (last, best):
     a = f.attrs
-    assert a["format_version"] == 6, a["format_version"]
+    assert a["format_version"] == 7, a["format_version"]
     assert a["ema"] == 0.9 and a["warmup"] == 1 and a["lr-floor"] == 0.1, dict(a)
     lr = a["lr-schedule"]
     assert (lr.decode() if isinstance(lr, bytes) else lr) == "cosine", lr

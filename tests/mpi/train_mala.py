@@ -10,16 +10,17 @@
 2. The run record of last.h5 and best.h5 (h5py) stores train-sampler =
    "mala", base-moves = 3, base-block = 4: the values given, not the
    defaults (langevin, 4, 2).
-3. Resume: 1 epoch, then --resume auto to 2 epochs. MALA's tuned eta is not
-   stored in checkpoints (docs/density.md): the resumed run restarts it from
-   --step-size, so it is NOT bitwise the straight run, against the exact
-   resume of docs/usage.md (the documented exception). What holds and is
-   checked: exit 0; the resume note names epoch 1 and global step S; only
-   epoch 2 is printed; last.h5 is at epoch 2, global step 2 S, its run record
-   the same as the straight run's; metrics.h5 has 2 rows whose first is
-   bitwise the straight run's (written before the stop); the model, the
-   optimizer and the chains are finite, the chains inside the box. Whether
-   the two runs' last.h5 agree is printed (compare_ckpt.py), not asserted.
+3. Resume: 1 epoch, then --resume auto to 2 epochs. Checkpoints (format 7)
+   store each rank's tuned MALA step /sampler/mala_step [2], so the resumed
+   run is the straight run bit for bit (docs/usage.md "Resuming"): its
+   last.h5 equals the straight run's (compare_ckpt.py: /model /optimizer
+   /sampler, /sampler/mala_step included, /rng /data_order /metrics), and
+   the epoch-1 checkpoint's steps are positive, finite and not --step-size's
+   (the adaptation moved them). Also: exit 0; the resume note names epoch 1
+   and global step S; only epoch 2 is printed; last.h5 is at epoch 2, global
+   step 2 S, its run record the same as the straight run's; metrics.h5 has
+   2 rows whose first is bitwise the straight run's; the model, the
+   optimizer and the chains are finite, the chains inside the box.
 
 Writes WORKDIR/straight (the fixture train_mala: a checkpoint with a base,
 trained with the kernel, for infer.sample_kernel).
@@ -106,6 +107,12 @@ def main():
     run(args + ["--epochs", "1", "--out", split], os.path.join(work, "split1.log"))
     with h5py.File(os.path.join(split, "last.h5"), "r") as f:
         before = f["sampler/chains"][()]
+        step = f["sampler/mala_step"][()] if "sampler/mala_step" in f else None
+        eta0 = float(f.attrs["step-size"])
+        check(int(f.attrs["format_version"]) == 7, f"format_version {int(f.attrs['format_version'])}")
+    check(step is not None and step.shape == (2,) and np.isfinite(step).all() and (step > 0).all()
+          and not np.allclose(0.5 * step * step, eta0),
+          f"epoch-1 /sampler/mala_step {step}: one per rank, tuned away from --step-size {eta0:g}")
     text = run(args + ["--epochs", "2", "--out", split, "--resume", "auto"], os.path.join(work, "split2.log"))
     note = f"  resumed from {split}/last.h5: 1 epoch(s) done, global step {steps}"
     check(note in text.splitlines(), f"resume note {note.strip()!r}")
@@ -154,9 +161,9 @@ def main():
 
     cmp = subprocess.run([PY, os.path.join(HERE, "compare_ckpt.py"), "--dirs", straight, split, "last.h5"],
                          capture_output=True, text=True)
-    print("note: resumed last.h5 " + ("bitwise the straight run's" if cmp.returncode == 0 else
-          "differs from the straight run's (eta restarted from --step-size, docs/density.md): " +
-          next((l[len("FAIL: "):] for l in (cmp.stdout + cmp.stderr).splitlines() if l.startswith("FAIL")), "?")))
+    check(cmp.returncode == 0, "resumed last.h5 bitwise the straight run's " +
+          ("" if cmp.returncode == 0 else "(" + next((l for l in (cmp.stdout + cmp.stderr).splitlines()
+                                                      if l.startswith("FAIL")), "?") + ")"))
     print("PASS" if not fails else f"{len(fails)} failure(s)")
     return 1 if fails else 0
 
