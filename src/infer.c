@@ -862,7 +862,7 @@ int infer_sample_run(const dist_ctx *ctx, const ebm_config *cfg, const run_info 
         if (totals[T_RESTARTED] > 0)
             fprintf(out, "; %.0f non-finite chains restarted", totals[T_RESTARTED]);
         fprintf(out, "\n");
-        if (kern)
+        if (kern && steps > 0) /* no sweep, no acceptance to tell */
             fprintf(out, "  rank 0's chains: MALA acceptance %.4f, base-block acceptance %.4f (all "
                    "sweeps)\n",
                    kernel_acceptance, kernel_block_acceptance);

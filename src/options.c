@@ -542,7 +542,7 @@ void cli_describe(const ebm_config *c, char *buf, size_t len)
     else
         snprintf(chains, sizeof chains, "fresh %s chains every step",
                  c->chain_init == 2 ? "base-density" : c->chain_init ? "per-class Gaussian" : "U[-1,1]");
-    if (c->step_decay < 1)
+    if (c->step_decay < 1 && strcmp(c->train_sampler, "mala") != 0) /* mala: eta is tuned */
         snprintf(steps, sizeof steps, " (step t: eta x %g^t)", c->step_decay);
     if (c->energy_reg > 0)
         snprintf(reg, sizeof reg, "energy regulariser alpha = %g", c->energy_reg);
