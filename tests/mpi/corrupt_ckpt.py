@@ -151,7 +151,10 @@ def check(prog, args, work, field, label, cmd):
     """Runs one command on one corrupted copy; returns a problem or None."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     if not launch:
-        env = singleton_env(env)
+        # Its own TMPDIR too: singletons started together share Open MPI's
+        # session directory under TMPDIR and can fail in MPI_Init on it
+        # ("orte_session_dir failed", once in a fresh-root CI run).
+        env = singleton_env(dict(env, TMPDIR=work))
     try:
         p = subprocess.run(launch + [prog] + args, cwd=work, env=env, capture_output=True, text=True,
                            timeout=TIMEOUT)
