@@ -162,7 +162,11 @@ static void print_eval(FILE *out, const ebm_config *cfg, const run_info *run, co
     fprintf(out, "  loss %.4f  cross-entropy %.4f  generative term %+.4f\n", r->loss, r->ce, r->gen);
     fprintf(out, "  error %.2f%%  (accuracy %.2f%%)  expected calibration error %.4f\n",
            100.0 * r->error, 100.0 * (1.0 - r->error), r->ece);
-    fprintf(out, "  mean energy: data %.4f", r->energy_data);
+    /* The evaluator's energies are the network's: with a base density the
+     * line says so (eval --dump and --ood add the base). */
+    fprintf(out, "  mean energy%s: data %.4f",
+            m->base.d > 0 ? " of the network -logsumexp f(x), without the base" : "",
+            r->energy_data);
     if (m->gen_weight > 0)
         fprintf(out, ", fresh samples (%d steps) %.4f", m->langevin_steps, r->energy_sample);
     fprintf(out, "\n  confusion matrix (rows: true class, columns: predicted)\n       ");
@@ -223,52 +227,64 @@ static int write_dump(const dist_ctx *ctx, const ebm_config *cfg, const run_info
     return ebm_pass(err, rc);
 }
 
-/* The two scores of each of n examples from their logits: the energy score
- * -E(x) = logsumexp f(x) (the joint model's density, up to log Z) and the
- * classifier's max softmax probability. */
-static void ood_scores(const float *logits, int64_t n, int k, double *energy_score,
-                       double *max_softmax)
+/* The two scores of each of n examples (images in data units) from their
+ * logits: the energy score -E(x) = logsumexp f(x) - E_base(x) (the model's
+ * density up to log Z, the base density included when the checkpoint has
+ * one, as --dump and sample report it) and the classifier's max softmax
+ * probability. `in` holds one mapped image. */
+static void ood_scores(const ckpt_model *m, const float *images, const float *logits, int64_t n,
+                       float *in, double *energy_score, double *max_softmax)
 {
+    const int k = m->shape.k, d = m->shape.d;
     for (int64_t i = 0; i < n; i++) {
         const float *row = logits + i * k;
         const float lse = model_logsumexp(row, k);
         energy_score[i] = lse;
+        if (m->base.d > 0) {
+            double e_base = 0.0;
+            data_map(&m->map, images + (size_t)i * d, in, (size_t)d);
+            base_energy_add(&m->base, in, 1, &e_base, NULL);
+            energy_score[i] -= e_base;
+        }
         max_softmax[i] = exp((double)row[model_argmax(row, k)] - lse);
     }
 }
 
 /* Collective. Both scores of this rank's n examples, gathered on rank 0 into
  * all[2][n_total] (in global order; shards are contiguous and in rank order). */
-static int gather_scores(const dist_ctx *ctx, const float *logits, int64_t n, int64_t n_total,
-                         int k, double *all, ebm_err *err)
+static int gather_scores(const dist_ctx *ctx, const ckpt_model *m, const data_shard *s,
+                         const float *logits, double *all, ebm_err *err)
 {
+    const int64_t n = s->n, n_total = s->n_total;
     const int64_t max_local = (n_total + ctx->size - 1) / ctx->size;
     double *mine = ebm_calloc((size_t)(2 * max_local + 1), sizeof(double), "scores", err);
+    float *in = ebm_calloc((size_t)m->shape.d, sizeof(float), "scores", err);
     double *every = ctx->rank == 0 && mine
                         ? ebm_calloc((size_t)ctx->size * (2 * max_local + 1), sizeof(double),
                                      "scores", err)
                         : NULL;
-    const int local = mine && (ctx->rank != 0 || every) ? 0 : -1;
+    const int local = mine && in && (ctx->rank != 0 || every) ? 0 : -1;
     /* "|| local": dist_agree fails whenever local does; said again for gcc -fanalyzer. */
     int rc = dist_agree(ctx, local, err) || local ? -1 : 0;
     if (rc == 0) {
         mine[0] = (double)n;
-        ood_scores(logits, n, k, mine + 1, mine + 1 + max_local);
+        ood_scores(m, s->images, logits, n, in, mine + 1, mine + 1 + max_local);
         rc = dist_gather_bytes(ctx, mine, (2 * max_local + 1) * sizeof(double), every, 0, err);
     }
     if (rc == 0 && every && all) { /* rank 0 */
         int64_t at = 0;
         for (int r = 0; r < ctx->size; r++) {
             const double *part = every + (size_t)r * (2 * max_local + 1);
-            const int64_t m = (int64_t)part[0];
-            for (int64_t i = 0; i < m && at + i < n_total; i++) {
+            const int64_t rows = (int64_t)part[0];
+            for (int64_t i = 0; i < rows && at + i < n_total; i++) {
                 all[at + i] = part[1 + i];
                 all[n_total + at + i] = part[1 + max_local + i];
             }
-            at += m;
+            at += rows;
         }
     }
     free(every);
+    free(in);
     free(mine);
     return ebm_pass(err, rc);
 }
@@ -353,9 +369,9 @@ static int ood_report(FILE *out, const dist_ctx *ctx, const ebm_config *cfg, con
                                 err);
     }
     if (rc == 0)
-        rc = gather_scores(ctx, split_logits, split->n, split->n_total, k, in_all, err);
+        rc = gather_scores(ctx, m, split, split_logits, in_all, err);
     if (rc == 0)
-        rc = gather_scores(ctx, o_logits, o.n, o.n_total, k, out_all, err);
+        rc = gather_scores(ctx, m, &o, o_logits, out_all, err);
     double auc_energy = 0.0, auc_msp = 0.0;
     if (rc == 0 && ctx->rank == 0) {
         rc = ood_auroc(in_all, split->n_total, out_all, o.n_total, &auc_energy, err);

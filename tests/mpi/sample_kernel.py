@@ -17,39 +17,27 @@ usage: sample_kernel.py PROGRAM CKPT WORKDIR
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import h5py
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-MPIRUN = os.path.join(HERE, "mpirun.sh")
-TIMEOUT = 100
+from checklist import Checklist, run_np
+
 ACC = re.compile(r"^  rank 0's chains: MALA acceptance ([0-9.]+), base-block acceptance ([0-9.]+) \(all sweeps\)$",
                  re.M)
 
 
 def run(args, log):
-    with open(log, "w") as out:
-        p = subprocess.run([MPIRUN, "2"] + args, stdout=out, stderr=subprocess.STDOUT, timeout=TIMEOUT)
-    text = open(log).read()
-    print(text.strip())
-    if p.returncode != 0:
-        raise SystemExit(f"FAIL: exit {p.returncode}: {' '.join(args)}")
-    return text
+    return run_np(2, args, log, timeout=100, echo=True)
 
 
 def main():
     prog, ckpt, work = sys.argv[1:4]
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    fails = []
-
-    def check(ok, what):
-        print(("ok   " if ok else "FAIL ") + what)
-        if not ok:
-            fails.append(what)
+    checks = Checklist()
+    check = checks.check
 
     with h5py.File(ckpt, "r") as f:
         lo, hi = float(f.attrs["value_min"]), float(f.attrs["value_max"])
@@ -79,8 +67,7 @@ def main():
               f"MALA acceptance {mala} (all ranks {stored}), base-block acceptance {block}")
     check(np.isfinite(e).all() and e.mean() < e0.mean() - 20,
           f"mean energy {e.mean():.2f} after 40 sweeps, {e0.mean():.2f} at the uniform starts")
-    print("PASS" if not fails else f"{len(fails)} failure(s)")
-    return 1 if fails else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":

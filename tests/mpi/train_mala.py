@@ -37,21 +37,16 @@ import sys
 import h5py
 import numpy as np
 
+from checklist import MPIRUN, Checklist, run_np
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-MPIRUN = os.path.join(HERE, "mpirun.sh")
 PY = sys.executable
 TIMEOUT = 120
 KERNEL = re.compile(r"  block acc ([0-9.]+) mala acc ([0-9.]+) eta ([0-9.e+-]+) move ([0-9.]+)")
 
 
 def run(args, log):
-    with open(log, "w") as out:
-        p = subprocess.run([MPIRUN, "2"] + args, stdout=out, stderr=subprocess.STDOUT, timeout=TIMEOUT)
-    text = open(log).read()
-    if p.returncode != 0:
-        print(text)
-        raise SystemExit(f"FAIL: exit {p.returncode}: {' '.join(args)}")
-    return text
+    return run_np(2, args, log, timeout=TIMEOUT)
 
 
 def attr(a, name):
@@ -76,12 +71,8 @@ def main():
     prog, data, work = sys.argv[1:4]
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    fails = []
-
-    def check(ok, what):
-        print(("ok   " if ok else "FAIL ") + what)
-        if not ok:
-            fails.append(what)
+    checks = Checklist()
+    check = checks.check
 
     args = [prog, "train", "--data", data, "--preset", "density", "--train-sampler", "mala",
             "--base-moves", "3", "--base-block", "4", "--hidden", "16", "--buffer", "64",
@@ -164,8 +155,7 @@ def main():
     check(cmp.returncode == 0, "resumed last.h5 bitwise the straight run's " +
           ("" if cmp.returncode == 0 else "(" + next((l for l in (cmp.stdout + cmp.stderr).splitlines()
                                                       if l.startswith("FAIL")), "?") + ")"))
-    print("PASS" if not fails else f"{len(fails)} failure(s)")
-    return 1 if fails else 0
+    return checks.finish()
 
 
 if __name__ == "__main__":
