@@ -52,18 +52,24 @@ class EvalResult:
     confusion: object
 
 
-def _bound(lib):
-    fn = getattr(lib, "ebm_eval_mpi_f", None)
+def _bind(lib, name, restype, argtypes):
+    """lib's C function `name` with its types set, bound once and kept on lib
+    (a library without it: Error naming the library and its version)."""
+    fn = getattr(lib, name, None)
     if fn is None:
-        fn = getattr(lib.cdll, "ebm_eval_mpi_f", None)
+        fn = getattr(lib.cdll, name, None)
         if fn is None:
-            raise Error(f"{lib.path} has no ebm_eval_mpi_f (libebm_mpi {lib.version})")
-        fn.restype = ctypes.c_int
-        fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
-                       ctypes.POINTER(_EvalResultStruct), ctypes.c_size_t, ctypes.c_void_p,
-                       ctypes.c_size_t]
-        lib.ebm_eval_mpi_f = fn
+            raise Error(f"{lib.path} has no {name} (libebm_mpi {lib.version})")
+        fn.restype, fn.argtypes = restype, argtypes
+        setattr(lib, name, fn)
     return fn
+
+
+def _bound(lib):
+    return _bind(lib, "ebm_eval_mpi_f", ctypes.c_int,
+                 [ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                  ctypes.POINTER(_EvalResultStruct), ctypes.c_size_t, ctypes.c_void_p,
+                  ctypes.c_size_t])
 
 
 def mpi_library_version(lib):
@@ -206,18 +212,10 @@ class TrainResult:
 
 
 def _bound_train(lib):
-    fn = getattr(lib, "ebm_train_mpi_f", None)
-    if fn is None:
-        fn = getattr(lib.cdll, "ebm_train_mpi_f", None)
-        stop = getattr(lib.cdll, "ebm_request_stop", None)
-        if fn is None or stop is None:
-            raise Error(f"{lib.path} has no ebm_train_mpi_f (libebm_mpi {lib.version})")
-        fn.restype = ctypes.c_int
-        fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p), _PROGRESS_FN,
-                       ctypes.c_void_p, ctypes.POINTER(_TrainResultStruct), ctypes.c_size_t]
-        stop.restype, stop.argtypes = None, []
-        lib.ebm_train_mpi_f, lib.ebm_request_stop = fn, stop
-    return fn
+    _bind(lib, "ebm_request_stop", None, [])
+    return _bind(lib, "ebm_train_mpi_f", ctypes.c_int,
+                 [ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p), _PROGRESS_FN,
+                  ctypes.c_void_p, ctypes.POINTER(_TrainResultStruct), ctypes.c_size_t])
 
 
 def train_options(options=None, **kwargs):

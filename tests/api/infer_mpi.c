@@ -12,31 +12,22 @@
 #include <string.h>
 
 #include "ebm_mpi/ebm_mpi_mpi.h"
+#include "mpi_caller.h"
 
 static void to_file(const char *text, void *user) { fputs(text, (FILE *)user); }
 
-static void fail(int rank, const char *what, int status)
-{
-    fprintf(stderr, "FAIL: rank %d: %s: %s: %s\n", rank, what, ebm_status_name(status),
-            ebm_last_error());
-    MPI_Abort(MPI_COMM_WORLD, 1);
-}
-
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
     int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm comm = caller_start(&argc, &argv, &rank);
     if (argc < 3 || (strcmp(argv[1], "eval") && strcmp(argv[1], "sample"))) {
         fprintf(stderr, "usage: infer_mpi eval|sample TEXT_FILE [OPTION...]\n");
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
     const int eval = strcmp(argv[1], "eval") == 0;
-    MPI_Comm comm;
-    MPI_Comm_split(MPI_COMM_WORLD, 0, rank, &comm);
     FILE *text = NULL;
     if (rank == 0 && !(text = fopen(argv[2], "w")))
-        fail(rank, "cannot write the text file", 0);
+        caller_fail(rank, "cannot write the text file", 0);
     const int n = argc - 3;
     const char *const *opts = (const char *const *)argv + 3;
     int status;
@@ -46,7 +37,7 @@ int main(int argc, char **argv)
         status = ebm_eval_options_mpi_f(MPI_Comm_c2f(comm), n, opts, to_file, text, &r,
                                         sizeof r, confusion, 100);
         if (status != EBM_OK)
-            fail(rank, "ebm_eval_options_mpi_f", status);
+            caller_fail(rank, "ebm_eval_options_mpi_f", status);
         double total = 0;
         for (int i = 0; i < 100; i++)
             total += confusion[i];
@@ -55,7 +46,7 @@ int main(int argc, char **argv)
     } else {
         status = ebm_sample_mpi(comm, n, opts, to_file, text);
         if (status != EBM_OK)
-            fail(rank, "ebm_sample_mpi", status);
+            caller_fail(rank, "ebm_sample_mpi", status);
     }
     if (text)
         fclose(text);
@@ -64,7 +55,7 @@ int main(int argc, char **argv)
                   : ebm_sample_mpi_f(MPI_Comm_c2f(comm), 1, (const char *const[]){"--help"},
                                      NULL, NULL);
     if (status != EBM_ERR_ARGUMENT || !strstr(ebm_last_error(), "--help"))
-        fail(rank, "--help was not refused", status);
+        caller_fail(rank, "--help was not refused", status);
     MPI_Comm_free(&comm);
     MPI_Finalize();
     return 0;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ebm_mpi/ebm_mpi_mpi.h"
+#include "mpi_caller.h"
 
 #define MAX_OPTS 64
 
@@ -46,24 +47,14 @@ static void on_progress(const ebm_train_progress *p, void *user)
         fputs(p->text, log->texts);
 }
 
-static void fail(int rank, const char *what, int status)
-{
-    fprintf(stderr, "FAIL: rank %d: %s: status %s: %s\n", rank, what, ebm_status_name(status),
-            ebm_last_error());
-    MPI_Abort(MPI_COMM_WORLD, 1);
-}
-
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
     int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm comm = caller_start(&argc, &argv, &rank);
     if (argc < 3 || argc - 3 > MAX_OPTS - 6) {
         fprintf(stderr, "usage: train_mpi DATA OUT_DIR [OPTION...]\n");
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
-    MPI_Comm comm;
-    MPI_Comm_split(MPI_COMM_WORLD, 0, rank, &comm);
     const char *opts[MAX_OPTS];
     int n = 0;
     opts[n++] = "--data";
@@ -79,23 +70,23 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s.progress.txt", argv[2]);
         log.texts = fopen(path, "w");
         if (!log.texts)
-            fail(rank, "cannot write the progress texts", 0);
+            caller_fail(rank, "cannot write the progress texts", 0);
     }
     ebm_train_result r;
     int status = ebm_train_mpi(comm, n, opts, on_progress, &log, &r, sizeof r);
     if (status != EBM_OK)
-        fail(rank, "ebm_train_mpi", status);
+        caller_fail(rank, "ebm_train_mpi", status);
     if (rank == 0) {
         fclose(log.texts);
         if (log.bad || log.counts[EBM_TRAIN_SETUP] != 1 || log.counts[EBM_TRAIN_EPOCH] != r.epochs_done ||
             log.counts[EBM_TRAIN_TIMES] != 1 || log.counts[EBM_TRAIN_DONE] != 1 ||
             log.counts[EBM_TRAIN_STOPPED] != 0)
-            fail(rank, "the progress events do not match the run", 0);
+            caller_fail(rank, "the progress events do not match the run", 0);
         if (r.stopped || r.epochs_done < 1 || r.best_epoch < 1 || r.best_epoch > r.epochs_done ||
             r.test_n <= 0 || r.test_error < 0 || r.test_error > 1 || r.steps <= 0)
-            fail(rank, "the result's figures are not a finished run's", 0);
+            caller_fail(rank, "the result's figures are not a finished run's", 0);
         if (access(r.best, R_OK) || access(r.last, R_OK) || access(r.metrics, R_OK))
-            fail(rank, "the result names files that do not exist", 0);
+            caller_fail(rank, "the result names files that do not exist", 0);
     }
 
     /* A stop asked for before the call: the first step is the last. */
@@ -106,10 +97,10 @@ int main(int argc, char **argv)
     progress_log stop_log = {0};
     status = ebm_train_mpi(comm, n, opts, on_progress, &stop_log, &r, sizeof r);
     if (status != EBM_OK)
-        fail(rank, "ebm_train_mpi, stopped", status);
+        caller_fail(rank, "ebm_train_mpi, stopped", status);
     if (!r.stopped || r.epochs_done != 0 || r.steps != 1 || r.test_n != 0 ||
         (rank == 0 && (stop_log.counts[EBM_TRAIN_STOPPED] != 1 || access(r.last, R_OK))))
-        fail(rank, "a stop request did not stop after one step with last.h5", 0);
+        caller_fail(rank, "a stop request did not stop after one step with last.h5", 0);
     /* Consumed: the resumed run finishes. */
     opts[n++] = "--resume";
     opts[n++] = "auto";
@@ -118,16 +109,16 @@ int main(int argc, char **argv)
             opts[i] = "--threads=1"; /* --overwrite and --resume exclude each other */
     status = ebm_train_mpi(comm, n, opts, NULL, NULL, &r, sizeof r);
     if (status != EBM_OK || r.stopped || r.epochs_done < 1 || r.test_n <= 0)
-        fail(rank, "the resumed run did not finish", status);
+        caller_fail(rank, "the resumed run did not finish", status);
 
     /* A refused option, through the Fortran handle: every rank fails alike. */
     const char *bad[] = {"--hidden", "0"};
     status = ebm_train_mpi_f(MPI_Comm_c2f(comm), 2, bad, NULL, NULL, &r, sizeof r);
     if (status != EBM_ERR_ARGUMENT || !strstr(ebm_last_error(), "--hidden"))
-        fail(rank, "--hidden 0 was not refused as an argument", status);
+        caller_fail(rank, "--hidden 0 was not refused as an argument", status);
     status = ebm_train_mpi(comm, 1, (const char *const[]){"--dry-run"}, NULL, NULL, &r, sizeof r);
     if (status != EBM_ERR_ARGUMENT)
-        fail(rank, "--dry-run was not refused", status);
+        caller_fail(rank, "--dry-run was not refused", status);
 
     MPI_Comm_free(&comm);
     if (rank == 0)

@@ -919,6 +919,31 @@ static void pw_base(const pw_energy *t, base_density *b)
     }
 }
 
+/* The 8 x 8 grid of cells on the 2-D box that the invariance tests bin
+ * their chains on, and Pearson's chi-square of the n points x (n, 2)
+ * against cell masses `cell` (unnormalised, summing to `total`). */
+enum { GRID_NB = 8 };
+static double grid_chi_square(const float *x, int64_t n, double cell[GRID_NB][GRID_NB],
+                              double total)
+{
+    const double cw = ((double)BOX_HI - BOX_LO) / GRID_NB;
+    double count[GRID_NB][GRID_NB];
+    memset(count, 0, sizeof count);
+    for (int64_t i = 0; i < n; i++) {
+        int u = (int)((x[2 * i] - BOX_LO) / cw), v = (int)((x[2 * i + 1] - BOX_LO) / cw);
+        u = u < 0 ? 0 : u >= GRID_NB ? GRID_NB - 1 : u;
+        v = v < 0 ? 0 : v >= GRID_NB ? GRID_NB - 1 : v;
+        count[u][v] += 1.0;
+    }
+    double chi2 = 0.0;
+    for (int u = 0; u < GRID_NB; u++)
+        for (int v = 0; v < GRID_NB; v++) {
+            const double ex = (double)n * cell[u][v] / total;
+            chi2 += (count[u][v] - ex) * (count[u][v] - ex) / ex;
+        }
+    return chi2;
+}
+
 /* Invariance: from uniform starts, 20 sweeps at beta = 0.6 of the block
  * moves and a MALA step too small to cross the box in 20 steps; the final
  * states of 20000 independent chains against the exact law of
@@ -937,7 +962,7 @@ static void check_block_moves_invariant(int block, int moves)
     base_density b;
     pw_base(&t, &b);
     const double beta = 0.6;
-    enum { NB = 8, Q = 100 };
+    enum { NB = GRID_NB, Q = 100 };
     double cell[NB][NB], total = 0.0;
     const double cw = ((double)BOX_HI - BOX_LO) / NB;
     for (int u = 0; u < NB; u++)
@@ -968,20 +993,7 @@ static void check_block_moves_invariant(int block, int moves)
     ebm_err err = {0};
     if (ais_transitions(&en, &p, beta, 0.02, 20, x, n, &acc, &err))
         fail_msg("ais_transitions: %s", err.msg);
-    double count[NB][NB];
-    memset(count, 0, sizeof count);
-    for (int64_t i = 0; i < n; i++) {
-        int u = (int)((x[2 * i] - BOX_LO) / cw), v = (int)((x[2 * i + 1] - BOX_LO) / cw);
-        u = u < 0 ? 0 : u >= NB ? NB - 1 : u;
-        v = v < 0 ? 0 : v >= NB ? NB - 1 : v;
-        count[u][v] += 1.0;
-    }
-    double chi2 = 0.0;
-    for (int u = 0; u < NB; u++)
-        for (int v = 0; v < NB; v++) {
-            const double ex = (double)n * cell[u][v] / total;
-            chi2 += (count[u][v] - ex) * (count[u][v] - ex) / ex;
-        }
+    const double chi2 = grid_chi_square(x, n, cell, total);
     print_message("block %d, %d moves: acceptance %.3f, chi-square %.1f (63 dof, bound 119)\n",
                   block, moves, acc, chi2);
     assert_true(chi2 < 119.0);
@@ -1036,7 +1048,7 @@ static void test_ais_training_kernel_leaves_the_model_invariant(void **state)
         params[shape.w_off[3] + (size_t)k * 4 + 1] = (float)a[k][1];
         params[shape.b_off[3] + k] = (float)(c[k] - 10.0 * (a[k][0] + a[k][1]));
     }
-    enum { NB = 8, Q = 100 };
+    enum { NB = GRID_NB, Q = 100 };
     double cell[NB][NB], total = 0.0;
     const double cw = ((double)BOX_HI - BOX_LO) / NB;
     for (int u = 0; u < NB; u++)
@@ -1074,20 +1086,7 @@ static void test_ais_training_kernel_leaves_the_model_invariant(void **state)
             if (ais_kernel_run(kn, params, &rng, cap, x + (size_t)at * 2, &err))
                 fail_msg("ais_kernel_run: %s", err.msg);
     const ais_kernel_stats *st = ais_kernel_get_stats(kn);
-    double count[NB][NB];
-    memset(count, 0, sizeof count);
-    for (int i = 0; i < n; i++) {
-        int u = (int)((x[2 * i] - BOX_LO) / cw), v = (int)((x[2 * i + 1] - BOX_LO) / cw);
-        u = u < 0 ? 0 : u >= NB ? NB - 1 : u;
-        v = v < 0 ? 0 : v >= NB ? NB - 1 : v;
-        count[u][v] += 1.0;
-    }
-    double chi2 = 0.0;
-    for (int u = 0; u < NB; u++)
-        for (int v = 0; v < NB; v++) {
-            const double ex = (double)n * cell[u][v] / total;
-            chi2 += (count[u][v] - ex) * (count[u][v] - ex) / ex;
-        }
+    const double chi2 = grid_chi_square(x, n, cell, total);
     const double block_acc = st->block_accepted / st->block_proposed;
     const double mala_acc = st->mala_accepted / st->mala_proposed;
     print_message("training kernel: block acceptance %.3f, MALA %.3f (eta %.2e), "
