@@ -3,7 +3,7 @@
 # reruns. Each step appends its figures to a .tsv here; logs go to logs/.
 #
 #   run.sh train   PRESET NP SEED     trains RUNS/PRESET-npNP-sSEED (`--preset PRESET`;
-#                                     PRESET default = no preset)
+#                                     default: no preset; plain: --gen-weight 0)
 #   run.sh eval    PRESET NP SEED     eval on val and test (error, ECE), --ood uniform
 #                                     and shuffled on test (np 2)
 #   run.sh loglik  PRESET NP SEED T   eval --loglik --split test --ais-steps T (np 2)
@@ -25,11 +25,14 @@ data=$repo/data/digits.h5
 mkdir -p "$here/logs" "$RUNS"
 step=$1 preset=$2 np=$3 seed=$4
 shift 4
-name=$preset-np$np-s$seed
+name=$preset-np$np-s$seed${TAG:+-$TAG} # TAG: a repeated run under another name
 run=$RUNS/$name
 log=$here/logs/$name
-popt=()
-[ "$preset" = default ] || popt=(--preset "$preset")
+case $preset in
+default) popt=() ;;
+plain) popt=(--gen-weight 0) ;; # the classifier alone: cross-entropy, no generative term
+*) popt=(--preset "$preset") ;;
+esac
 case $step in
 train)
     "$mpirun" "$np" "$BIN" train --data "$data" "${popt[@]}" --seed "$seed" --out "$run" \
@@ -59,11 +62,13 @@ loglik)
     "$mpirun" 2 "$BIN" eval --data "$data" --ckpt "$run/best.h5" --split test --loglik \
         --ais-steps "$T" > "$log.loglik$T" 2>&1
     ais=$(grep -E '^    log p\(x\) = ' "$log.loglik$T" | sed -E 's/.*= (-?[0-9.]+) .*/\1/')
-    ess=$(grep -E 'ESS [0-9.]+ of' "$log.loglik$T" | head -1 | sed -E 's/.*ESS ([0-9.]+) of.*/\1/')
+    ess=$(grep -E '^    log Z = .*ESS [0-9.]+ of' "$log.loglik$T" | tail -1 | sed -E 's/.*ESS ([0-9.]+) of.*/\1/')
     raise=$(grep -E '^    log p\(x\) >= ' "$log.loglik$T" | sed -E 's/.*>= (-?[0-9.]+) .*/\1/')
     judged=$(grep -E '^  judged' "$log.loglik$T" | sed -E 's/.*: (-?[0-9.]+) nats.*/\1/')
     base=$(grep -E 'the base density alone' "$log.loglik$T" | sed -E 's/.*exact\): (-?[0-9.]+) .*/\1/' || true)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$T" "$ais" "$ess" "$raise" "$judged" "${base:-}" \
+    # the T measured (auto: the one the rule chose on the validation split)
+    used=$(grep -oE 'AIS: [0-9]+ temperatures' "$log.loglik$T" | tail -1 | grep -oE '[0-9]+')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$used" "$ais" "$ess" "$raise" "$judged" "${base:-}" \
         >> "$here/loglik.tsv"
     ;;
 samples)
