@@ -164,11 +164,11 @@ static void print_eval(FILE *out, const ebm_config *cfg, const run_info *run, co
            100.0 * r->error, 100.0 * (1.0 - r->error), r->ece);
     /* The evaluator's energies are the network's: with a base density the
      * line says so (eval --dump and --ood add the base). */
-    fprintf(out, "  mean energy%s: data %.4f",
-            m->base.d > 0 ? " of the network -logsumexp f(x), without the base" : "",
-            r->energy_data);
+    fprintf(out, "  mean energy: data %.4f", r->energy_data);
     if (m->gen_weight > 0)
         fprintf(out, ", fresh samples (%d steps) %.4f", m->langevin_steps, r->energy_sample);
+    if (m->base.d > 0)
+        fprintf(out, " (the network's -logsumexp f(x), without the base)");
     fprintf(out, "\n  confusion matrix (rows: true class, columns: predicted)\n       ");
     for (int j = 0; j < k; j++)
         fprintf(out, "%5d", j);

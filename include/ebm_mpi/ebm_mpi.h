@@ -60,7 +60,7 @@
 
 #define EBM_MPI_VERSION_MAJOR 0
 #define EBM_MPI_VERSION_MINOR 4
-#define EBM_MPI_VERSION_PATCH 0
+#define EBM_MPI_VERSION_PATCH 1
 /* One number that orders versions: 10000 major + 100 minor + patch. */
 #define EBM_MPI_VERSION                                                                          \
     (EBM_MPI_VERSION_MAJOR * 10000 + EBM_MPI_VERSION_MINOR * 100 + EBM_MPI_VERSION_PATCH)
@@ -90,7 +90,7 @@ typedef enum {
 
 /* ---- versions and errors ------------------------------------------------ */
 
-/* The library's version ("0.4.0"); *major etc. get its parts (each may be NULL). */
+/* The library's version ("0.4.1"); *major etc. get its parts (each may be NULL). */
 EBM_MPI_API const char *ebm_version(int *major, int *minor, int *patch);
 
 /* EBM_OK when a program compiled against header version major.minor.patch

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import _library
 
-__version__ = "0.4.0"
+__version__ = "0.4.1"
 __all__ = ["Error", "Info", "Model", "Prediction", "Sampler", "library", "read_split"]
 
 _STARTS = {"fresh": 0, "chains": 1}  # ebm_start of ebm_mpi.h
@@ -67,7 +67,7 @@ def _check_version(lib, version=__version__):
 
 def library():
     """The loaded libebm_mpi (loading it if needed): .path, .how (where it was
-    found), .version ("0.4.0"), .version_info. Raises Error if it cannot be
+    found), .version ("0.4.1"), .version_info. Raises Error if it cannot be
     found, loaded, or does not serve this package's version."""
     try:
         return _library.load(_check_version)
