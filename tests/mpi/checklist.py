@@ -2,16 +2,24 @@
 through the build's launcher (tests/mpi/mpirun.sh) and a list of checks
 that each print one line and are tallied at the end.
 
-    from checklist import Checklist, run_np
+    from checklist import Checklist, fresh_workdir, run_np
+    fresh_workdir(work)
     c = Checklist()
     text = run_np(2, [prog, "eval", ...], log)   # exit status 0 or FAIL
     c.check(ok, "what was checked (the figures)")
     return c.finish()                            # 0 when every check held
 """
 import os
+import shutil
 import subprocess
 
 MPIRUN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpirun.sh")
+
+
+def fresh_workdir(path):
+    """The test's work directory, emptied of an earlier run's files."""
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
 
 
 def run_np(np, args, log, timeout=100, echo=False):

@@ -21,7 +21,7 @@ import sys
 import h5py
 import numpy as np
 
-from checklist import Checklist, run_np
+from checklist import Checklist, fresh_workdir, run_np
 
 AUROC = re.compile(r"AUROC: energy score -E\(x\) ([0-9.]+), max softmax ([0-9.]+)")
 
@@ -49,8 +49,7 @@ def dumped(path):
 
 def main():
     prog, ckpt, data, work = sys.argv[1:5]
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    fresh_workdir(work)
     checks = Checklist()
     check = checks.check
 

@@ -16,13 +16,12 @@ usage: sample_kernel.py PROGRAM CKPT WORKDIR
 """
 import os
 import re
-import shutil
 import sys
 
 import h5py
 import numpy as np
 
-from checklist import Checklist, run_np
+from checklist import Checklist, fresh_workdir, run_np
 
 ACC = re.compile(r"^  rank 0's chains: MALA acceptance ([0-9.]+), base-block acceptance ([0-9.]+) \(all sweeps\)$",
                  re.M)
@@ -34,8 +33,7 @@ def run(args, log):
 
 def main():
     prog, ckpt, work = sys.argv[1:4]
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    fresh_workdir(work)
     checks = Checklist()
     check = checks.check
 

@@ -30,14 +30,13 @@ usage: train_mala.py PROGRAM DATA.h5 WORKDIR
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import h5py
 import numpy as np
 
-from checklist import MPIRUN, Checklist, run_np
+from checklist import MPIRUN, Checklist, fresh_workdir, run_np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = sys.executable
@@ -69,8 +68,7 @@ def kernel_figures(epochs, check):
 
 def main():
     prog, data, work = sys.argv[1:4]
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    fresh_workdir(work)
     checks = Checklist()
     check = checks.check
 

@@ -944,6 +944,60 @@ static double grid_chi_square(const float *x, int64_t n, double cell[GRID_NB][GR
     return chi2;
 }
 
+/* The masses of those cells under an unnormalised density on the box, by the
+ * midpoint rule (100 x 100 points per cell); returns their sum. */
+static double grid_cell_masses(double (*density)(double z0, double z1, const void *ctx),
+                               const void *ctx, double cell[GRID_NB][GRID_NB])
+{
+    enum { Q = 100 };
+    const double cw = ((double)BOX_HI - BOX_LO) / GRID_NB;
+    double total = 0.0;
+    for (int u = 0; u < GRID_NB; u++)
+        for (int v = 0; v < GRID_NB; v++) {
+            double s = 0.0;
+            for (int qu = 0; qu < Q; qu++)
+                for (int qv = 0; qv < Q; qv++)
+                    s += density(BOX_LO + (u + (qu + 0.5) / Q) * cw,
+                                 BOX_LO + (v + (qv + 0.5) / Q) * cw, ctx);
+            cell[u][v] = s;
+            total += s;
+        }
+    return total;
+}
+
+/* exp(-beta E) of a 2-D piecewise energy (check_block_moves_invariant). */
+typedef struct {
+    pw_energy *t;
+    double beta;
+} tempered_pw;
+
+static double tempered_pw_density(double z0, double z1, const void *ctx)
+{
+    const tempered_pw *c = ctx;
+    const float z[2] = {(float)z0, (float)z1};
+    double e;
+    pw_energy_fn(c->t, z, 1, &e, NULL, NULL);
+    return exp(-c->beta * e);
+}
+
+/* exp(-E_base) (exp f0 + exp f1) with affine f_k (the training kernel's model). */
+typedef struct {
+    pw_energy *t;
+    const double (*a)[2];
+    const double *c;
+} base_times_affine;
+
+static double base_times_affine_density(double z0, double z1, const void *ctx)
+{
+    const base_times_affine *m = ctx;
+    const float z[2] = {(float)z0, (float)z1};
+    double e_base;
+    pw_energy_fn(m->t, z, 1, &e_base, NULL, NULL); /* w = 0: -log base, raw */
+    const double f0 = m->a[0][0] * z0 + m->a[0][1] * z1 + m->c[0];
+    const double f1 = m->a[1][0] * z0 + m->a[1][1] * z1 + m->c[1];
+    return exp(-e_base) * (exp(f0) + exp(f1));
+}
+
 /* Invariance: from uniform starts, 20 sweeps at beta = 0.6 of the block
  * moves and a MALA step too small to cross the box in 20 steps; the final
  * states of 20000 independent chains against the exact law of
@@ -962,23 +1016,9 @@ static void check_block_moves_invariant(int block, int moves)
     base_density b;
     pw_base(&t, &b);
     const double beta = 0.6;
-    enum { NB = GRID_NB, Q = 100 };
-    double cell[NB][NB], total = 0.0;
-    const double cw = ((double)BOX_HI - BOX_LO) / NB;
-    for (int u = 0; u < NB; u++)
-        for (int v = 0; v < NB; v++) {
-            double s = 0.0;
-            for (int qu = 0; qu < Q; qu++)
-                for (int qv = 0; qv < Q; qv++) {
-                    const float z[2] = {(float)(BOX_LO + (u + (qu + 0.5) / Q) * cw),
-                                        (float)(BOX_LO + (v + (qv + 0.5) / Q) * cw)};
-                    double e;
-                    pw_energy_fn(&t, z, 1, &e, NULL, NULL);
-                    s += exp(-beta * e);
-                }
-            cell[u][v] = s;
-            total += s;
-        }
+    double cell[GRID_NB][GRID_NB];
+    const tempered_pw target = {&t, beta};
+    const double total = grid_cell_masses(tempered_pw_density, &target, cell);
     const int64_t n = 20000;
     float *x = malloc((size_t)n * 2 * sizeof(float));
     assert_non_null(x);
@@ -1048,26 +1088,9 @@ static void test_ais_training_kernel_leaves_the_model_invariant(void **state)
         params[shape.w_off[3] + (size_t)k * 4 + 1] = (float)a[k][1];
         params[shape.b_off[3] + k] = (float)(c[k] - 10.0 * (a[k][0] + a[k][1]));
     }
-    enum { NB = GRID_NB, Q = 100 };
-    double cell[NB][NB], total = 0.0;
-    const double cw = ((double)BOX_HI - BOX_LO) / NB;
-    for (int u = 0; u < NB; u++)
-        for (int v = 0; v < NB; v++) {
-            double s = 0.0;
-            for (int qu = 0; qu < Q; qu++)
-                for (int qv = 0; qv < Q; qv++) {
-                    const double z0 = BOX_LO + (u + (qu + 0.5) / Q) * cw;
-                    const double z1 = BOX_LO + (v + (qv + 0.5) / Q) * cw;
-                    const float z[2] = {(float)z0, (float)z1};
-                    double e_base;
-                    pw_energy_fn(&t, z, 1, &e_base, NULL, NULL); /* w = 0: -log base, raw */
-                    const double f0 = a[0][0] * z0 + a[0][1] * z1 + c[0];
-                    const double f1 = a[1][0] * z0 + a[1][1] * z1 + c[1];
-                    s += exp(-e_base) * (exp(f0) + exp(f1));
-                }
-            cell[u][v] = s;
-            total += s;
-        }
+    double cell[GRID_NB][GRID_NB];
+    const base_times_affine target = {&t, a, c};
+    const double total = grid_cell_masses(base_times_affine_density, &target, cell);
     const int n = 10000, cap = 2000;
     float *x = malloc((size_t)n * 2 * sizeof(float));
     assert_non_null(x);
